@@ -1,0 +1,496 @@
+//! A stateful fake of Square's OAuth server, for offline tests.
+//!
+//! Square has no offline sandbox. `square-oauth-mock` behaves like Square's side of OAuth,
+//! not like a canned stub: it keeps applications, sellers, codes and tokens, enforces
+//! Square's rules on them, and lets a test move its clock and script network faults. It is an
+//! independent implementation of the protocol (it shares no types with the `square-oauth`
+//! client crate, so a mistake in one is caught by the other); its JSON follows Square's
+//! specification (`spec/` in the repository) and `SQUARE-OAUTH.md`.
+//!
+//! ```no_run
+//! use square_oauth_mock::{App, MockConfig, MockSquare};
+//!
+//! let square = MockSquare::start(
+//!     MockConfig::new()
+//!         .app(App::new("sq0idp-test", "sq0csp-secret", &["http://127.0.0.1:9/callback"]))
+//!         .seller("MLR0X4N3A6XK9"),
+//! )?;
+//! let authorize = format!(
+//!     "{}/oauth2/authorize?client_id=sq0idp-test&scope=PAYMENTS_READ&state=xyz",
+//!     square.base_url()
+//! );
+//! // What the Allow button would do, without a browser:
+//! let redirect = square.approve(&authorize, None)?;
+//! assert!(redirect.contains("code=sq0cgb-"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Running model
+//! [`MockSquare::start`] binds the listener synchronously (so the port is known and bind
+//! errors are returned), then serves on its own thread with its own two-worker tokio
+//! runtime. The handle's methods are synchronous and may be called from plain code or from
+//! inside any async runtime. Dropping the handle stops the server and joins its thread.
+//!
+//! # Endpoints
+//! | method and path | what it does |
+//! | --- | --- |
+//! | `GET /oauth2/authorize` | validates the query, renders the HTML consent page (permissions, seller, Allow, Deny) |
+//! | `POST /oauth2/authorize` | the consent form's target: redirects (302) with `code`/`response_type`/`state`, or `error=access_denied` |
+//! | `POST /oauth2/token` | ObtainToken: `authorization_code` (code flow and PKCE S256), `refresh_token`, `migration_token` |
+//! | `POST /oauth2/revoke` | RevokeToken, `Authorization: Client <secret>` |
+//! | `POST /oauth2/token/status` | RetrieveTokenStatus, `Authorization: Bearer <token>` |
+//! | `POST /oauth2/clients/{client_id}/access-token/renew` | RenewToken, deprecated, as in the 2024-03-20 specification |
+//! | `OPTIONS *` | CORS preflight (204) |
+//!
+//! # Square's rules as implemented
+//! - Codes (`sq0cgb-…`) are single-use and expire 5 minutes after approval. A failed exchange
+//!   does not spend the code; the winning exchange spends it under the same lock that checked it.
+//! - `redirect_uri` is required at ObtainToken when the authorize URL carried one, and must be equal.
+//!   Without one, the application's first redirect URL is used (and, if sent to ObtainToken, must match it).
+//! - A code with a `code_challenge` needs the `code_verifier` whose S256 hash matches; only
+//!   `code_challenge_method=S256` (or none) is accepted. A code without one needs `client_secret`.
+//! - Access tokens (`EAAA…`) live 30 days, 24 hours with `short_lived`. Code-flow refresh
+//!   tokens (`EQAA…`) are multi-use and returned unchanged; they stop working once the newest
+//!   access token of that authorization has been expired for more than 15 days. PKCE refresh
+//!   tokens are single-use, expire in 90 days (`refresh_token_expires_at`) and are replaced by
+//!   a new one on every refresh.
+//! - `scopes` at ObtainToken narrows the new access token to the intersection with what the
+//!   seller granted (an empty intersection is refused); the authorization keeps its scopes.
+//! - `migration_token` is accepted for tokens seeded with [`MockSquare::seed_legacy_token`]
+//!   (once; the legacy token dies) and gives a code-flow pair.
+//! - RevokeToken by `access_token` or `merchant_id` (not both). With
+//!   `revoke_only_access_token`, only that access token (or, by merchant, every access token
+//!   of the application for that seller) dies; without it, every access token, refresh token,
+//!   unused code and legacy token of that application for that seller dies and the
+//!   `oauth.authorization.revoked` webhook fires (see [`MockSquare::webhook`]).
+//! - RenewToken accepts an access token of that application up to 15 days past its expiry and
+//!   replaces it with a new 30-day one (the old one is revoked).
+//! - Personal access tokens ([`MockSquare::seed_personal_token`]) never expire: their status has no `expires_at`.
+//! - If no seller is configured, one is made up at start, so [`MockSquare::approve`] always has one.
+//!
+//! # Failures: status, category, code
+//! Square publishes no statuses for OAuth failures; these are the fake's choices, applied
+//! consistently. Every body is `{"errors":[{"category","code","detail","field"?}]}` except the
+//! legacy one noted.
+//!
+//! | failure | status | category | code |
+//! | --- | --- | --- | --- |
+//! | `Authorization` not `Client <secret>` (revoke, renew) | 400 | legacy shape `{"message":"bad authorization header","type":"bad_request.invalid_parameter"}` | |
+//! | unknown `client_id`, wrong `client_secret`, wrong secret in `Client` header | 401 | `AUTHENTICATION_ERROR` | `UNAUTHORIZED` |
+//! | code unknown, of another app, used or expired; `redirect_uri` mismatch; wrong `code_verifier`; refresh token unknown, of another app, revoked, used, expired or past the 15-day grace; migration token unknown or used | 400 | `AUTHENTICATION_ERROR` | `UNAUTHORIZED` (specific `detail`, e.g. "Authorization code is already used") |
+//! | token status: missing/malformed `Bearer`, unknown token | 401 | `AUTHENTICATION_ERROR` | `UNAUTHORIZED` |
+//! | token status or renew: expired token | 401 | `AUTHENTICATION_ERROR` | `ACCESS_TOKEN_EXPIRED` |
+//! | token status or renew: revoked token | 401 | `AUTHENTICATION_ERROR` | `ACCESS_TOKEN_REVOKED` |
+//! | required field absent (`client_id`, `grant_type`, `code`, `refresh_token`, `migration_token`, `client_secret` for code flow, `code_verifier` for a PKCE code, `redirect_uri` when the authorize URL had one, revoke with neither `access_token` nor `merchant_id`) | 400 | `INVALID_REQUEST_ERROR` | `MISSING_REQUIRED_PARAMETER` (with `field`) |
+//! | revoke with both `access_token` and `merchant_id` | 400 | `INVALID_REQUEST_ERROR` | `CONFLICTING_PARAMETERS` |
+//! | field of the wrong JSON type | 400 | `INVALID_REQUEST_ERROR` | `EXPECTED_STRING` / `EXPECTED_BOOLEAN` / `EXPECTED_ARRAY` / `INVALID_ARRAY_VALUE` |
+//! | field outside the specification's length limits | 400 | `INVALID_REQUEST_ERROR` | `VALUE_TOO_SHORT` / `VALUE_TOO_LONG` |
+//! | unknown `grant_type`; `scopes` with nothing in common with the grant | 400 | `INVALID_REQUEST_ERROR` | `INVALID_VALUE` |
+//! | revoke/renew of a token or seller this application doesn't have | 404 | `INVALID_REQUEST_ERROR` | `NOT_FOUND` |
+//! | body not JSON, or not a JSON object | 400 | `INVALID_REQUEST_ERROR` | `EXPECTED_JSON_BODY` |
+//! | `Content-Type` not `application/json` | 400 | `INVALID_REQUEST_ERROR` | `INVALID_CONTENT_TYPE` |
+//! | `Square-Version` not `YYYY-MM-DD` | 400 | `INVALID_REQUEST_ERROR` | `INVALID_SQUARE_VERSION_FORMAT` |
+//! | body over [`MockConfig::max_body_bytes`] | 413 | `INVALID_REQUEST_ERROR` | `REQUEST_ENTITY_TOO_LARGE` |
+//! | unknown path | 404 | `INVALID_REQUEST_ERROR` | `NOT_FOUND` |
+//! | wrong method | 405 (with `Allow`) | `INVALID_REQUEST_ERROR` | `METHOD_NOT_ALLOWED` |
+//! | authorize URL invalid (unknown client, unregistered redirect, unknown scope, bad challenge) | 400 HTML error page, no redirect | | |
+//!
+//! # Headers
+//! Every answer carries `Square-Version` (the request's if well-formed, else the configured
+//! default, `2026-08-19`), `Access-Control-Allow-Origin` (the request's `Origin`, else `*`)
+//! and `Access-Control-Expose-Headers: square-version, retry-after, content-length`.
+//! Preflights answer 204 with `Access-Control-Allow-Methods: GET, POST, OPTIONS` and
+//! `Access-Control-Allow-Headers: content-type, authorization, square-version`.
+//!
+//! # Faults
+//! [`MockSquare::fault`] scripts the next N requests to a path (preflights excepted); see
+//! [`Fault`] for the modes. Faulted requests are still recorded by [`MockSquare::requests`].
+//!
+//! # Out of scope
+//! Square's other APIs; the seller's login; `locale` and `session` (accepted, ignored);
+//! HTTP/2; subscriptions (`subscription_id`, `plan_id` are never sent); OpenID `id_token`.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod consent;
+mod errors;
+mod scopes;
+mod server;
+mod state;
+mod util;
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, TcpListener as StdTcpListener};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime};
+
+use server::{Shared, lock};
+use state::State;
+
+/// A registered application: its id, secret and redirect URLs (the first is the default).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct App {
+    /// The application id (`client_id`), e.g. `sq0idp-…` or `sandbox-sq0idb-…`.
+    pub client_id: String,
+    /// The application secret (`client_secret`).
+    pub client_secret: String,
+    /// The registered redirect URLs; an authorize URL without `redirect_uri` uses the first.
+    pub redirect_urls: Vec<String>,
+}
+
+impl App {
+    /// An application with these credentials and redirect URLs.
+    pub fn new(client_id: &str, client_secret: &str, redirect_urls: &[&str]) -> Self {
+        App {
+            client_id: client_id.to_owned(),
+            client_secret: client_secret.to_owned(),
+            redirect_urls: redirect_urls.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+}
+
+/// How to start a [`MockSquare`]. `Default` is: no applications, no sellers (one is made up),
+/// listen on `127.0.0.1:0`, `Square-Version` `2026-08-19`, 64 KiB request bodies, plain http.
+#[derive(Debug, Clone)]
+pub struct MockConfig {
+    listen: SocketAddr,
+    apps: Vec<App>,
+    sellers: Vec<String>,
+    max_body_bytes: usize,
+    square_version: String,
+    tls: Option<(String, String)>,
+}
+
+impl Default for MockConfig {
+    fn default() -> Self {
+        MockConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            apps: Vec::new(),
+            sellers: Vec::new(),
+            max_body_bytes: 64 * 1024,
+            square_version: "2026-08-19".to_owned(),
+            tls: None,
+        }
+    }
+}
+
+impl MockConfig {
+    /// The default configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The address to listen on (port 0: an ephemeral port).
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = addr;
+        self
+    }
+
+    /// Registers an application.
+    pub fn app(mut self, app: App) -> Self {
+        self.apps.push(app);
+        self
+    }
+
+    /// Registers a seller (merchant id) who can approve; [`MockSquare::approve`] picks the first if unspecified.
+    pub fn seller(mut self, merchant_id: &str) -> Self {
+        self.sellers.push(merchant_id.to_owned());
+        self
+    }
+
+    /// The request body cap; larger bodies get 413 in the `errors` shape. Default 64 KiB.
+    pub fn max_body_bytes(mut self, n: usize) -> Self {
+        self.max_body_bytes = n;
+        self
+    }
+
+    /// The `Square-Version` echoed when a request sends none (default `2026-08-19`).
+    pub fn square_version(mut self, version: &str) -> Self {
+        self.square_version = version.to_owned();
+        self
+    }
+
+    /// Serve https with this certificate chain and private key (both PEM), using rustls with
+    /// the `ring` provider.
+    pub fn tls(mut self, cert_chain_pem: &str, private_key_pem: &str) -> Self {
+        self.tls = Some((cert_chain_pem.to_owned(), private_key_pem.to_owned()));
+        self
+    }
+}
+
+/// A scripted fault for the next requests to one path (see [`MockSquare::fault`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// Answer with this status and an `errors` body (429 `RATE_LIMITED`, 503
+    /// `SERVICE_UNAVAILABLE`, …), with `Retry-After` if given (seconds or an HTTP date, sent as is).
+    Status {
+        /// The HTTP status.
+        status: u16,
+        /// The `Retry-After` header's value.
+        retry_after: Option<String>,
+    },
+    /// Wait this long, then answer normally.
+    Delay(Duration),
+    /// Close the connection without answering (the request has still been received and recorded,
+    /// but not acted on).
+    Reset,
+    /// Act on the request normally (a code is spent, a refresh token rotated), then send the
+    /// status, headers and `Content-Length` of the real answer with only the first half of its
+    /// body, and close the connection.
+    Truncate,
+    /// A `text/html` 502 page, as a proxy in front of Square would send.
+    Html502,
+    /// A 302 to this `Location`.
+    Redirect(String),
+    /// A 200 `application/json` body of exactly this many bytes (starts like a token answer).
+    Oversize(usize),
+}
+
+/// One request the fake received, secrets included.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedRequest {
+    /// The method, e.g. `POST`.
+    pub method: String,
+    /// The path, without the query.
+    pub path: String,
+    /// The raw query string, if any.
+    pub query: Option<String>,
+    /// Every header, names lowercase, in arrival order.
+    pub headers: Vec<(String, String)>,
+    /// The body as received (empty when it exceeded the size cap).
+    pub body: Vec<u8>,
+    /// When it arrived, on the real clock (not the fake's), for delay checks.
+    pub at: SystemTime,
+}
+
+impl RecordedRequest {
+    /// The first value of a header (name compared case-insensitively).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Why [`MockSquare::approve`] or [`MockSquare::deny`] refused an authorize URL (the same
+/// reasons the consent page shows an error instead of redirecting).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MockError {
+    /// The URL has no query string.
+    #[error("not an authorize URL: {0}")]
+    InvalidAuthorizeUrl(String),
+    /// `client_id` is absent.
+    #[error("the authorize URL has no client_id")]
+    MissingClientId,
+    /// `client_id` is not a registered application.
+    #[error("unknown client_id `{0}`")]
+    UnknownClient(String),
+    /// `redirect_uri` is not one of the application's redirect URLs.
+    #[error("redirect_uri `{0}` is not registered for this application")]
+    RedirectNotRegistered(String),
+    /// No `redirect_uri` and the application has no redirect URL.
+    #[error("application `{0}` has no redirect URL registered")]
+    NoRedirectUrl(String),
+    /// A requested scope Square doesn't know.
+    #[error("unknown scope `{0}`")]
+    UnknownScope(String),
+    /// `response_type` other than `code`.
+    #[error("unsupported response_type `{0}` (only `code`)")]
+    UnsupportedResponseType(String),
+    /// `code_challenge_method` other than `S256`.
+    #[error("unsupported code_challenge_method `{0}` (only `S256`)")]
+    UnsupportedChallengeMethod(String),
+    /// `code_challenge` is not 43–128 unreserved characters.
+    #[error("invalid code_challenge `{0}`")]
+    InvalidCodeChallenge(String),
+    /// The merchant given to approve isn't a registered seller.
+    #[error("unknown merchant `{0}`")]
+    UnknownMerchant(String),
+    /// No seller is registered (can't happen through [`MockSquare::start`], which makes one up).
+    #[error("no seller registered")]
+    NoSeller,
+}
+
+/// A running fake Square. Dropping it stops the server and joins its thread.
+///
+/// Methods by kind:
+/// - where it is: [`base_url`](Self::base_url), [`addr`](Self::addr);
+/// - the seller's side: [`approve`](Self::approve), [`deny`](Self::deny);
+/// - time: [`now`](Self::now), [`advance`](Self::advance);
+/// - seeding: [`seed_legacy_token`](Self::seed_legacy_token), [`seed_personal_token`](Self::seed_personal_token);
+/// - faults and observation: [`fault`](Self::fault), [`requests`](Self::requests),
+///   [`clear_requests`](Self::clear_requests), [`webhook`](Self::webhook);
+/// - lifetime: [`start`](Self::start), [`shutdown`](Self::shutdown).
+#[derive(Debug)]
+pub struct MockSquare {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    https: bool,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+fn tls_acceptor(cert_pem: &str, key_pem: &str) -> std::io::Result<tokio_rustls::TlsAcceptor> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let invalid = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, e);
+    let certs = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| invalid(format!("certificate chain: {e}")))?;
+    let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).map_err(|e| invalid(format!("private key: {e}")))?;
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| invalid(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| invalid(e.to_string()))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+}
+
+impl MockSquare {
+    /// Binds, then serves on a new thread. Fails if the address can't be bound, the runtime
+    /// can't be built, or the TLS material doesn't parse.
+    pub fn start(config: MockConfig) -> std::io::Result<MockSquare> {
+        let tls = match &config.tls {
+            Some((cert, key)) => Some(tls_acceptor(cert, key)?),
+            None => None,
+        };
+        let std_listener = StdTcpListener::bind(config.listen)?;
+        std_listener.set_nonblocking(true)?;
+        let addr = std_listener.local_addr()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("square-oauth-mock-worker")
+            .enable_all()
+            .build()?;
+        let listener = {
+            let _guard = runtime.enter();
+            tokio::net::TcpListener::from_std(std_listener)?
+        };
+        let mut sellers = config.sellers;
+        if sellers.is_empty() {
+            sellers.push(util::new_merchant_id());
+        }
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::new(config.apps, sellers)),
+            log: Mutex::new(Vec::new()),
+            faults: Mutex::new(HashMap::new()),
+            webhook: Mutex::new(None),
+            square_version: config.square_version,
+            max_body: config.max_body_bytes,
+        });
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let for_thread = shared.clone();
+        let https = tls.is_some();
+        let thread = std::thread::Builder::new().name("square-oauth-mock".to_owned()).spawn(move || {
+            runtime.block_on(server::accept_loop(listener, for_thread, tls, rx));
+            // Dropping the runtime here cancels every open connection's task.
+            runtime.shutdown_timeout(Duration::from_millis(200));
+        })?;
+        Ok(MockSquare { shared, addr, https, shutdown: Some(tx), thread: Some(thread) })
+    }
+
+    /// `http://127.0.0.1:PORT` (`https` when serving TLS), no trailing slash.
+    pub fn base_url(&self) -> String {
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// What pressing Allow on the consent page does, without a browser: validates the
+    /// authorize URL, mints a code for `merchant_id` (default: the first seller) and returns
+    /// the redirect URL with `code`, `response_type=code` and `state`.
+    pub fn approve(&self, authorize_url: &str, merchant_id: Option<&str>) -> Result<String, MockError> {
+        let query = query_of(authorize_url)?;
+        let mut st = lock(&self.shared.state);
+        let now = SystemTime::now() + st.offset;
+        let req = st.parse_authorize(query)?;
+        st.approve(&req, merchant_id, now)
+    }
+
+    /// What pressing Deny does: the redirect URL with `error=access_denied`,
+    /// `error_description=user_denied` and `state`.
+    pub fn deny(&self, authorize_url: &str) -> Result<String, MockError> {
+        let query = query_of(authorize_url)?;
+        let req = lock(&self.shared.state).parse_authorize(query)?;
+        Ok(server::deny_url(&req))
+    }
+
+    /// Moves the fake's clock forward (codes, tokens and grace periods all follow it).
+    pub fn advance(&self, by: Duration) {
+        lock(&self.shared.state).offset += by;
+    }
+
+    /// The fake's clock: real time plus every [`advance`](Self::advance).
+    pub fn now(&self) -> SystemTime {
+        self.shared.now()
+    }
+
+    /// Seeds a pre-2019 access token of `client_id` for `merchant_id` and returns it, for the
+    /// `migration_token` grant. It also works as an access token until migrated.
+    pub fn seed_legacy_token(&self, client_id: &str, merchant_id: &str) -> String {
+        let mut st = lock(&self.shared.state);
+        let now = SystemTime::now() + st.offset;
+        st.seed_legacy(client_id, merchant_id, now)
+    }
+
+    /// Seeds a personal access token for `merchant_id`: every scope, never expires, attributed
+    /// to the first registered application (no `client_id` if there is none).
+    pub fn seed_personal_token(&self, merchant_id: &str) -> String {
+        lock(&self.shared.state).seed_personal(merchant_id)
+    }
+
+    /// The next `times` requests to `path` (e.g. `"/oauth2/token"`; a query is ignored) get
+    /// `fault` instead of, or on top of, the normal answer. Faults queue up in order.
+    pub fn fault(&self, path: &str, fault: Fault, times: usize) {
+        let path = path.split('?').next().unwrap_or(path).to_owned();
+        let mut faults = lock(&self.shared.faults);
+        let queue = faults.entry(path).or_default();
+        queue.extend(std::iter::repeat_n(fault, times));
+    }
+
+    /// Every request received so far, in arrival order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.shared.log).clone()
+    }
+
+    /// Forgets the recorded requests.
+    pub fn clear_requests(&self) {
+        lock(&self.shared.log).clear();
+    }
+
+    /// On every full revocation (RevokeToken without `revoke_only_access_token`), POST a signed
+    /// `oauth.authorization.revoked` event to `url` (plain http), with
+    /// `x-square-hmacsha256-signature` = base64(HMAC-SHA256(`signature_key`, `url` + body)).
+    /// Delivery is asynchronous and failures are ignored.
+    pub fn webhook(&self, url: &str, signature_key: &str) {
+        *lock(&self.shared.webhook) = Some((url.to_owned(), signature_key.to_owned()));
+    }
+
+    /// Stops the server and waits for its thread (the same as dropping the handle).
+    pub fn shutdown(self) {
+        drop(self);
+    }
+}
+
+fn query_of(url: &str) -> Result<&str, MockError> {
+    let without_fragment = url.split('#').next().unwrap_or(url);
+    without_fragment.split_once('?').map(|(_, q)| q).ok_or_else(|| MockError::InvalidAuthorizeUrl(url.to_owned()))
+}
+
+impl Drop for MockSquare {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
