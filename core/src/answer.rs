@@ -1,0 +1,359 @@
+//! Turning Square's answer bytes into a typed value or a typed error.
+//!
+//! The same steps for every operation: the size cap, the content type, then either the success
+//! shape (whose `errors`, if any, still make it a refusal) or one of the two error shapes.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+
+use crate::config::Config;
+use crate::enums::{ErrorCategory, ErrorCode};
+use crate::error::{
+    EXCERPT_BYTES, Error, SquareError, SquareRefusal, UnexpectedKind, UnexpectedResponse, answer_metadata,
+};
+
+/// The error fields every Square answer may carry: the current `errors` array and the legacy
+/// ("V1") `{message, type, field}` shape.
+#[derive(Deserialize)]
+pub(crate) struct ErrorFields {
+    #[serde(default)]
+    errors: Option<Vec<SquareError>>,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default, rename = "type")]
+    legacy_type: Option<String>,
+    #[serde(default)]
+    field: Option<String>,
+}
+
+impl ErrorFields {
+    /// Every error, the legacy shape folded in as Square's SDKs do (`V1_ERROR`, code = `type`).
+    fn into_errors(self) -> Vec<SquareError> {
+        let mut errors = self.errors.unwrap_or_default();
+        if let Some(legacy_type) = self.legacy_type {
+            errors.push(SquareError {
+                category: ErrorCategory::V1Error,
+                code: ErrorCode::from(legacy_type),
+                detail: self.message,
+                field: self.field,
+            });
+        }
+        errors
+    }
+}
+
+/// A success shape that also carries the error fields.
+pub(crate) trait WithErrors: DeserializeOwned {
+    type Answer;
+    fn split(self) -> (Self::Answer, ErrorFields);
+}
+
+impl ErrorFields {
+    pub(crate) fn new(
+        errors: Option<Vec<SquareError>>,
+        message: Option<String>,
+        legacy_type: Option<String>,
+        field: Option<String>,
+    ) -> Self {
+        Self { errors, message, legacy_type, field }
+    }
+}
+
+/// The whole parse: size cap, content type, shape, `errors` on any status.
+pub(crate) fn parse_answer<T: WithErrors, B: AsRef<[u8]>>(
+    config: &Config,
+    response: http::Response<B>,
+) -> Result<T::Answer, Error> {
+    let (parts, body) = response.into_parts();
+    let bytes = body.as_ref();
+    let status = parts.status;
+    let (retry_after, square_version, content_type) = answer_metadata(&parts.headers);
+
+    let unexpected = |kind: UnexpectedKind| {
+        Error::UnexpectedResponse(Box::new(UnexpectedResponse {
+            status,
+            content_type: content_type.clone(),
+            kind,
+            excerpt: excerpt(bytes),
+            retry_after,
+            square_version: square_version.clone(),
+        }))
+    };
+    if bytes.len() > config.max_response_bytes() {
+        return Err(unexpected(UnexpectedKind::TooLarge { limit: config.max_response_bytes(), actual: bytes.len() }));
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(unexpected(UnexpectedKind::Empty));
+    }
+    if content_type.as_deref().is_some_and(|ct| !is_json(ct)) {
+        return Err(unexpected(UnexpectedKind::NotJson));
+    }
+    let refusal = |errors: Vec<SquareError>| {
+        Error::Square(Box::new(SquareRefusal { status, errors, retry_after, square_version: square_version.clone() }))
+    };
+
+    if status.is_success() {
+        let raw: T = from_slice(bytes).map_err(unexpected)?;
+        let (answer, fields) = raw.split();
+        let errors = fields.into_errors();
+        if errors.is_empty() { Ok(answer) } else { Err(refusal(errors)) }
+    } else {
+        let fields: ErrorFields = from_slice(bytes).map_err(unexpected)?;
+        Err(refusal(fields.into_errors()))
+    }
+}
+
+/// `application/json`, with or without parameters, or any `+json` type.
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case("application/json")
+        || essence.len() > 5 && essence[essence.len() - 5..].eq_ignore_ascii_case("+json")
+}
+
+/// Deserializes, keeping the serde path of a failure and none of the values.
+fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, UnexpectedKind> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| malformed(&error))?;
+    deserializer.end().map_err(|error| UnexpectedKind::Malformed {
+        path: ".".to_owned(),
+        message: strip_quoted(&error.to_string()),
+        line: error.line(),
+        column: error.column(),
+    })?;
+    Ok(value)
+}
+
+fn malformed(error: &serde_path_to_error::Error<serde_json::Error>) -> UnexpectedKind {
+    let inner = error.inner();
+    UnexpectedKind::Malformed {
+        path: error.path().to_string(),
+        message: strip_quoted(&inner.to_string()),
+        line: inner.line(),
+        column: inner.column(),
+    }
+}
+
+/// serde quotes the offending value in its messages (`invalid type: string "EAAA…"`); a value
+/// may be a token, so every quoted run is cut out.
+fn strip_quoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut inside = false;
+    for c in message.chars() {
+        match (c, inside) {
+            ('"', false) => {
+                inside = true;
+                out.push_str("\"…");
+            }
+            ('"', true) => {
+                inside = false;
+                out.push('"');
+            }
+            (_, false) => out.push(c),
+            (_, true) => {}
+        }
+    }
+    out
+}
+
+/// Reads an RFC 3339 timestamp; an absent, `null` or empty value is `None`.
+pub(crate) fn timestamp<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<jiff::Timestamp>, D::Error> {
+    let text: Option<String> = Option::deserialize(deserializer)?;
+    match text.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(text) => text
+            .parse::<jiff::Timestamp>()
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom("expected an RFC 3339 timestamp")),
+    }
+}
+
+/// Keys whose string values are masked in excerpts.
+fn is_secret_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key == "code"
+        || key.ends_with("token")
+        || key.contains("secret")
+        || key.contains("verifier")
+        || key == "authorization"
+}
+
+/// Prefixes of Square's secrets, masked wherever they appear (HTML pages included).
+const SECRET_PREFIXES: [&str; 8] = ["EAAA", "EQAA", "sq0csp-", "sq0atp-", "sq0cgb-", "sq0cgp-", "Bearer ", "Client "];
+
+/// The start of a body, safe to keep in an error: token-like values masked, control characters
+/// replaced, at most [`EXCERPT_BYTES`] bytes.
+pub(crate) fn excerpt(bytes: &[u8]) -> String {
+    // Bounded work: look at a little more than is kept, since masking shortens the text.
+    let window = &bytes[..bytes.len().min(EXCERPT_BYTES * 4)];
+    let text = String::from_utf8_lossy(window);
+    let masked = mask_prefixed(&mask_json_secrets(&text));
+    let mut out = String::with_capacity(EXCERPT_BYTES);
+    for c in masked.chars() {
+        if out.len() + c.len_utf8() > EXCERPT_BYTES {
+            break;
+        }
+        out.push(if c.is_control() { ' ' } else { c });
+    }
+    out
+}
+
+/// Masks the string value of every secret-looking key, even in a truncated document.
+fn mask_json_secrets(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut mask_next = false;
+    while let Some(c) = rest.chars().next() {
+        if c != '"' {
+            if !c.is_whitespace() && c != ':' {
+                mask_next = false;
+            }
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+            continue;
+        }
+        // A string: find its unescaped end, if the text has one.
+        let body = &rest[1..];
+        let mut end = None;
+        let mut escaped = false;
+        for (i, b) in body.bytes().enumerate() {
+            match (b, escaped) {
+                (b'\\', false) => escaped = true,
+                (b'"', false) => {
+                    end = Some(i);
+                    break;
+                }
+                _ => escaped = false,
+            }
+        }
+        let content = &body[..end.unwrap_or(body.len())];
+        out.push('"');
+        if mask_next {
+            out.push_str("[REDACTED]");
+            mask_next = false;
+        } else {
+            out.push_str(content);
+        }
+        match end {
+            Some(i) => {
+                out.push('"');
+                rest = &body[i + 1..];
+                if rest.trim_start().starts_with(':') && is_secret_key(content) {
+                    mask_next = true;
+                }
+            }
+            None => rest = "",
+        }
+    }
+    out
+}
+
+/// Masks every run that starts with one of Square's secret prefixes.
+fn mask_prefixed(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    'outer: while !rest.is_empty() {
+        for prefix in SECRET_PREFIXES {
+            if rest.starts_with(prefix) {
+                out.push_str(prefix);
+                out.push_str("[REDACTED]");
+                let run = rest[prefix.len()..]
+                    .find(|c: char| {
+                        !(c.is_ascii_alphanumeric()
+                            || c == '-'
+                            || c == '_'
+                            || c == '.'
+                            || c == '~'
+                            || c == '+'
+                            || c == '/'
+                            || c == '=')
+                    })
+                    .unwrap_or(rest.len() - prefix.len());
+                rest = &rest[prefix.len() + run..];
+                continue 'outer;
+            }
+        }
+        let c = rest.chars().next().expect("rest is not empty");
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+/// Declares an answer type and, beside it, a private twin that also reads the error fields, so
+/// that one pass over the bytes gives both (serde's `flatten` would buffer every value, secrets
+/// included, in memory this crate cannot wipe).
+macro_rules! answer_type {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident / $raw:ident {
+            $( $(#[$field_meta:meta])* pub $field:ident : $ty:ty, )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+        #[non_exhaustive]
+        pub struct $name {
+            $( $(#[$field_meta])* pub $field: $ty, )*
+        }
+
+        #[derive(serde::Deserialize)]
+        struct $raw {
+            $( $(#[$field_meta])* $field: $ty, )*
+            #[serde(default)]
+            errors: Option<Vec<$crate::error::SquareError>>,
+            #[serde(default)]
+            message: Option<String>,
+            #[serde(default, rename = "type")]
+            legacy_type: Option<String>,
+            #[serde(default)]
+            field: Option<String>,
+        }
+
+        impl $crate::answer::WithErrors for $raw {
+            type Answer = $name;
+            fn split(self) -> ($name, $crate::answer::ErrorFields) {
+                (
+                    $name { $( $field: self.$field, )* },
+                    $crate::answer::ErrorFields::new(self.errors, self.message, self.legacy_type, self.field),
+                )
+            }
+        }
+    };
+}
+
+pub(crate) use answer_type;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpt_masks_token_values_even_when_truncated() {
+        let body = br#"{"access_token":"abc-secret-1","token_type":"bearer","refresh_token":"xyz"#;
+        let text = excerpt(body);
+        assert!(!text.contains("abc-secret-1"), "{text}");
+        assert!(!text.contains("xyz"), "{text}");
+        assert!(text.contains("bearer"), "{text}");
+    }
+
+    #[test]
+    fn excerpt_masks_square_prefixes_in_html() {
+        let text = excerpt(b"<html>Authorization: Bearer s3cr3t EAAAl3ik-zz sq0csp-abc</html>");
+        assert!(!text.contains("s3cr3t") && !text.contains("l3ik") && !text.contains("abc"), "{text}");
+    }
+
+    #[test]
+    fn excerpt_is_bounded_and_free_of_control_characters() {
+        let text = excerpt(&[b'a'; 10_000]);
+        assert_eq!(text.len(), EXCERPT_BYTES);
+        assert_eq!(excerpt(b"a\nb\x00c"), "a b c");
+    }
+
+    #[test]
+    fn quoted_values_are_cut_from_serde_messages() {
+        assert_eq!(
+            strip_quoted(r#"invalid type: string "EAAAx", expected a boolean"#),
+            "invalid type: string \"…\", expected a boolean"
+        );
+    }
+}

@@ -1,0 +1,193 @@
+//! The authorize URL that starts the flow, and the redirect that ends it.
+
+use crate::config::Config;
+use crate::enums::Scope;
+use crate::error::{CallbackError, Error, InvalidInput, Problem};
+use crate::ids::ClientId;
+use crate::obtain_token::{check_client_id, check_scopes};
+use crate::operation::{check_length, limits};
+use crate::pkce::{CodeChallenge, State};
+use crate::secret::AuthorizationCode;
+
+/// The page a seller opens to grant permissions (`GET /oauth2/authorize`). Built, never sent:
+/// send the seller's browser there.
+///
+/// ```
+/// use square_oauth::{AuthorizeUrl, ClientId, CodeVerifier, Config, Scope, State};
+///
+/// let verifier = CodeVerifier::from_entropy([7; 32]);
+/// let state = State::from_entropy([9; 32]);
+/// let url = AuthorizeUrl::new(ClientId::new("sq0idp-example"))
+///     .scopes([Scope::MerchantProfileRead, Scope::PaymentsRead])
+///     .state(&state)
+///     .code_challenge(&verifier.challenge())
+///     .build(&Config::production())
+///     .unwrap();
+/// assert!(url.starts_with("https://connect.squareup.com/oauth2/authorize?client_id=sq0idp-example"));
+/// assert!(url.contains("scope=MERCHANT_PROFILE_READ+PAYMENTS_READ"));
+/// assert!(url.contains("code_challenge_method=S256"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub struct AuthorizeUrl {
+    client_id: ClientId,
+    scopes: Vec<Scope>,
+    locale: Option<String>,
+    session: Option<bool>,
+    state: Option<String>,
+    code_challenge: Option<CodeChallenge>,
+    redirect_uri: Option<String>,
+}
+
+impl AuthorizeUrl {
+    /// An authorize URL for the application; Square's default scopes apply until
+    /// [`scopes`](Self::scopes) is called.
+    pub fn new(client_id: ClientId) -> Self {
+        Self {
+            client_id,
+            scopes: Vec::new(),
+            locale: None,
+            session: None,
+            state: None,
+            code_challenge: None,
+            redirect_uri: None,
+        }
+    }
+
+    /// `scope`: the permissions asked for.
+    pub fn scopes(mut self, scopes: impl IntoIterator<Item = Scope>) -> Self {
+        self.scopes = scopes.into_iter().collect();
+        self
+    }
+
+    /// `locale` of the page: `en-IE`, `en-US`, `en-CA`, `es-US`, `fr-CA` or `ja-JP`.
+    pub fn locale(mut self, locale: impl Into<String>) -> Self {
+        self.locale = Some(locale.into());
+        self
+    }
+
+    /// `session`: `false` forces the seller to sign in again (no effect in the sandbox).
+    pub fn session(mut self, session: bool) -> Self {
+        self.session = Some(session);
+        self
+    }
+
+    /// `state`: echoed in the redirect and checked by [`parse_callback`].
+    pub fn state(mut self, state: &State) -> Self {
+        self.state = Some(state.expose_secret().to_owned());
+        self
+    }
+
+    /// `code_challenge` (with `code_challenge_method=S256`): the code can then be exchanged only
+    /// with the matching verifier.
+    pub fn code_challenge(mut self, challenge: &CodeChallenge) -> Self {
+        self.code_challenge = Some(challenge.clone());
+        self
+    }
+
+    /// `redirect_uri`: must equal the registered one, and be sent again to ObtainToken.
+    pub fn redirect_uri(mut self, redirect_uri: impl Into<String>) -> Self {
+        self.redirect_uri = Some(redirect_uri.into());
+        self
+    }
+
+    /// The URL, on the configuration's host.
+    pub fn build(&self, config: &Config) -> Result<String, Error> {
+        check_client_id(&self.client_id)?;
+        let mut query = form_urlencoded::Serializer::new(String::with_capacity(256));
+        query.append_pair("client_id", self.client_id.as_str());
+        if !self.scopes.is_empty() {
+            check_scopes(&self.scopes)?;
+            let joined = self.scopes.iter().map(Scope::as_str).collect::<Vec<_>>().join(" ");
+            query.append_pair("scope", &joined);
+        }
+        if let Some(locale) = &self.locale {
+            let well_formed = !locale.is_empty()
+                && locale.len() <= 16
+                && locale.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+            if !well_formed {
+                return Err(InvalidInput::new("locale", Problem::Format("a language tag such as en-US")).into());
+            }
+            query.append_pair("locale", locale);
+        }
+        if let Some(session) = self.session {
+            query.append_pair("session", if session { "true" } else { "false" });
+        }
+        if let Some(state) = &self.state {
+            check_length("state", state, 1, 1024)?;
+            query.append_pair("state", state);
+        }
+        if let Some(challenge) = &self.code_challenge {
+            query.append_pair("code_challenge", challenge.as_str());
+            query.append_pair("code_challenge_method", challenge.method());
+        }
+        if let Some(uri) = &self.redirect_uri {
+            check_length("redirect_uri", uri, limits::REDIRECT_URI.0, limits::REDIRECT_URI.1)?;
+            query.append_pair("redirect_uri", uri);
+        }
+        query.append_pair("response_type", "code");
+        Ok(config.uri("/oauth2/authorize", Some(&query.finish()))?.to_string())
+    }
+}
+
+/// Reads the redirect back from the authorize page: the whole URL, or just its query (with or
+/// without the `?`). Checks `state` first, in constant time, then returns the code or Square's
+/// refusal.
+///
+/// ```
+/// use square_oauth::{parse_callback, CallbackError, Error, State};
+///
+/// let state = State::new("expected-state");
+/// let code = parse_callback("https://example.com/cb?code=sq0cgb-abc&response_type=code&state=expected-state", &state).unwrap();
+/// assert_eq!(code.expose_secret(), "sq0cgb-abc");
+///
+/// let denied = parse_callback("error=access_denied&error_description=user_denied&state=expected-state", &state);
+/// assert!(matches!(denied, Err(Error::Callback(CallbackError::Denied { .. }))));
+///
+/// let forged = parse_callback("?code=sq0cgb-abc&state=other", &state);
+/// assert!(matches!(forged, Err(Error::Callback(CallbackError::StateMismatch))));
+/// ```
+pub fn parse_callback(redirect: &str, expected_state: &State) -> Result<AuthorizationCode, Error> {
+    let without_fragment = redirect.split('#').next().unwrap_or_default();
+    let query = match without_fragment.split_once('?') {
+        Some((_, query)) => query,
+        None if without_fragment.contains("://") => "",
+        None => without_fragment,
+    };
+
+    let mut code = None;
+    let mut state = None;
+    let mut error = None;
+    let mut description = None;
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        let (slot, name) = match key.as_ref() {
+            "code" => (&mut code, "code"),
+            "state" => (&mut state, "state"),
+            "error" => (&mut error, "error"),
+            "error_description" => (&mut description, "error_description"),
+            _ => continue,
+        };
+        if slot.is_some() {
+            return Err(CallbackError::Repeated(name).into());
+        }
+        *slot = Some(zeroize::Zeroizing::new(value.into_owned()));
+    }
+
+    let Some(state) = state else {
+        return Err(CallbackError::StateMissing.into());
+    };
+    if !expected_state.matches(&state) {
+        return Err(CallbackError::StateMismatch.into());
+    }
+    if let Some(error) = error {
+        return Err(CallbackError::Denied {
+            error: error.as_str().to_owned(),
+            description: description.map(|d| d.as_str().to_owned()),
+        }
+        .into());
+    }
+    match code {
+        Some(code) if !code.is_empty() => Ok(AuthorizationCode::new(code.as_str())),
+        _ => Err(CallbackError::CodeMissing.into()),
+    }
+}

@@ -1,0 +1,318 @@
+//! What can go wrong, kept apart by whose doing it was.
+//!
+//! - [`Error::InvalidInput`]: the caller's mistake, caught before anything is sent.
+//! - [`Error::Square`]: Square understood the request and said no.
+//! - [`Error::UnexpectedResponse`]: the answer could not be understood (a proxy's HTML page, a
+//!   truncated body, a body over the size cap, a field of the wrong type).
+//! - [`Error::Callback`]: the seller's browser came back without a usable code.
+//!
+//! No error carries a secret: messages name fields, never their values, and body excerpts are
+//! redacted before they are stored.
+
+use core::fmt;
+use core::time::Duration;
+
+use http::{HeaderMap, StatusCode};
+use serde::Deserialize;
+
+use crate::enums::{ErrorCategory, ErrorCode};
+
+/// The error type of every fallible function in this crate.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The caller passed something Square would refuse; nothing was sent.
+    #[error("invalid input: {0}")]
+    InvalidInput(#[from] InvalidInput),
+    /// Square answered with one or more errors.
+    #[error("{0}")]
+    Square(Box<SquareRefusal>),
+    /// Square's answer (or whatever answered in its place) could not be understood.
+    #[error("{0}")]
+    UnexpectedResponse(Box<UnexpectedResponse>),
+    /// The redirect back from Square's authorize page carried no usable code.
+    #[error("{0}")]
+    Callback(#[from] CallbackError),
+}
+
+impl Error {
+    /// The HTTP status of the answer this error came from, if it came from an answer.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Error::Square(refusal) => Some(refusal.status),
+            Error::UnexpectedResponse(unexpected) => Some(unexpected.status),
+            _ => None,
+        }
+    }
+
+    /// Square's errors, if Square refused; empty otherwise.
+    pub fn square_errors(&self) -> &[SquareError] {
+        match self {
+            Error::Square(refusal) => &refusal.errors,
+            _ => &[],
+        }
+    }
+
+    /// Whether Square's answer holds an error with this code.
+    ///
+    /// ```
+    /// # use square_oauth::{Error, ErrorCode};
+    /// # fn check(error: &Error) {
+    /// if error.has_code(&ErrorCode::AccessTokenExpired) {
+    ///     // refresh, then try again
+    /// }
+    /// # }
+    /// ```
+    pub fn has_code(&self, code: &ErrorCode) -> bool {
+        self.square_errors().iter().any(|e| &e.code == code)
+    }
+
+    /// The answer's `Retry-After`, if it had one.
+    pub fn retry_after(&self) -> Option<&RetryAfter> {
+        match self {
+            Error::Square(refusal) => refusal.retry_after.as_ref(),
+            Error::UnexpectedResponse(unexpected) => unexpected.retry_after.as_ref(),
+            _ => None,
+        }
+    }
+}
+
+/// What is wrong with a value the caller passed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Problem {
+    /// It is empty.
+    Empty,
+    /// It is shorter than Square accepts.
+    TooShort {
+        /// The least Square accepts.
+        min: usize,
+        /// What was given.
+        actual: usize,
+    },
+    /// It is longer than Square accepts.
+    TooLong {
+        /// The most Square accepts.
+        max: usize,
+        /// What was given.
+        actual: usize,
+    },
+    /// It is not of the form Square expects; the text says what that form is.
+    Format(&'static str),
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::Empty => f.write_str("must not be empty"),
+            Problem::TooShort { min, actual } => write!(f, "must be at least {min} characters, got {actual}"),
+            Problem::TooLong { max, actual } => write!(f, "must be at most {max} characters, got {actual}"),
+            Problem::Format(expected) => write!(f, "must be {expected}"),
+        }
+    }
+}
+
+/// A caller's mistake: which field, and what is wrong with it (never its value).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`{field}` {problem}")]
+pub struct InvalidInput {
+    /// The field, in Square's words (`client_secret`, `redirect_uri`, …).
+    pub field: &'static str,
+    /// What is wrong with it.
+    pub problem: Problem,
+}
+
+impl InvalidInput {
+    pub(crate) fn new(field: &'static str, problem: Problem) -> Self {
+        Self { field, problem }
+    }
+}
+
+/// One error as Square reports it (`Error` in the specification).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub struct SquareError {
+    /// The broad class of the error.
+    pub category: ErrorCategory,
+    /// The specific error.
+    pub code: ErrorCode,
+    /// Square's human-readable explanation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The request field the error is about, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl fmt::Display for SquareError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.category, self.code)?;
+        if let Some(field) = &self.field {
+            write!(f, " (field `{field}`)")?;
+        }
+        if let Some(detail) = &self.detail {
+            write!(f, ": {detail}")?;
+        }
+        Ok(())
+    }
+}
+
+/// How long Square asked the client to wait before trying again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RetryAfter {
+    /// `Retry-After: 120`.
+    Delay(Duration),
+    /// `Retry-After: Wed, 21 Oct 2026 07:28:00 GMT`.
+    At(jiff::Timestamp),
+}
+
+impl RetryAfter {
+    /// Reads a `Retry-After` header value; `None` when it is neither form.
+    pub fn parse(value: &str) -> Option<Self> {
+        let value = value.trim();
+        if let Ok(seconds) = value.parse::<u64>() {
+            return Some(RetryAfter::Delay(Duration::from_secs(seconds)));
+        }
+        jiff::fmt::rfc2822::parse(value).ok().map(|zoned| RetryAfter::At(zoned.timestamp()))
+    }
+
+    /// The wait from `now` (a date in the past means no wait).
+    pub fn delay_from(&self, now: jiff::Timestamp) -> Duration {
+        match self {
+            RetryAfter::Delay(delay) => *delay,
+            RetryAfter::At(at) => Duration::try_from(at.duration_since(now)).unwrap_or(Duration::ZERO),
+        }
+    }
+}
+
+/// Square refused: the status, every error it gave, and what it said about retrying.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SquareRefusal {
+    /// The HTTP status (200 when Square put `errors` in a success answer).
+    pub status: StatusCode,
+    /// Every error, legacy ones folded into category `V1_ERROR` as Square's SDKs do.
+    pub errors: Vec<SquareError>,
+    /// The answer's `Retry-After`.
+    pub retry_after: Option<RetryAfter>,
+    /// The `Square-Version` that answered.
+    pub square_version: Option<String>,
+}
+
+impl fmt::Display for SquareRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Square refused the request ({})", self.status)?;
+        for (i, error) in self.errors.iter().enumerate() {
+            f.write_str(if i == 0 { ": " } else { "; " })?;
+            fmt::Display::fmt(error, f)?;
+        }
+        Ok(())
+    }
+}
+
+/// Why an answer could not be understood.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UnexpectedKind {
+    /// The body is longer than the configured cap.
+    TooLarge {
+        /// The cap, in bytes.
+        limit: usize,
+        /// The body's length, or the first length seen over the cap.
+        actual: usize,
+    },
+    /// The body is empty.
+    Empty,
+    /// The `Content-Type` is not JSON.
+    NotJson,
+    /// The body is not the JSON Square sends.
+    Malformed {
+        /// Where in the document it failed, as a serde path (`errors[0].code`, `.`).
+        path: String,
+        /// serde's message, with any quoted value removed.
+        message: String,
+        /// The line of the failure (1-based; 0 when unknown).
+        line: usize,
+        /// The column of the failure (1-based; 0 when unknown).
+        column: usize,
+    },
+}
+
+impl fmt::Display for UnexpectedKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UnexpectedKind::TooLarge { limit, actual } => {
+                write!(f, "body of {actual} bytes is over the {limit}-byte cap")
+            }
+            UnexpectedKind::Empty => f.write_str("empty body"),
+            UnexpectedKind::NotJson => f.write_str("body is not JSON"),
+            UnexpectedKind::Malformed { path, message, line, column } => {
+                write!(f, "malformed JSON at `{path}` (line {line}, column {column}): {message}")
+            }
+        }
+    }
+}
+
+/// An answer that could not be understood, with what is needed to find out why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UnexpectedResponse {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The `Content-Type`, if any.
+    pub content_type: Option<String>,
+    /// What was wrong.
+    pub kind: UnexpectedKind,
+    /// The start of the body (at most [`EXCERPT_BYTES`] bytes), with token-like values masked.
+    pub excerpt: String,
+    /// The answer's `Retry-After`.
+    pub retry_after: Option<RetryAfter>,
+    /// The `Square-Version` that answered.
+    pub square_version: Option<String>,
+}
+
+/// The most bytes of a body kept in [`UnexpectedResponse::excerpt`].
+pub const EXCERPT_BYTES: usize = 256;
+
+impl fmt::Display for UnexpectedResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unexpected answer ({}", self.status)?;
+        if let Some(content_type) = &self.content_type {
+            write!(f, ", {content_type}")?;
+        }
+        write!(f, "): {}", self.kind)
+    }
+}
+
+/// Why the redirect back from Square's authorize page gave no code.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CallbackError {
+    /// Square sent `error` instead of a code: the seller declined (`access_denied` /
+    /// `user_denied`) or the request was refused.
+    #[error("authorization refused: {error}{}", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    Denied {
+        /// Square's `error`.
+        error: String,
+        /// Square's `error_description`.
+        description: Option<String>,
+    },
+    /// No `state` came back, so the redirect cannot be tied to a request this application made.
+    #[error("the redirect carries no `state`")]
+    StateMissing,
+    /// The `state` that came back is not the one sent: a forged or crossed redirect.
+    #[error("the redirect's `state` does not match the one sent")]
+    StateMismatch,
+    /// Neither a `code` nor an `error` came back.
+    #[error("the redirect carries neither `code` nor `error`")]
+    CodeMissing,
+    /// A parameter appears more than once, so the redirect is ambiguous.
+    #[error("the redirect repeats the parameter `{0}`")]
+    Repeated(&'static str),
+}
+
+/// Reads the headers every error keeps.
+pub(crate) fn answer_metadata(headers: &HeaderMap) -> (Option<RetryAfter>, Option<String>, Option<String>) {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let retry_after = headers.get(http::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(RetryAfter::parse);
+    (retry_after, text("square-version"), text("content-type"))
+}

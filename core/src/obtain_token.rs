@@ -1,0 +1,340 @@
+//! `POST /oauth2/token`: every grant of ObtainToken.
+
+use serde::Serialize;
+
+use crate::answer::{answer_type, parse_answer, timestamp};
+use crate::config::{Config, SquareVersion};
+use crate::enums::Scope;
+use crate::error::{Error, InvalidInput, Problem};
+use crate::ids::{ClientId, MerchantId};
+use crate::operation::{Operation, Replay, check_length, json_body, limits, request};
+use crate::pkce::{CodeVerifier, check_verifier};
+use crate::secret::{AccessToken, AuthorizationCode, Body, ClientSecret, IdToken, MigrationToken, RefreshToken};
+
+/// The credential an ObtainToken request trades in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Grant {
+    /// Code flow: the authorization code, with the application secret.
+    AuthorizationCode {
+        /// The application secret.
+        client_secret: ClientSecret,
+        /// The code from the redirect.
+        code: AuthorizationCode,
+    },
+    /// PKCE flow: the authorization code, with the verifier whose challenge the authorize URL
+    /// carried. No secret: this is the grant for browsers, phones and command-line tools.
+    Pkce {
+        /// The code from the redirect.
+        code: AuthorizationCode,
+        /// The verifier.
+        code_verifier: CodeVerifier,
+    },
+    /// Code flow refresh: the multi-use refresh token, with the application secret.
+    Refresh {
+        /// The application secret.
+        client_secret: ClientSecret,
+        /// The refresh token; Square returns the same one.
+        refresh_token: RefreshToken,
+    },
+    /// PKCE refresh: the single-use refresh token; Square returns a new one and this one dies.
+    PkceRefresh {
+        /// The refresh token.
+        refresh_token: RefreshToken,
+    },
+    /// A legacy access token from before 2019-03-13, traded for a new pair.
+    Migration {
+        /// The application secret.
+        client_secret: ClientSecret,
+        /// The legacy token.
+        migration_token: MigrationToken,
+    },
+}
+
+impl Grant {
+    /// Square's `grant_type` for this grant.
+    pub fn grant_type(&self) -> &'static str {
+        match self {
+            Grant::AuthorizationCode { .. } | Grant::Pkce { .. } => "authorization_code",
+            Grant::Refresh { .. } | Grant::PkceRefresh { .. } => "refresh_token",
+            Grant::Migration { .. } => "migration_token",
+        }
+    }
+}
+
+/// ObtainToken: trades a code, a refresh token or a migration token for an access token.
+///
+/// One constructor per grant; the options apply to any of them and are left out of the JSON when
+/// not set. No `Authorization` header: Square reads the credentials from the body.
+///
+/// ```
+/// use square_oauth::{ClientId, ClientSecret, AuthorizationCode, Config, ObtainToken, Operation};
+///
+/// let exchange = ObtainToken::authorization_code(
+///     ClientId::new("sq0idp-example"),
+///     ClientSecret::new("sq0csp-example"),
+///     AuthorizationCode::new("sq0cgb-example"),
+/// )
+/// .redirect_uri("https://example.com/callback");
+/// let request = exchange.build(&Config::production()).unwrap();
+/// assert_eq!(request.uri(), "https://connect.squareup.com/oauth2/token");
+/// assert!(request.headers().get("authorization").is_none());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub struct ObtainToken {
+    client_id: ClientId,
+    grant: Grant,
+    redirect_uri: Option<String>,
+    scopes: Option<Vec<Scope>>,
+    short_lived: Option<bool>,
+    use_jwt: Option<bool>,
+    square_version: Option<SquareVersion>,
+}
+
+impl ObtainToken {
+    /// Any grant; the constructors below are shorthands.
+    pub fn new(client_id: ClientId, grant: Grant) -> Self {
+        Self {
+            client_id,
+            grant,
+            redirect_uri: None,
+            scopes: None,
+            short_lived: None,
+            use_jwt: None,
+            square_version: None,
+        }
+    }
+
+    /// Code flow: exchange the redirect's code, with the application secret.
+    pub fn authorization_code(client_id: ClientId, client_secret: ClientSecret, code: AuthorizationCode) -> Self {
+        Self::new(client_id, Grant::AuthorizationCode { client_secret, code })
+    }
+
+    /// PKCE flow: exchange the redirect's code with the verifier; no secret.
+    pub fn pkce(client_id: ClientId, code: AuthorizationCode, code_verifier: CodeVerifier) -> Self {
+        Self::new(client_id, Grant::Pkce { code, code_verifier })
+    }
+
+    /// Code flow refresh, with the application secret.
+    pub fn refresh(client_id: ClientId, client_secret: ClientSecret, refresh_token: RefreshToken) -> Self {
+        Self::new(client_id, Grant::Refresh { client_secret, refresh_token })
+    }
+
+    /// PKCE refresh: spends the single-use refresh token; keep the one in the answer.
+    pub fn pkce_refresh(client_id: ClientId, refresh_token: RefreshToken) -> Self {
+        Self::new(client_id, Grant::PkceRefresh { refresh_token })
+    }
+
+    /// Trade a legacy (pre-2019) access token for a new pair.
+    pub fn migration(client_id: ClientId, client_secret: ClientSecret, migration_token: MigrationToken) -> Self {
+        Self::new(client_id, Grant::Migration { client_secret, migration_token })
+    }
+
+    /// `redirect_uri`: required when the authorize URL carried one, and equal to it.
+    pub fn redirect_uri(mut self, redirect_uri: impl Into<String>) -> Self {
+        self.redirect_uri = Some(redirect_uri.into());
+        self
+    }
+
+    /// `scopes`: narrows the new token to these permissions (their intersection with the granted ones).
+    pub fn scopes(mut self, scopes: impl IntoIterator<Item = Scope>) -> Self {
+        self.scopes = Some(scopes.into_iter().collect());
+        self
+    }
+
+    /// `short_lived`: a token that lasts 24 hours instead of 30 days.
+    pub fn short_lived(mut self, short_lived: bool) -> Self {
+        self.short_lived = Some(short_lived);
+        self
+    }
+
+    /// `use_jwt`: ask for the access token as a JWT (sent by Square's 2026 SDKs, not yet in the
+    /// specification); it is used like any other token.
+    pub fn use_jwt(mut self, use_jwt: bool) -> Self {
+        self.use_jwt = Some(use_jwt);
+        self
+    }
+
+    /// `Square-Version` for this call only.
+    pub fn square_version(mut self, version: SquareVersion) -> Self {
+        self.square_version = Some(version);
+        self
+    }
+
+    /// The application this request is for.
+    pub fn client_id(&self) -> &ClientId {
+        &self.client_id
+    }
+
+    /// The grant.
+    pub fn grant(&self) -> &Grant {
+        &self.grant
+    }
+}
+
+/// The JSON body, in the specification's field order, borrowing every secret.
+#[derive(Serialize)]
+struct ObtainTokenBody<'a> {
+    client_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_secret: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    redirect_uri: Option<&'a str>,
+    grant_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    migration_token: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scopes: Option<&'a [Scope]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    short_lived: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code_verifier: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    use_jwt: Option<bool>,
+}
+
+pub(crate) fn check_client_id(client_id: &ClientId) -> Result<(), Error> {
+    check_length("client_id", client_id.as_str(), limits::CLIENT_ID.0, limits::CLIENT_ID.1)
+}
+
+pub(crate) fn check_client_secret(secret: &ClientSecret) -> Result<(), Error> {
+    check_length("client_secret", secret.expose_secret(), limits::CLIENT_SECRET.0, limits::CLIENT_SECRET.1)
+}
+
+pub(crate) fn check_scopes(scopes: &[Scope]) -> Result<(), Error> {
+    if scopes.is_empty() {
+        return Err(InvalidInput::new("scopes", Problem::Empty).into());
+    }
+    for scope in scopes {
+        let text = scope.as_str();
+        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(InvalidInput::new("scopes", Problem::Format("permission names without spaces")).into());
+        }
+    }
+    Ok(())
+}
+
+impl Operation for ObtainToken {
+    type Output = ObtainTokenResponse;
+    const NAME: &'static str = "ObtainToken";
+
+    fn build(&self, config: &Config) -> Result<http::Request<Body>, Error> {
+        check_client_id(&self.client_id)?;
+        let (secret, code, refresh, migration, verifier) = match &self.grant {
+            Grant::AuthorizationCode { client_secret, code } => (Some(client_secret), Some(code), None, None, None),
+            Grant::Pkce { code, code_verifier } => (None, Some(code), None, None, Some(code_verifier)),
+            Grant::Refresh { client_secret, refresh_token } => {
+                (Some(client_secret), None, Some(refresh_token), None, None)
+            }
+            Grant::PkceRefresh { refresh_token } => (None, None, Some(refresh_token), None, None),
+            Grant::Migration { client_secret, migration_token } => {
+                (Some(client_secret), None, None, Some(migration_token), None)
+            }
+        };
+        if let Some(secret) = secret {
+            check_client_secret(secret)?;
+        }
+        if let Some(code) = code {
+            check_length("code", code.expose_secret(), limits::CODE.0, limits::CODE.1)?;
+        }
+        if let Some(token) = refresh {
+            check_length("refresh_token", token.expose_secret(), limits::TOKEN.0, limits::TOKEN.1)?;
+        }
+        if let Some(token) = migration {
+            check_length("migration_token", token.expose_secret(), limits::TOKEN.0, limits::TOKEN.1)?;
+        }
+        if let Some(verifier) = verifier {
+            check_verifier(verifier.expose_secret())?;
+        }
+        if let Some(uri) = &self.redirect_uri {
+            check_length("redirect_uri", uri, limits::REDIRECT_URI.0, limits::REDIRECT_URI.1)?;
+        }
+        if let Some(scopes) = &self.scopes {
+            check_scopes(scopes)?;
+        }
+
+        let body = ObtainTokenBody {
+            client_id: self.client_id.as_str(),
+            client_secret: secret.map(ClientSecret::expose_secret),
+            code: code.map(AuthorizationCode::expose_secret),
+            redirect_uri: self.redirect_uri.as_deref(),
+            grant_type: self.grant.grant_type(),
+            refresh_token: refresh.map(RefreshToken::expose_secret),
+            migration_token: migration.map(MigrationToken::expose_secret),
+            scopes: self.scopes.as_deref(),
+            short_lived: self.short_lived,
+            code_verifier: verifier.map(CodeVerifier::expose_secret),
+            use_jwt: self.use_jwt,
+        };
+        let size_hint = [
+            body.client_id.len(),
+            body.client_secret.map_or(0, str::len),
+            body.code.map_or(0, str::len),
+            body.redirect_uri.map_or(0, str::len),
+            body.refresh_token.map_or(0, str::len),
+            body.migration_token.map_or(0, str::len),
+            body.code_verifier.map_or(0, str::len),
+            self.scopes.as_ref().map_or(0, |s| s.iter().map(|s| s.as_str().len() + 3).sum()),
+        ]
+        .iter()
+        .sum();
+        let body = json_body(&body, size_hint)?;
+        request(config, self.square_version.as_ref(), "/oauth2/token", None, Some(body))
+    }
+
+    fn parse<B: AsRef<[u8]>>(&self, config: &Config, response: http::Response<B>) -> Result<Self::Output, Error> {
+        parse_answer::<RawObtainToken, B>(config, response)
+    }
+
+    fn replay(&self) -> Replay {
+        match self.grant {
+            Grant::AuthorizationCode { .. }
+            | Grant::Pkce { .. }
+            | Grant::PkceRefresh { .. }
+            | Grant::Migration { .. } => Replay::SingleUse,
+            Grant::Refresh { .. } => Replay::Safe,
+        }
+    }
+}
+
+answer_type! {
+    /// What ObtainToken returns (`ObtainTokenResponse`). Every field is optional, as in Square's
+    /// specification.
+    pub struct ObtainTokenResponse / RawObtainToken {
+        /// The access token, sent as `Authorization: Bearer …` to every other Square API.
+        #[serde(default)]
+        pub access_token: Option<AccessToken>,
+        /// Always `bearer`.
+        #[serde(default)]
+        pub token_type: Option<String>,
+        /// When the access token expires (30 days, or 24 hours when short-lived).
+        #[serde(default, deserialize_with = "timestamp")]
+        pub expires_at: Option<jiff::Timestamp>,
+        /// The seller who authorized the application.
+        #[serde(default)]
+        pub merchant_id: Option<MerchantId>,
+        /// Legacy: the seller's subscription, when they subscribed during authorization.
+        #[serde(default)]
+        pub subscription_id: Option<String>,
+        /// Legacy: the subscription plan.
+        #[serde(default)]
+        pub plan_id: Option<String>,
+        /// Legacy OpenID token (deprecated since 2021-09-15).
+        #[serde(default)]
+        pub id_token: Option<IdToken>,
+        /// The refresh token: the same one again in the code flow, a new single-use one in PKCE.
+        #[serde(default)]
+        pub refresh_token: Option<RefreshToken>,
+        /// Whether the access token is short-lived.
+        #[serde(default)]
+        pub short_lived: Option<bool>,
+        /// When the refresh token expires (PKCE only: 90 days).
+        #[serde(default, deserialize_with = "timestamp")]
+        pub refresh_token_expires_at: Option<jiff::Timestamp>,
+    }
+}

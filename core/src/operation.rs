@@ -1,0 +1,140 @@
+//! The one trait every Square OAuth call implements, and the request plumbing they share.
+
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
+use http::{HeaderName, HeaderValue, Method, Request};
+use serde::Serialize;
+
+use crate::config::{Config, SquareVersion};
+use crate::error::{Error, InvalidInput, Problem};
+use crate::secret::Body;
+
+/// Whether a request may be sent again after it might have reached Square.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Replay {
+    /// Sending it twice has the effect of sending it once (token status, revoke, code-flow refresh).
+    Safe,
+    /// It spends a single-use credential (an authorization code, a PKCE refresh token): a second
+    /// copy after the first may have arrived would fail, or worse, burn the credential whose
+    /// answer was lost. Retried only when it provably never left.
+    SingleUse,
+}
+
+/// A Square OAuth call: how to build its request and how to read its answer.
+///
+/// Adapters need nothing else, so they have one generic `send` and no per-endpoint code:
+///
+/// ```
+/// use square_oauth::{Config, Operation, RetrieveTokenStatus, AccessToken};
+///
+/// let config = Config::sandbox();
+/// let operation = RetrieveTokenStatus::new(AccessToken::new("EAAAexample"));
+/// let request = operation.build(&config).unwrap();
+/// assert_eq!(request.uri(), "https://connect.squareupsandbox.com/oauth2/token/status");
+///
+/// // ...an adapter sends `request` and reads the answer, then:
+/// let answer = http::Response::builder()
+///     .status(200)
+///     .header("content-type", "application/json")
+///     .body(r#"{"client_id":"sq0idp-a","merchant_id":"MLQW2MYBY81PZ","scopes":["PAYMENTS_READ"]}"#)
+///     .unwrap();
+/// let status = operation.parse(&config, answer).unwrap();
+/// assert_eq!(status.merchant_id.unwrap().as_str(), "MLQW2MYBY81PZ");
+/// ```
+pub trait Operation {
+    /// What a successful answer turns into.
+    type Output;
+
+    /// A short name for logs and metrics (`ObtainToken`, `RevokeToken`, …).
+    const NAME: &'static str;
+
+    /// Builds the request. Checks every field first: an error here means nothing was sent.
+    fn build(&self, config: &Config) -> Result<Request<Body>, Error>;
+
+    /// Reads Square's answer: any status, any bytes. Never panics.
+    fn parse<B: AsRef<[u8]>>(&self, config: &Config, response: http::Response<B>) -> Result<Self::Output, Error>;
+
+    /// Whether the request may be replayed; the retry policy decides from this.
+    fn replay(&self) -> Replay;
+}
+
+/// `Square-Version` header name.
+pub(crate) const SQUARE_VERSION: HeaderName = HeaderName::from_static("square-version");
+
+/// The parts every request has, put together the same way for every operation.
+pub(crate) fn request(
+    config: &Config,
+    version: Option<&SquareVersion>,
+    path: &str,
+    authorization: Option<HeaderValue>,
+    body: Option<Body>,
+) -> Result<Request<Body>, Error> {
+    let mut builder = Request::builder()
+        .method(Method::POST)
+        .uri(config.uri(path, None)?)
+        .header(SQUARE_VERSION, version.unwrap_or(config.square_version()).header())
+        .header(ACCEPT, HeaderValue::from_static("application/json"))
+        .header(USER_AGENT, config.user_agent_header());
+    if let Some(authorization) = authorization {
+        builder = builder.header(AUTHORIZATION, authorization);
+    }
+    let body = match body {
+        Some(body) => {
+            builder = builder.header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            body
+        }
+        None => Body::empty(),
+    };
+    builder.body(body).map_err(|_| InvalidInput::new("request", Problem::Format("a valid HTTP request")).into())
+}
+
+/// `Authorization: <scheme> <credential>`, marked sensitive so that HTTP/2 never indexes it and
+/// well-behaved loggers skip it.
+pub(crate) fn authorization(field: &'static str, scheme: &str, credential: &str) -> Result<HeaderValue, Error> {
+    let mut text = zeroize::Zeroizing::new(String::with_capacity(scheme.len() + 1 + credential.len()));
+    text.push_str(scheme);
+    text.push(' ');
+    text.push_str(credential);
+    let mut value = HeaderValue::from_str(&text)
+        .map_err(|_| InvalidInput::new(field, Problem::Format("visible ASCII characters")))?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+/// Serializes a request body straight into wiped-on-drop memory, sized up front so that no
+/// reallocation leaves an unwiped copy of a secret behind.
+pub(crate) fn json_body<T: Serialize>(value: &T, size_hint: usize) -> Result<Body, Error> {
+    let mut bytes = Vec::with_capacity(size_hint + 256);
+    match serde_json::to_writer(&mut bytes, value) {
+        Ok(()) => Ok(Body::from_vec(bytes)),
+        Err(_) => {
+            zeroize::Zeroize::zeroize(&mut bytes);
+            Err(InvalidInput::new("body", Problem::Format("serializable as JSON")).into())
+        }
+    }
+}
+
+/// Checks a text field against Square's limits (in characters, as the specification counts).
+pub(crate) fn check_length(field: &'static str, value: &str, min: usize, max: usize) -> Result<(), Error> {
+    let actual = value.chars().count();
+    if actual == 0 {
+        return Err(InvalidInput::new(field, Problem::Empty).into());
+    }
+    if actual < min {
+        return Err(InvalidInput::new(field, Problem::TooShort { min, actual }).into());
+    }
+    if actual > max {
+        return Err(InvalidInput::new(field, Problem::TooLong { max, actual }).into());
+    }
+    Ok(())
+}
+
+/// Square's length limits, from the specification.
+pub(crate) mod limits {
+    pub(crate) const CLIENT_ID: (usize, usize) = (1, 191);
+    pub(crate) const CLIENT_SECRET: (usize, usize) = (2, 1024);
+    pub(crate) const CODE: (usize, usize) = (1, 191);
+    pub(crate) const REDIRECT_URI: (usize, usize) = (1, 2048);
+    pub(crate) const TOKEN: (usize, usize) = (2, 1024);
+    pub(crate) const MERCHANT_ID: (usize, usize) = (1, 191);
+    pub(crate) const CODE_VERIFIER: (usize, usize) = (43, 128);
+}

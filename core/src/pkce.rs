@@ -1,0 +1,111 @@
+//! PKCE (RFC 7636) verifiers and challenges, and the `state` that ties a redirect to its request.
+//!
+//! The core has no randomness of its own: the caller passes 32 bytes of entropy (from the
+//! operating system, Web Crypto, a test vector). With the `getrandom` feature, `generate()` does
+//! that for you.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use crate::error::{Error, InvalidInput, Problem};
+use crate::operation::{check_length, limits};
+use crate::secret::{constant_time_eq, secret_string};
+
+secret_string! {
+    /// A PKCE `code_verifier`: 43 to 128 characters of `[A-Za-z0-9-._~]`, kept by the client
+    /// between the authorize URL and the code exchange.
+    ///
+    /// ```
+    /// use square_oauth::CodeVerifier;
+    /// // RFC 7636, Appendix B.
+    /// let verifier = CodeVerifier::from_entropy([
+    ///     116, 24, 223, 180, 151, 153, 224, 37, 79, 250, 96, 125, 216, 173, 187, 186, 22, 212, 37,
+    ///     77, 105, 214, 191, 240, 91, 88, 5, 88, 83, 132, 141, 121,
+    /// ]);
+    /// assert_eq!(verifier.expose_secret(), "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
+    /// assert_eq!(verifier.challenge().as_str(), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+    /// ```
+    CodeVerifier
+}
+
+secret_string! {
+    /// The `state` of an authorize URL: an unguessable value Square echoes in the redirect, which
+    /// proves the redirect answers a request this application made (CSRF protection).
+    State
+}
+
+/// 32 bytes of entropy as 43 base64url characters, in wiped-on-drop memory.
+fn encode_entropy(entropy: [u8; 32]) -> String {
+    let entropy = Zeroizing::new(entropy);
+    URL_SAFE_NO_PAD.encode(entropy.as_slice())
+}
+
+impl CodeVerifier {
+    /// A verifier from 32 bytes of entropy: 43 base64url characters (RFC 7636, section 4.1).
+    pub fn from_entropy(entropy: [u8; 32]) -> Self {
+        Self::new(encode_entropy(entropy))
+    }
+
+    /// A verifier from the operating system's entropy.
+    #[cfg(feature = "getrandom")]
+    pub fn generate() -> Result<Self, getrandom::Error> {
+        let mut entropy = Zeroizing::new([0u8; 32]);
+        getrandom::fill(entropy.as_mut_slice())?;
+        Ok(Self::from_entropy(*entropy))
+    }
+
+    /// The S256 challenge to put in the authorize URL: base64url(SHA-256(verifier)).
+    pub fn challenge(&self) -> CodeChallenge {
+        let digest = Sha256::digest(self.expose_secret().as_bytes());
+        CodeChallenge(URL_SAFE_NO_PAD.encode(digest))
+    }
+}
+
+impl State {
+    /// A state from 32 bytes of entropy: 43 base64url characters.
+    pub fn from_entropy(entropy: [u8; 32]) -> Self {
+        Self::new(encode_entropy(entropy))
+    }
+
+    /// A state from the operating system's entropy.
+    #[cfg(feature = "getrandom")]
+    pub fn generate() -> Result<Self, getrandom::Error> {
+        let mut entropy = Zeroizing::new([0u8; 32]);
+        getrandom::fill(entropy.as_mut_slice())?;
+        Ok(Self::from_entropy(*entropy))
+    }
+
+    /// Compares with the `state` a redirect brought back, in constant time.
+    pub fn matches(&self, returned: &str) -> bool {
+        constant_time_eq(self.expose_secret().as_bytes(), returned.as_bytes())
+    }
+}
+
+/// The S256 `code_challenge` of a [`CodeVerifier`]; not secret, it goes in the authorize URL.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct CodeChallenge(String);
+
+impl CodeChallenge {
+    /// The challenge as sent.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The method, always `S256` (`plain` gives no protection and is never sent).
+    pub fn method(&self) -> &'static str {
+        "S256"
+    }
+}
+
+/// RFC 7636 section 4.1: 43 to 128 unreserved characters.
+pub(crate) fn check_verifier(verifier: &str) -> Result<(), Error> {
+    check_length("code_verifier", verifier, limits::CODE_VERIFIER.0, limits::CODE_VERIFIER.1)?;
+    if !verifier.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')) {
+        return Err(
+            InvalidInput::new("code_verifier", Problem::Format("made of A-Z, a-z, 0-9, '-', '.', '_', '~'")).into()
+        );
+    }
+    Ok(())
+}
