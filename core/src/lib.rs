@@ -83,6 +83,7 @@ mod config;
 mod enums;
 mod error;
 mod ids;
+pub mod lifecycle;
 mod obtain_token;
 mod open_enum;
 mod operation;
@@ -92,6 +93,7 @@ mod retry;
 mod revoke_token;
 mod secret;
 mod token_status;
+pub mod webhook;
 
 pub use authorize::{AuthorizeUrl, parse_callback};
 pub use config::{

@@ -1,0 +1,1 @@
+//! Token lifecycle: placeholder, being built.

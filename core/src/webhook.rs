@@ -1,0 +1,1 @@
+//! Webhook verification: placeholder, being built.
