@@ -33,6 +33,13 @@ pub enum Error {
     /// The redirect back from Square's authorize page carried no usable code.
     #[error("{0}")]
     Callback(#[from] CallbackError),
+    /// A token set cannot do what was asked (refresh a token past its grace, take an answer
+    /// for another seller, …).
+    #[error("{0}")]
+    Lifecycle(#[from] crate::lifecycle::LifecycleError),
+    /// A webhook notification failed verification or could not be read.
+    #[error("{0}")]
+    Webhook(#[from] crate::webhook::WebhookError),
 }
 
 impl Error {
