@@ -140,7 +140,7 @@ mod tests {
 
     #[test]
     fn pkce_matches_rfc_7636_appendix_b() {
-        assert_eq!(s256("dBjftJeZ4CVP-mJ0kqsGWbVkr3eFkWo6TAnuZ1Y1mM"), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+        assert_eq!(s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
     }
 
     #[test]
