@@ -480,14 +480,22 @@ fn fire_webhook(shared: &Arc<Shared>, rev: Revocation) {
 async fn send_webhook(url: &str, key: &str, body: String) -> io::Result<()> {
     let other = |m: String| io::Error::other(m);
     let rest = url.strip_prefix("http://").ok_or_else(|| other(format!("webhook URL must be plain http: {url}")))?;
-    let (authority, _) = rest.split_once('/').unwrap_or((rest, ""));
+    let (authority, path) = match rest.find(['/', '?']) {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let path = if path.starts_with('?') {
+        format!("/{path}")
+    } else {
+        path.to_owned()
+    };
     let target = if authority.contains(':') { authority.to_owned() } else { format!("{authority}:80") };
     let stream = tokio::net::TcpStream::connect(&target).await?;
     let (mut sender, conn) =
         hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| other(e.to_string()))?;
     tokio::spawn(conn);
     let signature = util::webhook_signature(key, url, body.as_bytes());
-    let req = Request::post(url)
+    let req = Request::post(path)
         .header("host", authority)
         .header("content-type", "application/json")
         .header("user-agent", "Square Connect v2")
