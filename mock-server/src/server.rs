@@ -4,6 +4,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
 use std::io;
+use std::future::Future as _;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
@@ -100,9 +101,11 @@ fn redirect(location: &str) -> Response<RespBody> {
 }
 
 /// A body that delivers its first half and then fails, so hyper closes the connection short
-/// of the `Content-Length` it announced.
+/// of the `Content-Length` it announced. The pause in between lets hyper flush the headers
+/// and the half before the failure makes it drop the connection (and its write buffer).
 struct Truncated {
     first: Option<Bytes>,
+    pause: Pin<Box<tokio::time::Sleep>>,
     failed: bool,
     full_len: u64,
 }
@@ -111,12 +114,15 @@ impl hyper::body::Body for Truncated {
     type Data = Bytes;
     type Error = io::Error;
 
-    fn poll_frame(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
         let this = self.get_mut();
         if let Some(b) = this.first.take() {
             return Poll::Ready(Some(Ok(Frame::data(b))));
         }
         if !this.failed {
+            if this.pause.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
             this.failed = true;
             return Poll::Ready(Some(Err(io::Error::new(
                 io::ErrorKind::ConnectionAborted,
@@ -136,7 +142,7 @@ fn truncate(resp: Response<RespBody>, body: Bytes) -> Response<RespBody> {
     let full_len = body.len() as u64;
     let half = body.slice(..body.len() / 2);
     parts.headers.insert("content-length", HeaderValue::from(full_len));
-    Response::from_parts(parts, Truncated { first: Some(half), failed: false, full_len }.boxed())
+    Response::from_parts(parts, Truncated { first: Some(half), pause: Box::pin(tokio::time::sleep(std::time::Duration::from_millis(50))), failed: false, full_len }.boxed())
 }
 
 /// The error code and category Square would use for a bare status.
