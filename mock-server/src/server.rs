@@ -3,8 +3,8 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
-use std::io;
 use std::future::Future as _;
+use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
@@ -142,7 +142,16 @@ fn truncate(resp: Response<RespBody>, body: Bytes) -> Response<RespBody> {
     let full_len = body.len() as u64;
     let half = body.slice(..body.len() / 2);
     parts.headers.insert("content-length", HeaderValue::from(full_len));
-    Response::from_parts(parts, Truncated { first: Some(half), pause: Box::pin(tokio::time::sleep(std::time::Duration::from_millis(50))), failed: false, full_len }.boxed())
+    Response::from_parts(
+        parts,
+        Truncated {
+            first: Some(half),
+            pause: Box::pin(tokio::time::sleep(std::time::Duration::from_millis(50))),
+            failed: false,
+            full_len,
+        }
+        .boxed(),
+    )
 }
 
 /// The error code and category Square would use for a bare status.
@@ -490,11 +499,7 @@ async fn send_webhook(url: &str, key: &str, body: String) -> io::Result<()> {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
     };
-    let path = if path.starts_with('?') {
-        format!("/{path}")
-    } else {
-        path.to_owned()
-    };
+    let path = if path.starts_with('?') { format!("/{path}") } else { path.to_owned() };
     let target = if authority.contains(':') { authority.to_owned() } else { format!("{authority}:80") };
     let stream = tokio::net::TcpStream::connect(&target).await?;
     let (mut sender, conn) =

@@ -217,10 +217,10 @@ impl State {
     fn app_checked(&self, client_id: &str, secret: Option<&str>) -> Result<&App, ApiError> {
         let app =
             self.app(client_id).ok_or_else(|| ApiError::unauthorized(format!("Unknown client_id `{client_id}`")))?;
-        if let Some(secret) = secret {
-            if !util::constant_time_eq(secret.as_bytes(), app.client_secret.as_bytes()) {
-                return Err(ApiError::unauthorized("The client_secret does not match the application"));
-            }
+        if let Some(secret) = secret
+            && !util::constant_time_eq(secret.as_bytes(), app.client_secret.as_bytes())
+        {
+            return Err(ApiError::unauthorized("The client_secret does not match the application"));
         }
         Ok(app)
     }
@@ -241,10 +241,10 @@ impl State {
             Some(r) => return Err(MockError::RedirectNotRegistered(r.clone())),
             None => app.redirect_urls.first().cloned().ok_or_else(|| MockError::NoRedirectUrl(client_id.clone()))?,
         };
-        if let Some(rt) = params.get("response_type") {
-            if rt != "code" {
-                return Err(MockError::UnsupportedResponseType(rt.clone()));
-            }
+        if let Some(rt) = params.get("response_type")
+            && rt != "code"
+        {
+            return Err(MockError::UnsupportedResponseType(rt.clone()));
         }
         let scopes: Vec<String> = match params.get("scope") {
             Some(s) if !s.trim().is_empty() => {
@@ -262,10 +262,10 @@ impl State {
             _ => scopes::DEFAULT_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
         };
         let code_challenge = params.get("code_challenge").cloned();
-        if let Some(method) = params.get("code_challenge_method") {
-            if method != "S256" {
-                return Err(MockError::UnsupportedChallengeMethod(method.clone()));
-            }
+        if let Some(method) = params.get("code_challenge_method")
+            && method != "S256"
+        {
+            return Err(MockError::UnsupportedChallengeMethod(method.clone()));
         }
         if let Some(c) = &code_challenge {
             // RFC 7636: 43 to 128 unreserved characters; an S256 challenge is exactly 43.

@@ -9,10 +9,8 @@ use square_oauth_mock::MockError;
 #[test]
 fn consent_page_lists_the_requested_permissions_with_allow_and_deny() {
     let square = start();
-    let url = authorize_url(
-        &square.base_url(),
-        &[("scope", "PAYMENTS_READ MERCHANT_PROFILE_READ"), ("state", "st<1>")],
-    );
+    let url =
+        authorize_url(&square.base_url(), &[("scope", "PAYMENTS_READ MERCHANT_PROFILE_READ"), ("state", "st<1>")]);
     let page = get(&url);
     assert_eq!(page.status, 200);
     assert!(page.header("content-type").unwrap().starts_with("text/html"));
@@ -103,10 +101,7 @@ fn approve_returns_the_redirect_the_allow_button_would() {
     // First seller by default.
     let v = token_ok(&exchange_code(&square.base_url(), &code_flow_code(&square, "ORDERS_READ")));
     assert_eq!(v["merchant_id"], SELLER);
-    assert_eq!(
-        square.approve(&url, Some("NOSUCHSELLER1")),
-        Err(MockError::UnknownMerchant("NOSUCHSELLER1".into()))
-    );
+    assert_eq!(square.approve(&url, Some("NOSUCHSELLER1")), Err(MockError::UnknownMerchant("NOSUCHSELLER1".into())));
 }
 
 #[test]
@@ -121,16 +116,11 @@ fn deny_returns_the_error_redirect() {
 fn redirect_uri_must_be_registered_and_defaults_to_the_first() {
     let square = start();
     let base = square.base_url();
-    let second = square
-        .approve(&authorize_url(&base, &[("redirect_uri", REDIRECT_2)]), None)
-        .unwrap();
+    let second = square.approve(&authorize_url(&base, &[("redirect_uri", REDIRECT_2)]), None).unwrap();
     // An existing query on the registered URL is kept.
     assert!(second.starts_with("http://127.0.0.1:9/other?x=1&code="), "{second}");
     let evil = authorize_url(&base, &[("redirect_uri", "https://evil.example/cb")]);
-    assert_eq!(
-        square.approve(&evil, None),
-        Err(MockError::RedirectNotRegistered("https://evil.example/cb".into()))
-    );
+    assert_eq!(square.approve(&evil, None), Err(MockError::RedirectNotRegistered("https://evil.example/cb".into())));
     let page = get(&evil);
     assert_eq!(page.status, 400);
     assert!(page.body.contains("not registered"));
@@ -142,19 +132,13 @@ fn unknown_client_and_unknown_scope_are_refused() {
     let square = start();
     let base = square.base_url();
     let unknown_client = format!("{base}/oauth2/authorize?client_id=sq0idp-nope");
-    assert_eq!(
-        square.approve(&unknown_client, None),
-        Err(MockError::UnknownClient("sq0idp-nope".into()))
-    );
+    assert_eq!(square.approve(&unknown_client, None), Err(MockError::UnknownClient("sq0idp-nope".into())));
     assert_eq!(get(&unknown_client).status, 400);
     let no_client = format!("{base}/oauth2/authorize?scope=PAYMENTS_READ");
     assert_eq!(square.approve(&no_client, None), Err(MockError::MissingClientId));
 
     let bad_scope = authorize_url(&base, &[("scope", "PAYMENTS_READ TELEPORT_WRITE")]);
-    assert_eq!(
-        square.approve(&bad_scope, None),
-        Err(MockError::UnknownScope("TELEPORT_WRITE".into()))
-    );
+    assert_eq!(square.approve(&bad_scope, None), Err(MockError::UnknownScope("TELEPORT_WRITE".into())));
     let page = get(&bad_scope);
     assert_eq!(page.status, 400);
     assert!(page.body.contains("TELEPORT_WRITE"));
@@ -167,25 +151,13 @@ fn code_challenge_is_validated() {
     let short = authorize_url(&base, &[("code_challenge", "tooshort")]);
     assert!(matches!(square.approve(&short, None), Err(MockError::InvalidCodeChallenge(_))));
     assert_eq!(get(&short).status, 400);
-    let plain = authorize_url(
-        &base,
-        &[("code_challenge", CHALLENGE), ("code_challenge_method", "plain")],
-    );
-    assert!(matches!(
-        square.approve(&plain, None),
-        Err(MockError::UnsupportedChallengeMethod(_))
-    ));
+    let plain = authorize_url(&base, &[("code_challenge", CHALLENGE), ("code_challenge_method", "plain")]);
+    assert!(matches!(square.approve(&plain, None), Err(MockError::UnsupportedChallengeMethod(_))));
     let ok = authorize_url(&base, &[("code_challenge", CHALLENGE), ("code_challenge_method", "S256")]);
     assert!(square.approve(&ok, None).is_ok());
     let bad_response_type = authorize_url(&base, &[("response_type", "token")]);
-    assert!(matches!(
-        square.approve(&bad_response_type, None),
-        Err(MockError::UnsupportedResponseType(_))
-    ));
-    assert!(matches!(
-        square.approve("http://127.0.0.1/no-query", None),
-        Err(MockError::InvalidAuthorizeUrl(_))
-    ));
+    assert!(matches!(square.approve(&bad_response_type, None), Err(MockError::UnsupportedResponseType(_))));
+    assert!(matches!(square.approve("http://127.0.0.1/no-query", None), Err(MockError::InvalidAuthorizeUrl(_))));
 }
 
 #[test]

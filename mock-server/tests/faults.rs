@@ -9,18 +9,15 @@ use serde_json::json;
 use square_oauth_mock::Fault;
 
 fn code_body(code: &str) -> String {
-    json!({"client_id": CLIENT_ID, "client_secret": SECRET, "code": code, "grant_type": "authorization_code"}).to_string()
+    json!({"client_id": CLIENT_ID, "client_secret": SECRET, "code": code, "grant_type": "authorization_code"})
+        .to_string()
 }
 
 #[test]
 fn status_fault_with_retry_after_for_the_next_n_requests() {
     let square = start();
     let base = square.base_url();
-    square.fault(
-        "/oauth2/token",
-        Fault::Status { status: 429, retry_after: Some("7".into()) },
-        2,
-    );
+    square.fault("/oauth2/token", Fault::Status { status: 429, retry_after: Some("7".into()) }, 2);
     let code = code_flow_code(&square, "PAYMENTS_READ");
     for _ in 0..2 {
         let a = exchange_code(&base, &code);
@@ -56,10 +53,8 @@ fn reset_fault_closes_without_answering_and_does_not_act() {
     let base = square.base_url();
     square.fault("/oauth2/token", Fault::Reset, 1);
     let code = code_flow_code(&square, "PAYMENTS_READ");
-    let r = agent()
-        .post(format!("{base}/oauth2/token"))
-        .header("content-type", "application/json")
-        .send(code_body(&code));
+    let r =
+        agent().post(format!("{base}/oauth2/token")).header("content-type", "application/json").send(code_body(&code));
     assert!(r.is_err(), "expected a transport error, got {r:?}");
     assert_eq!(square.requests().len(), 1, "the request was received and recorded");
     token_ok(&exchange_code(&base, &code));
@@ -128,11 +123,8 @@ fn faults_apply_to_the_authorize_page_and_spare_preflights() {
     let square = start();
     let base = square.base_url();
     square.fault("/oauth2/authorize?ignored=1", Fault::Status { status: 500, retry_after: None }, 1);
-    let preflight = agent()
-        .options(format!("{base}/oauth2/authorize"))
-        .header("origin", "http://127.0.0.1:1")
-        .call()
-        .unwrap();
+    let preflight =
+        agent().options(format!("{base}/oauth2/authorize")).header("origin", "http://127.0.0.1:1").call().unwrap();
     assert_eq!(preflight.status().as_u16(), 204);
     let a = get(&authorize_url(&base, &[]));
     assert_error(&a, 500, "API_ERROR", "INTERNAL_SERVER_ERROR");

@@ -67,7 +67,12 @@ fn missing_required_fields_are_named() {
     assert_eq!(a.json()["errors"][0]["field"], "client_id");
     let a = post_json(&base, "/oauth2/token", &json!({"client_id": CLIENT_ID}), &[]);
     assert_eq!(a.json()["errors"][0]["field"], "grant_type");
-    let a = post_json(&base, "/oauth2/token", &json!({"client_id": CLIENT_ID, "client_secret": SECRET, "grant_type": "authorization_code"}), &[]);
+    let a = post_json(
+        &base,
+        "/oauth2/token",
+        &json!({"client_id": CLIENT_ID, "client_secret": SECRET, "grant_type": "authorization_code"}),
+        &[],
+    );
     assert_error(&a, 400, "INVALID_REQUEST_ERROR", "MISSING_REQUIRED_PARAMETER");
     assert_eq!(a.json()["errors"][0]["field"], "code");
 }
@@ -108,10 +113,7 @@ fn cors_preflight_and_exposed_headers() {
     assert_eq!(a.status().as_u16(), 204);
     let h = |n: &str| a.headers().get(n).and_then(|v| v.to_str().ok()).map(str::to_owned);
     assert_eq!(h("access-control-allow-origin").as_deref(), Some("http://127.0.0.1:5173"));
-    assert_eq!(
-        h("access-control-allow-headers").as_deref(),
-        Some("content-type, authorization, square-version")
-    );
+    assert_eq!(h("access-control-allow-headers").as_deref(), Some("content-type, authorization, square-version"));
     assert!(h("access-control-allow-methods").unwrap().contains("POST"));
     let e = post_json(&base, "/oauth2/token", &json!({}), &[("origin", "http://localhost:8000")]);
     assert_eq!(e.header("access-control-allow-origin"), Some("http://localhost:8000"));

@@ -58,7 +58,12 @@ fn a_failed_exchange_does_not_spend_the_code() {
     let square = start();
     let base = square.base_url();
     let code = pkce_code(&square, "PAYMENTS_READ");
-    assert_error(&exchange_pkce(&base, &code, "wrong-verifier-wrong-verifier-wrong-verifier"), 400, "AUTHENTICATION_ERROR", "UNAUTHORIZED");
+    assert_error(
+        &exchange_pkce(&base, &code, "wrong-verifier-wrong-verifier-wrong-verifier"),
+        400,
+        "AUTHENTICATION_ERROR",
+        "UNAUTHORIZED",
+    );
     token_ok(&exchange_pkce(&base, &code, VERIFIER));
 }
 
@@ -106,7 +111,8 @@ fn redirect_uri_is_required_when_the_authorize_url_had_one() {
     let url = authorize_url(&base, &[("redirect_uri", REDIRECT_2)]);
     let code = param(&square.approve(&url, None).unwrap(), "code").unwrap();
     let body = |r: Option<&str>| {
-        let mut b = json!({"client_id": CLIENT_ID, "client_secret": SECRET, "code": code, "grant_type": "authorization_code"});
+        let mut b =
+            json!({"client_id": CLIENT_ID, "client_secret": SECRET, "code": code, "grant_type": "authorization_code"});
         if let Some(r) = r {
             b["redirect_uri"] = json!(r);
         }
@@ -281,17 +287,33 @@ fn migration_token_gives_a_new_pair_once() {
 fn unknown_grant_type_and_bad_field_types_are_refused() {
     let square = start();
     let base = square.base_url();
-    let a = post_json(&base, "/oauth2/token", &json!({"client_id": CLIENT_ID, "grant_type": "client_credentials"}), &[]);
+    let a =
+        post_json(&base, "/oauth2/token", &json!({"client_id": CLIENT_ID, "grant_type": "client_credentials"}), &[]);
     assert_error(&a, 400, "INVALID_REQUEST_ERROR", "INVALID_VALUE");
-    let a = post_json(&base, "/oauth2/token", &json!({"client_id": CLIENT_ID, "grant_type": "refresh_token", "refresh_token": "EQAAx", "short_lived": "yes"}), &[]);
+    let a = post_json(
+        &base,
+        "/oauth2/token",
+        &json!({"client_id": CLIENT_ID, "grant_type": "refresh_token", "refresh_token": "EQAAx", "short_lived": "yes"}),
+        &[],
+    );
     assert_error(&a, 400, "INVALID_REQUEST_ERROR", "EXPECTED_BOOLEAN");
     let a = post_json(&base, "/oauth2/token", &json!({"client_id": 7, "grant_type": "refresh_token"}), &[]);
     assert_error(&a, 400, "INVALID_REQUEST_ERROR", "EXPECTED_STRING");
     let a = post_json(&base, "/oauth2/token", &json!({"client_id": CLIENT_ID, "grant_type": "code"}), &[]);
     assert_error(&a, 400, "INVALID_REQUEST_ERROR", "VALUE_TOO_SHORT");
-    let a = post_json(&base, "/oauth2/token", &json!({"client_id": CLIENT_ID, "grant_type": "refresh_token", "refresh_token": "x".repeat(1025)}), &[]);
+    let a = post_json(
+        &base,
+        "/oauth2/token",
+        &json!({"client_id": CLIENT_ID, "grant_type": "refresh_token", "refresh_token": "x".repeat(1025)}),
+        &[],
+    );
     assert_error(&a, 400, "INVALID_REQUEST_ERROR", "VALUE_TOO_LONG");
-    let a = post_json(&base, "/oauth2/token", &json!({"client_id": CLIENT_ID, "grant_type": "refresh_token", "client_secret": SECRET}), &[]);
+    let a = post_json(
+        &base,
+        "/oauth2/token",
+        &json!({"client_id": CLIENT_ID, "grant_type": "refresh_token", "client_secret": SECRET}),
+        &[],
+    );
     assert_error(&a, 400, "INVALID_REQUEST_ERROR", "MISSING_REQUIRED_PARAMETER");
     assert_eq!(a.json()["errors"][0]["field"], "refresh_token");
 }

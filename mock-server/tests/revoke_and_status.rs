@@ -27,10 +27,7 @@ fn grant(square: &MockSquare, merchant: &str) -> (String, String) {
     let url = authorize_url(&square.base_url(), &[("scope", "PAYMENTS_READ")]);
     let code = param(&square.approve(&url, Some(merchant)).unwrap(), "code").unwrap();
     let v = token_ok(&exchange_code(&square.base_url(), &code));
-    (
-        v["access_token"].as_str().unwrap().to_owned(),
-        v["refresh_token"].as_str().unwrap().to_owned(),
-    )
+    (v["access_token"].as_str().unwrap().to_owned(), v["refresh_token"].as_str().unwrap().to_owned())
 }
 
 #[test]
@@ -42,10 +39,7 @@ fn revoke_needs_a_client_authorization_header() {
     for auth in [None, Some(format!("Bearer {token}")), Some(SECRET.to_owned()), Some("Client ".to_owned())] {
         let a = revoke(&base, auth.as_deref(), &body);
         assert_eq!(a.status, 400, "{auth:?}");
-        assert_eq!(
-            a.json(),
-            json!({"message": "bad authorization header", "type": "bad_request.invalid_parameter"})
-        );
+        assert_eq!(a.json(), json!({"message": "bad authorization header", "type": "bad_request.invalid_parameter"}));
     }
     let wrong = revoke(&base, Some("Client sq0csp-wrong"), &body);
     assert_error(&wrong, 401, "AUTHENTICATION_ERROR", "UNAUTHORIZED");
@@ -58,13 +52,18 @@ fn revoke_takes_access_token_or_merchant_id_never_both() {
     let square = start();
     let base = square.base_url();
     let (token, _) = grant(&square, SELLER);
-    let both = revoke(&base, Some(&client_auth()), &json!({"client_id": CLIENT_ID, "access_token": token, "merchant_id": SELLER}));
+    let both = revoke(
+        &base,
+        Some(&client_auth()),
+        &json!({"client_id": CLIENT_ID, "access_token": token, "merchant_id": SELLER}),
+    );
     assert_error(&both, 400, "INVALID_REQUEST_ERROR", "CONFLICTING_PARAMETERS");
     let neither = revoke(&base, Some(&client_auth()), &json!({"client_id": CLIENT_ID}));
     assert_error(&neither, 400, "INVALID_REQUEST_ERROR", "MISSING_REQUIRED_PARAMETER");
     let no_client = revoke(&base, Some(&client_auth()), &json!({"access_token": token}));
     assert_error(&no_client, 400, "INVALID_REQUEST_ERROR", "MISSING_REQUIRED_PARAMETER");
-    let unknown = revoke(&base, Some(&client_auth()), &json!({"client_id": CLIENT_ID, "access_token": "EAAAnot-a-token"}));
+    let unknown =
+        revoke(&base, Some(&client_auth()), &json!({"client_id": CLIENT_ID, "access_token": "EAAAnot-a-token"}));
     assert_error(&unknown, 404, "INVALID_REQUEST_ERROR", "NOT_FOUND");
     assert_eq!(status_of(&base, &token).status, 200);
 }
@@ -75,7 +74,11 @@ fn revoke_only_access_token_keeps_the_authorization() {
     let base = square.base_url();
     let (token, rt) = grant(&square, SELLER);
     let (other, _) = grant(&square, SELLER);
-    let a = revoke(&base, Some(&client_auth()), &json!({"client_id": CLIENT_ID, "access_token": token, "revoke_only_access_token": true}));
+    let a = revoke(
+        &base,
+        Some(&client_auth()),
+        &json!({"client_id": CLIENT_ID, "access_token": token, "revoke_only_access_token": true}),
+    );
     assert_eq!(a.status, 200);
     assert_schema("RevokeTokenResponse", &a.json());
     assert_eq!(a.json(), json!({"success": true}));
@@ -121,8 +124,15 @@ fn full_revoke_sends_a_signed_webhook() {
     let (token, _) = grant(&square, SELLER);
     // revoke_only_access_token does not end the authorization: no event.
     let (only, _) = grant(&square, SELLER);
-    revoke(&base, Some(&client_auth()), &json!({"client_id": CLIENT_ID, "access_token": only, "revoke_only_access_token": true}));
-    assert_eq!(revoke(&base, Some(&client_auth()), &json!({"client_id": CLIENT_ID, "access_token": token})).status, 200);
+    revoke(
+        &base,
+        Some(&client_auth()),
+        &json!({"client_id": CLIENT_ID, "access_token": only, "revoke_only_access_token": true}),
+    );
+    assert_eq!(
+        revoke(&base, Some(&client_auth()), &json!({"client_id": CLIENT_ID, "access_token": token})).status,
+        200
+    );
 
     let (mut conn, _) = listener.accept().unwrap();
     conn.set_read_timeout(Some(Duration::from_secs(10))).unwrap();

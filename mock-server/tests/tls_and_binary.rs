@@ -20,9 +20,7 @@ fn serves_https_with_the_given_certificate() {
         .http_status_as_error(false)
         .max_redirects(0)
         .tls_config(
-            ureq::tls::TlsConfig::builder()
-                .root_certs(ureq::tls::RootCerts::Specific(Arc::new(vec![root])))
-                .build(),
+            ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::Specific(Arc::new(vec![root]))).build(),
         )
         .build()
         .into();
@@ -95,10 +93,12 @@ fn dropping_the_handle_stops_the_server() {
     let addr = square.addr();
     assert_eq!(status_of(&square.base_url(), "EAAAx").status, 401);
     square.shutdown();
-    assert!(std::net::TcpStream::connect(addr).is_err() || {
-        // A connection may still be accepted by the kernel backlog on some systems; nothing answers it.
-        agent().post(format!("http://{addr}/oauth2/token/status")).send_empty().is_err()
-    });
+    assert!(
+        std::net::TcpStream::connect(addr).is_err() || {
+            // A connection may still be accepted by the kernel backlog on some systems; nothing answers it.
+            agent().post(format!("http://{addr}/oauth2/token/status")).send_empty().is_err()
+        }
+    );
 }
 
 #[test]

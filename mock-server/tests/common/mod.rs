@@ -44,25 +44,18 @@ pub struct Answer {
 
 impl Answer {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// The single error's (category, code).
     pub fn error(&self) -> (String, String) {
         let v = self.json();
         let e = &v["errors"][0];
-        (
-            e["category"].as_str().unwrap_or_default().to_owned(),
-            e["code"].as_str().unwrap_or_default().to_owned(),
-        )
+        (e["category"].as_str().unwrap_or_default().to_owned(), e["code"].as_str().unwrap_or_default().to_owned())
     }
 }
 
@@ -77,20 +70,12 @@ pub fn agent() -> ureq::Agent {
 
 fn answer(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Answer {
     let mut r = r.expect("the request reaches the fake");
-    let headers = r
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
-        .collect();
+    let headers =
+        r.headers().iter().map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned())).collect();
     Answer {
         status: r.status().as_u16(),
         headers,
-        body: r
-            .body_mut()
-            .with_config()
-            .limit(16 * 1024 * 1024)
-            .read_to_string()
-            .expect("a readable body"),
+        body: r.body_mut().with_config().limit(16 * 1024 * 1024).read_to_string().expect("a readable body"),
     }
 }
 
@@ -100,9 +85,7 @@ pub fn post_json(base: &str, path: &str, body: &Value, headers: &[(&str, &str)])
 }
 
 pub fn post_raw(base: &str, path: &str, body: &str, content_type: &str, headers: &[(&str, &str)]) -> Answer {
-    let mut req = agent()
-        .post(format!("{base}{path}"))
-        .header("content-type", content_type);
+    let mut req = agent().post(format!("{base}{path}")).header("content-type", content_type);
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
@@ -148,16 +131,10 @@ fn spec_2024() -> &'static Value {
 }
 
 fn check(schema: Value, name: &str, instance: &Value) {
-    let validator = jsonschema::validator_for(&schema)
-        .unwrap_or_else(|e| panic!("schema {name} compiles: {e}"));
-    let errors: Vec<String> = validator
-        .iter_errors(instance)
-        .map(|e| format!("{} at {}", e, e.instance_path))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "{instance} does not match {name}: {errors:?}"
-    );
+    let validator = jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("schema {name} compiles: {e}"));
+    let errors: Vec<String> =
+        validator.iter_errors(instance).map(|e| format!("{} at {}", e, e.instance_path)).collect();
+    assert!(errors.is_empty(), "{instance} does not match {name}: {errors:?}");
 }
 
 /// Validates against `#/components/schemas/{name}` of the 2025-08-20 OpenAPI specification.
@@ -223,12 +200,7 @@ pub fn code_flow_code(square: &MockSquare, scope: &str) -> String {
 pub fn pkce_code(square: &MockSquare, scope: &str) -> String {
     let url = authorize_url(
         &square.base_url(),
-        &[
-            ("scope", scope),
-            ("state", "s2"),
-            ("code_challenge", CHALLENGE),
-            ("code_challenge_method", "S256"),
-        ],
+        &[("scope", scope), ("state", "s2"), ("code_challenge", CHALLENGE), ("code_challenge_method", "S256")],
     );
     let redirect = square.approve(&url, None).expect("approved");
     param(&redirect, "code").expect("a code")
@@ -253,7 +225,8 @@ pub fn exchange_pkce(base: &str, code: &str, verifier: &str) -> Answer {
 }
 
 pub fn refresh(base: &str, refresh_token: &str, secret: Option<&str>) -> Answer {
-    let mut body = serde_json::json!({"client_id": CLIENT_ID, "refresh_token": refresh_token, "grant_type": "refresh_token"});
+    let mut body =
+        serde_json::json!({"client_id": CLIENT_ID, "refresh_token": refresh_token, "grant_type": "refresh_token"});
     if let Some(s) = secret {
         body["client_secret"] = Value::from(s);
     }
@@ -291,11 +264,7 @@ pub fn epoch_secs(ts: &str) -> u64 {
 }
 
 pub fn fake_now_secs(square: &MockSquare) -> u64 {
-    square
-        .now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_secs()
+    square.now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs()
 }
 
 /// base64url(SHA-256(verifier)), computed here rather than by the fake.
