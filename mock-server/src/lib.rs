@@ -494,3 +494,24 @@ impl Drop for MockSquare {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handle_and_values_cross_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<MockSquare>();
+        send_sync::<MockConfig>();
+        send_sync::<Fault>();
+        send_sync::<RecordedRequest>();
+        send_sync::<MockError>();
+    }
+
+    #[test]
+    fn query_of_ignores_fragments() {
+        assert_eq!(query_of("http://h/oauth2/authorize?a=1#frag"), Ok("a=1"));
+        assert!(query_of("http://h/oauth2/authorize").is_err());
+    }
+}

@@ -156,3 +156,22 @@ fn the_clock_moves_only_forward_by_what_the_test_says() {
     let moved = after.duration_since(before).unwrap();
     assert!(moved >= 3 * DAY && moved < 3 * DAY + std::time::Duration::from_secs(60));
 }
+
+#[test]
+fn the_schema_check_itself_rejects_what_square_would_not_send() {
+    // Guards the harness: if `$ref`s silently failed to resolve, every check would pass.
+    let bad = [
+        ("Error", json!({"category": "NOT_A_CATEGORY", "code": "UNAUTHORIZED"})),
+        ("Error", json!({"category": "AUTHENTICATION_ERROR", "code": "NOT_A_CODE"})),
+        ("Error", json!({"code": "UNAUTHORIZED"})),
+        ("ObtainTokenResponse", json!({"expires_at": "2025-01-01"})),
+        ("ObtainTokenResponse", json!({"errors": [{"category": "API_ERROR"}]})),
+        ("RetrieveTokenStatusResponse", json!({"merchant_id": "SHORT"})),
+    ];
+    for (schema, instance) in bad {
+        let caught = std::panic::catch_unwind(|| assert_schema(schema, &instance));
+        assert!(caught.is_err(), "{schema} accepted {instance}");
+    }
+    let caught = std::panic::catch_unwind(|| assert_schema_2024("RenewTokenResponse", &json!({"token_type": "x"})));
+    assert!(caught.is_err());
+}

@@ -79,6 +79,45 @@ fn answer(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Answer {
     }
 }
 
+/// Every JSON answer is checked against Square's schema for the endpoint that gave it, so no
+/// test can pass on an answer a real client would choke on. (Only a scripted `Oversize` body
+/// is exempt: it is out of spec on purpose.)
+fn validated(path: &str, a: Answer) -> Answer {
+    let is_json = a.header("content-type").is_some_and(|ct| ct.starts_with("application/json"));
+    if !is_json || a.body.len() > 64 * 1024 {
+        return a;
+    }
+    let v: Value = serde_json::from_str(&a.body)
+        .unwrap_or_else(|e| panic!("{path}: JSON content type, body not JSON ({e}): {:?}", a.body));
+    let is_legacy = v.get("message").is_some() && v.get("type").is_some();
+    if is_legacy {
+        assert_eq!(a.status, 400, "the legacy shape comes with 400");
+        assert_eq!(v.as_object().map(|o| o.len()), Some(2), "{v}");
+    } else if path == "/oauth2/token" {
+        assert_schema("ObtainTokenResponse", &v);
+    } else if path == "/oauth2/revoke" {
+        assert_schema("RevokeTokenResponse", &v);
+    } else if path == "/oauth2/token/status" {
+        assert_schema("RetrieveTokenStatusResponse", &v);
+    } else if path.ends_with("/access-token/renew") {
+        assert_schema_2024("RenewTokenResponse", &v);
+    }
+    if !is_legacy {
+        // Failures always carry a non-empty `errors` of valid `Error`s; successes none.
+        let errors = v.get("errors").and_then(Value::as_array);
+        if a.status >= 400 {
+            let errors = errors.unwrap_or_else(|| panic!("{path}: {} without errors: {v}", a.status));
+            assert!(!errors.is_empty(), "{v}");
+            for e in errors {
+                assert_schema("Error", e);
+            }
+        } else {
+            assert!(errors.is_none(), "{path}: 2xx with errors: {v}");
+        }
+    }
+    a
+}
+
 /// POST `body` as JSON with optional extra headers.
 pub fn post_json(base: &str, path: &str, body: &Value, headers: &[(&str, &str)]) -> Answer {
     post_raw(base, path, &body.to_string(), "application/json", headers)
@@ -89,7 +128,7 @@ pub fn post_raw(base: &str, path: &str, body: &str, content_type: &str, headers:
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
-    answer(req.send(body))
+    validated(path, answer(req.send(body)))
 }
 
 pub fn post_empty(base: &str, path: &str, headers: &[(&str, &str)]) -> Answer {
@@ -97,11 +136,13 @@ pub fn post_empty(base: &str, path: &str, headers: &[(&str, &str)]) -> Answer {
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
-    answer(req.send_empty())
+    validated(path, answer(req.send_empty()))
 }
 
 pub fn get(url: &str) -> Answer {
-    answer(agent().get(url).call())
+    let path = url.split("://").nth(1).and_then(|r| r.find('/').map(|i| &r[i..])).unwrap_or("/");
+    let path = path.split('?').next().unwrap_or(path).to_owned();
+    validated(&path, answer(agent().get(url).call()))
 }
 
 pub fn post_form(base: &str, path: &str, fields: &[(&str, &str)]) -> Answer {
