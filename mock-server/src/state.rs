@@ -249,7 +249,7 @@ impl State {
         let scopes: Vec<String> = match params.get("scope") {
             Some(s) if !s.trim().is_empty() => {
                 let mut out: Vec<String> = Vec::new();
-                for scope in s.split([' ', ',']).filter(|s| !s.is_empty()) {
+                for scope in s.split(' ').filter(|s| !s.is_empty()) {
                     if !scopes::is_known(scope) {
                         return Err(MockError::UnknownScope(scope.to_owned()));
                     }

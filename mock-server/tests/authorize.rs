@@ -164,3 +164,20 @@ fn code_challenge_is_validated() {
 fn errors_display_readably() {
     assert_eq!(MockError::UnknownScope("X".into()).to_string(), "unknown scope `X`");
 }
+
+#[test]
+fn scopes_are_separated_by_spaces_only() {
+    let square = start();
+    let base = square.base_url();
+    // `+` and `%20` both decode to a space.
+    let plus = format!("{base}/oauth2/authorize?client_id={CLIENT_ID}&scope=PAYMENTS_READ+ITEMS_READ");
+    let pct = format!("{base}/oauth2/authorize?client_id={CLIENT_ID}&scope=PAYMENTS_READ%20ITEMS_READ");
+    assert!(square.approve(&plus, None).is_ok());
+    assert!(square.approve(&pct, None).is_ok());
+    // A comma-separated list is one unknown scope: a client bug Square would not paper over.
+    let comma = format!("{base}/oauth2/authorize?client_id={CLIENT_ID}&scope=PAYMENTS_READ,ITEMS_READ");
+    assert_eq!(
+        square.approve(&comma, None),
+        Err(MockError::UnknownScope("PAYMENTS_READ,ITEMS_READ".into()))
+    );
+}
