@@ -106,6 +106,7 @@ pub use error::{
     UnexpectedResponse,
 };
 pub use ids::{ClientId, MerchantId};
+pub use lifecycle::{Flow, LifecycleError, RefreshRules, TokenSet, WithSecrets};
 pub use obtain_token::{Grant, ObtainToken, ObtainTokenResponse};
 pub use operation::{Operation, Replay};
 pub use pkce::{CodeChallenge, CodeVerifier, State};
@@ -117,3 +118,6 @@ pub use secret::{
     AccessToken, AuthorizationCode, Body, ClientSecret, IdToken, MigrationToken, RefreshToken, WebhookSignatureKey,
 };
 pub use token_status::{RetrieveTokenStatus, TokenStatus};
+pub use webhook::{
+    AuthorizationRevoked, RevokerType, WebhookError, parse_revocation, verify_request, verify_signature,
+};
