@@ -176,8 +176,5 @@ fn scopes_are_separated_by_spaces_only() {
     assert!(square.approve(&pct, None).is_ok());
     // A comma-separated list is one unknown scope: a client bug Square would not paper over.
     let comma = format!("{base}/oauth2/authorize?client_id={CLIENT_ID}&scope=PAYMENTS_READ,ITEMS_READ");
-    assert_eq!(
-        square.approve(&comma, None),
-        Err(MockError::UnknownScope("PAYMENTS_READ,ITEMS_READ".into()))
-    );
+    assert_eq!(square.approve(&comma, None), Err(MockError::UnknownScope("PAYMENTS_READ,ITEMS_READ".into())));
 }

@@ -2,6 +2,7 @@
 
 mod common;
 
+use std::io::{Read as _, Write as _};
 use std::time::{Duration, SystemTime};
 
 use common::*;
@@ -56,7 +57,21 @@ fn reset_fault_closes_without_answering_and_does_not_act() {
     let r =
         agent().post(format!("{base}/oauth2/token")).header("content-type", "application/json").send(code_body(&code));
     assert!(r.is_err(), "expected a transport error, got {r:?}");
-    assert_eq!(square.requests().len(), 1, "the request was received and recorded");
+    // On the wire: not a single byte comes back.
+    square.fault("/oauth2/token", Fault::Reset, 1);
+    let mut raw = std::net::TcpStream::connect(square.addr()).unwrap();
+    raw.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let req = code_body("sq0cgb-x");
+    write!(
+        raw,
+        "POST /oauth2/token HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{req}",
+        req.len()
+    )
+    .unwrap();
+    let mut got = Vec::new();
+    let _ = raw.read_to_end(&mut got);
+    assert!(got.is_empty(), "{:?}", String::from_utf8_lossy(&got));
+    assert_eq!(square.requests().len(), 2, "both requests were received and recorded");
     token_ok(&exchange_code(&base, &code));
 }
 
