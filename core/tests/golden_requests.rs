@@ -47,12 +47,7 @@ fn expected_headers(authorization: Option<&str>, body: bool) -> Vec<(String, Str
 }
 
 /// Checks the whole request: method, URL, headers, and the body byte for byte.
-fn assert_golden(
-    request: &Request<Body>,
-    url: &str,
-    authorization: Option<&str>,
-    body: Option<&str>,
-) {
+fn assert_golden(request: &Request<Body>, url: &str, authorization: Option<&str>, body: Option<&str>) {
     assert_eq!(request.method(), http::Method::POST);
     assert_eq!(request.uri().to_string(), url);
     assert_eq!(request.version(), http::Version::HTTP_11);
@@ -141,9 +136,8 @@ fn code_flow_refresh_with_scopes_and_short_lived() {
 
 #[test]
 fn pkce_refresh_sends_no_secret() {
-    let request = obtain(
-        &ObtainToken::pkce_refresh(client_id(), RefreshToken::new(REFRESH)).scopes([Scope::ItemsRead]),
-    );
+    let request =
+        obtain(&ObtainToken::pkce_refresh(client_id(), RefreshToken::new(REFRESH)).scopes([Scope::ItemsRead]));
     let body = format!(
         r#"{{"client_id":"{CLIENT_ID}","grant_type":"refresh_token","refresh_token":"{REFRESH}","scopes":["ITEMS_READ"]}}"#
     );
@@ -196,7 +190,10 @@ fn obtain_token_with_grant_built_by_hand_matches_the_shorthand() {
 fn every_grant_has_the_grant_type_the_specification_allows() {
     let grants = [
         (ObtainToken::authorization_code(client_id(), secret(), AuthorizationCode::new(CODE)), "authorization_code"),
-        (ObtainToken::pkce(client_id(), AuthorizationCode::new(CODE), CodeVerifier::new(VERIFIER)), "authorization_code"),
+        (
+            ObtainToken::pkce(client_id(), AuthorizationCode::new(CODE), CodeVerifier::new(VERIFIER)),
+            "authorization_code",
+        ),
         (ObtainToken::refresh(client_id(), secret(), RefreshToken::new(REFRESH)), "refresh_token"),
         (ObtainToken::pkce_refresh(client_id(), RefreshToken::new(REFRESH)), "refresh_token"),
         (ObtainToken::migration(client_id(), secret(), MigrationToken::new("sq0atp-x")), "migration_token"),
@@ -216,7 +213,16 @@ fn absent_options_are_left_out_not_null() {
     let sent = body_json(&request);
     let keys: Vec<&str> = sent.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(keys.len(), 3, "{sent}");
-    for absent in ["client_secret", "code", "redirect_uri", "migration_token", "scopes", "short_lived", "code_verifier", "use_jwt"] {
+    for absent in [
+        "client_secret",
+        "code",
+        "redirect_uri",
+        "migration_token",
+        "scopes",
+        "short_lived",
+        "code_verifier",
+        "use_jwt",
+    ] {
         assert!(sent.get(absent).is_none(), "`{absent}` should be left out of {sent}");
     }
     assert!(!body_text(&request).contains("null"));
@@ -239,7 +245,8 @@ fn revoke_by_access_token_is_square_s_own_example() {
 
 #[test]
 fn revoke_only_the_access_token() {
-    let operation = RevokeToken::access_token(client_id(), secret(), AccessToken::new(ACCESS)).revoke_only_access_token(true);
+    let operation =
+        RevokeToken::access_token(client_id(), secret(), AccessToken::new(ACCESS)).revoke_only_access_token(true);
     let request = operation.build(&Config::production()).unwrap();
     assert_golden(
         &request,
@@ -252,13 +259,16 @@ fn revoke_only_the_access_token() {
 
 #[test]
 fn revoke_by_merchant_never_sends_an_access_token() {
-    let operation = RevokeToken::merchant(client_id(), secret(), MerchantId::new("MLQW2MYBY81PZ")).revoke_only_access_token(false);
+    let operation =
+        RevokeToken::merchant(client_id(), secret(), MerchantId::new("MLQW2MYBY81PZ")).revoke_only_access_token(false);
     let request = operation.build(&Config::sandbox()).unwrap();
     assert_golden(
         &request,
         "https://connect.squareupsandbox.com/oauth2/revoke",
         Some(&format!("Client {CLIENT_SECRET}")),
-        Some(&format!(r#"{{"client_id":"{CLIENT_ID}","merchant_id":"MLQW2MYBY81PZ","revoke_only_access_token":false}}"#)),
+        Some(&format!(
+            r#"{{"client_id":"{CLIENT_ID}","merchant_id":"MLQW2MYBY81PZ","revoke_only_access_token":false}}"#
+        )),
     );
     let sent = body_json(&request);
     assert_schema("RevokeTokenRequest", &sent);
@@ -331,8 +341,12 @@ fn per_call_square_version_overrides_the_client_s() {
     let config = Config::builder().square_version("2025-08-20").build().unwrap();
     let version = SquareVersion::new("2024-03-20").unwrap();
     let requests = [
-        ObtainToken::refresh(client_id(), secret(), RefreshToken::new(REFRESH)).square_version(version.clone()).build(&config),
-        RevokeToken::merchant(client_id(), secret(), MerchantId::new("M1")).square_version(version.clone()).build(&config),
+        ObtainToken::refresh(client_id(), secret(), RefreshToken::new(REFRESH))
+            .square_version(version.clone())
+            .build(&config),
+        RevokeToken::merchant(client_id(), secret(), MerchantId::new("M1"))
+            .square_version(version.clone())
+            .build(&config),
         RetrieveTokenStatus::new(AccessToken::new(ACCESS)).square_version(version.clone()).build(&config),
         RenewToken::new(client_id(), secret(), AccessToken::new(ACCESS)).square_version(version.clone()).build(&config),
     ];
@@ -369,7 +383,11 @@ fn a_custom_base_url_with_a_path_prefix_prefixes_every_path() {
         ObtainToken::pkce_refresh(client_id(), RefreshToken::new(REFRESH)).build(&config).unwrap().uri().to_string(),
         RevokeToken::merchant(client_id(), secret(), MerchantId::new("M1")).build(&config).unwrap().uri().to_string(),
         RetrieveTokenStatus::new(AccessToken::new(ACCESS)).build(&config).unwrap().uri().to_string(),
-        RenewToken::new(ClientId::new("app"), secret(), AccessToken::new(ACCESS)).build(&config).unwrap().uri().to_string(),
+        RenewToken::new(ClientId::new("app"), secret(), AccessToken::new(ACCESS))
+            .build(&config)
+            .unwrap()
+            .uri()
+            .to_string(),
     ];
     assert_eq!(
         urls,

@@ -177,7 +177,7 @@ pub(crate) fn parse_everywhere(
 }
 
 /// The `UnexpectedResponse` inside an error, or a panic naming what came instead.
-pub(crate) fn unexpected(result: &Parsed) -> &UnexpectedResponse {
+pub(crate) fn unexpected<T: std::fmt::Debug>(result: &Result<T, Error>) -> &UnexpectedResponse {
     match result {
         Err(Error::UnexpectedResponse(unexpected)) => unexpected,
         other => panic!("expected an unexpected-response error, got {other:?}"),
@@ -216,4 +216,5 @@ pub(crate) const RENEW_ANSWER: &str = r#"{"access_token":"ACCESS_TOKEN","token_t
 pub(crate) const UNAUTHORIZED_ANSWER: &str = r#"{"errors":[{"category":"AUTHENTICATION_ERROR","code":"UNAUTHORIZED","detail":"This request could not be authorized."}]}"#;
 
 /// Square's legacy ("V1") error shape.
-pub(crate) const LEGACY_ANSWER: &str = r#"{"message":"bad authorization header","type":"bad_request.invalid_parameter"}"#;
+pub(crate) const LEGACY_ANSWER: &str =
+    r#"{"message":"bad authorization header","type":"bad_request.invalid_parameter"}"#;
