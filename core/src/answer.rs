@@ -112,6 +112,21 @@ fn is_json(content_type: &str) -> bool {
 
 /// Deserializes, keeping the serde path of a failure and none of the values.
 fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, UnexpectedKind> {
+    // serde's derived structs also accept a JSON array, field by field in order, so `[]` would
+    // read as an answer with nothing in it and `["EAAA…"]` as an access token. Square only ever
+    // answers with an object.
+    let start = bytes.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(bytes.len());
+    if bytes.get(start) != Some(&b'{') {
+        let before = &bytes[..start];
+        let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+        let column = 1 + before.iter().rev().take_while(|&&b| b != b'\n').count();
+        return Err(UnexpectedKind::Malformed {
+            path: ".".to_owned(),
+            message: "expected a JSON object".to_owned(),
+            line,
+            column,
+        });
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| malformed(&error))?;
     deserializer.end().map_err(|error| UnexpectedKind::Malformed {

@@ -136,7 +136,7 @@ impl InvalidInput {
 }
 
 /// One error as Square reports it (`Error` in the specification).
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct SquareError {
     /// The broad class of the error.
     pub category: ErrorCategory,
@@ -148,6 +148,36 @@ pub struct SquareError {
     /// The request field the error is about, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for SquareError {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Fields {
+            category: ErrorCategory,
+            code: ErrorCode,
+            #[serde(default)]
+            detail: Option<String>,
+            #[serde(default)]
+            field: Option<String>,
+        }
+
+        // Only an object: serde's derived structs also take an array, field by field in order,
+        // and Square never sends one.
+        struct ObjectOnly;
+        impl<'de> serde::de::Visitor<'de> for ObjectOnly {
+            type Value = Fields;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an error object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Fields, A::Error> {
+                Fields::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+
+        let Fields { category, code, detail, field } = deserializer.deserialize_map(ObjectOnly)?;
+        Ok(SquareError { category, code, detail, field })
+    }
 }
 
 impl fmt::Display for SquareError {

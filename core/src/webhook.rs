@@ -152,6 +152,11 @@ open_enum! {
 
 /// An `oauth.authorization.revoked` notification: every token of the application for this
 /// seller is dead; drop them. `event_id` is the idempotency key (Square may deliver twice).
+///
+/// `revoked_at` and `revoker_type` are optional because Square's specification marks them (and
+/// the objects around them) nullable: a revocation is never refused for a missing detail, since
+/// refusing it would leave dead tokens in the application's store. `merchant_id`, `event_id` and
+/// `created_at` are required: without them the event cannot be acted on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct AuthorizationRevoked {
@@ -161,18 +166,18 @@ pub struct AuthorizationRevoked {
     pub event_id: String,
     /// When Square created the notification.
     pub created_at: Timestamp,
-    /// The revocation's id (`data.id`), if given.
+    /// The revocation's id (`data.id`, which Square documents as "not applicable"), if given.
     pub revocation_id: Option<String>,
     /// When the authorization was revoked.
-    pub revoked_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
     /// Who revoked it.
-    pub revoker_type: RevokerType,
+    pub revoker_type: Option<RevokerType>,
 }
 
 #[derive(Deserialize)]
 struct RawEvent {
-    #[serde(rename = "type")]
-    event_type: String,
+    #[serde(rename = "type", default)]
+    event_type: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -180,44 +185,72 @@ struct RawRevoked {
     merchant_id: MerchantId,
     event_id: String,
     created_at: Timestamp,
-    data: RawData,
+    #[serde(default)]
+    data: Option<RawData>,
 }
 
 #[derive(Deserialize)]
 struct RawData {
     #[serde(default)]
     id: Option<String>,
-    object: RawObject,
+    #[serde(default)]
+    object: Option<RawObject>,
 }
 
 #[derive(Deserialize)]
 struct RawObject {
-    revocation: RawRevocation,
+    #[serde(default)]
+    revocation: Option<RawRevocation>,
 }
 
 #[derive(Deserialize)]
 struct RawRevocation {
-    revoked_at: Timestamp,
-    revoker_type: RevokerType,
+    #[serde(default)]
+    revoked_at: Option<Timestamp>,
+    #[serde(default)]
+    revoker_type: Option<RevokerType>,
 }
 
 /// Reads an `oauth.authorization.revoked` notification. Verify its signature first.
 ///
 /// Another event type gives [`WebhookError::UnexpectedEventType`] (so a handler subscribed to
 /// several can tell them apart); missing or ill-typed fields give [`WebhookError::Malformed`].
+///
+/// ```
+/// use square_oauth::{RevokerType, parse_revocation};
+///
+/// // Square's example (`OauthAuthorizationRevokedEvent` in the specification).
+/// let body = br#"{"created_at":"2020-08-14T15:51:04.246373287Z","data":{"id":"415641cf-eba2-4dfa-88cc-c4be1301fdc6",
+///     "object":{"revocation":{"revoked_at":"2020-08-14T15:51:00.246373287Z","revoker_type":"MERCHANT"}},
+///     "type":"revocation"},"event_id":"e1d6ae37-5aa9-45a5-b525-b12caf819fdb",
+///     "merchant_id":"J9Z30SF99NPFJ","type":"oauth.authorization.revoked"}"#;
+/// let revoked = parse_revocation(body)?;
+/// assert_eq!(revoked.merchant_id.as_str(), "J9Z30SF99NPFJ");
+/// assert_eq!(revoked.revoker_type, Some(RevokerType::Merchant));
+/// # Ok::<(), square_oauth::Error>(())
+/// ```
 pub fn parse_revocation(body: &[u8]) -> Result<AuthorizationRevoked, Error> {
     let event: RawEvent = from_slice(body)?;
-    if event.event_type != AUTHORIZATION_REVOKED {
-        return Err(WebhookError::UnexpectedEventType { event_type: event.event_type }.into());
+    let event_type = event.event_type.unwrap_or_default();
+    if event_type != AUTHORIZATION_REVOKED {
+        return Err(WebhookError::UnexpectedEventType { event_type }.into());
     }
     let raw: RawRevoked = from_slice(body)?;
+    let (revocation_id, revocation) = match raw.data {
+        Some(data) => (data.id, data.object.and_then(|object| object.revocation)),
+        None => (None, None),
+    };
+    let (revoked_at, revoker_type) = match revocation {
+        Some(revocation) => (revocation.revoked_at, revocation.revoker_type),
+        None => (None, None),
+    };
     Ok(AuthorizationRevoked {
         merchant_id: raw.merchant_id,
         event_id: raw.event_id,
         created_at: raw.created_at,
-        revocation_id: raw.data.id,
-        revoked_at: raw.data.object.revocation.revoked_at,
-        revoker_type: raw.data.object.revocation.revoker_type,
+        revocation_id,
+        revoked_at,
+        revoker_type,
     })
 }
 
