@@ -1,0 +1,195 @@
+//! The command line, as clap reads it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Get, refresh, check and revoke Square OAuth tokens, or try it all against a fake Square.
+///
+/// Environment: SQUARE_CLIENT_ID, SQUARE_CLIENT_SECRET, SQUARE_ACCESS_TOKEN,
+/// SQUARE_ENVIRONMENT (production|sandbox), SQUARE_BASE_URL, SQUARE_VERSION; flags win over
+/// the environment. Secrets are masked in every output unless --show-secrets is given.
+///
+/// Exit codes: 0 success, 1 local failure, 2 usage, 3 Square refused, 4 network failure or
+/// timeout, 5 an answer that could not be understood.
+#[derive(Debug, Parser)]
+#[command(name = "square-oauth", version, max_term_width = 100)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: Global,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub(crate) struct Global {
+    /// Talk to Square's sandbox (https://connect.squareupsandbox.com).
+    #[arg(long, global = true, conflicts_with_all = ["production", "base_url"])]
+    pub(crate) sandbox: bool,
+    /// Talk to Square's production host (https://connect.squareup.com), the default.
+    #[arg(long, global = true, conflicts_with = "base_url")]
+    pub(crate) production: bool,
+    /// Talk to another base URL: https, or http to this machine [env: SQUARE_BASE_URL].
+    #[arg(long, global = true, value_name = "URL")]
+    pub(crate) base_url: Option<String>,
+    /// The Square-Version to send [env: SQUARE_VERSION] [default: the library's].
+    #[arg(long, global = true, value_name = "YYYY-MM-DD")]
+    pub(crate) square_version: Option<String>,
+    /// Machine output: one JSON document on standard output and nothing else there.
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+    /// How long one request to Square may take (30s, 2m, 500ms; a bare number is seconds).
+    #[arg(long, global = true, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub(crate) timeout: Duration,
+    /// Print secrets (tokens, client secrets, codes) in full instead of masked.
+    #[arg(long, global = true)]
+    pub(crate) show_secrets: bool,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Walk through every flow against a fake Square started in this process, explaining each step.
+    Demo,
+    /// Authorize in the browser and exchange the code for tokens.
+    Login(Login),
+    /// Refresh the tokens in a token file, with the grant its flow needs.
+    Refresh(Refresh),
+    /// Show what an access token may do, for whom, and until when.
+    Status(Status),
+    /// Revoke an authorization, or only one access token of it.
+    Revoke(Revoke),
+    /// Run the fake Square in the foreground, for trying an application against it.
+    Mock(Mock),
+}
+
+/// `login`.
+#[derive(Debug, Args)]
+pub(crate) struct Login {
+    /// The application id [env: SQUARE_CLIENT_ID].
+    #[arg(long, value_name = "ID")]
+    pub(crate) client_id: Option<String>,
+    /// The application secret: code flow. Absent: PKCE flow [env: SQUARE_CLIENT_SECRET].
+    #[arg(long, value_name = "SECRET")]
+    pub(crate) client_secret: Option<String>,
+    /// A permission to ask for (repeat, or separate with commas) [default: Square's defaults].
+    #[arg(long = "scope", value_name = "SCOPE", value_delimiter = ',')]
+    pub(crate) scopes: Vec<String>,
+    /// Listen on http://localhost:PORT/callback, which must be the app's registered redirect URL.
+    #[arg(long, value_name = "PORT", default_value_t = 8000)]
+    pub(crate) redirect_port: u16,
+    /// The language of the authorize page (en-US, en-CA, en-IE, es-US, fr-CA, ja-JP).
+    #[arg(long, value_name = "LOCALE")]
+    pub(crate) locale: Option<String>,
+    /// Only print the authorize URL; don't try to open a browser.
+    #[arg(long)]
+    pub(crate) no_browser: bool,
+    /// How long to wait for the browser to come back.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub(crate) wait: Duration,
+    /// Write the token set here (mode 0600, atomically) instead of to standard output.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: Option<PathBuf>,
+}
+
+/// `refresh`.
+#[derive(Debug, Args)]
+pub(crate) struct Refresh {
+    /// The token file to refresh and write back.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) token_file: PathBuf,
+    /// The application secret, needed for code-flow tokens [env: SQUARE_CLIENT_SECRET].
+    #[arg(long, value_name = "SECRET")]
+    pub(crate) client_secret: Option<String>,
+}
+
+/// `status`.
+#[derive(Debug, Args)]
+pub(crate) struct Status {
+    /// The access token to inspect [env: SQUARE_ACCESS_TOKEN].
+    #[arg(long, value_name = "TOKEN", conflicts_with = "token_file")]
+    pub(crate) access_token: Option<String>,
+    /// Inspect the access token of this token file.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) token_file: Option<PathBuf>,
+}
+
+/// `revoke`.
+#[derive(Debug, Args)]
+pub(crate) struct Revoke {
+    /// Revoke the authorization of this access token [env: SQUARE_ACCESS_TOKEN].
+    #[arg(long, value_name = "TOKEN", conflicts_with_all = ["merchant_id", "token_file"])]
+    pub(crate) access_token: Option<String>,
+    /// Revoke the application's authorization for this seller.
+    #[arg(long, value_name = "MERCHANT_ID", conflicts_with = "token_file")]
+    pub(crate) merchant_id: Option<String>,
+    /// Revoke the authorization of this token file's access token.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) token_file: Option<PathBuf>,
+    /// End only the access token, keeping the authorization and its refresh token.
+    #[arg(long)]
+    pub(crate) only_access_token: bool,
+    /// The application id [env: SQUARE_CLIENT_ID].
+    #[arg(long, value_name = "ID")]
+    pub(crate) client_id: Option<String>,
+    /// The application secret, which RevokeToken requires [env: SQUARE_CLIENT_SECRET].
+    #[arg(long, value_name = "SECRET")]
+    pub(crate) client_secret: Option<String>,
+}
+
+/// `mock`.
+#[derive(Debug, Args)]
+pub(crate) struct Mock {
+    /// The address to listen on (port 0: any free port).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub(crate) listen: SocketAddr,
+    /// Register an application as CLIENT_ID:SECRET:REDIRECT_URL (repeat the id to add redirect URLs).
+    #[arg(long = "app", value_name = "CLIENT_ID:SECRET:REDIRECT_URL")]
+    pub(crate) apps: Vec<String>,
+    /// Register a seller who can approve (the first is the default; one is made up if none).
+    #[arg(long = "seller", value_name = "MERCHANT_ID")]
+    pub(crate) sellers: Vec<String>,
+}
+
+/// `30s`, `5m`, `1h`, `250ms`, or a bare number of seconds.
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number.parse().map_err(|_| format!("`{text}` is not a duration such as 30s, 5m or 500ms"))?;
+    let seconds = match unit.trim() {
+        "" | "s" => value,
+        "ms" => value / 1000.0,
+        "m" | "min" => value * 60.0,
+        "h" => value * 3600.0,
+        other => return Err(format!("unknown unit `{other}` (use ms, s, m or h)")),
+    };
+    if !seconds.is_finite() || seconds <= 0.0 || seconds > 7.0 * 24.0 * 3600.0 {
+        return Err(format!("`{text}` must be more than zero and at most a week"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert!(parse_duration("0").is_err());
+        assert!(parse_duration("5 parsecs").is_err());
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory as _;
+        Cli::command().debug_assert();
+    }
+}

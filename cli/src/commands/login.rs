@@ -1,0 +1,162 @@
+//! `square-oauth login`: the authorize page in a browser, the redirect to a loopback listener,
+//! and the code exchange: code flow with a client secret, PKCE without one.
+
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use serde_json::json;
+use square_oauth::jiff::Timestamp;
+use square_oauth::lifecycle::{Flow, TokenSet};
+use square_oauth::{AuthorizeUrl, CodeVerifier, ObtainToken, RetrieveTokenStatus, Scope, State, parse_callback};
+
+use crate::args::Login;
+use crate::callback::{CallbackServer, WaitError};
+use crate::context::{Context, client_id, client_secret, local};
+use crate::failure::{Context as Call, Exit, Failure};
+use crate::spinner::Spinner;
+use crate::tokenfile;
+
+/// Runs `login`.
+pub(crate) fn run(cx: &Context, args: &Login) -> Result<(), Failure> {
+    let config = cx.config()?;
+    let client_id = client_id(args.client_id.as_deref())?;
+    let secret = client_secret(args.client_secret.as_deref());
+    let flow = if secret.is_some() { Flow::CodeFlow } else { Flow::Pkce };
+    let scopes: Vec<Scope> =
+        args.scopes.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).map(Scope::from).collect();
+    if let Some(out) = &args.out {
+        // Find out now, not after the seller has consented, that the file can't be written.
+        drop(tokenfile::stage(out)?);
+    }
+
+    let server = CallbackServer::bind(args.redirect_port).map_err(|e| {
+        local(format!("cannot listen on 127.0.0.1:{}: {e}", args.redirect_port))
+            .hint("pick another --redirect-port, and register http://localhost:PORT/callback as the app's redirect URL")
+    })?;
+    let redirect_url = server.redirect_url();
+    let state = State::generate().map_err(|e| local(format!("no randomness from the operating system: {e}")))?;
+    let verifier = match flow {
+        Flow::Pkce => {
+            Some(CodeVerifier::generate().map_err(|e| local(format!("no randomness from the operating system: {e}")))?)
+        }
+        Flow::CodeFlow => None,
+    };
+    let mut authorize = AuthorizeUrl::new(client_id.clone()).state(&state).redirect_uri(redirect_url.as_str());
+    if !scopes.is_empty() {
+        authorize = authorize.scopes(scopes.iter().cloned());
+    }
+    if let Some(locale) = &args.locale {
+        authorize = authorize.locale(locale.as_str());
+    }
+    if let Some(verifier) = &verifier {
+        authorize = authorize.code_challenge(&verifier.challenge());
+    }
+    let url = authorize.build(&config).map_err(|e| Failure::from_core(&e, None))?;
+
+    eprintln!("Logging in to {} as application {client_id} ({flow}).", config.base_url());
+    eprintln!("Listening for the redirect on {redirect_url} (it must be a registered redirect URL of the app).");
+    eprintln!("Open this URL in a browser to authorize:\n\n  {url}\n");
+    if !args.no_browser {
+        match open_browser(&url) {
+            Ok(()) => eprintln!("(opened in the default browser)"),
+            Err(e) => eprintln!("(could not open a browser: {e}; open the URL above yourself)"),
+        }
+    }
+
+    let mut spinner = Spinner::new("Waiting for the browser to come back");
+    let waited = server.wait(Instant::now() + args.wait, |left| spinner.tick(left));
+    spinner.finish();
+    let callback = waited.map_err(|e| match e {
+        WaitError::TimedOut => Failure::new(
+            Exit::Transport,
+            format!("no redirect came back to {redirect_url} within {}s", args.wait.as_secs()),
+        )
+        .hint("finish the authorize page sooner, or raise --wait; check that the app's redirect URL is this one"),
+        WaitError::Io(e) => local(format!("the callback listener failed: {e}")),
+    })?;
+    let code = match parse_callback(callback.query(), &state) {
+        Ok(code) => code,
+        Err(e) => {
+            callback.respond(400, "Authorization failed", "square-oauth could not use this redirect; see the terminal.");
+            return Err(Failure::from_core(&e, None));
+        }
+    };
+
+    let staged = args.out.as_deref().map(tokenfile::stage).transpose()?;
+    let exchange = match verifier {
+        Some(verifier) => ObtainToken::pkce(client_id.clone(), code, verifier),
+        None => ObtainToken::authorization_code(
+            client_id.clone(),
+            secret.clone().expect("the code flow has a secret"),
+            code,
+        ),
+    }
+    .redirect_uri(redirect_url.as_str());
+    let client = cx.client(config);
+    let answer = match client.send(&exchange) {
+        Ok(answer) => answer,
+        Err(e) => {
+            callback.respond(502, "Authorization failed", "Square refused the code exchange; see the terminal.");
+            return Err(Failure::from_transport(&e, Some(Call::Exchange { pkce: flow == Flow::Pkce })));
+        }
+    };
+    let now = Timestamp::now();
+    let set = match TokenSet::from_response(flow, client_id, answer, now) {
+        Ok(set) => set,
+        Err(e) => {
+            callback.respond(502, "Authorization failed", "Square's answer could not be used; see the terminal.");
+            return Err(Failure::from_core(&e, None));
+        }
+    };
+    callback.respond(200, "Authorized", "square-oauth has the tokens. You can close this window.");
+
+    // Record what was granted (Square's answer to the exchange doesn't say); if the status call
+    // fails, what was asked for is the best there is.
+    let set = match client.send(&RetrieveTokenStatus::new(set.access_token().clone())) {
+        Ok(status) => match status.scopes {
+            Some(granted) => set.with_scopes(granted),
+            None => set.with_scopes(scopes),
+        },
+        Err(_) => set.with_scopes(scopes),
+    };
+
+    let view = tokenfile::view(&set, cx.reveal);
+    match (&args.out, staged) {
+        (Some(path), Some(staged)) => {
+            tokenfile::commit(staged, path, &set)?;
+            cx.emit_json(&json!({ "ok": true, "token_file": path, "tokens": view }));
+            cx.say(&format!("Logged in: merchant {} ({flow}).", set.merchant_id()));
+            cx.say(&format!("Token set written to {} (mode 0600).", path.display()));
+            if let Some(expires_at) = set.expires_at() {
+                cx.say(&format!("The access token expires {}.", tokenfile::when(expires_at, now)));
+            }
+        }
+        _ => {
+            // The token set is the result: one JSON document on standard output, with or
+            // without --json.
+            let text = serde_json::to_string_pretty(&view).expect("JSON values serialize");
+            println!("{text}");
+            if !cx.reveal.0 {
+                eprintln!("The tokens above are masked: use --out FILE to save them, or --show-secrets to print them.");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Hands the URL to the system's opener, without waiting for the browser.
+fn open_browser(url: &str) -> std::io::Result<()> {
+    let mut command = if cfg!(target_os = "macos") {
+        Command::new("open")
+    } else if cfg!(windows) {
+        let mut c = Command::new("rundll32");
+        c.arg("url.dll,FileProtocolHandler");
+        c
+    } else {
+        Command::new("xdg-open")
+    };
+    let mut child = command.arg(url).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
+    // Reap the opener whenever it exits, so it never lingers as a zombie.
+    std::thread::spawn(move || child.wait());
+    Ok(())
+}

@@ -1,0 +1,8 @@
+//! One module per subcommand.
+
+pub(crate) mod demo;
+pub(crate) mod login;
+pub(crate) mod mock;
+pub(crate) mod refresh;
+pub(crate) mod revoke;
+pub(crate) mod status;

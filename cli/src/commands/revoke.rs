@@ -1,0 +1,55 @@
+//! `square-oauth revoke`: RevokeToken by access token or by seller, with the application secret.
+
+use serde_json::json;
+use square_oauth::{AccessToken, MerchantId, RevokeTarget, RevokeToken};
+
+use crate::args::Revoke;
+use crate::context::{Context, client_id, client_secret, env};
+use crate::failure::{Context as Call, Failure};
+use crate::tokenfile;
+
+/// Runs `revoke`.
+pub(crate) fn run(cx: &Context, args: &Revoke) -> Result<(), Failure> {
+    let from_file = args.token_file.as_deref().map(tokenfile::read).transpose()?;
+    let target = if let Some(set) = &from_file {
+        RevokeTarget::AccessToken(set.access_token().clone())
+    } else if let Some(merchant) = &args.merchant_id {
+        RevokeTarget::Merchant(MerchantId::new(merchant.as_str()))
+    } else if let Some(token) = args.access_token.clone().or_else(|| env("SQUARE_ACCESS_TOKEN")) {
+        RevokeTarget::AccessToken(AccessToken::new(token))
+    } else {
+        return Err(Failure::usage(
+            "nothing to revoke: pass --access-token, --merchant-id or --token-file (or set SQUARE_ACCESS_TOKEN)",
+        ));
+    };
+    let client_id = match (&args.client_id, &from_file) {
+        (None, Some(set)) if env("SQUARE_CLIENT_ID").is_none() => set.client_id().clone(),
+        _ => client_id(args.client_id.as_deref())?,
+    };
+    let secret = client_secret(args.client_secret.as_deref()).ok_or_else(|| {
+        Failure::usage("RevokeToken needs the application secret: pass --client-secret or set SQUARE_CLIENT_SECRET")
+            .hint("the secret is on the OAuth page of the Developer Dashboard; the `Client ` header prefix is added for you")
+    })?;
+
+    let what = match (&target, args.only_access_token) {
+        (RevokeTarget::AccessToken(token), true) => format!("the access token {}", cx.reveal.secret(token.expose_secret())),
+        (RevokeTarget::AccessToken(token), false) => {
+            format!("the authorization of the access token {}", cx.reveal.secret(token.expose_secret()))
+        }
+        (RevokeTarget::Merchant(merchant), true) => format!("the access tokens of merchant {merchant}"),
+        (RevokeTarget::Merchant(merchant), false) => format!("the authorization of merchant {merchant}"),
+    };
+    let mut operation = RevokeToken::new(client_id, secret, target);
+    if args.only_access_token {
+        operation = operation.revoke_only_access_token(true);
+    }
+    let client = cx.client(cx.config()?);
+    let answer = client.send(&operation).map_err(|e| Failure::from_transport(&e, Some(Call::Revoke)))?;
+    cx.emit_json(&json!({
+        "ok": true,
+        "success": answer.success,
+        "revoked": if args.only_access_token { "access_token" } else { "authorization" },
+    }));
+    cx.say(&format!("Revoked {what}."));
+    Ok(())
+}
