@@ -176,8 +176,8 @@ pub struct AuthorizationRevoked {
 
 #[derive(Deserialize)]
 struct RawEvent {
-    #[serde(rename = "type", default)]
-    event_type: Option<String>,
+    #[serde(rename = "type")]
+    event_type: String,
 }
 
 #[derive(Deserialize)]
@@ -231,9 +231,8 @@ struct RawRevocation {
 /// ```
 pub fn parse_revocation(body: &[u8]) -> Result<AuthorizationRevoked, Error> {
     let event: RawEvent = from_slice(body)?;
-    let event_type = event.event_type.unwrap_or_default();
-    if event_type != AUTHORIZATION_REVOKED {
-        return Err(WebhookError::UnexpectedEventType { event_type }.into());
+    if event.event_type != AUTHORIZATION_REVOKED {
+        return Err(WebhookError::UnexpectedEventType { event_type: event.event_type }.into());
     }
     let raw: RawRevoked = from_slice(body)?;
     let (revocation_id, revocation) = match raw.data {
