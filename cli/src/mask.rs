@@ -59,6 +59,8 @@ pub(crate) fn mask_json(value: &mut Value) {
                     if let Value::String(text) = field {
                         *text = mask(text);
                     }
+                } else if key == "errors" {
+                    // Square's error objects carry `code` too: an error code, not a secret.
                 } else {
                     mask_json(field);
                 }
@@ -81,15 +83,21 @@ pub(crate) fn mask_url(url: &str, reveal: Reveal) -> String {
         Some((query, fragment)) => (query, Some(fragment)),
         None => (rest, None),
     };
-    let mut out = form_urlencoded::Serializer::new(String::new());
-    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
-        if SECRET_FIELDS.contains(&key.as_ref()) {
-            out.append_pair(&key, &mask(&value));
-        } else {
-            out.append_pair(&key, &value);
-        }
-    }
-    let mut masked = format!("{base}?{}", out.finish());
+    // For reading, not for following: a masked value is written as is, unencoded.
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| {
+            let key = pair.split_once('=').map_or(pair, |(key, _)| key);
+            let name = form_urlencoded::parse(key.as_bytes()).next().map(|(k, _)| k.into_owned()).unwrap_or_default();
+            if SECRET_FIELDS.contains(&name.as_str()) {
+                let decoded = form_urlencoded::parse(pair.as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default();
+                format!("{key}={}", mask(&decoded))
+            } else {
+                pair.to_owned()
+            }
+        })
+        .collect();
+    let mut masked = format!("{base}?{}", pairs.join("&"));
     if let Some(fragment) = fragment {
         masked.push('#');
         masked.push_str(fragment);
@@ -111,9 +119,12 @@ mod tests {
     #[test]
     fn masks_nested_fields() {
         let value = serde_json::json!({"a": {"access_token": "EAAAl3ikZIe18J-2-cHlV2bL4"}, "merchant_id": "M1"});
-        let masked = Reveal(false).json(value);
+        let mut masked = Reveal(false).json(value);
         assert_eq!(masked["a"]["access_token"], "EAAA…[masked]");
         assert_eq!(masked["merchant_id"], "M1");
+        let errors = serde_json::json!({"errors": [{"code": "UNAUTHORIZED"}]});
+        masked = Reveal(false).json(errors);
+        assert_eq!(masked["errors"][0]["code"], "UNAUTHORIZED");
     }
 
     #[test]
