@@ -201,7 +201,7 @@ pub(crate) fn excerpt(bytes: &[u8]) -> String {
     // Bounded work: look at a little more than is kept, since masking shortens the text.
     let window = &bytes[..bytes.len().min(EXCERPT_BYTES * 4)];
     let text = String::from_utf8_lossy(window);
-    let masked = mask_prefixed(&mask_json_secrets(&text));
+    let masked = mask_prefixed(&mask_form_values(&mask_json_secrets(&text)));
     let mut out = String::with_capacity(EXCERPT_BYTES);
     for c in masked.chars() {
         if out.len() + c.len_utf8() > EXCERPT_BYTES {
@@ -212,18 +212,38 @@ pub(crate) fn excerpt(bytes: &[u8]) -> String {
     out
 }
 
-/// Masks the string value of every secret-looking key, even in a truncated document.
+/// Masks the value of every secret-looking key, even in a truncated document: a JSON string, or
+/// everything inside a JSON array or object (`"access_token":["…"]`).
 fn mask_json_secrets(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    let mut mask_next = false;
+    // A secret key and its `:` have been seen; the value comes next.
+    let mut pending = false;
+    // Brackets open outside strings, and the depth at which a secret array or object began.
+    let mut depth = 0usize;
+    let mut masked_from: Option<usize> = None;
     while let Some(c) = rest.chars().next() {
         if c != '"' {
-            if !c.is_whitespace() && c != ':' {
-                mask_next = false;
+            rest = &rest[c.len_utf8()..];
+            match c {
+                '[' | '{' => {
+                    depth += 1;
+                    if pending && masked_from.is_none() {
+                        masked_from = Some(depth);
+                    }
+                    pending = false;
+                }
+                ']' | '}' => {
+                    if masked_from == Some(depth) {
+                        masked_from = None;
+                    }
+                    depth = depth.saturating_sub(1);
+                    pending = false;
+                }
+                c if c.is_whitespace() || c == ':' => {}
+                _ => pending = false,
             }
             out.push(c);
-            rest = &rest[c.len_utf8()..];
             continue;
         }
         // A string: find its unescaped end, if the text has one.
@@ -242,9 +262,9 @@ fn mask_json_secrets(text: &str) -> String {
         }
         let content = &body[..end.unwrap_or(body.len())];
         out.push('"');
-        if mask_next {
+        if pending || masked_from.is_some() {
             out.push_str("[REDACTED]");
-            mask_next = false;
+            pending = false;
         } else {
             out.push_str(content);
         }
@@ -252,11 +272,42 @@ fn mask_json_secrets(text: &str) -> String {
             Some(i) => {
                 out.push('"');
                 rest = &body[i + 1..];
-                if rest.trim_start().starts_with(':') && is_secret_key(content) {
-                    mask_next = true;
+                if masked_from.is_none() && rest.trim_start().starts_with(':') && is_secret_key(&unescape(content)) {
+                    pending = true;
                 }
             }
             None => rest = "",
+        }
+    }
+    out
+}
+
+/// A JSON string's content with its escapes undone (`access\u005ftoken` is `access_token`).
+fn unescape(content: &str) -> std::borrow::Cow<'_, str> {
+    if !content.contains('\\') {
+        return content.into();
+    }
+    serde_json::from_str::<String>(&format!("\"{content}\"")).map_or(content.into(), Into::into)
+}
+
+/// Masks the value of every secret-looking key of a form or a query (`access_token=…`,
+/// `?code=…`), wherever it appears: a form body, a link in an HTML page, a JSON string.
+fn mask_form_values(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut word_start = 0;
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        rest = &rest[c.len_utf8()..];
+        out.push(c);
+        if c == '=' && is_secret_key(&out[word_start..out.len() - 1]) {
+            out.push_str("[REDACTED]");
+            let run = rest
+                .find(|c: char| matches!(c, '&' | '"' | '\'' | '<' | '>' | ';' | ',' | '#') || c.is_whitespace())
+                .unwrap_or(rest.len());
+            rest = &rest[run..];
+        }
+        if !(c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+            word_start = out.len();
         }
     }
     out
@@ -355,6 +406,22 @@ mod tests {
     fn excerpt_masks_square_prefixes_in_html() {
         let text = excerpt(b"<html>Authorization: Bearer s3cr3t EAAAl3ik-zz sq0csp-abc</html>");
         assert!(!text.contains("s3cr3t") && !text.contains("l3ik") && !text.contains("abc"), "{text}");
+    }
+
+    #[test]
+    fn excerpt_masks_arrays_and_objects_under_secret_keys() {
+        let text = excerpt(br#"{"access_token":["s3cr3t",{"k":"v1"}],"merchant_id":"M1","code":{"a":"s4"}}"#);
+        assert!(!text.contains("s3cr3t") && !text.contains("v1") && !text.contains("s4"), "{text}");
+        assert!(text.contains("M1"), "{text}");
+    }
+
+    #[test]
+    fn excerpt_masks_escaped_keys_and_form_values() {
+        let text = excerpt(br#"{"access\u005ftoken":"s3cr3t"}"#);
+        assert!(!text.contains("s3cr3t"), "{text}");
+        let text = excerpt(b"access_token=s3cr3t&token_type=bearer <a href='/cb?code=s4cr3t&state=st'>");
+        assert!(!text.contains("s3cr3t") && !text.contains("s4cr3t"), "{text}");
+        assert!(text.contains("token_type=bearer") && text.contains("state=st"), "{text}");
     }
 
     #[test]

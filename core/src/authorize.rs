@@ -34,7 +34,8 @@ pub struct AuthorizeUrl {
     scopes: Vec<Scope>,
     locale: Option<String>,
     session: Option<bool>,
-    state: Option<String>,
+    // Kept as a `State` so that `Debug` of the builder shows a redaction, not the value.
+    state: Option<State>,
     code_challenge: Option<CodeChallenge>,
     redirect_uri: Option<String>,
 }
@@ -74,7 +75,7 @@ impl AuthorizeUrl {
 
     /// `state`: echoed in the redirect and checked by [`parse_callback`].
     pub fn state(mut self, state: &State) -> Self {
-        self.state = Some(state.expose_secret().to_owned());
+        self.state = Some(state.clone());
         self
     }
 
@@ -114,8 +115,8 @@ impl AuthorizeUrl {
             query.append_pair("session", if session { "true" } else { "false" });
         }
         if let Some(state) = &self.state {
-            check_length("state", state, 1, 1024)?;
-            query.append_pair("state", state);
+            check_length("state", state.expose_secret(), 1, 1024)?;
+            query.append_pair("state", state.expose_secret());
         }
         if let Some(challenge) = &self.code_challenge {
             query.append_pair("code_challenge", challenge.as_str());

@@ -23,7 +23,13 @@ struct Case {
     config: Config,
 }
 
-fn case(name: &'static str, status: u16, headers: &[(&'static str, &'static str)], body: impl Into<Vec<u8>>, expected: UnexpectedKind) -> Case {
+fn case(
+    name: &'static str,
+    status: u16,
+    headers: &[(&'static str, &'static str)],
+    body: impl Into<Vec<u8>>,
+    expected: UnexpectedKind,
+) -> Case {
     Case { name, status, headers: headers.to_vec(), body: body.into(), expected, config: Config::production() }
 }
 
@@ -40,9 +46,24 @@ fn named_cases() -> Vec<Case> {
     use UnexpectedKind::{Empty, NotJson};
     let html = [("content-type", "text/html; charset=utf-8")];
     let small = Config::builder().max_response_bytes(64).build().unwrap();
-    let mut over_small = case("over a 64-byte cap", 200, JSON, format!("{REVOKE_ANSWER}{}", " ".repeat(64 - REVOKE_ANSWER.len() + 1)), UnexpectedKind::TooLarge { limit: 64, actual: 65 });
+    let mut over_small = case(
+        "over a 64-byte cap",
+        200,
+        JSON,
+        format!("{REVOKE_ANSWER}{}", " ".repeat(64 - REVOKE_ANSWER.len() + 1)),
+        UnexpectedKind::TooLarge { limit: 64, actual: 65 },
+    );
     over_small.config = small.clone();
-    let mut error_over_small = case("an error answer over the cap", 500, JSON, format!(r#"{{"errors":[{{"category":"API_ERROR","code":"INTERNAL_SERVER_ERROR","detail":"{}"}}]}}"#, "x".repeat(64)), UnexpectedKind::TooLarge { limit: 64, actual: 0 });
+    let mut error_over_small = case(
+        "an error answer over the cap",
+        500,
+        JSON,
+        format!(
+            r#"{{"errors":[{{"category":"API_ERROR","code":"INTERNAL_SERVER_ERROR","detail":"{}"}}]}}"#,
+            "x".repeat(64)
+        ),
+        UnexpectedKind::TooLarge { limit: 64, actual: 0 },
+    );
     error_over_small.config = small;
     let mut over_default = vec![b' '; DEFAULT_MAX_RESPONSE_BYTES + 1];
     over_default[0] = b'{';
@@ -60,18 +81,72 @@ fn named_cases() -> Vec<Case> {
         case("HTML page on a 200", 200, &html, "<!doctype html><p>Sign in</p>", NotJson),
         case("HTML page labelled JSON", 200, JSON, "<!doctype html><p>Sign in</p>", malformed()),
         case("HTML 401 page", 401, &html, "<html><body>401 Authorization Required</body></html>", NotJson),
-        case("redirect to a login page", 302, &[("location", "https://evil.example/login"), ("content-type", "text/html")], "<a href=\"https://evil.example/login\">moved</a>", NotJson),
+        case(
+            "redirect to a login page",
+            302,
+            &[("location", "https://evil.example/login"), ("content-type", "text/html")],
+            "<a href=\"https://evil.example/login\">moved</a>",
+            NotJson,
+        ),
         case("plain text 500", 500, &[("content-type", "text/plain")], "Internal Server Error", NotJson),
-        case("wrong content type: valid JSON as text/plain", 200, &[("content-type", "text/plain")], REVOKE_ANSWER, NotJson),
-        case("wrong content type: XML", 200, &[("content-type", "application/xml")], "<success>true</success>", NotJson),
-        case("wrong content type: form", 200, &[("content-type", "application/x-www-form-urlencoded")], "access_token=x&token_type=bearer", NotJson),
-        case("wrong content type: octet-stream", 200, &[("content-type", "application/octet-stream")], REVOKE_ANSWER, NotJson),
-        case("wrong content type: jsonp", 200, &[("content-type", "application/javascript")], "cb({\"success\":true})", NotJson),
-        case("content type that only starts like JSON", 200, &[("content-type", "application/jsonx")], REVOKE_ANSWER, NotJson),
+        case(
+            "wrong content type: valid JSON as text/plain",
+            200,
+            &[("content-type", "text/plain")],
+            REVOKE_ANSWER,
+            NotJson,
+        ),
+        case(
+            "wrong content type: XML",
+            200,
+            &[("content-type", "application/xml")],
+            "<success>true</success>",
+            NotJson,
+        ),
+        case(
+            "wrong content type: form",
+            200,
+            &[("content-type", "application/x-www-form-urlencoded")],
+            "access_token=x&token_type=bearer",
+            NotJson,
+        ),
+        case(
+            "wrong content type: octet-stream",
+            200,
+            &[("content-type", "application/octet-stream")],
+            REVOKE_ANSWER,
+            NotJson,
+        ),
+        case(
+            "wrong content type: jsonp",
+            200,
+            &[("content-type", "application/javascript")],
+            "cb({\"success\":true})",
+            NotJson,
+        ),
+        case(
+            "content type that only starts like JSON",
+            200,
+            &[("content-type", "application/jsonx")],
+            REVOKE_ANSWER,
+            NotJson,
+        ),
         case("form body labelled JSON", 200, JSON, "access_token=x&token_type=bearer", malformed()),
-        case("gzip bytes not decoded", 200, JSON, vec![0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0xab, 0xae, 0x05, 0x00], malformed()),
+        case(
+            "gzip bytes not decoded",
+            200,
+            JSON,
+            vec![0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0xab, 0xae, 0x05, 0x00],
+            malformed(),
+        ),
         // Not UTF-8.
-        case("invalid UTF-8 in a string", 200, JSON, b"{\"errors\":[{\"category\":\"\xff\xfe\",\"code\":\"X\"}]}".to_vec(), malformed()),
+        case(
+            "invalid UTF-8 in a string",
+            200,
+            JSON,
+            b"{\"errors\":[{\"category\":\"\xff\xfe\",\"code\":\"X\"}]}".to_vec(),
+            malformed(),
+        ),
         case("invalid UTF-8 in a key", 200, JSON, b"{\"\xc3\x28\":1,\"errors\":7}".to_vec(), malformed()),
         case("overlong UTF-8", 400, JSON, b"{\"message\":\"\xc0\xaf\",\"type\":\"x\"}".to_vec(), malformed()),
         case("raw binary", 200, JSON, vec![0x00, 0xff, 0x80, 0x7f, 0x01, 0xc0], malformed()),
@@ -81,10 +156,22 @@ fn named_cases() -> Vec<Case> {
         // Bombs.
         case("10 000-deep arrays", 200, JSON, deep("[", "]", 10_000), malformed()),
         case("10 000-deep objects", 200, JSON, deep("{\"a\":", "}", 10_000), malformed()),
-        case("10 000-deep nesting in `errors`", 400, JSON, [b"{\"errors\":".as_slice(), &deep("[", "]", 10_000), b"}"].concat(), malformed()),
+        case(
+            "10 000-deep nesting in `errors`",
+            400,
+            JSON,
+            [b"{\"errors\":".as_slice(), &deep("[", "]", 10_000), b"}"].concat(),
+            malformed(),
+        ),
         case("10 000-deep unclosed nesting", 200, JSON, "[".repeat(10_000), malformed()),
         case("900 KB of open brackets", 200, JSON, "[".repeat(900_000), malformed()),
-        case("over the 1 MiB default cap", 200, JSON, over_default, UnexpectedKind::TooLarge { limit: DEFAULT_MAX_RESPONSE_BYTES, actual: DEFAULT_MAX_RESPONSE_BYTES + 1 }),
+        case(
+            "over the 1 MiB default cap",
+            200,
+            JSON,
+            over_default,
+            UnexpectedKind::TooLarge { limit: DEFAULT_MAX_RESPONSE_BYTES, actual: DEFAULT_MAX_RESPONSE_BYTES + 1 },
+        ),
         over_small,
         error_over_small,
         // JSON, but not an object.
@@ -120,27 +207,92 @@ fn named_cases() -> Vec<Case> {
         case("answer as an array after whitespace", 400, JSON, "\n  [[\"API_ERROR\",\"UNAUTHORIZED\"]]", malformed()),
         case("error without a code", 400, JSON, "{\"errors\":[{\"category\":\"API_ERROR\"}]}", malformed()),
         case("error without a category", 401, JSON, "{\"errors\":[{\"code\":\"UNAUTHORIZED\"}]}", malformed()),
-        case("null where the category belongs", 401, JSON, "{\"errors\":[{\"category\":null,\"code\":\"UNAUTHORIZED\"}]}", malformed()),
-        case("null where the code belongs", 200, JSON, "{\"errors\":[{\"category\":\"API_ERROR\",\"code\":null}]}", malformed()),
-        case("number where the code belongs", 429, JSON, "{\"errors\":[{\"category\":\"RATE_LIMIT_ERROR\",\"code\":429}]}", malformed()),
-        case("object where the detail belongs", 400, JSON, "{\"errors\":[{\"category\":\"A\",\"code\":\"B\",\"detail\":{}}]}", malformed()),
-        case("number where the legacy message belongs", 400, JSON, "{\"message\":1,\"type\":\"bad_request\"}", malformed()),
+        case(
+            "null where the category belongs",
+            401,
+            JSON,
+            "{\"errors\":[{\"category\":null,\"code\":\"UNAUTHORIZED\"}]}",
+            malformed(),
+        ),
+        case(
+            "null where the code belongs",
+            200,
+            JSON,
+            "{\"errors\":[{\"category\":\"API_ERROR\",\"code\":null}]}",
+            malformed(),
+        ),
+        case(
+            "number where the code belongs",
+            429,
+            JSON,
+            "{\"errors\":[{\"category\":\"RATE_LIMIT_ERROR\",\"code\":429}]}",
+            malformed(),
+        ),
+        case(
+            "object where the detail belongs",
+            400,
+            JSON,
+            "{\"errors\":[{\"category\":\"A\",\"code\":\"B\",\"detail\":{}}]}",
+            malformed(),
+        ),
+        case(
+            "number where the legacy message belongs",
+            400,
+            JSON,
+            "{\"message\":1,\"type\":\"bad_request\"}",
+            malformed(),
+        ),
         case("array where the legacy type belongs", 400, JSON, "{\"message\":\"m\",\"type\":[]}", malformed()),
-        case("wrong type for each operation's own field", 200, JSON, "{\"access_token\":1,\"success\":\"yes\",\"scopes\":\"PAYMENTS_READ\"}", malformed()),
-        case("null inside each operation's own field", 200, JSON, "{\"access_token\":[null],\"success\":[null],\"scopes\":[null]}", malformed()),
+        case(
+            "wrong type for each operation's own field",
+            200,
+            JSON,
+            "{\"access_token\":1,\"success\":\"yes\",\"scopes\":\"PAYMENTS_READ\"}",
+            malformed(),
+        ),
+        case(
+            "null inside each operation's own field",
+            200,
+            JSON,
+            "{\"access_token\":[null],\"success\":[null],\"scopes\":[null]}",
+            malformed(),
+        ),
         case("bad expiry, bad success", 200, JSON, "{\"expires_at\":\"tomorrow\",\"success\":\"true\"}", malformed()),
-        case("numbers as strings", 200, JSON, "{\"token_type\":5,\"success\":1,\"scopes\":{},\"short_lived\":\"false\"}", malformed()),
-        case("truncated error answer on a 200", 200, JSON, "{\"errors\":[{\"category\":\"A\",\"code\":\"B\"}", malformed()),
+        case(
+            "numbers as strings",
+            200,
+            JSON,
+            "{\"token_type\":5,\"success\":1,\"scopes\":{},\"short_lived\":\"false\"}",
+            malformed(),
+        ),
+        case(
+            "truncated error answer on a 200",
+            200,
+            JSON,
+            "{\"errors\":[{\"category\":\"A\",\"code\":\"B\"}",
+            malformed(),
+        ),
     ]
 }
 
 /// Checks one answer against every operation and returns how many checks were made.
-fn assert_typed_error(name: &str, config: &Config, status: u16, headers: &[(&str, &str)], body: &[u8], expected: &UnexpectedKind) {
+fn assert_typed_error(
+    name: &str,
+    config: &Config,
+    status: u16,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    expected: &UnexpectedKind,
+) {
     for (operation, result) in parse_everywhere(config, status, headers, body) {
         let Err(Error::UnexpectedResponse(unexpected)) = &result else {
             panic!("{name}: {operation} gave {result:?}, not an unexpected-response error");
         };
-        assert!(same_kind(&unexpected.kind, expected), "{name}: {operation} gave {:?}, expected {expected:?}", unexpected.kind);
+        assert!(
+            same_kind(&unexpected.kind, expected),
+            "{name}: {operation} gave {:?}, expected {expected:?}",
+            unexpected.kind
+        );
         assert_eq!(unexpected.status.as_u16(), status, "{name}");
         assert_well_kept(&result);
     }
@@ -176,7 +328,11 @@ fn every_named_hostile_answer_is_a_typed_error_from_every_operation() {
 fn there_are_at_least_100_distinct_hostile_cases() {
     let mut seen = std::collections::HashSet::new();
     for case in named_cases() {
-        assert!(seen.insert((case.status, case.headers.clone(), case.body.clone(), case.config.max_response_bytes())), "{} repeats a case", case.name);
+        assert!(
+            seen.insert((case.status, case.headers.clone(), case.body.clone(), case.config.max_response_bytes())),
+            "{} repeats a case",
+            case.name
+        );
     }
     let named = seen.len();
     for (_, _, answer) in real_answers() {
@@ -239,7 +395,10 @@ fn a_body_exactly_at_the_cap_is_read() {
     assert!(revoke.is_ok(), "{revoke:?}");
     let config = Config::builder().max_response_bytes(REVOKE_ANSWER.len() - 1).build().unwrap();
     let [_, (_, revoke), ..] = parse_everywhere(&config, 200, JSON, REVOKE_ANSWER.as_bytes());
-    assert_eq!(unexpected(&revoke).kind, UnexpectedKind::TooLarge { limit: REVOKE_ANSWER.len() - 1, actual: REVOKE_ANSWER.len() });
+    assert_eq!(
+        unexpected(&revoke).kind,
+        UnexpectedKind::TooLarge { limit: REVOKE_ANSWER.len() - 1, actual: REVOKE_ANSWER.len() }
+    );
 }
 
 #[test]
@@ -316,8 +475,8 @@ fn check_anything(status: u16, content_type: Option<&str>, body: &[u8], config: 
 /// Small bytes mutations of real answers: the inputs most likely to get deep into the parser.
 fn mutated_answer() -> impl Strategy<Value = Vec<u8>> {
     let answers: Vec<&'static str> = real_answers().iter().map(|(_, _, a)| *a).collect();
-    (prop::sample::select(answers), prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 1..6)).prop_map(
-        |(answer, edits)| {
+    (prop::sample::select(answers), prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 1..6))
+        .prop_map(|(answer, edits)| {
             let mut bytes = answer.as_bytes().to_vec();
             for (index, byte, op) in edits {
                 if bytes.is_empty() {
@@ -334,8 +493,7 @@ fn mutated_answer() -> impl Strategy<Value = Vec<u8>> {
                 }
             }
             bytes
-        },
-    )
+        })
 }
 
 /// Arbitrary JSON values, nested a little.
@@ -347,13 +505,30 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
         any::<i64>().prop_map(Value::from),
         any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
         ".{0,12}".prop_map(Value::String),
-        prop::sample::select(vec!["PAYMENTS_READ", "2025-04-03T18:31:06Z", "", "API_ERROR"]).prop_map(|s| Value::String(s.to_owned())),
+        prop::sample::select(vec!["PAYMENTS_READ", "2025-04-03T18:31:06Z", "", "API_ERROR"])
+            .prop_map(|s| Value::String(s.to_owned())),
     ];
     leaf.prop_recursive(4, 32, 6, |inner| {
         let key = prop::sample::select(vec![
-            "errors", "category", "code", "detail", "field", "message", "type", "access_token", "refresh_token",
-            "expires_at", "refresh_token_expires_at", "merchant_id", "scopes", "success", "short_lived", "client_id",
-            "token_type", "id_token", "other",
+            "errors",
+            "category",
+            "code",
+            "detail",
+            "field",
+            "message",
+            "type",
+            "access_token",
+            "refresh_token",
+            "expires_at",
+            "refresh_token_expires_at",
+            "merchant_id",
+            "scopes",
+            "success",
+            "short_lived",
+            "client_id",
+            "token_type",
+            "id_token",
+            "other",
         ]);
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::Array),

@@ -130,7 +130,7 @@ pub(crate) fn answer<'a>(status: u16, headers: &[(&str, &str)], body: &'a [u8]) 
 }
 
 /// A JSON answer with this status and body.
-pub(crate) fn json<'a>(status: u16, body: &'a str) -> http::Response<&'a [u8]> {
+pub(crate) fn json(status: u16, body: &str) -> http::Response<&[u8]> {
     answer(status, &[("content-type", "application/json")], body.as_bytes())
 }
 
