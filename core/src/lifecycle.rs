@@ -336,25 +336,27 @@ impl TokenSet {
 
     /// When the next refresh is due, so that a scheduler can sleep until then: the earliest of
     /// `obtained_at + refresh_after`, `expires_at - margin` and (PKCE) `refresh_token_expires_at -
-    /// margin`, where the margin is capped at half the access token's lifetime.
+    /// margin`, where the margin is capped at half the access token's lifetime. Negative rules
+    /// count as zero.
     ///
     /// `None` when there is no refresh token. The instant may be in the past (a set loaded from
     /// storage after a long pause): refresh at once.
     pub fn next_refresh_at(&self, rules: &RefreshRules) -> Option<Timestamp> {
         self.refresh_token.as_ref()?;
-        let mut due = add(self.obtained_at, rules.refresh_after);
-        let mut margin = rules.margin_before_expiry;
+        // A negative duration would schedule before the grant or after the expiry: read it as zero.
+        let mut due = add(self.obtained_at, rules.refresh_after.max(SignedDuration::ZERO));
+        let mut margin = rules.margin_before_expiry.max(SignedDuration::ZERO);
         if let Some(expires_at) = self.expires_at {
             let lifetime = expires_at.duration_since(self.obtained_at);
             if lifetime.is_positive() {
                 margin = margin.min(lifetime / 2);
             }
-            due = due.min(add(expires_at, -margin));
+            due = due.min(sub(expires_at, margin));
         }
         if self.flow == Flow::Pkce
             && let Some(refresh_expires_at) = self.refresh_token_expires_at
         {
-            due = due.min(add(refresh_expires_at, -margin));
+            due = due.min(sub(refresh_expires_at, margin));
         }
         Some(due)
     }
@@ -461,6 +463,11 @@ impl TokenSet {
 /// as good as none.
 fn add(t: Timestamp, d: SignedDuration) -> Timestamp {
     t.saturating_add(d).unwrap_or(if d.is_negative() { Timestamp::MIN } else { Timestamp::MAX })
+}
+
+/// `t - d`, saturating like [`add`] (`-d` itself would overflow for `SignedDuration::MIN`).
+fn sub(t: Timestamp, d: SignedDuration) -> Timestamp {
+    t.saturating_sub(d).unwrap_or(if d.is_negative() { Timestamp::MAX } else { Timestamp::MIN })
 }
 
 /// A [`TokenSet`] whose `Serialize` includes the access and refresh tokens; made by
