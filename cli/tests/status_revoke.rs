@@ -1,0 +1,153 @@
+//! `square-oauth status` and `square-oauth revoke`.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn status_of_a_token_given_on_the_command_line() {
+    let fx = Fixture::new();
+    let set = fx.code_flow_tokens();
+    let token = set.access_token().expose_secret();
+    let run = fx.cli().args(["status", "--access-token", token]).run();
+    run.code(0).leaks_none(&[token, SENTINEL]);
+    assert!(run.stdout.contains(&format!("merchant_id   {MERCHANT}")), "{}", run.stdout);
+    assert!(run.stdout.contains(&format!("client_id     {CLIENT_ID}")), "{}", run.stdout);
+    assert!(run.stdout.contains("(in 29 days)") || run.stdout.contains("(in 30 days)"), "{}", run.stdout);
+    let sent = fx.square.requests().into_iter().find(|r| r.path == "/oauth2/token/status").unwrap();
+    assert_eq!(sent.header("authorization"), Some(format!("Bearer {token}").as_str()));
+}
+
+#[test]
+fn status_from_a_token_file_as_json() {
+    let fx = Fixture::new();
+    let set = fx.pkce_tokens();
+    let path = fx.token_file("tokens.json", &set);
+    let run = fx.cli().args(["status", "--json", "--token-file"]).arg(&path).run();
+    run.code(0).leaks_none(&[set.access_token().expose_secret()]);
+    let doc = run.json();
+    assert_eq!(doc["merchant_id"], MERCHANT);
+    assert_eq!(doc["access_token"], "EAAA…[masked]");
+    assert_eq!(doc["expired"], false);
+    assert!(doc["scopes"].as_array().is_some_and(|s| !s.is_empty()));
+}
+
+#[test]
+fn status_reads_the_token_from_the_environment_and_the_flag_wins() {
+    let fx = Fixture::new();
+    let token = fx.code_flow_tokens().access_token().expose_secret().to_owned();
+    fx.cli().arg("status").env("SQUARE_ACCESS_TOKEN", &token).run().code(0);
+    let run = fx.cli().args(["status", "--access-token", "EAAA-not-a-real-token-0000"]).env("SQUARE_ACCESS_TOKEN", &token).run();
+    run.code(3).leaks_none(&[&token, "EAAA-not-a-real-token-0000"]);
+    assert!(run.stderr.contains("UNAUTHORIZED"), "{}", run.stderr);
+    assert!(run.stderr.contains("hint:"), "{}", run.stderr);
+}
+
+#[test]
+fn status_without_a_token_is_a_usage_error() {
+    let fx = Fixture::new();
+    let run = fx.cli().args(["status", "--json"]).run();
+    run.code(2);
+    assert_eq!(run.json()["error"]["kind"], "usage");
+}
+
+#[test]
+fn revoke_by_access_token_then_status_says_revoked() {
+    let fx = Fixture::new();
+    let set = fx.code_flow_tokens();
+    let token = set.access_token().expose_secret();
+    let run = fx
+        .cli()
+        .args(["revoke", "--client-id", CLIENT_ID, "--client-secret", SENTINEL, "--access-token", token])
+        .run();
+    run.code(0).leaks_none(&[token, SENTINEL]);
+    assert!(run.stdout.contains("Revoked the authorization"), "{}", run.stdout);
+    let sent = fx.square.requests().into_iter().find(|r| r.path == "/oauth2/revoke").unwrap();
+    assert_eq!(sent.header("authorization"), Some(format!("Client {SENTINEL}").as_str()));
+
+    let after = fx.cli().args(["status", "--json", "--access-token", token]).run();
+    after.code(3).leaks_none(&[token]);
+    let doc = after.json();
+    assert_eq!(doc["error"]["errors"][0]["code"], "ACCESS_TOKEN_REVOKED");
+    assert!(doc["error"]["hint"].as_str().unwrap().contains("revoked"));
+    assert!(after.stderr.contains("AUTHENTICATION_ERROR ACCESS_TOKEN_REVOKED"), "{}", after.stderr);
+}
+
+#[test]
+fn revoke_by_merchant_with_credentials_from_the_environment() {
+    let fx = Fixture::new();
+    let set = fx.pkce_tokens();
+    let run = fx
+        .cli()
+        .args(["--json", "revoke", "--merchant-id", MERCHANT])
+        .env("SQUARE_CLIENT_ID", CLIENT_ID)
+        .env("SQUARE_CLIENT_SECRET", SENTINEL)
+        .run();
+    run.code(0).leaks_none(&[SENTINEL]);
+    assert_eq!(run.json()["success"], true);
+    // The refresh token died with the authorization.
+    let path = fx.token_file("tokens.json", &set);
+    fx.cli().args(["refresh", "--token-file"]).arg(&path).run().code(3);
+}
+
+#[test]
+fn revoke_only_the_access_token_keeps_the_authorization() {
+    let fx = Fixture::new();
+    let set = fx.code_flow_tokens();
+    let path = fx.token_file("tokens.json", &set);
+    let run = fx
+        .cli()
+        .args(["revoke", "--only-access-token", "--client-secret", SENTINEL, "--token-file"])
+        .arg(&path)
+        .run();
+    run.code(0);
+    let sent = fx.square.requests().into_iter().find(|r| r.path == "/oauth2/revoke").unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&sent.body).unwrap();
+    assert_eq!(body["revoke_only_access_token"], true);
+    assert_eq!(body["client_id"], CLIENT_ID, "taken from the token file");
+    // The refresh token still works.
+    fx.cli().args(["refresh", "--client-secret", SENTINEL, "--token-file"]).arg(&path).run().code(0);
+}
+
+#[test]
+fn revoke_without_the_secret_is_a_usage_error_with_a_hint() {
+    let fx = Fixture::new();
+    let run = fx.cli().args(["revoke", "--client-id", CLIENT_ID, "--merchant-id", MERCHANT]).run();
+    run.code(2);
+    assert!(run.stderr.contains("SQUARE_CLIENT_SECRET"), "{}", run.stderr);
+    assert!(run.stderr.contains("`Client `"), "{}", run.stderr);
+    assert!(fx.square.requests().is_empty(), "nothing sent");
+}
+
+#[test]
+fn revoke_with_a_wrong_secret_is_refused() {
+    let fx = Fixture::new();
+    let wrong = "sq0csp-WRONG-0123456789abcdef";
+    let run = fx
+        .cli()
+        .args(["revoke", "--client-id", CLIENT_ID, "--client-secret", wrong, "--merchant-id", MERCHANT])
+        .run();
+    run.code(3).leaks_none(&[wrong, SENTINEL]);
+    assert!(run.stderr.contains("UNAUTHORIZED"), "{}", run.stderr);
+}
+
+#[test]
+fn revoke_of_an_unknown_seller_is_not_found() {
+    let fx = Fixture::new();
+    let run = fx
+        .cli()
+        .args(["revoke", "--client-id", CLIENT_ID, "--client-secret", SENTINEL, "--merchant-id", "MLNOBODY00000"])
+        .run();
+    run.code(3);
+    assert!(run.stderr.contains("NOT_FOUND"), "{}", run.stderr);
+}
+
+#[test]
+fn revoke_by_token_and_by_merchant_at_once_is_refused_by_the_parser() {
+    let fx = Fixture::new();
+    let run = fx
+        .cli()
+        .args(["revoke", "--client-secret", SENTINEL, "--access-token", "EAAAx0000000000000", "--merchant-id", MERCHANT])
+        .run();
+    run.code(2).leaks_none(&[SENTINEL]);
+}
