@@ -1,0 +1,82 @@
+//! Global options and the environment: flags win, the environment fills in, usage errors exit 2.
+
+mod common;
+
+use common::*;
+
+fn token(fx: &Fixture) -> String {
+    fx.code_flow_tokens().access_token().expose_secret().to_owned()
+}
+
+#[test]
+fn square_base_url_from_the_environment() {
+    let fx = Fixture::new();
+    let token = token(&fx);
+    Cli::new().args(["status", "--access-token", &token]).env("SQUARE_BASE_URL", &fx.base_url()).run().code(0);
+}
+
+#[test]
+fn the_base_url_flag_wins_over_the_environment() {
+    let fx = Fixture::new();
+    let token = token(&fx);
+    let closed = format!("http://127.0.0.1:{}", free_port());
+    fx.cli().args(["status", "--access-token", &token]).env("SQUARE_BASE_URL", &closed).run().code(0);
+    Cli::new()
+        .args(["--base-url", &closed, "status", "--access-token", &token])
+        .env("SQUARE_BASE_URL", &fx.base_url())
+        .run()
+        .code(4);
+}
+
+#[test]
+fn a_bad_square_environment_is_a_usage_error() {
+    let run = Cli::new().args(["status", "--access-token", "EAAAx0000000000000"]).env("SQUARE_ENVIRONMENT", "staging").run();
+    run.code(2);
+    assert!(run.stderr.contains("SQUARE_ENVIRONMENT"), "{}", run.stderr);
+}
+
+#[test]
+fn environments_conflict() {
+    Cli::new().args(["--sandbox", "--base-url", "http://127.0.0.1:1", "status"]).run().code(2);
+    Cli::new().args(["--sandbox", "--production", "status"]).run().code(2);
+}
+
+#[test]
+fn plain_http_to_another_host_is_refused() {
+    let run = Cli::new().args(["--base-url", "http://example.com", "status", "--access-token", "EAAAx0000000000000"]).run();
+    run.code(2);
+    assert!(run.stderr.contains("base_url"), "{}", run.stderr);
+}
+
+#[test]
+fn square_version_flag_and_environment() {
+    let fx = Fixture::new();
+    let token = token(&fx);
+    fx.cli().args(["--square-version", "2025-01-23", "status", "--access-token", &token]).env("SQUARE_VERSION", "2024-01-01").run().code(0);
+    fx.cli().args(["status", "--access-token", &token]).env("SQUARE_VERSION", "2024-01-01").run().code(0);
+    let versions: Vec<String> = fx
+        .square
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/oauth2/token/status")
+        .map(|r| r.header("square-version").unwrap().to_owned())
+        .collect();
+    assert_eq!(versions, ["2025-01-23", "2024-01-01"]);
+    fx.cli().args(["--square-version", "2025-1-2", "status", "--access-token", &token]).run().code(2);
+}
+
+#[test]
+fn a_bad_timeout_is_a_usage_error() {
+    Cli::new().args(["--timeout", "soon", "status"]).run().code(2);
+}
+
+#[test]
+fn help_and_version() {
+    let help = Cli::new().arg("--help").run();
+    help.code(0);
+    for command in ["demo", "login", "refresh", "status", "revoke", "mock", "SQUARE_CLIENT_SECRET", "Exit codes"] {
+        assert!(help.stdout.contains(command), "{command} in --help:\n{}", help.stdout);
+    }
+    Cli::new().arg("--version").run().code(0);
+    Cli::new().arg("frobnicate").run().code(2);
+}
