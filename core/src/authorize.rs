@@ -150,10 +150,16 @@ impl AuthorizeUrl {
 /// ```
 pub fn parse_callback(redirect: &str, expected_state: &State) -> Result<AuthorizationCode, Error> {
     let without_fragment = redirect.split('#').next().unwrap_or_default();
-    let query = match without_fragment.split_once('?') {
-        Some((_, query)) => query,
-        None if without_fragment.contains("://") => "",
-        None => without_fragment,
+    let query = if has_scheme(without_fragment) || without_fragment.starts_with('/') {
+        // A URL: its query starts at the first `?`, and it may have none.
+        without_fragment.split_once('?').map_or("", |(_, query)| query)
+    } else {
+        // A bare query, perhaps behind its `?` or a relative path (`cb?code=…`). A `?` or a
+        // `://` inside a value (`state=https://…`) does not make it a URL.
+        match without_fragment.find('?') {
+            Some(at) if without_fragment.find('=').is_none_or(|eq| at < eq) => &without_fragment[at + 1..],
+            _ => without_fragment,
+        }
     };
 
     let mut code = None;
@@ -191,4 +197,13 @@ pub fn parse_callback(redirect: &str, expected_state: &State) -> Result<Authoriz
         Some(code) if !code.is_empty() => Ok(AuthorizationCode::new(code.as_str())),
         _ => Err(CallbackError::CodeMissing.into()),
     }
+}
+
+/// Whether `text` starts with an RFC 3986 scheme and `://` (`https://…`).
+fn has_scheme(text: &str) -> bool {
+    text.split_once("://").is_some_and(|(scheme, _)| {
+        let mut bytes = scheme.bytes();
+        bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
+            && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+    })
 }
