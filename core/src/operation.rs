@@ -90,6 +90,11 @@ pub(crate) fn request(
 /// `Authorization: <scheme> <credential>`, marked sensitive so that HTTP/2 never indexes it and
 /// well-behaved loggers skip it.
 pub(crate) fn authorization(field: &'static str, scheme: &str, credential: &str) -> Result<HeaderValue, Error> {
+    // `HeaderValue` would take bytes over 0x7F (sent raw, read by each server its own way) and
+    // spaces or tabs (trimmed by some servers, kept by others): a credential is visible ASCII.
+    if !credential.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(InvalidInput::new(field, Problem::Format("visible ASCII characters")).into());
+    }
     let mut text = zeroize::Zeroizing::new(String::with_capacity(scheme.len() + 1 + credential.len()));
     text.push_str(scheme);
     text.push(' ');
