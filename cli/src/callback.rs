@@ -49,10 +49,10 @@ impl CallbackServer {
         let port = v4.local_addr()?.port();
         v4.set_nonblocking(true)?;
         let mut listeners = vec![v4];
-        if let Ok(v6) = TcpListener::bind(SocketAddr::from((Ipv6Addr::LOCALHOST, port))) {
-            if v6.set_nonblocking(true).is_ok() {
-                listeners.push(v6);
-            }
+        if let Ok(v6) = TcpListener::bind(SocketAddr::from((Ipv6Addr::LOCALHOST, port)))
+            && v6.set_nonblocking(true).is_ok()
+        {
+            listeners.push(v6);
         }
         Ok(Self { listeners, port })
     }

@@ -58,7 +58,8 @@ impl Context {
             builder = builder.square_version(&version);
         }
         builder.user_agent_detail(concat!("square-oauth-cli/", env!("CARGO_PKG_VERSION"))).build().map_err(|e| {
-            Failure::from_core(&e, None).hint("check --base-url / SQUARE_BASE_URL and --square-version / SQUARE_VERSION")
+            Failure::from_core(&e, None)
+                .hint("check --base-url / SQUARE_BASE_URL and --square-version / SQUARE_VERSION")
         })
     }
 

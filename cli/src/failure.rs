@@ -263,3 +263,84 @@ fn hint(error: &Error, context: Option<Context>) -> Option<String> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use square_oauth::http::Response;
+    use square_oauth::{
+        AccessToken, AuthorizationCode, ClientId, ClientSecret, Config, MerchantId, ObtainToken, Operation,
+        RefreshToken, RetrieveTokenStatus, RevokeToken,
+    };
+
+    use super::*;
+
+    fn answer(status: u16, body: &str) -> Response<Vec<u8>> {
+        Response::builder()
+            .status(status)
+            .header("content-type", "application/json")
+            .body(body.as_bytes().to_vec())
+            .unwrap()
+    }
+
+    fn refused<O: Operation>(operation: &O, status: u16, body: &str) -> Error {
+        operation.parse(&Config::production(), answer(status, body)).err().expect("a refusal")
+    }
+
+    const UNAUTHORIZED: &str = r#"{"errors":[{"category":"AUTHENTICATION_ERROR","code":"UNAUTHORIZED","detail":"Authorization code is already used"}]}"#;
+
+    #[test]
+    fn a_used_code_says_to_log_in_again() {
+        let exchange = ObtainToken::authorization_code(
+            ClientId::new("sq0idp-a"),
+            ClientSecret::new("sq0csp-secret"),
+            AuthorizationCode::new("sq0cgb-code"),
+        );
+        let failure =
+            Failure::from_core(&refused(&exchange, 400, UNAUTHORIZED), Some(Context::Exchange { pkce: false }));
+        assert_eq!(failure.exit, Exit::Refused);
+        assert!(failure.details[0].starts_with("AUTHENTICATION_ERROR UNAUTHORIZED: Authorization code"));
+        assert!(failure.hint.unwrap().contains("single-use"));
+    }
+
+    #[test]
+    fn a_spent_pkce_refresh_token_says_single_use() {
+        let refresh = ObtainToken::pkce_refresh(ClientId::new("sq0idp-a"), RefreshToken::new("EQAAtoken"));
+        let body = r#"{"errors":[{"category":"AUTHENTICATION_ERROR","code":"UNAUTHORIZED","detail":"Refresh token is already used"}]}"#;
+        let failure = Failure::from_core(&refused(&refresh, 400, body), Some(Context::Refresh { pkce: true }));
+        assert!(failure.hint.unwrap().contains("PKCE refresh tokens are single-use"));
+    }
+
+    #[test]
+    fn a_bad_authorization_header_says_the_secret_is_needed() {
+        let revoke =
+            RevokeToken::merchant(ClientId::new("sq0idp-a"), ClientSecret::new("sq0csp-x"), MerchantId::new("M"));
+        let body = r#"{"message":"bad authorization header","type":"bad_request.invalid_parameter"}"#;
+        let failure = Failure::from_core(&refused(&revoke, 400, body), Some(Context::Revoke));
+        assert_eq!(failure.exit, Exit::Refused);
+        assert!(failure.details[0].starts_with("V1_ERROR bad_request.invalid_parameter"));
+        assert!(failure.hint.unwrap().contains("`Client `"));
+    }
+
+    #[test]
+    fn a_revoked_token_says_to_authorize_again() {
+        let status = RetrieveTokenStatus::new(AccessToken::new("EAAAtoken"));
+        let body = r#"{"errors":[{"category":"AUTHENTICATION_ERROR","code":"ACCESS_TOKEN_REVOKED"}]}"#;
+        let failure = Failure::from_core(&refused(&status, 401, body), Some(Context::Status));
+        assert!(failure.hint.as_deref().unwrap().contains("revoked"));
+        let json = failure.to_json();
+        assert_eq!(json["error"]["exit_code"], 3);
+        assert_eq!(json["error"]["errors"][0]["code"], "ACCESS_TOKEN_REVOKED");
+    }
+
+    #[test]
+    fn an_html_page_is_exit_5() {
+        let status = RetrieveTokenStatus::new(AccessToken::new("EAAAtoken"));
+        let error = status
+            .parse(
+                &Config::production(),
+                Response::builder().status(502).header("content-type", "text/html").body(b"<html>".to_vec()).unwrap(),
+            )
+            .unwrap_err();
+        assert_eq!(Failure::from_core(&error, None).exit, Exit::Unexpected);
+    }
+}

@@ -90,7 +90,8 @@ pub(crate) fn mask_url(url: &str, reveal: Reveal) -> String {
             let key = pair.split_once('=').map_or(pair, |(key, _)| key);
             let name = form_urlencoded::parse(key.as_bytes()).next().map(|(k, _)| k.into_owned()).unwrap_or_default();
             if SECRET_FIELDS.contains(&name.as_str()) {
-                let decoded = form_urlencoded::parse(pair.as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default();
+                let decoded =
+                    form_urlencoded::parse(pair.as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default();
                 format!("{key}={}", mask(&decoded))
             } else {
                 pair.to_owned()

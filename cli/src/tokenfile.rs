@@ -14,7 +14,8 @@ use crate::mask::Reveal;
 /// Reads a token file; an unreadable or ill-formed one is a usage error (exit 2).
 pub(crate) fn read(path: &Path) -> Result<TokenSet, Failure> {
     let bytes = zeroize::Zeroizing::new(
-        std::fs::read(path).map_err(|e| Failure::usage(format!("cannot read the token file {}: {e}", path.display())))?,
+        std::fs::read(path)
+            .map_err(|e| Failure::usage(format!("cannot read the token file {}: {e}", path.display())))?,
     );
     serde_json::from_slice::<TokenSet>(&bytes).map_err(|e| {
         // serde_json's message names the field and position, never a value of this shape.

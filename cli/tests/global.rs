@@ -30,7 +30,8 @@ fn the_base_url_flag_wins_over_the_environment() {
 
 #[test]
 fn a_bad_square_environment_is_a_usage_error() {
-    let run = Cli::new().args(["status", "--access-token", "EAAAx0000000000000"]).env("SQUARE_ENVIRONMENT", "staging").run();
+    let run =
+        Cli::new().args(["status", "--access-token", "EAAAx0000000000000"]).env("SQUARE_ENVIRONMENT", "staging").run();
     run.code(2);
     assert!(run.stderr.contains("SQUARE_ENVIRONMENT"), "{}", run.stderr);
 }
@@ -43,7 +44,8 @@ fn environments_conflict() {
 
 #[test]
 fn plain_http_to_another_host_is_refused() {
-    let run = Cli::new().args(["--base-url", "http://example.com", "status", "--access-token", "EAAAx0000000000000"]).run();
+    let run =
+        Cli::new().args(["--base-url", "http://example.com", "status", "--access-token", "EAAAx0000000000000"]).run();
     run.code(2);
     assert!(run.stderr.contains("base_url"), "{}", run.stderr);
 }
@@ -52,7 +54,11 @@ fn plain_http_to_another_host_is_refused() {
 fn square_version_flag_and_environment() {
     let fx = Fixture::new();
     let token = token(&fx);
-    fx.cli().args(["--square-version", "2025-01-23", "status", "--access-token", &token]).env("SQUARE_VERSION", "2024-01-01").run().code(0);
+    fx.cli()
+        .args(["--square-version", "2025-01-23", "status", "--access-token", &token])
+        .env("SQUARE_VERSION", "2024-01-01")
+        .run()
+        .code(0);
     fx.cli().args(["status", "--access-token", &token]).env("SQUARE_VERSION", "2024-01-01").run().code(0);
     let versions: Vec<String> = fx
         .square

@@ -6,10 +6,9 @@ use common::*;
 use square_oauth::lifecycle::{Flow, TokenSet};
 
 fn login(fx: &Fixture) -> Cli {
-    fx.cli().args(["login", "--client-id", CLIENT_ID, "--no-browser", "--wait", "60s"]).args([
-        "--redirect-port",
-        &fx.redirect_port.to_string(),
-    ])
+    fx.cli()
+        .args(["login", "--client-id", CLIENT_ID, "--no-browser", "--wait", "60s"])
+        .args(["--redirect-port", &fx.redirect_port.to_string()])
 }
 
 #[test]
@@ -17,19 +16,18 @@ fn pkce_login_writes_a_private_token_file() {
     let fx = Fixture::new();
     let out = fx.path("tokens.json");
     let mut callback_status = 0;
-    let run = login(&fx)
-        .args(["--scope", "MERCHANT_PROFILE_READ,PAYMENTS_READ"])
-        .arg("--out")
-        .arg(&out)
-        .run_with_browser(|url| {
-            assert!(url.contains("code_challenge="), "PKCE without a secret: {url}");
-            assert!(url.contains("scope=MERCHANT_PROFILE_READ+PAYMENTS_READ"));
-            assert_eq!(
-                query_param(url, "redirect_uri").as_deref(),
-                Some(format!("http://localhost:{}/callback", fx.redirect_port).as_str())
-            );
-            callback_status = approve_and_follow(&fx.square, url);
-        });
+    let run =
+        login(&fx).args(["--scope", "MERCHANT_PROFILE_READ,PAYMENTS_READ"]).arg("--out").arg(&out).run_with_browser(
+            |url| {
+                assert!(url.contains("code_challenge="), "PKCE without a secret: {url}");
+                assert!(url.contains("scope=MERCHANT_PROFILE_READ+PAYMENTS_READ"));
+                assert_eq!(
+                    query_param(url, "redirect_uri").as_deref(),
+                    Some(format!("http://localhost:{}/callback", fx.redirect_port).as_str())
+                );
+                callback_status = approve_and_follow(&fx.square, url);
+            },
+        );
     run.code(0);
     assert_eq!(callback_status, 200);
     assert!(run.stdout.contains(&format!("Logged in: merchant {MERCHANT}")), "{}", run.stdout);

@@ -17,7 +17,11 @@ fn code_flow_refresh_keeps_the_refresh_token_and_replaces_the_access_token() {
     let before = fx.code_flow_tokens();
     let path = fx.token_file("tokens.json", &before);
     let run = fx.cli().args(["refresh", "--token-file"]).arg(&path).env("SQUARE_CLIENT_SECRET", SENTINEL).run();
-    run.code(0).leaks_none(&[SENTINEL, before.access_token().expose_secret(), before.refresh_token().unwrap().expose_secret()]);
+    run.code(0).leaks_none(&[
+        SENTINEL,
+        before.access_token().expose_secret(),
+        before.refresh_token().unwrap().expose_secret(),
+    ]);
     let after = load(&path);
     assert_ne!(after.access_token(), before.access_token());
     assert_eq!(after.refresh_token(), before.refresh_token());
@@ -25,7 +29,7 @@ fn code_flow_refresh_keeps_the_refresh_token_and_replaces_the_access_token() {
     run.leaks_none(&[after.access_token().expose_secret()]);
     #[cfg(unix)]
     assert_eq!(mode(&path), 0o600);
-    let sent = fx.square.requests().into_iter().filter(|r| r.path == "/oauth2/token").last().unwrap();
+    let sent = fx.square.requests().into_iter().rfind(|r| r.path == "/oauth2/token").unwrap();
     let body: serde_json::Value = serde_json::from_slice(&sent.body).unwrap();
     assert_eq!(body["grant_type"], "refresh_token");
     assert_eq!(body["client_secret"], SENTINEL);
@@ -44,7 +48,7 @@ fn pkce_refresh_rotates_and_the_old_copy_is_refused_with_a_hint() {
     assert_eq!(doc["tokens"]["refresh_token"], "EQAA…[masked]");
     let after = load(&path);
     assert_ne!(after.refresh_token(), before.refresh_token());
-    let sent = fx.square.requests().into_iter().filter(|r| r.path == "/oauth2/token").last().unwrap();
+    let sent = fx.square.requests().into_iter().rfind(|r| r.path == "/oauth2/token").unwrap();
     let body: serde_json::Value = serde_json::from_slice(&sent.body).unwrap();
     assert!(body.get("client_secret").is_none(), "PKCE sends no secret");
 
@@ -64,12 +68,8 @@ fn a_503_leaves_the_token_file_byte_for_byte() {
         let path = fx.token_file(name, &set);
         let bytes = std::fs::read(&path).unwrap();
         fx.square.fault("/oauth2/token", Fault::Status { status: 503, retry_after: None }, 10);
-        let run = fx
-            .cli()
-            .args(["--json", "refresh", "--token-file"])
-            .arg(&path)
-            .env("SQUARE_CLIENT_SECRET", SENTINEL)
-            .run();
+        let run =
+            fx.cli().args(["--json", "refresh", "--token-file"]).arg(&path).env("SQUARE_CLIENT_SECRET", SENTINEL).run();
         run.code(3).leaks_none(&[SENTINEL, set.access_token().expose_secret()]);
         assert_eq!(run.json()["error"]["status"], 503);
         assert_eq!(std::fs::read(&path).unwrap(), bytes, "{name} untouched");
@@ -119,7 +119,10 @@ fn code_flow_without_the_secret_is_a_usage_error() {
     run.code(2);
     assert!(run.stderr.contains("SQUARE_CLIENT_SECRET"), "{}", run.stderr);
     assert_eq!(std::fs::read(&path).unwrap(), bytes);
-    assert!(fx.square.requests().iter().filter(|r| r.path == "/oauth2/token").count() == 1, "only the exchange that made the file");
+    assert!(
+        fx.square.requests().iter().filter(|r| r.path == "/oauth2/token").count() == 1,
+        "only the exchange that made the file"
+    );
 }
 
 #[test]

@@ -24,16 +24,27 @@ fn nothing_leaks_without_show_secrets_across_every_command() {
         let j = if json { vec!["--json"] } else { vec![] };
         runs.push(fx.cli().args(&j).args(["status", "--token-file"]).arg(&code_file).run());
         runs.push(fx.cli().args(&j).args(["status", "--access-token", code.access_token().expose_secret()]).run());
-        runs.push(fx.cli().args(&j).args(["refresh", "--client-secret", SENTINEL, "--token-file"]).arg(&code_file).run());
+        runs.push(
+            fx.cli().args(&j).args(["refresh", "--client-secret", SENTINEL, "--token-file"]).arg(&code_file).run(),
+        );
         runs.push(fx.cli().args(&j).args(["refresh", "--token-file"]).arg(&pkce_file).run());
     }
     // Failures too: a spent PKCE refresh token, a wrong request, a revoked token.
     let stale = fx.token_file("stale.json", &pkce);
     runs.push(fx.cli().args(["refresh", "--token-file"]).arg(&stale).run());
     runs.push(fx.cli().args(["--json", "refresh", "--token-file"]).arg(&stale).run());
-    runs.push(fx.cli().args(["revoke", "--client-id", CLIENT_ID, "--client-secret", SENTINEL, "--token-file"]).arg(&code_file).run());
+    runs.push(
+        fx.cli()
+            .args(["revoke", "--client-id", CLIENT_ID, "--client-secret", SENTINEL, "--token-file"])
+            .arg(&code_file)
+            .run(),
+    );
     runs.push(fx.cli().args(["--json", "status", "--token-file"]).arg(&code_file).run());
-    runs.push(fx.cli().args(["revoke", "--client-id", CLIENT_ID, "--client-secret", SENTINEL, "--merchant-id", "MLNOBODY00000"]).run());
+    runs.push(
+        fx.cli()
+            .args(["revoke", "--client-id", CLIENT_ID, "--client-secret", SENTINEL, "--merchant-id", "MLNOBODY00000"])
+            .run(),
+    );
     // Every token the files held since.
     for path in [&code_file, &pkce_file] {
         let set: square_oauth::lifecycle::TokenSet = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
@@ -66,7 +77,11 @@ fn show_secrets_shows_them() {
     status.code(0);
     assert!(status.stdout.contains(code.access_token().expose_secret()));
 
-    let refresh = fx.cli().args(["--show-secrets", "--json", "refresh", "--client-secret", SENTINEL, "--token-file"]).arg(&file).run();
+    let refresh = fx
+        .cli()
+        .args(["--show-secrets", "--json", "refresh", "--client-secret", SENTINEL, "--token-file"])
+        .arg(&file)
+        .run();
     refresh.code(0);
     let set: square_oauth::lifecycle::TokenSet = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     assert_eq!(refresh.json()["tokens"]["access_token"], set.access_token().expose_secret());

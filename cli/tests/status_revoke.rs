@@ -37,7 +37,11 @@ fn status_reads_the_token_from_the_environment_and_the_flag_wins() {
     let fx = Fixture::new();
     let token = fx.code_flow_tokens().access_token().expose_secret().to_owned();
     fx.cli().arg("status").env("SQUARE_ACCESS_TOKEN", &token).run().code(0);
-    let run = fx.cli().args(["status", "--access-token", "EAAA-not-a-real-token-0000"]).env("SQUARE_ACCESS_TOKEN", &token).run();
+    let run = fx
+        .cli()
+        .args(["status", "--access-token", "EAAA-not-a-real-token-0000"])
+        .env("SQUARE_ACCESS_TOKEN", &token)
+        .run();
     run.code(3).leaks_none(&[&token, "EAAA-not-a-real-token-0000"]);
     assert!(run.stderr.contains("UNAUTHORIZED"), "{}", run.stderr);
     assert!(run.stderr.contains("hint:"), "{}", run.stderr);
@@ -56,10 +60,8 @@ fn revoke_by_access_token_then_status_says_revoked() {
     let fx = Fixture::new();
     let set = fx.code_flow_tokens();
     let token = set.access_token().expose_secret();
-    let run = fx
-        .cli()
-        .args(["revoke", "--client-id", CLIENT_ID, "--client-secret", SENTINEL, "--access-token", token])
-        .run();
+    let run =
+        fx.cli().args(["revoke", "--client-id", CLIENT_ID, "--client-secret", SENTINEL, "--access-token", token]).run();
     run.code(0).leaks_none(&[token, SENTINEL]);
     assert!(run.stdout.contains("Revoked the authorization"), "{}", run.stdout);
     let sent = fx.square.requests().into_iter().find(|r| r.path == "/oauth2/revoke").unwrap();
@@ -95,11 +97,8 @@ fn revoke_only_the_access_token_keeps_the_authorization() {
     let fx = Fixture::new();
     let set = fx.code_flow_tokens();
     let path = fx.token_file("tokens.json", &set);
-    let run = fx
-        .cli()
-        .args(["revoke", "--only-access-token", "--client-secret", SENTINEL, "--token-file"])
-        .arg(&path)
-        .run();
+    let run =
+        fx.cli().args(["revoke", "--only-access-token", "--client-secret", SENTINEL, "--token-file"]).arg(&path).run();
     run.code(0);
     let sent = fx.square.requests().into_iter().find(|r| r.path == "/oauth2/revoke").unwrap();
     let body: serde_json::Value = serde_json::from_slice(&sent.body).unwrap();
@@ -123,10 +122,8 @@ fn revoke_without_the_secret_is_a_usage_error_with_a_hint() {
 fn revoke_with_a_wrong_secret_is_refused() {
     let fx = Fixture::new();
     let wrong = "sq0csp-WRONG-0123456789abcdef";
-    let run = fx
-        .cli()
-        .args(["revoke", "--client-id", CLIENT_ID, "--client-secret", wrong, "--merchant-id", MERCHANT])
-        .run();
+    let run =
+        fx.cli().args(["revoke", "--client-id", CLIENT_ID, "--client-secret", wrong, "--merchant-id", MERCHANT]).run();
     run.code(3).leaks_none(&[wrong, SENTINEL]);
     assert!(run.stderr.contains("UNAUTHORIZED"), "{}", run.stderr);
 }
@@ -147,7 +144,15 @@ fn revoke_by_token_and_by_merchant_at_once_is_refused_by_the_parser() {
     let fx = Fixture::new();
     let run = fx
         .cli()
-        .args(["revoke", "--client-secret", SENTINEL, "--access-token", "EAAAx0000000000000", "--merchant-id", MERCHANT])
+        .args([
+            "revoke",
+            "--client-secret",
+            SENTINEL,
+            "--access-token",
+            "EAAAx0000000000000",
+            "--merchant-id",
+            MERCHANT,
+        ])
         .run();
     run.code(2).leaks_none(&[SENTINEL]);
 }

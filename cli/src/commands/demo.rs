@@ -32,10 +32,9 @@ const MERCHANT: &str = "MLR0X4N3A6XK9";
 
 /// Runs `demo`.
 pub(crate) fn run(cx: &Context) -> Result<(), Failure> {
-    let square = MockSquare::start(
-        MockConfig::new().app(App::new(CLIENT_ID, CLIENT_SECRET, &[REDIRECT_URL])).seller(MERCHANT),
-    )
-    .map_err(|e| local(format!("cannot start the fake Square: {e}")))?;
+    let square =
+        MockSquare::start(MockConfig::new().app(App::new(CLIENT_ID, CLIENT_SECRET, &[REDIRECT_URL])).seller(MERCHANT))
+            .map_err(|e| local(format!("cannot start the fake Square: {e}")))?;
     let config = Config::builder()
         .base_url(&square.base_url())
         .user_agent_detail(concat!("square-oauth-cli/", env!("CARGO_PKG_VERSION"), " demo"))
@@ -107,8 +106,11 @@ impl<'a> Demo<'a> {
     /// `N. title  →  detail`
     fn step(&mut self, title: &str, detail: &str) {
         self.step += 1;
-        let heading =
-            if detail.is_empty() { format!("{}. {title}", self.step) } else { format!("{}. {title}  →  {detail}", self.step) };
+        let heading = if detail.is_empty() {
+            format!("{}. {title}", self.step)
+        } else {
+            format!("{}. {title}  →  {detail}", self.step)
+        };
         self.line(&heading);
     }
 
@@ -188,7 +190,10 @@ impl<'a> Demo<'a> {
         let code = parse_callback(&redirect, state).map_err(|e| Failure::from_core(&e, None))?;
         self.step(
             "Read the redirect",
-            &format!("state matches the one sent; code {} (single-use, valid 5 minutes)", self.secret(code.expose_secret())),
+            &format!(
+                "state matches the one sent; code {} (single-use, valid 5 minutes)",
+                self.secret(code.expose_secret())
+            ),
         );
         self.line("");
         Ok(code)
@@ -199,7 +204,10 @@ impl<'a> Demo<'a> {
         let secret = ClientSecret::new(CLIENT_SECRET);
         let scopes = [Scope::MerchantProfileRead, Scope::PaymentsRead, Scope::PaymentsWrite];
 
-        self.line(&format!("square-oauth demo: Square OAuth, step by step, against a fake Square at {}", self.config.base_url()));
+        self.line(&format!(
+            "square-oauth demo: Square OAuth, step by step, against a fake Square at {}",
+            self.config.base_url()
+        ));
         self.line(&format!(
             "The fake knows one application ({CLIENT_ID}, secret {}, redirect URL {REDIRECT_URL}) and one seller ({MERCHANT}).",
             self.secret(CLIENT_SECRET)
@@ -219,7 +227,9 @@ impl<'a> Demo<'a> {
             .build(&self.config)
             .map_err(|e| Failure::from_core(&e, None))?;
         self.step("Build the authorize URL", &mask_url(&url, self.reveal));
-        self.note("Nothing is sent: this is the page the seller's browser opens. `state` is random and checked on return.");
+        self.note(
+            "Nothing is sent: this is the page the seller's browser opens. `state` is random and checked on return.",
+        );
         self.line("");
         let code = self.consent(&url, &state)?;
 
@@ -269,7 +279,10 @@ impl<'a> Demo<'a> {
             .code_challenge(&verifier.challenge())
             .build(&self.config)
             .map_err(|e| Failure::from_core(&e, None))?;
-        self.step("Make a code verifier, and build the authorize URL with its S256 challenge", &mask_url(&url, self.reveal));
+        self.step(
+            "Make a code verifier, and build the authorize URL with its S256 challenge",
+            &mask_url(&url, self.reveal),
+        );
         self.note(&format!(
             "The verifier {} stays here; only its SHA-256 (code_challenge) goes in the URL.",
             self.secret(verifier.expose_secret())
@@ -277,14 +290,18 @@ impl<'a> Demo<'a> {
         self.line("");
         let code = self.consent(&url, &state)?;
 
-        self.step("Exchange the code with the verifier", "ObtainToken, grant_type authorization_code, code_verifier, no secret");
+        self.step(
+            "Exchange the code with the verifier",
+            "ObtainToken, grant_type authorization_code, code_verifier, no secret",
+        );
         let answer = self.call(&ObtainToken::pkce(client_id.clone(), code, verifier))?;
         let answer = self.expect(answer)?;
         let mut pkce = TokenSet::from_response(Flow::Pkce, client_id.clone(), answer, Timestamp::now())
             .map_err(|e| Failure::from_core(&e, None))?;
         self.note(&format!(
             "The refresh token is single-use and expires {}.",
-            pkce.refresh_token_expires_at().map_or_else(|| "(not said)".to_owned(), |at| tokenfile::when(at, Timestamp::now()))
+            pkce.refresh_token_expires_at()
+                .map_or_else(|| "(not said)".to_owned(), |at| tokenfile::when(at, Timestamp::now()))
         ));
         self.line("");
 
@@ -308,7 +325,9 @@ impl<'a> Demo<'a> {
         let old_refused = match refused {
             Err(e @ square_oauth::Error::Square(_)) => {
                 let error = e.square_errors().first().map(|f| format!("{} {}", f.category, f.code)).unwrap_or_default();
-                self.note(&format!("Refused ({error}): a PKCE refresh token works once. Store the new one before using it."));
+                self.note(&format!(
+                    "Refused ({error}): a PKCE refresh token works once. Store the new one before using it."
+                ));
                 true
             }
             Ok(_) => {

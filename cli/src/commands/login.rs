@@ -22,8 +22,7 @@ pub(crate) fn run(cx: &Context, args: &Login) -> Result<(), Failure> {
     let client_id = client_id(args.client_id.as_deref())?;
     let secret = client_secret(args.client_secret.as_deref());
     let flow = if secret.is_some() { Flow::CodeFlow } else { Flow::Pkce };
-    let scopes: Vec<Scope> =
-        args.scopes.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).map(Scope::from).collect();
+    let scopes: Vec<Scope> = args.scopes.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).map(Scope::from).collect();
     if let Some(out) = &args.out {
         // Find out now, not after the seller has consented, that the file can't be written.
         drop(tokenfile::stage(out)?);
@@ -77,7 +76,11 @@ pub(crate) fn run(cx: &Context, args: &Login) -> Result<(), Failure> {
     let code = match parse_callback(callback.query(), &state) {
         Ok(code) => code,
         Err(e) => {
-            callback.respond(400, "Authorization failed", "square-oauth could not use this redirect; see the terminal.");
+            callback.respond(
+                400,
+                "Authorization failed",
+                "square-oauth could not use this redirect; see the terminal.",
+            );
             return Err(Failure::from_core(&e, None));
         }
     };

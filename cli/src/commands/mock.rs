@@ -40,7 +40,8 @@ pub(crate) fn run(cx: &Context, args: &Mock) -> Result<(), Failure> {
     for seller in &args.sellers {
         config = config.seller(seller);
     }
-    let square = MockSquare::start(config).map_err(|e| local(format!("cannot start the fake Square on {}: {e}", args.listen)))?;
+    let square = MockSquare::start(config)
+        .map_err(|e| local(format!("cannot start the fake Square on {}: {e}", args.listen)))?;
     let base_url = square.base_url();
 
     cx.emit_json(&json!({
@@ -55,7 +56,12 @@ pub(crate) fn run(cx: &Context, args: &Mock) -> Result<(), Failure> {
     }));
     cx.say(&base_url);
     for app in &apps {
-        eprintln!("app {} (secret {}) redirects to {}", app.client_id, cx.reveal.secret(&app.client_secret), app.redirect_urls.join(" "));
+        eprintln!(
+            "app {} (secret {}) redirects to {}",
+            app.client_id,
+            cx.reveal.secret(&app.client_secret),
+            app.redirect_urls.join(" ")
+        );
     }
     if apps.is_empty() {
         eprintln!("no application registered: add one with --app CLIENT_ID:SECRET:REDIRECT_URL");

@@ -27,7 +27,8 @@ pub(crate) fn run(cx: &Context, args: &Refresh) -> Result<(), Failure> {
     let staged = tokenfile::stage(path)?;
 
     let pkce = set.flow() == Flow::Pkce;
-    let answer = cx.client(config).send(&operation).map_err(|e| Failure::from_transport(&e, Some(Call::Refresh { pkce })))?;
+    let answer =
+        cx.client(config).send(&operation).map_err(|e| Failure::from_transport(&e, Some(Call::Refresh { pkce })))?;
     let now = Timestamp::now();
     let old_refresh = set.refresh_token().cloned();
     set.apply_refresh(answer, now).map_err(|e| Failure::from_core(&e, None))?;

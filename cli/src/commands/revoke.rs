@@ -32,7 +32,9 @@ pub(crate) fn run(cx: &Context, args: &Revoke) -> Result<(), Failure> {
     })?;
 
     let what = match (&target, args.only_access_token) {
-        (RevokeTarget::AccessToken(token), true) => format!("the access token {}", cx.reveal.secret(token.expose_secret())),
+        (RevokeTarget::AccessToken(token), true) => {
+            format!("the access token {}", cx.reveal.secret(token.expose_secret()))
+        }
         (RevokeTarget::AccessToken(token), false) => {
             format!("the authorization of the access token {}", cx.reveal.secret(token.expose_secret()))
         }

@@ -119,7 +119,8 @@ pub fn send<O: Operation>(config: &Config, operation: &O) -> Result<O::Output, s
     let request = operation.build(config)?;
     let (parts, body) = request.into_parts();
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
-    let mut response = agent.run(square_oauth::http::Request::from_parts(parts, body.expose_secret().to_vec())).unwrap();
+    let mut response =
+        agent.run(square_oauth::http::Request::from_parts(parts, body.expose_secret().to_vec())).unwrap();
     let bytes = response.body_mut().read_to_vec().unwrap();
     let (parts, _) = response.into_parts();
     operation.parse(config, square_oauth::http::Response::from_parts(parts, bytes))
@@ -184,10 +185,11 @@ impl Cli {
                     text.push_str(&line);
                     text.push('\n');
                     let trimmed = line.trim();
-                    if trimmed.starts_with("http") && trimmed.contains("/oauth2/authorize?") {
-                        if let Some(browser) = browser.take() {
-                            browser(trimmed);
-                        }
+                    if trimmed.starts_with("http")
+                        && trimmed.contains("/oauth2/authorize?")
+                        && let Some(browser) = browser.take()
+                    {
+                        browser(trimmed);
                     }
                 }
                 text
@@ -225,7 +227,8 @@ impl Run {
     }
 
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{}", self.stdout))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{}", self.stdout))
     }
 
     pub fn all(&self) -> String {
