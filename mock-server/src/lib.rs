@@ -111,6 +111,28 @@
 //! with 64 concurrent clients over loopback: about 33 000 exchanges per second on the 2-core
 //! development machine, clients and server sharing the two cores.
 //!
+//! # The control API
+//! With [`MockConfig::control`] (the binary's `--control`), the handle's methods are also
+//! offered over HTTP, with CORS, for tests that cannot hold the handle (WebAssembly tests in
+//! Node or a browser). Control requests are never faulted or recorded. Off by default: then
+//! `/__mock/…` is an unknown path (404) like any other.
+//!
+//! | method and path | body | answer |
+//! | --- | --- | --- |
+//! | `POST /__mock/approve` | `{"authorize_url", "merchant_id"?}` | `{"redirect_url"}`, as [`MockSquare::approve`] |
+//! | `POST /__mock/deny` | `{"authorize_url"}` | `{"redirect_url"}`, as [`MockSquare::deny`] |
+//! | `POST /__mock/fault` | `{"path", "kind", "times"?, …}` | `{"queued"}`, as [`MockSquare::fault`] |
+//! | `POST /__mock/clear-faults` | none | `{"cleared"}`: every queued fault dropped |
+//! | `POST /__mock/advance` | `{"seconds"}` | `{"now"}`, as [`MockSquare::advance`] |
+//! | `GET /__mock/now` | none | `{"now"}` (RFC 3339) |
+//! | `GET /__mock/requests` | none | `[{"method","path","query","headers","body"}]`, as [`MockSquare::requests`] |
+//! | `POST /__mock/clear-requests` | none | `{"cleared"}` |
+//!
+//! Fault bodies, one per [`Fault`] mode: `{"kind":"status","status":429,"retry_after":"2"}`,
+//! `{"kind":"delay","millis":500}`, `{"kind":"reset"}`, `{"kind":"truncate"}`,
+//! `{"kind":"html502"}`, `{"kind":"redirect","location":"…"}`, `{"kind":"oversize","bytes":N}`;
+//! `times` defaults to 1. A body the API cannot use gets 400 `{"error": "…"}`.
+//!
 //! # Out of scope
 //! Square's other APIs; the seller's login; `locale` and `session` (accepted, ignored);
 //! HTTP/2; subscriptions (`subscription_id`, `plan_id` are never sent); OpenID `id_token`.
@@ -119,6 +141,7 @@
 #![deny(missing_docs)]
 
 mod consent;
+mod control;
 mod errors;
 mod scopes;
 mod server;
@@ -166,6 +189,7 @@ pub struct MockConfig {
     max_body_bytes: usize,
     square_version: String,
     tls: Option<(String, String)>,
+    control: bool,
 }
 
 impl Default for MockConfig {
@@ -177,6 +201,7 @@ impl Default for MockConfig {
             max_body_bytes: 64 * 1024,
             square_version: "2026-08-19".to_owned(),
             tls: None,
+            control: false,
         }
     }
 }
@@ -221,6 +246,15 @@ impl MockConfig {
     /// the `ring` provider.
     pub fn tls(mut self, cert_chain_pem: &str, private_key_pem: &str) -> Self {
         self.tls = Some((cert_chain_pem.to_owned(), private_key_pem.to_owned()));
+        self
+    }
+
+    /// Turns on the test-only control API under `/__mock/` (off by default): approve and deny,
+    /// script faults, move the clock and read the request log over HTTP, for tests that cannot
+    /// hold the [`MockSquare`] handle (WebAssembly tests in Node or a browser). See
+    /// the table in [the crate documentation](crate#the-control-api).
+    pub fn control(mut self, enabled: bool) -> Self {
+        self.control = enabled;
         self
     }
 }
@@ -385,6 +419,7 @@ impl MockSquare {
             webhook: Mutex::new(None),
             square_version: config.square_version,
             max_body: config.max_body_bytes,
+            control: config.control,
         });
         let (tx, rx) = tokio::sync::oneshot::channel();
         let for_thread = shared.clone();
@@ -454,10 +489,7 @@ impl MockSquare {
     /// The next `times` requests to `path` (e.g. `"/oauth2/token"`; a query is ignored) get
     /// `fault` instead of, or on top of, the normal answer. Faults queue up in order.
     pub fn fault(&self, path: &str, fault: Fault, times: usize) {
-        let path = path.split('?').next().unwrap_or(path).to_owned();
-        let mut faults = lock(&self.shared.faults);
-        let queue = faults.entry(path).or_default();
-        queue.extend(std::iter::repeat_n(fault, times));
+        queue_fault(&self.shared, path, fault, times);
     }
 
     /// Every request received so far, in arrival order.
@@ -482,6 +514,14 @@ impl MockSquare {
     pub fn shutdown(self) {
         drop(self);
     }
+}
+
+/// Queues `times` copies of `fault` for `path` (a query is ignored).
+fn queue_fault(shared: &Shared, path: &str, fault: Fault, times: usize) {
+    let path = path.split('?').next().unwrap_or(path).to_owned();
+    let mut faults = lock(&shared.faults);
+    let queue = faults.entry(path).or_default();
+    queue.extend(std::iter::repeat_n(fault, times));
 }
 
 fn query_of(url: &str) -> Result<&str, MockError> {

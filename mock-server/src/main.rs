@@ -37,6 +37,10 @@ struct Args {
     /// Largest request body accepted (larger gets 413).
     #[arg(long, default_value_t = 64 * 1024)]
     max_body_bytes: usize,
+    /// Offer the test-only control API under /__mock/ (approve, deny, faults, clock, request
+    /// log) to tests that cannot hold the library handle, such as WebAssembly tests.
+    #[arg(long)]
+    control: bool,
     /// PEM certificate chain: serve https (with --tls-key).
     #[arg(long, requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -65,8 +69,11 @@ fn run(args: Args) -> Result<(), String> {
             None => apps.push(App::new(&id, &secret, &[&url])),
         }
     }
-    let mut config =
-        MockConfig::new().listen(args.listen).max_body_bytes(args.max_body_bytes).square_version(&args.square_version);
+    let mut config = MockConfig::new()
+        .listen(args.listen)
+        .max_body_bytes(args.max_body_bytes)
+        .square_version(&args.square_version)
+        .control(args.control);
     for app in &apps {
         config = config.app(app.clone());
     }

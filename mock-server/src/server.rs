@@ -20,10 +20,10 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 
-use crate::consent;
 use crate::errors::{API_ERROR, AUTHENTICATION_ERROR, ApiError, INVALID_REQUEST_ERROR, RATE_LIMIT_ERROR};
 use crate::state::{self, Revocation, State};
 use crate::{Fault, MockError, RecordedRequest, util};
+use crate::{consent, control};
 
 pub(crate) type RespBody = BoxBody<Bytes, io::Error>;
 
@@ -37,6 +37,8 @@ pub(crate) struct Shared {
     pub(crate) webhook: Mutex<Option<(String, String)>>,
     pub(crate) square_version: String,
     pub(crate) max_body: usize,
+    /// Whether `/__mock/…` answers (see [`crate::control`]).
+    pub(crate) control: bool,
 }
 
 /// Locks, recovering the data if a thread panicked while holding the lock: a panicking test
@@ -210,6 +212,18 @@ pub(crate) async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Resul
         Err(_) => return Err(Reset),
     };
     let path = parts.uri.path().to_owned();
+    let origin = header(&parts.headers, "origin").map(str::to_owned);
+    if shared.control && path.starts_with(control::PREFIX) {
+        // Never faulted, never recorded: control calls must not disturb what a test observes.
+        let mut resp = if parts.method == Method::OPTIONS {
+            preflight()
+        } else {
+            let (status, value) = control::handle(&shared, parts.method.as_str(), &path, &body);
+            json_response(status, &value)
+        };
+        cors(resp.headers_mut(), origin.as_deref());
+        return Ok(resp);
+    }
     lock(&shared.log).push(RecordedRequest {
         method: parts.method.to_string(),
         path: path.clone(),
@@ -225,7 +239,6 @@ pub(crate) async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Resul
 
     let asked_version = header(&parts.headers, "square-version").map(str::to_owned);
     let version = asked_version.clone().filter(|v| valid_version(v)).unwrap_or_else(|| shared.square_version.clone());
-    let origin = header(&parts.headers, "origin").map(str::to_owned);
 
     // Preflights never consume faults: a browser sends one before the request a test aimed at.
     let fault = if parts.method == Method::OPTIONS {
@@ -285,12 +298,16 @@ pub(crate) async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Resul
     if let Ok(v) = HeaderValue::from_str(&version) {
         h.insert("square-version", v);
     }
-    let allow_origin =
-        origin.as_deref().and_then(|o| HeaderValue::from_str(o).ok()).unwrap_or(HeaderValue::from_static("*"));
+    cors(h, origin.as_deref());
+    Ok(resp)
+}
+
+/// The CORS headers every answer carries, control answers included.
+fn cors(h: &mut HeaderMap, origin: Option<&str>) {
+    let allow_origin = origin.and_then(|o| HeaderValue::from_str(o).ok()).unwrap_or(HeaderValue::from_static("*"));
     h.insert("access-control-allow-origin", allow_origin);
     h.insert("vary", HeaderValue::from_static("Origin"));
     h.insert("access-control-expose-headers", HeaderValue::from_static("square-version, retry-after, content-length"));
-    Ok(resp)
 }
 
 /// A 200 body of exactly `n` bytes that starts like a token answer.
@@ -319,15 +336,7 @@ fn route(
     asked_version: Option<&str>,
 ) -> Response<RespBody> {
     if method == Method::OPTIONS {
-        let mut r = respond(204, None, Bytes::new());
-        let h = r.headers_mut();
-        h.insert("access-control-allow-methods", HeaderValue::from_static("GET, POST, OPTIONS"));
-        h.insert(
-            "access-control-allow-headers",
-            HeaderValue::from_static("content-type, authorization, square-version"),
-        );
-        h.insert("access-control-max-age", HeaderValue::from_static("600"));
-        return r;
+        return preflight();
     }
     if too_large {
         return error_response(ApiError::new(
@@ -404,6 +413,16 @@ fn route(
         Ok(v) => json_response(200, &v),
         Err(e) => error_response(e),
     }
+}
+
+/// The answer to a CORS preflight.
+fn preflight() -> Response<RespBody> {
+    let mut r = respond(204, None, Bytes::new());
+    let h = r.headers_mut();
+    h.insert("access-control-allow-methods", HeaderValue::from_static("GET, POST, OPTIONS"));
+    h.insert("access-control-allow-headers", HeaderValue::from_static("content-type, authorization, square-version"));
+    h.insert("access-control-max-age", HeaderValue::from_static("600"));
+    r
 }
 
 fn method_not_allowed(allow: &'static str) -> Response<RespBody> {

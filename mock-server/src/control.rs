@@ -1,0 +1,178 @@
+//! The test-only control API: what [`MockSquare`](crate::MockSquare)'s methods do, over HTTP,
+//! for tests that cannot hold the handle (WebAssembly tests in Node or a browser, tests in
+//! another language, a shell script).
+//!
+//! Off unless [`MockConfig::control`](crate::MockConfig::control) (or the binary's `--control`)
+//! turns it on; when off, `/__mock/…` is an unknown path like any other. Control requests are
+//! never faulted and never recorded, so they do not disturb what a test observes. Every answer
+//! carries the same CORS headers as Square's endpoints, so a page on another origin can call it.
+//!
+//! | method and path | body | answer |
+//! | --- | --- | --- |
+//! | `POST /__mock/approve` | `{"authorize_url", "merchant_id"?}` | `{"redirect_url"}`: what Allow does |
+//! | `POST /__mock/deny` | `{"authorize_url"}` | `{"redirect_url"}`: what Deny does |
+//! | `POST /__mock/fault` | `{"path", "kind", "times"?, …}` (see below) | `{"queued": times}` |
+//! | `POST /__mock/clear-faults` | none | `{"cleared": n}`: drops every queued fault |
+//! | `POST /__mock/advance` | `{"seconds"}` | `{"now"}`: the fake's clock after the move (RFC 3339) |
+//! | `GET /__mock/now` | none | `{"now"}` |
+//! | `GET /__mock/requests` | none | `[{"method","path","query","headers","body"}]`: the request log, secrets included |
+//! | `POST /__mock/clear-requests` | none | `{"cleared": n}` |
+//!
+//! Fault kinds, as [`Fault`](crate::Fault): `{"kind":"status","status":429,"retry_after":"2"}`,
+//! `{"kind":"delay","millis":500}`, `{"kind":"reset"}`, `{"kind":"truncate"}`,
+//! `{"kind":"html502"}`, `{"kind":"redirect","location":"http://…"}`,
+//! `{"kind":"oversize","bytes":2000000}`. `times` defaults to 1.
+//!
+//! A request the control API cannot use gets 400 with `{"error": "…"}`; an unknown control path
+//! gets 404, a wrong method 405.
+
+use std::time::{Duration, SystemTime};
+
+use serde_json::{Value, json};
+
+use crate::server::{Shared, lock};
+use crate::{Fault, util};
+
+/// The prefix of every control path.
+pub(crate) const PREFIX: &str = "/__mock/";
+
+/// Answers one control request: (status, JSON body).
+pub(crate) fn handle(shared: &Shared, method: &str, path: &str, body: &[u8]) -> (u16, Value) {
+    let name = path.strip_prefix(PREFIX).unwrap_or_default();
+    let expected = match name {
+        "now" | "requests" => "GET",
+        "approve" | "deny" | "fault" | "clear-faults" | "advance" | "clear-requests" => "POST",
+        _ => return (404, json!({"error": format!("no control endpoint at {path}")})),
+    };
+    if method != expected {
+        return (405, json!({"error": format!("{path} takes {expected}")}));
+    }
+    let parsed = || -> Result<Value, String> {
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(json!({}));
+        }
+        serde_json::from_slice::<Value>(body)
+            .ok()
+            .filter(Value::is_object)
+            .ok_or_else(|| "the body must be a JSON object".to_owned())
+    };
+    let result = parsed().and_then(|body| match name {
+        "approve" => approve(shared, &body),
+        "deny" => deny(shared, &body),
+        "fault" => fault(shared, &body),
+        "clear-faults" => {
+            let mut faults = lock(&shared.faults);
+            let cleared: usize = faults.values().map(std::collections::VecDeque::len).sum();
+            faults.clear();
+            Ok(json!({"cleared": cleared}))
+        }
+        "advance" => advance(shared, &body),
+        "now" => Ok(json!({"now": util::rfc3339(shared.now())})),
+        "requests" => Ok(requests(shared)),
+        _ => {
+            let mut log = lock(&shared.log);
+            let cleared = log.len();
+            log.clear();
+            Ok(json!({"cleared": cleared}))
+        }
+    });
+    match result {
+        Ok(value) => (200, value),
+        Err(message) => (400, json!({"error": message})),
+    }
+}
+
+fn text<'a>(body: &'a Value, field: &str) -> Result<&'a str, String> {
+    body.get(field).and_then(Value::as_str).ok_or_else(|| format!("`{field}` must be a string"))
+}
+
+fn number(body: &Value, field: &str) -> Result<u64, String> {
+    body.get(field).and_then(Value::as_u64).ok_or_else(|| format!("`{field}` must be a non-negative integer"))
+}
+
+fn approve(shared: &Shared, body: &Value) -> Result<Value, String> {
+    let url = text(body, "authorize_url")?;
+    let merchant = match body.get("merchant_id") {
+        None | Some(Value::Null) => None,
+        Some(_) => Some(text(body, "merchant_id")?),
+    };
+    let query = crate::query_of(url).map_err(|e| e.to_string())?;
+    let mut st = lock(&shared.state);
+    let now = SystemTime::now() + st.offset;
+    let request = st.parse_authorize(query).map_err(|e| e.to_string())?;
+    let redirect = st.approve(&request, merchant, now).map_err(|e| e.to_string())?;
+    Ok(json!({"redirect_url": redirect}))
+}
+
+fn deny(shared: &Shared, body: &Value) -> Result<Value, String> {
+    let query = crate::query_of(text(body, "authorize_url")?).map_err(|e| e.to_string())?;
+    let request = lock(&shared.state).parse_authorize(query).map_err(|e| e.to_string())?;
+    Ok(json!({"redirect_url": crate::server::deny_url(&request)}))
+}
+
+/// Reads a fault from its JSON form (see the module's table).
+fn parse_fault(body: &Value) -> Result<Fault, String> {
+    Ok(match text(body, "kind")? {
+        "status" => {
+            let status = number(body, "status")?;
+            let status = u16::try_from(status).ok().filter(|s| (100..=599).contains(s));
+            let status = status.ok_or_else(|| "`status` must be an HTTP status (100-599)".to_owned())?;
+            let retry_after = match body.get("retry_after") {
+                None | Some(Value::Null) => None,
+                Some(Value::Number(n)) => Some(n.to_string()),
+                Some(_) => Some(text(body, "retry_after")?.to_owned()),
+            };
+            Fault::Status { status, retry_after }
+        }
+        "delay" => Fault::Delay(Duration::from_millis(number(body, "millis")?)),
+        "reset" => Fault::Reset,
+        "truncate" => Fault::Truncate,
+        "html502" => Fault::Html502,
+        "redirect" => Fault::Redirect(text(body, "location")?.to_owned()),
+        "oversize" => {
+            Fault::Oversize(usize::try_from(number(body, "bytes")?).map_err(|_| "`bytes` is too large".to_owned())?)
+        }
+        other => {
+            return Err(format!(
+                "unknown fault kind `{other}` (status, delay, reset, truncate, html502, redirect, oversize)"
+            ));
+        }
+    })
+}
+
+fn fault(shared: &Shared, body: &Value) -> Result<Value, String> {
+    let path = text(body, "path")?;
+    if !path.starts_with('/') {
+        return Err("`path` must start with `/`".to_owned());
+    }
+    let times = match body.get("times") {
+        None | Some(Value::Null) => 1,
+        Some(_) => usize::try_from(number(body, "times")?).map_err(|_| "`times` is too large".to_owned())?,
+    };
+    let fault = parse_fault(body)?;
+    crate::queue_fault(shared, path, fault, times);
+    Ok(json!({"queued": times}))
+}
+
+fn advance(shared: &Shared, body: &Value) -> Result<Value, String> {
+    let seconds = number(body, "seconds")?;
+    lock(&shared.state).offset += Duration::from_secs(seconds);
+    Ok(json!({"now": util::rfc3339(shared.now())}))
+}
+
+fn requests(shared: &Shared) -> Value {
+    let log = lock(&shared.log);
+    Value::Array(
+        log.iter()
+            .map(|r| {
+                json!({
+                    "method": r.method,
+                    "path": r.path,
+                    "query": r.query,
+                    "headers": r.headers.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
+                    "body": String::from_utf8_lossy(&r.body),
+                })
+            })
+            .collect(),
+    )
+}
