@@ -65,7 +65,11 @@ impl Context {
 
     /// A client for `config`, with `--timeout`.
     pub(crate) fn client(&self, config: Config) -> Client {
-        Client::builder(config).timeout(self.global.timeout).build()
+        let timeout = self.global.timeout;
+        Client::builder(config)
+            .timeout(timeout)
+            .connect_timeout(timeout.min(square_oauth_ureq::DEFAULT_CONNECT_TIMEOUT))
+            .build()
     }
 
     /// Writes the `--json` document (only in `--json` mode).

@@ -172,14 +172,23 @@ impl Failure {
             transport::Error::Core(core) => Self::from_core(core, context),
             transport::Error::Timeout => Self::new(Exit::Transport, "the request timed out")
                 .hint("raise --timeout, or check that the base URL is reachable"),
-            transport::Error::Transport { .. } => Self::new(Exit::Transport, format!("the request failed: {error}"))
-                .hint("check the network and the base URL (--base-url, --sandbox, --production)"),
+            transport::Error::Transport { source } => {
+                // The whole chain: "connection refused", "certificate not valid for name", …
+                let mut message = format!("the request failed in transport: {source}");
+                let mut cause = std::error::Error::source(source.as_ref());
+                while let Some(inner) = cause {
+                    let _ = write!(message, ": {inner}");
+                    cause = inner.source();
+                }
+                Self::new(Exit::Transport, message)
+                    .hint("check the network and the base URL (--base-url, --sandbox, --production)")
+            }
             transport::Error::BodyTooLarge { limit } => {
                 Self::new(Exit::Unexpected, format!("the answer was larger than {limit} bytes"))
             }
             transport::Error::Redirect { status } => Self::new(
                 Exit::Unexpected,
-                format!("the answer was a redirect (HTTP {status}), which is never followed"),
+                format!("the answer was a redirect (HTTP {}), which is never followed", status.as_u16()),
             )
             .hint("a redirect could carry a token to another host; check the base URL"),
             #[allow(unreachable_patterns)]
