@@ -298,13 +298,15 @@ fn classify(error: hyper_util::client::legacy::Error) -> Failed {
     let mut tls_refused = false;
     let mut cause: Option<&(dyn StdError + 'static)> = Some(&error);
     while let Some(current) = cause {
-        // `io::Error::source` skips the error it wraps, so look inside by hand.
-        let wrapped = current.downcast_ref::<std::io::Error>().and_then(|io| {
-            timed_out |= io.kind() == std::io::ErrorKind::TimedOut;
-            io.get_ref()
-        });
-        tls_refused |= current.is::<rustls::Error>() || wrapped.is_some_and(|inner| inner.is::<rustls::Error>());
-        cause = current.source();
+        tls_refused |= current.is::<rustls::Error>();
+        // `io::Error::source` skips the error it wraps: step into it by hand.
+        cause = match current.downcast_ref::<std::io::Error>() {
+            Some(io) => {
+                timed_out |= io.kind() == std::io::ErrorKind::TimedOut;
+                io.get_ref().map(|inner| inner as &(dyn StdError + 'static))
+            }
+            None => current.source(),
+        };
     }
     match (tls_refused, timed_out) {
         (true, _) => (Error::transport(error), None),
