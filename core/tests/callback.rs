@@ -53,7 +53,8 @@ fn a_state_that_holds_a_url_is_still_found_in_a_bare_query() {
     let state = State::new("https://example.com/next");
     let code = parse_callback("code=sq0cgb-abc&state=https://example.com/next", &state).unwrap();
     assert_eq!(code.expose_secret(), "sq0cgb-abc");
-    let code = parse_callback("https://app.example.com/cb?code=sq0cgb-abc&state=https://example.com/next", &state).unwrap();
+    let code =
+        parse_callback("https://app.example.com/cb?code=sq0cgb-abc&state=https://example.com/next", &state).unwrap();
     assert_eq!(code.expose_secret(), "sq0cgb-abc");
     // A `?` inside a value of a bare query, and a relative URL.
     let state = State::new("a?b");
@@ -64,8 +65,12 @@ fn a_state_that_holds_a_url_is_still_found_in_a_bare_query() {
 
 #[test]
 fn a_seller_who_declines_gives_square_s_error() {
-    let denied = refusal_of(&format!("https://example.com/cb?error=access_denied&error_description=user_denied&state={STATE}"));
-    assert_eq!(denied, CallbackError::Denied { error: "access_denied".into(), description: Some("user_denied".into()) });
+    let denied =
+        refusal_of(&format!("https://example.com/cb?error=access_denied&error_description=user_denied&state={STATE}"));
+    assert_eq!(
+        denied,
+        CallbackError::Denied { error: "access_denied".into(), description: Some("user_denied".into()) }
+    );
     assert_eq!(denied.to_string(), "authorization refused: access_denied (user_denied)");
     let bare = refusal_of(&format!("error=invalid_request&state={STATE}"));
     assert_eq!(bare, CallbackError::Denied { error: "invalid_request".into(), description: None });
@@ -75,7 +80,10 @@ fn a_seller_who_declines_gives_square_s_error() {
     assert!(matches!(both, CallbackError::Denied { .. }));
     // Descriptions are decoded.
     let spaced = refusal_of(&format!("error=access_denied&error_description=The+seller+said+no&state={STATE}"));
-    assert_eq!(spaced, CallbackError::Denied { error: "access_denied".into(), description: Some("The seller said no".into()) });
+    assert_eq!(
+        spaced,
+        CallbackError::Denied { error: "access_denied".into(), description: Some("The seller said no".into()) }
+    );
 }
 
 #[test]
@@ -134,8 +142,8 @@ fn state_matching() {
 #[test]
 fn pkce_rfc_7636_appendix_b() {
     let entropy = [
-        116, 24, 223, 180, 151, 153, 224, 37, 79, 250, 96, 125, 216, 173, 187, 186, 22, 212, 37, 77, 105, 214, 191, 240, 91,
-        88, 5, 88, 83, 132, 141, 121,
+        116, 24, 223, 180, 151, 153, 224, 37, 79, 250, 96, 125, 216, 173, 187, 186, 22, 212, 37, 77, 105, 214, 191,
+        240, 91, 88, 5, 88, 83, 132, 141, 121,
     ];
     let verifier = CodeVerifier::from_entropy(entropy);
     assert_eq!(verifier.expose_secret(), "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
@@ -149,7 +157,10 @@ fn pkce_rfc_7636_appendix_b() {
 #[test]
 fn verifiers_and_states_from_entropy_are_43_unreserved_characters() {
     for seed in [[0u8; 32], [255u8; 32], [62u8; 32], [63u8; 32]] {
-        for text in [CodeVerifier::from_entropy(seed).expose_secret().to_owned(), State::from_entropy(seed).expose_secret().to_owned()] {
+        for text in [
+            CodeVerifier::from_entropy(seed).expose_secret().to_owned(),
+            State::from_entropy(seed).expose_secret().to_owned(),
+        ] {
             assert_eq!(text.len(), 43);
             assert!(text.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b)), "{text}");
         }
@@ -191,7 +202,10 @@ fn authorize_url_inputs_are_checked() {
         other => panic!("{other:?}"),
     };
     assert_eq!(field(AuthorizeUrl::new(ClientId::new("")).build(&config)), ("client_id", Problem::Empty));
-    assert_eq!(field(AuthorizeUrl::new(ClientId::new("x".repeat(192))).build(&config)), ("client_id", Problem::TooLong { max: 191, actual: 192 }));
+    assert_eq!(
+        field(AuthorizeUrl::new(ClientId::new("x".repeat(192))).build(&config)),
+        ("client_id", Problem::TooLong { max: 191, actual: 192 })
+    );
     assert_eq!(field(base().scopes([Scope::from("TWO WORDS")]).build(&config)).0, "scopes");
     assert_eq!(field(base().scopes([Scope::from("")]).build(&config)).0, "scopes");
     for locale in ["", "en US", "en_US/../x", "abcdefghijklmnopq"] {
@@ -201,7 +215,10 @@ fn authorize_url_inputs_are_checked() {
         assert!(base().locale(locale).build(&config).unwrap().contains(&format!("locale={locale}")));
     }
     assert_eq!(field(base().state(&State::new("")).build(&config)), ("state", Problem::Empty));
-    assert_eq!(field(base().state(&State::new("s".repeat(1025))).build(&config)), ("state", Problem::TooLong { max: 1024, actual: 1025 }));
+    assert_eq!(
+        field(base().state(&State::new("s".repeat(1025))).build(&config)),
+        ("state", Problem::TooLong { max: 1024, actual: 1025 })
+    );
     assert_eq!(field(base().redirect_uri("").build(&config)), ("redirect_uri", Problem::Empty));
     assert_eq!(
         field(base().redirect_uri(format!("https://e.com/{}", "p".repeat(2049 - 14))).build(&config)),

@@ -77,9 +77,18 @@ fn base_urls_that_are_refused() {
         assert!(matches!(invalid.problem, Problem::Format(_)), "{url}: {invalid:?}");
     }
     // The reasons say what is wanted.
-    assert_eq!(refused(Config::custom("http://example.com")).to_string(), "`base_url` must be https, or http to a loopback host");
-    assert_eq!(refused(Config::custom("https://a@example.com")).to_string(), "`base_url` must be a URL without credentials");
-    assert_eq!(refused(Config::custom("https://example.com?q")).to_string(), "`base_url` must be a URL without query or fragment");
+    assert_eq!(
+        refused(Config::custom("http://example.com")).to_string(),
+        "`base_url` must be https, or http to a loopback host"
+    );
+    assert_eq!(
+        refused(Config::custom("https://a@example.com")).to_string(),
+        "`base_url` must be a URL without credentials"
+    );
+    assert_eq!(
+        refused(Config::custom("https://example.com?q")).to_string(),
+        "`base_url` must be a URL without query or fragment"
+    );
     assert_eq!(refused(Config::custom("ftp://example.com")).to_string(), "`base_url` must be an http or https URL");
 }
 
@@ -126,7 +135,9 @@ fn square_version_default_client_override_and_per_call_override() {
 
 #[test]
 fn square_versions_must_be_real_dates() {
-    for bad in ["2025-8-20", "2025-02-30", "20250820", "2025-08-20 ", " 2025-08-20", "", "2025/08/20", "latest", "２025-08-20"] {
+    for bad in
+        ["2025-8-20", "2025-02-30", "20250820", "2025-08-20 ", " 2025-08-20", "", "2025/08/20", "latest", "２025-08-20"]
+    {
         let error = SquareVersion::new(bad).unwrap_err();
         assert!(matches!(&error, Error::InvalidInput(i) if i.field == "square_version"), "{bad:?}: {error:?}");
         let invalid = refused(Config::builder().square_version(bad).build());
@@ -157,7 +168,10 @@ fn user_agent_detail_is_at_most_128_visible_ascii_characters() {
     assert!(config.user_agent().ends_with(&format!(" {longest}")));
 
     let invalid = refused(Config::builder().user_agent_detail(&"d".repeat(129)).build());
-    assert_eq!(invalid, InvalidInput { field: "user_agent_detail", problem: Problem::TooLong { max: 128, actual: 129 } });
+    assert_eq!(
+        invalid,
+        InvalidInput { field: "user_agent_detail", problem: Problem::TooLong { max: 128, actual: 129 } }
+    );
     for bad in ["tab\there", "new\nline", "ünïcode", "nul\0", "del\u{7f}"] {
         let invalid = refused(Config::builder().user_agent_detail(bad).build());
         assert_eq!(invalid.field, "user_agent_detail", "{bad:?}");

@@ -539,7 +539,7 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn arbitrary_bytes_and_statuses_never_panic(status in 100u16..1000, content_type in content_type(), body in prop::collection::vec(any::<u8>(), 0..512)) {

@@ -279,7 +279,7 @@ fn refusals_hide_nothing_of_the_request() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn any_secret_stays_hidden(secret in "[A-Za-z0-9]{12,40}", code in "[A-Za-z0-9]{12,40}") {

@@ -65,7 +65,8 @@ fn client_id_is_1_to_191_characters_in_every_operation() {
 fn client_secret_is_2_to_1024_characters() {
     let with_secret = |text: &str| -> Vec<Built> {
         vec![
-            ObtainToken::authorization_code(id(), ClientSecret::new(text), AuthorizationCode::new("c")).build(&config()),
+            ObtainToken::authorization_code(id(), ClientSecret::new(text), AuthorizationCode::new("c"))
+                .build(&config()),
             ObtainToken::refresh(id(), ClientSecret::new(text), RefreshToken::new("EQAAx")).build(&config()),
             ObtainToken::migration(id(), ClientSecret::new(text), MigrationToken::new("sq0atp-x")).build(&config()),
             RevokeToken::merchant(id(), ClientSecret::new(text), MerchantId::new("M")).build(&config()),
@@ -94,7 +95,9 @@ fn code_is_at_most_191_characters() {
     ok(code(&"c".repeat(191)));
     assert_eq!(problem(code(&"c".repeat(192))), ("code", Problem::TooLong { max: 191, actual: 192 }));
     assert_eq!(problem(code("")), ("code", Problem::Empty));
-    let pkce = |text: &str| ObtainToken::pkce(id(), AuthorizationCode::new(text), CodeVerifier::from_entropy([1; 32])).build(&config());
+    let pkce = |text: &str| {
+        ObtainToken::pkce(id(), AuthorizationCode::new(text), CodeVerifier::from_entropy([1; 32])).build(&config())
+    };
     ok(pkce(&"c".repeat(191)));
     assert_eq!(problem(pkce(&"c".repeat(192))), ("code", Problem::TooLong { max: 191, actual: 192 }));
 }
@@ -142,7 +145,9 @@ fn merchant_id_must_not_be_empty_nor_over_191() {
 
 #[test]
 fn code_verifier_is_43_to_128_unreserved_characters() {
-    let pkce = |verifier: &str| ObtainToken::pkce(id(), AuthorizationCode::new("c"), CodeVerifier::new(verifier)).build(&config());
+    let pkce = |verifier: &str| {
+        ObtainToken::pkce(id(), AuthorizationCode::new("c"), CodeVerifier::new(verifier)).build(&config())
+    };
     ok(pkce(&"v".repeat(43)));
     ok(pkce(&"v".repeat(128)));
     ok(pkce(&format!("{}-._~AZaz09", "v".repeat(40))));
@@ -159,7 +164,9 @@ fn code_verifier_is_43_to_128_unreserved_characters() {
 
 #[test]
 fn scopes_must_be_named_and_not_empty() {
-    let refresh = |scopes: Vec<Scope>| ObtainToken::refresh(id(), secret(), RefreshToken::new("EQAAx")).scopes(scopes).build(&config());
+    let refresh = |scopes: Vec<Scope>| {
+        ObtainToken::refresh(id(), secret(), RefreshToken::new("EQAAx")).scopes(scopes).build(&config())
+    };
     assert_eq!(problem(refresh(vec![])), ("scopes", Problem::Empty));
     assert_eq!(problem(refresh(vec![Scope::PaymentsRead, Scope::from("A B")])).0, "scopes");
     assert_eq!(problem(refresh(vec![Scope::from("")])).0, "scopes");
@@ -170,14 +177,16 @@ fn scopes_must_be_named_and_not_empty() {
 #[test]
 fn credentials_that_cannot_travel_in_a_header_are_refused() {
     for bad in ["sec\nret", "sec\rret", "sec\0ret", "sécret", "sec ret", " secret", "secret\t", "sec\u{7f}ret"] {
-        let (field, problem) = problem(RevokeToken::merchant(id(), ClientSecret::new(bad), MerchantId::new("M")).build(&config()));
+        let (field, problem) =
+            problem(RevokeToken::merchant(id(), ClientSecret::new(bad), MerchantId::new("M")).build(&config()));
         assert_eq!(field, "client_secret", "{bad:?}");
         assert!(matches!(problem, Problem::Format(_)));
         let (field, _) = problem_of_status(bad);
         assert_eq!(field, "access_token", "{bad:?}");
     }
     // In a JSON body the same secret is fine: it is escaped.
-    ok(ObtainToken::authorization_code(id(), ClientSecret::new("sécret\n\"quoted\""), AuthorizationCode::new("c")).build(&config()));
+    ok(ObtainToken::authorization_code(id(), ClientSecret::new("sécret\n\"quoted\""), AuthorizationCode::new("c"))
+        .build(&config()));
 }
 
 fn problem_of_status(token: &str) -> (&'static str, Problem) {
@@ -191,7 +200,8 @@ fn errors_say_which_field_and_what_is_wrong() {
     assert_eq!(error.status(), None);
     assert!(error.square_errors().is_empty());
     assert!(error.retry_after().is_none());
-    let error = ObtainToken::pkce(id(), AuthorizationCode::new("c"), CodeVerifier::new("short")).build(&config()).unwrap_err();
+    let error =
+        ObtainToken::pkce(id(), AuthorizationCode::new("c"), CodeVerifier::new("short")).build(&config()).unwrap_err();
     assert_eq!(error.to_string(), "invalid input: `code_verifier` must be at least 43 characters, got 5");
     let error = ObtainToken::pkce_refresh(ClientId::new(""), RefreshToken::new("EQAAx")).build(&config()).unwrap_err();
     assert_eq!(error.to_string(), "invalid input: `client_id` must not be empty");
