@@ -1,4 +1,7 @@
 //! The command line, as clap reads it.
+//!
+//! The doc comments here are the `--help` text, so URLs stay bare: `<…>` would show in the terminal.
+#![allow(rustdoc::bare_urls)]
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -72,7 +75,8 @@ pub(crate) struct Login {
     /// The application id [env: SQUARE_CLIENT_ID].
     #[arg(long, value_name = "ID")]
     pub(crate) client_id: Option<String>,
-    /// The application secret: code flow. Absent: PKCE flow [env: SQUARE_CLIENT_SECRET].
+    /// The application secret: code flow. Absent: PKCE flow [env: SQUARE_CLIENT_SECRET]. Prefer
+    /// the environment: other users can read command lines.
     #[arg(long, value_name = "SECRET")]
     pub(crate) client_secret: Option<String>,
     /// A permission to ask for (repeat, or separate with commas) [default: Square's defaults].
@@ -135,7 +139,8 @@ pub(crate) struct Revoke {
     /// The application id [env: SQUARE_CLIENT_ID].
     #[arg(long, value_name = "ID")]
     pub(crate) client_id: Option<String>,
-    /// The application secret, which RevokeToken requires [env: SQUARE_CLIENT_SECRET].
+    /// The application secret, which RevokeToken requires [env: SQUARE_CLIENT_SECRET]. Prefer
+    /// the environment: other users can read command lines.
     #[arg(long, value_name = "SECRET")]
     pub(crate) client_secret: Option<String>,
 }

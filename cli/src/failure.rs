@@ -196,8 +196,14 @@ impl Failure {
         }
     }
 
-    /// The message for standard error.
+    /// The message for standard error. Text that came from the network (Square's `detail`, a
+    /// redirect's `error_description`) is printed with its control characters replaced, so an
+    /// answer cannot drive the terminal.
     pub(crate) fn render(&self) -> String {
+        printable(&self.render_raw())
+    }
+
+    fn render_raw(&self) -> String {
         let mut out = format!("error: {}\n", self.message);
         for detail in &self.details {
             let _ = writeln!(out, "  {detail}");
@@ -224,6 +230,11 @@ impl Failure {
         }
         json!({ "ok": false, "error": error })
     }
+}
+
+/// `text` with every control character but the newline shown as `?`.
+fn printable(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() && c != '\n' { '?' } else { c }).collect()
 }
 
 /// A hint for the refusals people meet most.
@@ -339,6 +350,12 @@ mod tests {
         let json = failure.to_json();
         assert_eq!(json["error"]["exit_code"], 3);
         assert_eq!(json["error"]["errors"][0]["code"], "ACCESS_TOKEN_REVOKED");
+    }
+
+    #[test]
+    fn network_text_cannot_drive_the_terminal() {
+        let failure = Failure::new(Exit::Refused, "refused").hint("a\x1b[2Jb");
+        assert_eq!(failure.render(), "error: refused\nhint: a?[2Jb\n");
     }
 
     #[test]

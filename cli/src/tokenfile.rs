@@ -18,8 +18,21 @@ pub(crate) fn read(path: &Path) -> Result<TokenSet, Failure> {
             .map_err(|e| Failure::usage(format!("cannot read the token file {}: {e}", path.display())))?,
     );
     serde_json::from_slice::<TokenSet>(&bytes).map_err(|e| {
-        // serde_json's message names the field and position, never a value of this shape.
-        Failure::usage(format!("{} is not a token file written by `square-oauth login`: {e}", path.display()))
+        // serde's messages may quote the value they choked on (a token in the wrong field):
+        // only "missing field" ones, which quote a field name, are shown whole.
+        let message = e.to_string();
+        let what = if message.starts_with("missing field") {
+            message
+        } else {
+            let kind = match e.classify() {
+                serde_json::error::Category::Syntax => "not valid JSON",
+                serde_json::error::Category::Eof => "cut short",
+                serde_json::error::Category::Data => "not shaped like a token set",
+                serde_json::error::Category::Io => "unreadable",
+            };
+            format!("{kind} at line {} column {}", e.line(), e.column())
+        };
+        Failure::usage(format!("{} is not a token file written by `square-oauth login`: {what}", path.display()))
     })
 }
 

@@ -134,4 +134,9 @@ fn a_missing_or_foreign_token_file_is_a_usage_error() {
     std::fs::write(&foreign, br#"{"access_token": "EAAAsomething"}"#).unwrap();
     let run = fx.cli().args(["refresh", "--token-file"]).arg(&foreign).run();
     run.code(2).leaks_none(&["EAAAsomething"]);
+    // A token in a field where serde would quote it back.
+    std::fs::write(&foreign, br#"{"flow": "EAAA-token-in-the-wrong-field"}"#).unwrap();
+    let run = fx.cli().args(["refresh", "--token-file"]).arg(&foreign).run();
+    run.code(2).leaks_none(&["EAAA-token-in-the-wrong-field"]);
+    assert!(run.stderr.contains("not shaped like a token set"), "{}", run.stderr);
 }
