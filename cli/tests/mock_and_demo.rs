@@ -76,9 +76,31 @@ fn mock_serves_a_login_through_its_consent_page() {
 
 #[test]
 fn mock_with_json_prints_its_address_as_json() {
-    let (_running, first) = start_mock(&["--json", "--app", &format!("{CLIENT_ID}:{SENTINEL}:https://app.example/cb")]);
-    // `--json` output is one pretty document; its first line opens it.
-    assert_eq!(first, "{");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_square-oauth"));
+    let child = command
+        .args(["--json", "mock", "--listen", "127.0.0.1:0", "--app"])
+        .arg(format!("{CLIENT_ID}:{SENTINEL}:https://app.example/cb"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut running = Running(child);
+    let mut document = String::new();
+    let mut reader = BufReader::new(running.0.stdout.take().unwrap());
+    // One pretty document: it ends at the line that closes the top-level object.
+    loop {
+        let mut line = String::new();
+        assert_ne!(reader.read_line(&mut line).unwrap(), 0, "stdout ended: {document}");
+        document.push_str(&line);
+        if line == "}\n" {
+            break;
+        }
+    }
+    let doc: serde_json::Value = serde_json::from_str(&document).unwrap();
+    assert!(doc["base_url"].as_str().unwrap().starts_with("http://127.0.0.1:"));
+    assert_eq!(doc["apps"][0]["client_id"], CLIENT_ID);
+    assert_eq!(doc["apps"][0]["client_secret"], "sq0c…[masked]");
 }
 
 #[test]
