@@ -80,8 +80,8 @@ use hyper::body::{Body as _, Incoming};
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::{Connect, HttpConnector};
 use square_oauth::{
-    ClientSecret, Config, Decision, ObtainToken, ObtainTokenResponse, Operation, Outcome, RefreshRules, RetryPolicy,
-    RetrieveTokenStatus, RevokeToken, RevokeTokenResponse, TokenSet, TokenStatus,
+    ClientSecret, Config, Decision, ObtainToken, ObtainTokenResponse, Operation, Outcome, RefreshRules,
+    RetrieveTokenStatus, RetryPolicy, RevokeToken, RevokeTokenResponse, TokenSet, TokenStatus,
 };
 use zeroize::Zeroizing;
 

@@ -52,7 +52,8 @@ async fn an_announced_length_over_the_cap_is_refused_and_not_retried() {
 #[tokio::test]
 async fn a_slow_answer_times_out() {
     let square = square();
-    let client = builder(&square.base_url()).timeout(Duration::from_millis(200)).retry_policy(RetryPolicy::never()).build();
+    let client =
+        builder(&square.base_url()).timeout(Duration::from_millis(200)).retry_policy(RetryPolicy::never()).build();
     square.fault("/oauth2/token/status", Fault::Delay(Duration::from_secs(10)), 1);
 
     let started = Instant::now();
@@ -154,4 +155,33 @@ async fn no_secret_in_errors_or_debug_output() {
     for text in [format!("{error}"), format!("{error:?}"), chain(&error)] {
         assert!(!text.contains("SENTINEL"), "{text}");
     }
+}
+
+// Linux drops SYNs to a full accept queue; other systems may refuse them instead.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_connect_timeout_is_a_timeout() {
+    // A listener whose accept queue is full and never drained: the kernel drops further SYNs,
+    // so a new connection neither succeeds nor is refused.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(1).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        match tokio::time::timeout(Duration::from_millis(100), tokio::net::TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => held.push(stream),
+            _ => break,
+        }
+    }
+    let client = builder(&format!("http://{addr}"))
+        .connect_timeout(Duration::from_millis(200))
+        .timeout(Duration::from_secs(20))
+        .retry_policy(RetryPolicy::never())
+        .build();
+
+    let error = client.token_status(&status_call()).await.unwrap_err();
+
+    assert!(matches!(error, Error::Timeout), "{error:?}");
+    drop((held, listener));
 }

@@ -76,7 +76,8 @@ async fn a_refused_certificate_is_not_retried() {
 #[tokio::test]
 async fn a_certificate_for_another_name_is_refused() {
     let certified = rcgen::generate_simple_self_signed(vec!["square.example".to_owned()]).unwrap();
-    let square = MockSquare::start(mock_config().tls(&certified.cert.pem(), &certified.key_pair.serialize_pem())).unwrap();
+    let square =
+        MockSquare::start(mock_config().tls(&certified.cert.pem(), &certified.key_pair.serialize_pem())).unwrap();
     let client = builder(&square.base_url()).tls_config(trusting(certified.cert.der().clone())).build();
 
     let error = client.token_status(&RetrieveTokenStatus::new(AccessToken::new("EAAA-any"))).await.unwrap_err();

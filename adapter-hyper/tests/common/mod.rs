@@ -16,8 +16,7 @@ use hyper::service::service_fn;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioIo;
 use square_oauth_hyper::square_oauth::{
-    AuthorizationCode, AuthorizeUrl, ClientId, ClientSecret, CodeVerifier, Config, RetryPolicy, State,
-    parse_callback,
+    AuthorizationCode, AuthorizeUrl, ClientId, ClientSecret, CodeVerifier, Config, RetryPolicy, State, parse_callback,
 };
 use square_oauth_hyper::{Client, ClientBuilder};
 use square_oauth_mock::{App, MockConfig, MockSquare};
@@ -116,7 +115,9 @@ impl RawServer {
                         http::Response::builder().header("content-type", "application/json").body(body).unwrap(),
                     )
                 });
-                tokio::spawn(hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service));
+                tokio::spawn(
+                    hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service),
+                );
             }
         });
         RawServer { base_url, accepted }
@@ -127,8 +128,7 @@ impl RawServer {
     }
 }
 
-const TOKEN_STATUS: &str =
-    r#"{"client_id":"sq0idp-hyper-adapter","merchant_id":"MERCHANT1","scopes":["PAYMENTS_READ"],"expires_at":"2030-01-01T00:00:00Z"}"#;
+const TOKEN_STATUS: &str = r#"{"client_id":"sq0idp-hyper-adapter","merchant_id":"MERCHANT1","scopes":["PAYMENTS_READ"],"expires_at":"2030-01-01T00:00:00Z"}"#;
 
 enum RawBody {
     Once(Option<Bytes>),
