@@ -73,8 +73,8 @@ use std::time::Duration;
 
 use http::{Request, Response};
 use square_oauth::{
-    ClientSecret, Config, Decision, ObtainToken, ObtainTokenResponse, Operation, Outcome, RefreshRules, RetryPolicy,
-    RetrieveTokenStatus, RevokeToken, RevokeTokenResponse, TokenSet, TokenStatus,
+    ClientSecret, Config, Decision, ObtainToken, ObtainTokenResponse, Operation, Outcome, RefreshRules,
+    RetrieveTokenStatus, RetryPolicy, RevokeToken, RevokeTokenResponse, TokenSet, TokenStatus,
 };
 use zeroize::Zeroizing;
 
