@@ -267,6 +267,12 @@ impl ConfigBuilder {
         if authority.as_str().contains('@') {
             return Err(invalid_url(Problem::Format("a URL without credentials")));
         }
+        // `Authority` keeps a port it cannot read (`:99999`, `:`) and gives no number for it;
+        // such a URL would only fail later, at connect time, in an adapter.
+        let port_text = authority.as_str().len() != authority.host().len();
+        if port_text && authority.port_u16().is_none_or(|port| port == 0) {
+            return Err(invalid_url(Problem::Format("a URL whose port is 1 to 65535")));
+        }
         if scheme == Scheme::HTTP {
             if !is_loopback(authority.host()) {
                 return Err(invalid_url(Problem::Format("https, or http to a loopback host")));

@@ -70,6 +70,17 @@ fn base_urls_that_are_refused() {
         "",
         "https://",
         "https://exa mple.com",
+        "HTTP://example.com",
+        "http://127.0.0.1@evil.example",
+        "http://[::ffff:127.0.0.1]",
+        "http://127.1",
+        "http://2130706433",
+        "http://0x7f.0.0.1",
+        "http://localhost.evil.example",
+        "https://example.com:99999",
+        "https://example.com:0",
+        "https://example.com:",
+        "http://localhost:65536",
     ];
     for url in urls {
         let invalid = refused(Config::custom(url));
@@ -90,6 +101,10 @@ fn base_urls_that_are_refused() {
         "`base_url` must be a URL without query or fragment"
     );
     assert_eq!(refused(Config::custom("ftp://example.com")).to_string(), "`base_url` must be an http or https URL");
+    assert_eq!(
+        refused(Config::custom("https://example.com:99999")).to_string(),
+        "`base_url` must be a URL whose port is 1 to 65535"
+    );
 }
 
 #[test]
@@ -103,6 +118,9 @@ fn plain_http_to_this_machine_is_accepted() {
         ("http://[::1]:8443/", "http://[::1]:8443"),
         ("https://example.com:8443", "https://example.com:8443"),
         ("https://[2001:db8::1]", "https://[2001:db8::1]"),
+        ("HTTPS://example.com", "https://example.com"),
+        ("http://localhost:65535", "http://localhost:65535"),
+        ("https://example.com:1", "https://example.com:1"),
     ];
     for (url, base) in accepted {
         let config = Config::custom(url).unwrap_or_else(|e| panic!("{url}: {e}"));
