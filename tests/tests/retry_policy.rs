@@ -1,0 +1,94 @@
+//! No sequence of outcomes makes a single-use call (a PKCE refresh, a code exchange) be sent
+//! again after it may have reached Square: first against the core's policy alone, then end to
+//! end through each adapter against the fake Square scripted with random faults.
+
+use std::time::Duration;
+
+use proptest::prelude::*;
+use square_oauth::http::StatusCode;
+use square_oauth::{Decision, ObtainToken, Outcome, Replay, RetryPolicy};
+use square_oauth_mock::Fault;
+use square_oauth_tests::fixture::TOKEN;
+use square_oauth_tests::{Driver, Fixture, HyperDriver, Settings, UreqDriver};
+
+fn outcome() -> impl Strategy<Value = Outcome> {
+    let answer = (100u16..600, proptest::option::of(0u64..120)).prop_map(|(status, wait)| Outcome::Answer {
+        status: StatusCode::from_u16(status).expect("a status in range"),
+        retry_after: wait.map(Duration::from_secs),
+    });
+    prop_oneof![answer, Just(Outcome::NotSent), Just(Outcome::MaybeSent)]
+}
+
+fn policy() -> impl Strategy<Value = RetryPolicy> {
+    (0u32..12, 0u64..5_000, 0u64..120_000).prop_map(|(retries, initial, max)| {
+        RetryPolicy::default()
+            .max_retries(retries)
+            .initial_backoff(Duration::from_millis(initial))
+            .max_backoff(Duration::from_millis(max))
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+    /// Drives the policy the way an adapter does: attempt, outcome, decision, until it stops.
+    #[test]
+    fn a_single_use_call_reaches_square_at_most_once(
+        policy in policy(),
+        outcomes in proptest::collection::vec(outcome(), 1..16),
+        entropy in any::<u64>(),
+    ) {
+        let mut may_have_reached = 0;
+        for (attempt, outcome) in (1u32..).zip(&outcomes) {
+            if *outcome != Outcome::NotSent {
+                may_have_reached += 1;
+            }
+            match policy.decide(Replay::SingleUse, attempt, *outcome, entropy.rotate_left(attempt)) {
+                Decision::Retry(_) => prop_assert_eq!(*outcome, Outcome::NotSent, "retried after {:?}", outcome),
+                Decision::Stop => break,
+            }
+        }
+        prop_assert!(may_have_reached <= 1);
+    }
+}
+
+/// A fault the fake can script on `/oauth2/token`.
+fn fault() -> impl Strategy<Value = Fault> {
+    let status = (
+        prop_oneof![Just(408u16), Just(429), Just(500), Just(502), Just(503), Just(504)],
+        proptest::option::of(Just("0".to_owned())),
+    )
+        .prop_map(|(status, retry_after)| Fault::Status { status, retry_after });
+    prop_oneof![status, Just(Fault::Reset), Just(Fault::Truncate), Just(Fault::Html502)]
+}
+
+/// Scripts `faults` on the PKCE refresh, sends it with a policy eager to retry, and counts what
+/// reached the fake.
+fn pkce_refresh_under_faults<D: Driver>(faults: Vec<Fault>) -> Result<(), TestCaseError> {
+    let fixture = Fixture::start();
+    let policy = RetryPolicy::default().max_retries(8).initial_backoff(Duration::from_millis(1));
+    let driver: D = fixture.driver_with(&Settings::default().retry_policy(policy));
+    let refresh = fixture.pkce_tokens(&driver).refresh_token.expect("a PKCE refresh token");
+    fixture.mock.clear_requests();
+    for fault in &faults {
+        fixture.mock.fault(TOKEN, fault.clone(), 1);
+    }
+    let result = driver.send(&ObtainToken::pkce_refresh(Fixture::client_id(), refresh));
+    prop_assert!(result.is_err(), "{}: the first attempt was faulted, yet it succeeded", driver.name());
+    prop_assert_eq!(fixture.requests_to(TOKEN).len(), 1, "{}: sent more than once under {:?}", driver.name(), faults);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn a_pkce_refresh_is_sent_once_through_ureq(faults in proptest::collection::vec(fault(), 1..4)) {
+        pkce_refresh_under_faults::<UreqDriver>(faults)?;
+    }
+
+    #[test]
+    fn a_pkce_refresh_is_sent_once_through_hyper(faults in proptest::collection::vec(fault(), 1..4)) {
+        pkce_refresh_under_faults::<HyperDriver>(faults)?;
+    }
+}
