@@ -153,7 +153,7 @@ pub enum LifecycleError {
 /// at most once; if its answer is lost, the seller has to authorize again.
 ///
 /// ```
-/// use square_oauth::{ClientId, Flow, ObtainTokenResponse, RefreshRules, TokenSet};
+/// use square_oauth::{ClientId, ClientSecret, Flow, ObtainTokenResponse, RefreshRules, TokenSet};
 /// use square_oauth::jiff::{SignedDuration, Timestamp};
 ///
 /// // What ObtainToken answered, and when.
@@ -170,6 +170,16 @@ pub enum LifecycleError {
 /// assert!(!tokens.refresh_due(obtained + day * 6, &rules));
 /// assert!(tokens.refresh_due(obtained + day * 7, &rules));
 /// assert_eq!(tokens.next_refresh_at(&rules), Some(obtained + day * 7));
+///
+/// // A refresh job: build the request, have an adapter send it, take the answer in.
+/// let refresh = tokens.refresh_operation(Some(&ClientSecret::new("sq0csp-example")))?;
+/// # let _ = refresh;
+/// let answer: ObtainTokenResponse = serde_json::from_str(r#"{
+///     "access_token": "EAAAnew", "expires_at": "2026-08-07T00:00:00Z",
+///     "merchant_id": "MLQW2MYBY81PZ", "refresh_token": "EQAAexample"
+/// }"#)?;
+/// tokens.apply_refresh(answer, obtained + day * 7)?;
+/// assert_eq!(tokens.next_refresh_at(&rules), Some(obtained + day * 14));
 ///
 /// // Stored without its secrets unless asked.
 /// let public = serde_json::to_string(&tokens)?;
