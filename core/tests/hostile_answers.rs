@@ -547,6 +547,30 @@ proptest! {
     }
 
     #[test]
+    fn arbitrary_retry_after_and_square_version_headers_never_panic(
+        status in 100u16..1000,
+        retry_after in "[ -~]{0,40}",
+        square_version in "[ -~]{0,40}",
+        body in prop_oneof![Just(b"{}".to_vec()), Just(b"<html>".to_vec()), Just(Vec::new())],
+    ) {
+        let headers = [("content-type", "application/json"), ("retry-after", retry_after.as_str()), ("square-version", square_version.as_str())];
+        for (operation, result) in parse_everywhere(&Config::production(), status, &headers, &body) {
+            if let Err(error) = &result {
+                // The version is kept as sent; a Retry-After that is neither form is absent.
+                let kept = match error {
+                    Error::Square(refusal) => refusal.square_version.clone(),
+                    Error::UnexpectedResponse(unexpected) => unexpected.square_version.clone(),
+                    _ => None,
+                };
+                prop_assert_eq!(kept.as_deref(), Some(square_version.as_str()), "{}", operation);
+                if let Ok(seconds) = retry_after.trim().parse::<u64>() {
+                    prop_assert_eq!(error.retry_after(), Some(&square_oauth::RetryAfter::Delay(core::time::Duration::from_secs(seconds))));
+                }
+            }
+        }
+    }
+
+    #[test]
     fn mutated_real_answers_never_panic(status in prop::sample::select(vec![200u16, 400, 401, 429, 500, 502]), content_type in content_type(), body in mutated_answer()) {
         check_anything(status, content_type, &body, &Config::production())?;
     }
