@@ -180,7 +180,9 @@ impl<C: Connect + Clone + Send + Sync + 'static> Client<C> {
                     Err(error) => {
                         let outcome = error.status().map(|status| Outcome::Answer {
                             status,
-                            retry_after: error.retry_after().map(|after| after.delay_from(jiff::Timestamp::now())),
+                            retry_after: error
+                                .retry_after()
+                                .map(|after| after.delay_from(square_oauth::jiff::Timestamp::now())),
                         });
                         (Error::Core(error), outcome)
                     }
@@ -252,11 +254,13 @@ impl<C: Connect + Clone + Send + Sync + 'static> Client<C> {
         client_secret: Option<&ClientSecret>,
         rules: &RefreshRules,
     ) -> Result<bool, Error> {
-        let Some(operation) = tokens.refresh_operation_if_due(jiff::Timestamp::now(), rules, client_secret)? else {
+        let Some(operation) =
+            tokens.refresh_operation_if_due(square_oauth::jiff::Timestamp::now(), rules, client_secret)?
+        else {
             return Ok(false);
         };
         let response = self.send(&operation).await?;
-        tokens.apply_refresh(response, jiff::Timestamp::now())?;
+        tokens.apply_refresh(response, square_oauth::jiff::Timestamp::now())?;
         Ok(true)
     }
 }
