@@ -1,0 +1,233 @@
+//! The JavaScript side: the global `fetch` and timers, one attempt with its timeout and cap.
+
+use core::time::Duration;
+
+use http::{HeaderValue, Request, Response, StatusCode};
+use js_sys::{Promise, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortController, ReadableStreamDefaultReader, ReadableStreamReadResult, RequestInit, ResponseType};
+use zeroize::Zeroizing;
+
+use crate::error::Error;
+use square_oauth::{Body, Outcome};
+
+#[wasm_bindgen]
+extern "C" {
+    /// The global `fetch`: the same binding in a page, a worker and Node, where `window` may not
+    /// exist.
+    #[wasm_bindgen(js_name = fetch)]
+    fn global_fetch(request: &web_sys::Request) -> Promise;
+
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(handler: &js_sys::Function, millis: i32) -> JsValue;
+
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(handle: &JsValue);
+}
+
+/// Milliseconds for `setTimeout`, rounded up and capped at its largest delay (about 24.8 days).
+fn millis(duration: Duration) -> i32 {
+    let rounded = duration.as_micros().div_ceil(1000);
+    i32::try_from(rounded).unwrap_or(i32::MAX)
+}
+
+/// Waits with `setTimeout`, whatever the global scope.
+pub(crate) async fn sleep(duration: Duration) {
+    let ms = millis(duration);
+    let promise = Promise::new(&mut |resolve, _reject| {
+        set_timeout(&resolve, ms);
+    });
+    // The promise only ever resolves.
+    let _ = JsFuture::from(promise).await;
+}
+
+/// How one attempt ended when it gave no usable answer: the error to return if it is the last,
+/// and what to tell the retry policy (`None`: never retry).
+pub(crate) type Failed = (Error, Option<Outcome>);
+
+/// A timer that aborts the attempt's `fetch` (and its body stream) when it fires, and is cleared
+/// when the attempt ends so that it cannot keep Node's event loop alive.
+struct Deadline {
+    controller: AbortController,
+    timer: Option<JsValue>,
+}
+
+impl Deadline {
+    fn start(timeout: Option<Duration>) -> Result<Self, Failed> {
+        let controller = AbortController::new().map_err(|e| (transport(&e), None))?;
+        let timer = timeout.map(|timeout| {
+            // `controller.abort` bound to its controller: a plain JavaScript function, so no Rust
+            // closure has to outlive the attempt.
+            let abort = js_sys::Reflect::get(&controller, &JsValue::from_str("abort"))
+                .ok()
+                .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+            match abort {
+                Some(abort) => set_timeout(&abort.bind0(&controller), millis(timeout)),
+                None => JsValue::UNDEFINED,
+            }
+        });
+        Ok(Self { controller, timer })
+    }
+
+    fn expired(&self) -> bool {
+        self.controller.signal().aborted()
+    }
+
+    /// What a rejected promise means: the timer fired, or the transport failed.
+    fn failure(&self, error: &JsValue) -> Failed {
+        if self.expired() {
+            (Error::Timeout, Some(Outcome::MaybeSent))
+        } else {
+            (transport(error), Some(Outcome::MaybeSent))
+        }
+    }
+}
+
+impl Drop for Deadline {
+    fn drop(&mut self) {
+        if let Some(timer) = self.timer.take() {
+            clear_timeout(&timer);
+        }
+    }
+}
+
+/// The runtime's description of a rejection: `name: message`, then the cause Node gives
+/// (`ECONNREFUSED`, `unexpected redirect`, …).
+pub(crate) fn transport(error: &JsValue) -> Error {
+    let describe = |value: &JsValue| match value.dyn_ref::<js_sys::Error>() {
+        Some(error) => format!("{}: {}", String::from(error.name()), String::from(error.message())),
+        None => value.as_string().unwrap_or_else(|| "a non-Error value was thrown".to_owned()),
+    };
+    let mut message = describe(error);
+    let cause = js_sys::Reflect::get(error, &JsValue::from_str("cause")).unwrap_or(JsValue::UNDEFINED);
+    if !cause.is_undefined() && !cause.is_null() {
+        message.push_str(" (");
+        message.push_str(&describe(&cause));
+        let code = js_sys::Reflect::get(&cause, &JsValue::from_str("code")).ok().and_then(|c| c.as_string());
+        if let Some(code) = code {
+            message.push_str(", ");
+            message.push_str(&code);
+        }
+        message.push(')');
+    }
+    Error::Transport { message }
+}
+
+/// The headers of Square's answer that the core reads; the rest are not copied.
+const KEPT_HEADERS: [&str; 3] = ["content-type", "retry-after", "square-version"];
+
+/// One attempt: send, then read the answer up to `limit` bytes, all within `timeout`.
+pub(crate) async fn attempt(
+    request: &Request<Body>,
+    timeout: Option<Duration>,
+    limit: usize,
+) -> Result<Response<Zeroizing<Vec<u8>>>, Failed> {
+    let deadline = Deadline::start(timeout)?;
+    let init = RequestInit::new();
+    init.set_method(request.method().as_str());
+    init.set_redirect(web_sys::RequestRedirect::Manual);
+    init.set_credentials(web_sys::RequestCredentials::Omit);
+    init.set_signal(Some(&deadline.controller.signal()));
+    let headers = web_sys::Headers::new().map_err(|e| (transport(&e), None))?;
+    for (name, value) in request.headers() {
+        if name == http::header::USER_AGENT {
+            continue;
+        }
+        // The core only builds visible-ASCII headers.
+        let Ok(value) = value.to_str() else { continue };
+        headers.append(name.as_str(), value).map_err(|e| (transport(&e), None))?;
+    }
+    init.set_headers(&headers);
+    let body = request.body().expose_secret();
+    let js_body = (!body.is_empty()).then(|| Uint8Array::from(body));
+    if let Some(js_body) = &js_body {
+        init.set_body(js_body);
+    }
+    let result = send(request, &init, &deadline, limit).await;
+    if let Some(js_body) = js_body {
+        // The copy handed to fetch, wiped now that the request is over.
+        js_body.fill(0, 0, js_body.length());
+    }
+    result
+}
+
+async fn send(
+    request: &Request<Body>,
+    init: &RequestInit,
+    deadline: &Deadline,
+    limit: usize,
+) -> Result<Response<Zeroizing<Vec<u8>>>, Failed> {
+    let js_request =
+        web_sys::Request::new_with_str_and_init(&request.uri().to_string(), init).map_err(|e| (transport(&e), None))?;
+    let response = JsFuture::from(global_fetch(&js_request)).await.map_err(|e| deadline.failure(&e))?;
+    let response: web_sys::Response = response.unchecked_into();
+    // A browser gives an opaque redirect (status 0); Node gives the 3xx itself.
+    let status = response.status();
+    if response.type_() == ResponseType::Opaqueredirect || (300..400).contains(&status) {
+        return Err((Error::Redirect, None));
+    }
+    let status = StatusCode::from_u16(status).map_err(|_| {
+        (Error::Transport { message: format!("the runtime gave the impossible status {status}") }, None)
+    })?;
+    let mut builder = Response::builder().status(status);
+    let js_headers = response.headers();
+    for name in KEPT_HEADERS {
+        if let Ok(Some(value)) = js_headers.get(name)
+            && let Ok(value) = HeaderValue::from_str(&value)
+        {
+            builder = builder.header(name, value);
+        }
+    }
+    let announced = js_headers.get("content-length").ok().flatten().and_then(|v| v.trim().parse::<u64>().ok());
+    let body = read_capped(&response, announced, limit, deadline).await?;
+    builder
+        .body(body)
+        .map_err(|_| (Error::Transport { message: "the answer's head is not valid HTTP".to_owned() }, None))
+}
+
+/// Reads the body into wiped-on-drop memory, stopping as soon as it passes `limit` (before reading
+/// anything when `Content-Length` already does).
+async fn read_capped(
+    response: &web_sys::Response,
+    announced: Option<u64>,
+    limit: usize,
+    deadline: &Deadline,
+) -> Result<Zeroizing<Vec<u8>>, Failed> {
+    let too_large = || (Error::BodyTooLarge { limit }, None);
+    let Some(stream) = response.body() else {
+        return Ok(Zeroizing::new(Vec::new()));
+    };
+    if announced.is_some_and(|length| length > limit as u64) {
+        let _ = stream.cancel();
+        return Err(too_large());
+    }
+    let reader: ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
+    let capacity = announced.map_or(0, |length| usize::try_from(length).unwrap_or(limit));
+    let mut buffer = Zeroizing::new(Vec::with_capacity(capacity));
+    loop {
+        let chunk = JsFuture::from(reader.read()).await.map_err(|e| deadline.failure(&e))?;
+        let chunk: ReadableStreamReadResult = chunk.unchecked_into();
+        if chunk.get_done().unwrap_or(false) {
+            return Ok(buffer);
+        }
+        let Some(data) = chunk.get_value().dyn_into::<Uint8Array>().ok() else { continue };
+        let length = data.length() as usize;
+        if length > limit - buffer.len() {
+            let _ = reader.cancel();
+            return Err(too_large());
+        }
+        let start = buffer.len();
+        if start + length > buffer.capacity() {
+            // Grow by hand so that the old allocation is wiped rather than freed as is.
+            let mut grown = Zeroizing::new(Vec::with_capacity((start + length).max(2 * buffer.capacity())));
+            grown.extend_from_slice(&buffer);
+            buffer = grown;
+        }
+        buffer.resize(start + length, 0);
+        data.copy_to(&mut buffer[start..]);
+        // The chunk is JavaScript's own buffer, handed to us alone: wipe it too.
+        data.fill(0, 0, data.length());
+    }
+}

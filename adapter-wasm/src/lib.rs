@@ -1,0 +1,82 @@
+//! # square-oauth-wasm
+//!
+//! The [`square_oauth`] core carried over JavaScript's global `fetch`, for code compiled to
+//! `wasm32-unknown-unknown`: browser pages, web and service workers, edge workers and Node ≥ 18
+//! run the same module. Those are the places that use Square's PKCE flow, which needs no client
+//! secret.
+//!
+//! ```ignore
+//! use square_oauth::{AuthorizeUrl, ClientId, Config, ObtainToken, Scope, parse_callback};
+//! use square_oauth_wasm::{Client, generate_state, generate_verifier};
+//!
+//! let config = Config::production();
+//! let client_id = ClientId::new("sq0idp-…");
+//!
+//! // 1. Before sending the seller to Square: a verifier and a state from Web Crypto, kept
+//! //    (sessionStorage) until the seller comes back.
+//! let verifier = generate_verifier()?;
+//! let state = generate_state()?;
+//! let url = AuthorizeUrl::new(client_id.clone())
+//!     .scopes([Scope::MerchantProfileRead])
+//!     .state(&state)
+//!     .code_challenge(&verifier.challenge())
+//!     .build(&config)?;
+//!
+//! // 2. Back from Square: check `state`, then trade the code for tokens.
+//! let code = parse_callback(&location_href, &state)?;
+//! let client = Client::new(config);
+//! let tokens = client.obtain_token(&ObtainToken::pkce(client_id, code, verifier)).await?;
+//! ```
+//!
+//! ## What the adapter does
+//!
+//! - **One transport**: the global `fetch`, bound directly (not through `window`), so it works
+//!   wherever `fetch` is a global. No gloo, no reqwest.
+//! - **No redirect is followed.** Requests go with `redirect: "manual"`: a browser hands back an
+//!   opaque redirect and Node the 3xx itself, and both become [`Error::Redirect`]. (The
+//!   alternative, `redirect: "error"`, follows nothing either, but a browser then reports a
+//!   redirect as the same `TypeError` as a network failure, so the caller could not tell them
+//!   apart.)
+//! - **A timeout** for the whole attempt, body included, through an `AbortController`
+//!   ([`Error::Timeout`]); **a size cap** on the body (the core's
+//!   [`Config::max_response_bytes`](square_oauth::Config::max_response_bytes)), checked against
+//!   `Content-Length` and again while streaming ([`Error::BodyTooLarge`]).
+//! - **The core's retry policy**, slept with `setTimeout`. A failed `fetch` is reported to the
+//!   policy as "may have been sent" (JavaScript cannot say whether the request left), so single-use
+//!   requests (code exchanges, PKCE refreshes) are not retried after one.
+//! - **Typed errors**: the core's errors unchanged in [`Error::Core`]; a CORS refusal or a network
+//!   failure is [`Error::Transport`] with the runtime's own message.
+//! - **The clock and entropy of the platform**: [`now`] reads `Date.now()`; [`generate_verifier`]
+//!   and [`generate_state`] draw from Web Crypto through getrandom's `wasm_js` backend (this crate
+//!   is the only one in the workspace that enables it).
+//!
+//! `User-Agent` is not sent: browsers do not let a page set it, and listing it would make every
+//! CORS preflight ask for one more header. The runtime's own `User-Agent` goes instead.
+//!
+//! ## Secrets
+//!
+//! Request bodies are copied into a JavaScript `Uint8Array` for `fetch` and that copy is zeroed
+//! when the attempt ends; answers are read into wiped-on-drop memory. What the JavaScript engine
+//! copies internally is out of this crate's reach.
+//!
+//! ## Other targets
+//!
+//! On anything but `wasm32` this crate is empty, so a workspace's host builds and tests ignore it.
+//! Its tests run with `wasm-bindgen-test` in Node and in headless Chromium against the fake Square
+//! (`scripts/wasm-check`).
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+#[cfg(target_arch = "wasm32")]
+mod client;
+#[cfg(target_arch = "wasm32")]
+mod error;
+#[cfg(target_arch = "wasm32")]
+mod js;
+
+#[cfg(target_arch = "wasm32")]
+pub use client::{Client, ClientBuilder, DEFAULT_TIMEOUT, generate_state, generate_verifier, now};
+#[cfg(target_arch = "wasm32")]
+pub use error::Error;
+#[cfg(target_arch = "wasm32")]
+pub use square_oauth;
