@@ -15,14 +15,17 @@
 //! exact boundary hour the fake has always moved a little past it, which is the library's
 //! "the instant itself is past" rule.
 
-use std::time::Duration;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 use proptest::test_runner::Config as ProptestConfig;
 use square_oauth::jiff::{SignedDuration, Timestamp};
 use square_oauth::{
     AuthorizeUrl, ClientId, ClientSecret, CodeVerifier, Config, Error, ErrorCategory, Flow, LifecycleError, MerchantId,
-    ObtainToken, RefreshRules, RefreshToken, RetrieveTokenStatus, RevokeToken, Scope, State, TokenSet, parse_callback,
+    ObtainToken, RefreshRules, RefreshToken, RetrieveTokenStatus, RevokeToken, RevokerType, Scope, State, TokenSet,
+    WebhookSignatureKey, parse_callback, parse_revocation, verify_request,
 };
 use square_oauth_mock::{App, MockConfig, MockSquare};
 
@@ -330,6 +333,9 @@ impl Harness {
                 }
             }
             Action::ReplaySpent => match self.spent.clone() {
+                _ if self.spent.is_some() != self.model.spent => {
+                    panic!("the model and the harness disagree on a spent token")
+                }
                 Some(spent) => {
                     let answer = self.client.send(&ObtainToken::pkce_refresh(ClientId::new(CLIENT_ID), spent));
                     let error = answer.expect_err("a spent PKCE refresh token was accepted");
@@ -536,6 +542,73 @@ fn a_late_policy_still_refreshes_before_expiry() {
             (Status, Live),
         ],
     );
+}
+
+/// Receives one HTTP request on `listener` within `wait`, answers 200, and returns it.
+fn receive_one(listener: &TcpListener, wait: Duration) -> Option<http::Request<Vec<u8>>> {
+    listener.set_nonblocking(true).expect("a non-blocking listener");
+    let deadline = Instant::now() + wait;
+    let (stream, _) = loop {
+        match listener.accept() {
+            Ok(accepted) => break accepted,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(_) => return None,
+        }
+    };
+    stream.set_nonblocking(false).expect("a blocking stream");
+    stream.set_read_timeout(Some(Duration::from_secs(5))).expect("a read timeout");
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    reader.read_line(&mut line).expect("a request line");
+    let mut parts = line.split_whitespace();
+    let (method, target) = (parts.next().expect("a method").to_owned(), parts.next().expect("a target").to_owned());
+    let mut builder = http::Request::builder().method(method.as_str()).uri(target);
+    let mut length = 0;
+    loop {
+        line.clear();
+        reader.read_line(&mut line).expect("a header line");
+        let header = line.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        let (name, value) = header.split_once(':').expect("a header");
+        if name.eq_ignore_ascii_case("content-length") {
+            length = value.trim().parse().expect("a length");
+        }
+        builder = builder.header(name, value.trim());
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).expect("the body");
+    let mut stream = reader.into_inner();
+    stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").expect("an answer");
+    Some(builder.body(body).expect("a request"))
+}
+
+/// The fake signs its revocation webhook with its own HMAC code; the library verifies it and
+/// reads the event. An access-only revocation sends none.
+#[test]
+fn a_full_revocation_sends_a_webhook_the_library_verifies() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a webhook listener");
+    let url = format!("http://{}/square/webhooks?tenant=1", listener.local_addr().expect("an address"));
+    let key = "webhook-signature-key-for-the-model";
+    let mut harness = Harness::start(true, DEFAULT_RULES);
+    harness.mock.webhook(&url, key);
+
+    assert_eq!(harness.step(&Action::Revoke { by_merchant: true, only_access: true }), Outcome::Revoked);
+    assert_eq!(harness.step(&Action::Revoke { by_merchant: false, only_access: false }), Outcome::Revoked);
+    let request = receive_one(&listener, Duration::from_secs(5)).expect("the revocation webhook");
+
+    verify_request(&WebhookSignatureKey::new(key), &url, &request).expect("the fake's signature verifies");
+    let wrong_key = verify_request(&WebhookSignatureKey::new("another-key"), &url, &request);
+    assert!(wrong_key.is_err());
+    let event = parse_revocation(request.body()).expect("the event parses");
+    assert_eq!(event.merchant_id.as_str(), MERCHANT);
+    assert_eq!(event.revoker_type, Some(RevokerType::Application));
+    // The access-only revocation came first and sent nothing: this is the only event.
+    assert!(receive_one(&listener, Duration::from_millis(300)).is_none(), "an access-only revocation sent a webhook");
+    harness.check(2);
 }
 
 fn cases() -> u32 {
