@@ -82,8 +82,20 @@ pub enum ErrorKind {
     Other,
 }
 
-/// An adapter's error, reduced to what scenarios assert on.
-pub struct DriverError {
+/// An adapter's error, reduced to what scenarios assert on: a [`Failure`], boxed so that
+/// `Result`s stay small (its fields are read through `Deref`).
+pub struct DriverError(Box<Failure>);
+
+impl std::ops::Deref for DriverError {
+    type Target = Failure;
+
+    fn deref(&self) -> &Failure {
+        &self.0
+    }
+}
+
+/// What an adapter's error says.
+pub struct Failure {
     /// What kind of failure it was.
     pub kind: ErrorKind,
     /// The answer's status, if an answer came.
@@ -113,7 +125,7 @@ impl DriverError {
             chain.push_str(&cause.to_string());
             source = cause.source();
         }
-        DriverError { kind, status, codes, core, chain, debug: format!("{error:?}") }
+        DriverError(Box::new(Failure { kind, status, codes, core, chain, debug: format!("{error:?}") }))
     }
 
     /// Whether Square's answer held this code.
@@ -152,7 +164,7 @@ impl From<square_oauth_ureq::Error> for DriverError {
         };
         let mut driver_error = DriverError::new(&error, kind, status, codes, None);
         if let E::Core(core) = error {
-            driver_error.core = Some(core);
+            driver_error.0.core = Some(core);
         }
         driver_error
     }
@@ -172,7 +184,7 @@ impl From<square_oauth_hyper::Error> for DriverError {
         };
         let mut driver_error = DriverError::new(&error, kind, status, codes, None);
         if let E::Core(core) = error {
-            driver_error.core = Some(core);
+            driver_error.0.core = Some(core);
         }
         driver_error
     }

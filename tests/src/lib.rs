@@ -8,7 +8,7 @@
 //! - [`drivers`]: [`UreqDriver`] (blocking) and [`HyperDriver`] (async, on a tokio runtime).
 //! - [`fixture`]: a fake Square with one application and one seller, and the steps every
 //!   scenario needs (a code from the consent page, a token pair).
-//! - [`scenarios`]: the scenarios, each a plain generic function.
+//! - [`scenarios`](mod@scenarios): the scenarios, each a plain generic function.
 //!
 //! Each scenario starts its own fake Square, so they run in parallel and a fault scripted by
 //! one never reaches another.
@@ -20,10 +20,10 @@ pub mod fixture;
 pub mod scenarios;
 pub mod sockets;
 
-pub use drivers::{Driver, DriverError, ErrorKind, HyperDriver, Settings, UreqDriver};
+pub use drivers::{Driver, DriverError, ErrorKind, Failure, HyperDriver, Settings, UreqDriver};
 pub use fixture::Fixture;
 
-/// Runs every scenario of [`scenarios`] through one driver: expands to one `#[test]` per
+/// Runs every scenario of [`scenarios`](mod@scenarios) through one driver: expands to one `#[test]` per
 /// scenario, named after it.
 ///
 /// ```ignore
