@@ -9,6 +9,7 @@
 //!
 //! | method and path | body | answer |
 //! | --- | --- | --- |
+//! | `POST /__mock/app` | `{"client_id", "client_secret", "redirect_urls": [..]}` | `{"client_id"}`: registers an application (or more redirect URLs for it) |
 //! | `POST /__mock/approve` | `{"authorize_url", "merchant_id"?}` | `{"redirect_url"}`: what Allow does |
 //! | `POST /__mock/deny` | `{"authorize_url"}` | `{"redirect_url"}`: what Deny does |
 //! | `POST /__mock/fault` | `{"path", "kind", "times"?, …}` (see below) | `{"queued": times}` |
@@ -41,7 +42,7 @@ pub(crate) fn handle(shared: &Shared, method: &str, path: &str, body: &[u8]) -> 
     let name = path.strip_prefix(PREFIX).unwrap_or_default();
     let expected = match name {
         "now" | "requests" => "GET",
-        "approve" | "deny" | "fault" | "clear-faults" | "advance" | "clear-requests" => "POST",
+        "app" | "approve" | "deny" | "fault" | "clear-faults" | "advance" | "clear-requests" => "POST",
         _ => return (404, json!({"error": format!("no control endpoint at {path}")})),
     };
     if method != expected {
@@ -57,6 +58,7 @@ pub(crate) fn handle(shared: &Shared, method: &str, path: &str, body: &[u8]) -> 
             .ok_or_else(|| "the body must be a JSON object".to_owned())
     };
     let result = parsed().and_then(|body| match name {
+        "app" => register_app(shared, &body),
         "approve" => approve(shared, &body),
         "deny" => deny(shared, &body),
         "fault" => fault(shared, &body),
@@ -88,6 +90,38 @@ fn text<'a>(body: &'a Value, field: &str) -> Result<&'a str, String> {
 
 fn number(body: &Value, field: &str) -> Result<u64, String> {
     body.get(field).and_then(Value::as_u64).ok_or_else(|| format!("`{field}` must be a non-negative integer"))
+}
+
+/// Registers an application at run time, for a test that learns its redirect URL only after the
+/// fake has started (a page served on an ephemeral port). The same `client_id` again adds
+/// redirect URLs, if the secret is the same.
+fn register_app(shared: &Shared, body: &Value) -> Result<Value, String> {
+    let client_id = text(body, "client_id")?;
+    let client_secret = text(body, "client_secret")?;
+    let urls = body.get("redirect_urls").and_then(Value::as_array).filter(|urls| !urls.is_empty());
+    let urls = urls.ok_or_else(|| "`redirect_urls` must be a non-empty array of strings".to_owned())?;
+    let urls: Vec<&str> = urls.iter().filter_map(Value::as_str).filter(|url| !url.is_empty()).collect();
+    if urls.len() != body["redirect_urls"].as_array().map_or(0, Vec::len) {
+        return Err("`redirect_urls` must be a non-empty array of strings".to_owned());
+    }
+    if client_id.is_empty() || client_secret.is_empty() {
+        return Err("`client_id` and `client_secret` must not be empty".to_owned());
+    }
+    let mut st = lock(&shared.state);
+    match st.apps.iter_mut().find(|app| app.client_id == client_id) {
+        Some(app) if app.client_secret != client_secret => {
+            return Err(format!("application `{client_id}` is registered with another secret"));
+        }
+        Some(app) => {
+            for url in urls {
+                if !app.redirect_urls.iter().any(|known| known == url) {
+                    app.redirect_urls.push(url.to_owned());
+                }
+            }
+        }
+        None => st.apps.push(crate::App::new(client_id, client_secret, &urls)),
+    }
+    Ok(json!({"client_id": client_id}))
 }
 
 fn approve(shared: &Shared, body: &Value) -> Result<Value, String> {

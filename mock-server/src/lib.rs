@@ -119,6 +119,7 @@
 //!
 //! | method and path | body | answer |
 //! | --- | --- | --- |
+//! | `POST /__mock/app` | `{"client_id", "client_secret", "redirect_urls": [..]}` | `{"client_id"}`: registers an application, or more redirect URLs for one |
 //! | `POST /__mock/approve` | `{"authorize_url", "merchant_id"?}` | `{"redirect_url"}`, as [`MockSquare::approve`] |
 //! | `POST /__mock/deny` | `{"authorize_url"}` | `{"redirect_url"}`, as [`MockSquare::deny`] |
 //! | `POST /__mock/fault` | `{"path", "kind", "times"?, …}` | `{"queued"}`, as [`MockSquare::fault`] |

@@ -96,6 +96,40 @@ fn approve_refuses_what_the_consent_page_refuses() {
 }
 
 #[test]
+fn app_registers_an_application_at_run_time() {
+    let square = start_with_control();
+    let base = square.base_url();
+    let app = json!({"client_id": "sq0idp-Late", "client_secret": "sq0csp-late", "redirect_urls": ["http://127.0.0.1:9/late"]});
+    let a = control(&base, "POST", "/__mock/app", Some(&app));
+    assert_eq!(a.status, 200, "{}", a.body);
+    // A second redirect URL for the same application; a different secret is refused.
+    let more = json!({"client_id": "sq0idp-Late", "client_secret": "sq0csp-late", "redirect_urls": ["http://127.0.0.1:9/later"]});
+    assert_eq!(control(&base, "POST", "/__mock/app", Some(&more)).status, 200);
+    let clash =
+        json!({"client_id": "sq0idp-Late", "client_secret": "other", "redirect_urls": ["http://127.0.0.1:9/x"]});
+    assert_eq!(control(&base, "POST", "/__mock/app", Some(&clash)).status, 400);
+    for bad in [
+        json!({"client_id": "a", "client_secret": "b"}),
+        json!({"client_id": "a", "client_secret": "b", "redirect_urls": [1]}),
+    ] {
+        assert_eq!(control(&base, "POST", "/__mock/app", Some(&bad)).status, 400, "{bad}");
+    }
+    let url = format!(
+        "{base}/oauth2/authorize?client_id=sq0idp-Late&state=s&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Flater"
+    );
+    let redirect = square.approve(&url, None).expect("the late application is known");
+    let code = param(&redirect, "code").unwrap();
+    let a = post_json(
+        &base,
+        "/oauth2/token",
+        &json!({"client_id": "sq0idp-Late", "client_secret": "sq0csp-late", "code": code,
+                "grant_type": "authorization_code", "redirect_uri": "http://127.0.0.1:9/later"}),
+        &[],
+    );
+    token_ok(&a);
+}
+
+#[test]
 fn deny_gives_access_denied() {
     let square = start_with_control();
     let base = square.base_url();
