@@ -12,6 +12,7 @@
 //! | --- | --- | --- |
 //! | access tokens last 30 days (24 hours when short-lived) | Square | read from `expires_at`, never assumed |
 //! | refresh every 7 days or sooner | Square's guidance | [`RefreshRules::refresh_after`], default 7 days |
+//! | alert when a stored token is older than 8 days | Square's guidance | [`TokenSet::age`] |
 //! | never let a token run out | this crate | [`RefreshRules::margin_before_expiry`], default 1 day |
 //! | code flow: refresh up to 15 days after the access token expired | Square | [`CODE_FLOW_GRACE`] |
 //! | PKCE: refresh tokens are single-use, last 90 days | Square | rotated by [`TokenSet::apply_refresh`]; window closes at `refresh_token_expires_at` |
@@ -302,6 +303,23 @@ impl TokenSet {
     /// Whether the access token is short-lived (24 hours).
     pub fn short_lived(&self) -> bool {
         self.short_lived
+    }
+
+    /// How old the access token is at `now`. Square asks for an alert when a stored token is
+    /// older than 8 days: with refreshes due at 7, an older token means the refresh job is failing.
+    ///
+    /// ```
+    /// # use square_oauth::{ClientId, Flow, TokenSet};
+    /// # use square_oauth::jiff::{SignedDuration, Timestamp};
+    /// # let answer = serde_json::from_str(r#"{"access_token":"EAAAx","merchant_id":"M","refresh_token":"EQAAx"}"#).unwrap();
+    /// # let now = Timestamp::UNIX_EPOCH;
+    /// # let tokens = TokenSet::from_response(Flow::CodeFlow, ClientId::new("sq0idp-app"), answer, now).unwrap();
+    /// if tokens.age(now) > SignedDuration::from_hours(8 * 24) {
+    ///     // page someone: this seller's refresh job has been failing for a day
+    /// }
+    /// ```
+    pub fn age(&self, now: Timestamp) -> SignedDuration {
+        now.duration_since(self.obtained_at)
     }
 
     /// Whether the access token has expired: `true` from `expires_at` on (the instant itself

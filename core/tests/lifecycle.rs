@@ -99,6 +99,8 @@ fn code_flow_boundaries() {
         ],
     );
     assert_eq!(code_flow().next_refresh_at(&RefreshRules::default()), Some(at_day(7)));
+    assert_eq!(code_flow().age(at_day(8)), day() * 8);
+    assert_eq!(code_flow().age(t0() - day()), -day());
     assert_eq!(CODE_FLOW_GRACE, day() * 15);
     assert_eq!(code_flow().refresh_window_closes_at(), Some(at_day(45)));
 }
