@@ -48,6 +48,9 @@
 //! [`ClientBuilder::agent`] takes a whole [`ureq::Agent`] of your own (a proxy, the platform
 //! verifier, a custom connector).
 //!
+//! Proxies are ureq's default: read from the environment (`ALL_PROXY`, `HTTPS_PROXY`, …,
+//! honouring `NO_PROXY`). Give an agent of your own to choose otherwise.
+//!
 //! ## Secrets
 //!
 //! The request body is handed to ureq as a borrowed slice of the core's wiped-on-drop body, and

@@ -26,8 +26,10 @@ pub use fixture::Fixture;
 /// Runs every scenario of [`scenarios`](mod@scenarios) through one driver: expands to one `#[test]` per
 /// scenario, named after it.
 ///
-/// ```ignore
+/// ```no_run
+/// // tests/ureq.rs, whole:
 /// square_oauth_tests::scenarios!(square_oauth_tests::UreqDriver);
+/// # fn main() {}
 /// ```
 #[macro_export]
 macro_rules! scenarios {
