@@ -68,3 +68,9 @@ macro_rules! scenarios {
         )*
     };
 }
+
+/// The code blocks of the project's README, compiled and run as doctests so that the README
+/// cannot drift from the API.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
