@@ -1,0 +1,262 @@
+//! Every benchmark pair, interleaved in one process, one JSON line each.
+//!
+//! ```text
+//! cargo run --release -p square-oauth-benches --bin bench-report [-- --rounds 30 --round-ms 20 --quick]
+//! ```
+//!
+//! For each pair, `rounds` rounds alternate ours and the baseline (which one goes first
+//! alternates too), each side running as many iterations as fill about `round-ms`; the medians
+//! of the per-iteration times are reported, so that machine noise hits both sides alike. The
+//! lines: `machine`, then `{"name", "ours_ns", "base_ns", "ratio", "base", "target", "met"}` per
+//! pair, `allocations_per_code_exchange`, and `mock_server_throughput`. `--quick` is a smoke run
+//! (3 rounds, 1 ms, 2 000 exchanges) for checking that everything runs.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use square_oauth::{ClientId, ClientSecret};
+use square_oauth_benches::alloc::{Counting, count};
+use square_oauth_benches::fixture::{CLIENT_ID, CLIENT_SECRET};
+use square_oauth_benches::loopback::{HyperPair, Server, UreqPair};
+use square_oauth_benches::ours::Ours;
+use square_oauth_benches::peer::Peer;
+use square_oauth_benches::{floor, mock};
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+struct Settings {
+    rounds: usize,
+    round: Duration,
+    exchanges: usize,
+    /// Only the lines whose name contains this.
+    only: Option<String>,
+}
+
+impl Settings {
+    fn wants(&self, name: &str) -> bool {
+        self.only.as_deref().is_none_or(|only| name.contains(only))
+    }
+}
+
+/// A timed loop: `n` calls of `f`, their results kept from the optimizer.
+fn timed<T>(n: u64, mut f: impl FnMut() -> T) -> Duration {
+    let started = Instant::now();
+    for _ in 0..n {
+        black_box(f());
+    }
+    started.elapsed()
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    if values.len() % 2 == 1 { values[mid] } else { (values[mid - 1] + values[mid]) / 2.0 }
+}
+
+/// Interleaves the two sides and returns their median nanoseconds per iteration.
+fn interleave(
+    settings: &Settings,
+    mut ours: impl FnMut(u64) -> Duration,
+    mut base: impl FnMut(u64) -> Duration,
+) -> (f64, f64) {
+    // Warm up both, then size the rounds on the slower side.
+    let _ = (ours(16), base(16));
+    let mut n = 1u64;
+    while ours(n).max(base(n)) < settings.round / 4 && n < 1 << 30 {
+        n *= 2;
+    }
+    n = (n * 4).max(1);
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for round in 0..settings.rounds {
+        let per_iteration = |d: Duration| d.as_nanos() as f64 / n as f64;
+        if round % 2 == 0 {
+            a.push(per_iteration(ours(n)));
+            b.push(per_iteration(base(n)));
+        } else {
+            b.push(per_iteration(base(n)));
+            a.push(per_iteration(ours(n)));
+        }
+    }
+    (median(a), median(b))
+}
+
+/// Measures a pair (unless `--only` leaves it out) and prints its line. `limit` is the largest
+/// ratio that meets the target.
+fn report(
+    settings: &Settings,
+    name: &str,
+    base: &str,
+    target: &str,
+    limit: f64,
+    measure: impl FnOnce(&Settings) -> (f64, f64),
+) {
+    if !settings.wants(name) {
+        return;
+    }
+    let (ours_ns, base_ns) = measure(settings);
+    let ratio = ours_ns / base_ns;
+    let line = json!({
+        "name": name,
+        "ours_ns": (ours_ns * 10.0).round() / 10.0,
+        "base_ns": (base_ns * 10.0).round() / 10.0,
+        "ratio": (ratio * 1000.0).round() / 1000.0,
+        "base": base,
+        "target": target,
+        "met": ratio <= limit,
+    });
+    println!("{line}");
+}
+
+fn machine() {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name").and_then(|r| r.split_once(':')).map(|(_, v)| v.trim().to_owned()))
+        .unwrap_or_else(|| "unknown".to_owned());
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load: Vec<&str> = load.split_whitespace().take(3).collect();
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    println!(
+        "{}",
+        json!({"name": "machine", "cpu": cpu, "cores": cores, "load_average": load.join(" "), "os": std::env::consts::OS})
+    );
+}
+
+fn main() {
+    let mut settings = Settings { rounds: 30, round: Duration::from_millis(20), exchanges: 20_000, only: None };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().and_then(|v| v.parse::<u64>().ok()).expect("a number after the flag");
+        match arg.as_str() {
+            "--rounds" => settings.rounds = value() as usize,
+            "--round-ms" => settings.round = Duration::from_millis(value()),
+            "--exchanges" => settings.exchanges = value() as usize,
+            "--only" => settings.only = Some(args.next().expect("a name after --only")),
+            "--quick" => {
+                settings.rounds = 3;
+                settings.round = Duration::from_millis(1);
+                settings.exchanges = 2_000;
+            }
+            "--bench" => {} // passed by `cargo bench`; this binary is not a bench target
+            other => panic!("unknown argument {other}"),
+        }
+    }
+    machine();
+
+    let ours = Ours::default();
+    let peer = Peer::default();
+    let (client_id, secret) = (ClientId::new(CLIENT_ID), ClientSecret::new(CLIENT_SECRET));
+    const FLOOR: &str = "bare serde_json + http";
+    const WITHIN: &str = "<= 1.15x the floor";
+
+    // Allocations first, while no other thread exists.
+    if settings.wants("allocations_per_code_exchange") {
+        let (ours_allocs, ours_bytes) = count(1000, || ours.code_exchange());
+        let (fresh_allocs, fresh_bytes) = count(1000, || ours.code_exchange_fresh(&client_id, &secret));
+        let (floor_allocs, floor_bytes) = count(1000, floor::code_exchange);
+        let (peer_allocs, peer_bytes) = count(1000, || peer.code_exchange());
+        println!(
+            "{}",
+            json!({
+                "name": "allocations_per_code_exchange",
+                "ours": ours_allocs, "ours_bytes": ours_bytes,
+                "ours_with_operation_made": fresh_allocs, "ours_with_operation_made_bytes": fresh_bytes,
+                "floor": floor_allocs, "floor_bytes": floor_bytes,
+                "oauth2": peer_allocs, "oauth2_bytes": peer_bytes,
+            })
+        );
+    }
+
+    let s = &settings;
+    report(s, "core_code_exchange", FLOOR, WITHIN, 1.15, |s| {
+        interleave(s, |n| timed(n, || ours.code_exchange()), |n| timed(n, floor::code_exchange))
+    });
+    report(
+        s,
+        "core_code_exchange_vs_oauth2",
+        "oauth2 5, in-memory HTTP client",
+        ">= 1.8x faster than oauth2 (ratio <= 0.556)",
+        1.0 / 1.8,
+        |s| {
+            interleave(
+                s,
+                |n| timed(n, || ours.code_exchange_fresh(&client_id, &secret)),
+                |n| timed(n, || peer.code_exchange()),
+            )
+        },
+    );
+    report(s, "core_pkce_refresh", FLOOR, WITHIN, 1.15, |s| {
+        interleave(s, |n| timed(n, || ours.pkce_refresh()), |n| timed(n, floor::pkce_refresh))
+    });
+    report(s, "core_token_status", FLOOR, WITHIN, 1.15, |s| {
+        interleave(s, |n| timed(n, || ours.token_status()), |n| timed(n, floor::token_status))
+    });
+    report(s, "core_revoke", FLOOR, WITHIN, 1.15, |s| {
+        interleave(s, |n| timed(n, || ours.revoke()), |n| timed(n, floor::revoke))
+    });
+    report(s, "core_error_current_shape", FLOOR, WITHIN, 1.15, |s| {
+        interleave(s, |n| timed(n, || ours.error_current()), |n| timed(n, floor::error_current))
+    });
+    report(s, "core_error_legacy_shape", FLOOR, WITHIN, 1.15, |s| {
+        interleave(s, |n| timed(n, || ours.error_legacy()), |n| timed(n, floor::error_legacy))
+    });
+    report(s, "core_authorize_url_and_callback", "bare form_urlencoded", WITHIN, 1.15, |s| {
+        interleave(s, |n| timed(n, || ours.authorize_and_callback()), |n| timed(n, floor::authorize_and_callback))
+    });
+    report(s, "core_pkce_generation", "bare base64 + sha2", WITHIN, 1.15, |s| {
+        interleave(s, |n| timed(n, || ours.pkce()), |n| timed(n, floor::pkce))
+    });
+
+    let server = Server::start();
+    if settings.wants("adapter_hyper_round_trip") {
+        let hyper = HyperPair::new(&server);
+        report(
+            s,
+            "adapter_hyper_round_trip",
+            "raw hyper-util 0.1 legacy client",
+            "<= 1.05x the raw client",
+            1.05,
+            |s| {
+                interleave(
+                    s,
+                    |n| hyper.runtime.block_on(async { timed_async(n, || hyper.ours()).await }),
+                    |n| hyper.runtime.block_on(async { timed_async(n, || hyper.base()).await }),
+                )
+            },
+        );
+    }
+    if settings.wants("adapter_ureq") {
+        let ureq = UreqPair::new(&server);
+        report(s, "adapter_ureq_round_trip", "raw ureq 3 agent", "<= 1.05x the raw client", 1.05, |s| {
+            interleave(s, |n| timed(n, || ureq.ours()), |n| timed(n, || ureq.base()))
+        });
+    }
+
+    if !settings.wants("mock_server_throughput") {
+        return;
+    }
+    let (exchanges, clients, seconds, failed) = mock::throughput(settings.exchanges, 64);
+    let per_second = exchanges as f64 / seconds;
+    println!(
+        "{}",
+        json!({
+            "name": "mock_server_throughput",
+            "exchanges": exchanges, "clients": clients, "failed": failed,
+            "seconds": (seconds * 1000.0).round() / 1000.0,
+            "exchanges_per_second": per_second.round(),
+            "target": ">= 20000 exchanges/s",
+            "met": per_second >= 20_000.0 && failed == 0,
+        })
+    );
+}
+
+/// `timed` for an async call.
+async fn timed_async<T, F: std::future::Future<Output = T>>(n: u64, mut f: impl FnMut() -> F) -> Duration {
+    let started = Instant::now();
+    for _ in 0..n {
+        black_box(f().await);
+    }
+    started.elapsed()
+}
