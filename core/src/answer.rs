@@ -40,6 +40,50 @@ impl ErrorFields {
         }
         errors
     }
+
+    /// The errors of a failure answer. A gateway in front of Square may answer
+    /// `{"message": "…"}` with neither `errors` nor `type`; its message is kept as a `V1_ERROR`
+    /// whose code is the generic one for the status (`RATE_LIMITED` for 429, …) rather than lost.
+    fn into_failure_errors(self, status: http::StatusCode) -> Vec<SquareError> {
+        let has_errors = self.errors.as_ref().is_some_and(|e| !e.is_empty()) || self.legacy_type.is_some();
+        let stray_message = if has_errors { None } else { self.message.clone() };
+        let field = self.field.clone();
+        let mut errors = self.into_errors();
+        if let Some(message) = stray_message {
+            errors.push(SquareError {
+                category: ErrorCategory::V1Error,
+                code: status_code(status),
+                detail: Some(message),
+                field,
+            });
+        }
+        errors
+    }
+}
+
+/// Square's generic error code for an HTTP status.
+fn status_code(status: http::StatusCode) -> ErrorCode {
+    match status.as_u16() {
+        400 => ErrorCode::BadRequest,
+        401 => ErrorCode::Unauthorized,
+        403 => ErrorCode::Forbidden,
+        404 => ErrorCode::NotFound,
+        405 => ErrorCode::MethodNotAllowed,
+        406 => ErrorCode::NotAcceptable,
+        408 => ErrorCode::RequestTimeout,
+        409 => ErrorCode::Conflict,
+        410 => ErrorCode::Gone,
+        413 => ErrorCode::RequestEntityTooLarge,
+        415 => ErrorCode::UnsupportedMediaType,
+        422 => ErrorCode::UnprocessableEntity,
+        429 => ErrorCode::RateLimited,
+        501 => ErrorCode::NotImplemented,
+        502 => ErrorCode::BadGateway,
+        503 => ErrorCode::ServiceUnavailable,
+        504 => ErrorCode::GatewayTimeout,
+        _ if status.is_server_error() => ErrorCode::InternalServerError,
+        _ => ErrorCode::BadRequest,
+    }
 }
 
 /// A success shape that also carries the error fields.
@@ -99,7 +143,7 @@ pub(crate) fn parse_answer<T: WithErrors, B: AsRef<[u8]>>(
         if errors.is_empty() { Ok(answer) } else { Err(refusal(errors)) }
     } else {
         let fields: ErrorFields = from_slice(bytes).map_err(unexpected)?;
-        Err(refusal(fields.into_errors()))
+        Err(refusal(fields.into_failure_errors(status)))
     }
 }
 

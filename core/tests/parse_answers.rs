@@ -467,3 +467,24 @@ fn scopes_in_a_token_status_keep_unknown_values() {
     let status = operations().status.parse(&Config::production(), json(200, body)).unwrap();
     assert_eq!(status.scopes, Some(vec![Scope::PaymentsRead, Scope::Other("FUTURE_SCOPE".into()), Scope::ItemsWrite]));
 }
+
+#[test]
+fn a_gateway_message_without_type_is_kept_with_the_status_code() {
+    for (status, code) in [(429, ErrorCode::RateLimited), (502, ErrorCode::BadGateway), (401, ErrorCode::Unauthorized)]
+    {
+        let body = r#"{"message":"upstream says no","field":"client_id"}"#;
+        for (name, result) in parse_everywhere(&Config::production(), status, &[], body.as_bytes()) {
+            let errors = &refusal(&result).errors;
+            assert_eq!(errors.len(), 1, "{name}");
+            assert_eq!(errors[0].category, ErrorCategory::V1Error, "{name}");
+            assert_eq!(errors[0].code, code, "{name}");
+            assert_eq!(errors[0].detail.as_deref(), Some("upstream says no"), "{name}");
+            assert_eq!(errors[0].field.as_deref(), Some("client_id"), "{name}");
+        }
+    }
+    // With real errors beside it, a stray message adds nothing.
+    let body = r#"{"errors":[{"category":"API_ERROR","code":"SERVICE_UNAVAILABLE"}],"message":"ignored"}"#;
+    let result = operations().status.parse(&Config::production(), json(503, body)).map(|_| ());
+    let Err(Error::Square(refusal)) = result else { panic!("{result:?}") };
+    assert_eq!(refusal.errors.len(), 1);
+}
