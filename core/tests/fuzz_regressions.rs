@@ -1,0 +1,67 @@
+//! Inputs the fuzzers (`fuzz/`, run with `scripts/fuzz`) found, kept as tests so that what was
+//! fixed stays fixed. Each test names its target and shows the input as it was minimized.
+
+use square_oauth::{AuthorizationCode, ClientId, ClientSecret, Config, ObtainToken, Operation};
+
+fn exchange() -> ObtainToken {
+    ObtainToken::authorization_code(
+        ClientId::new("sq0idp-fuzz"),
+        ClientSecret::new("sq0csp-fuzz"),
+        AuthorizationCode::new("sq0cgb-fuzz"),
+    )
+}
+
+fn printed(status: u16, body: &[u8]) -> String {
+    let answer = http::Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(body)
+        .expect("a response");
+    match exchange().parse(&Config::production(), answer) {
+        Ok(token) => format!("{token:?}"),
+        Err(error) => format!("{error}\n{error:?}"),
+    }
+}
+
+/// A token that none of Square's secret prefixes (`EAAA`, `EQAA`, …) gives away, so only the
+/// key it follows can get it masked.
+const TOKEN: &str = "EAAl3ikZIe18J-2-cHlV2bL4-EaZHGoJUhtEBT7QA6";
+
+/// `parse_obtain_token`: a malformed body in which a stray quote shifts where the excerpt's
+/// lexer thinks strings start. `"code":"` opens a string that the next `"` closes, so
+/// `access_token` reads as bare text, `":"` as a string, and the token as bare text again,
+/// which the key-based masking never sees. serde refuses the body (good), and the excerpt in the
+/// error prints the token (bad: "no error message ever contains a secret").
+///
+/// Found by the fuzzer as
+/// `{"errors":[{"category":null,"code":"UNAUT\xc4\xc4…T\n\n{"access_token":"EAAl3ik…"`; minimized
+/// by hand to the bodies below. Ignored until the excerpt masking in `core/src/answer.rs`
+/// fails closed (for example: once a string closes and the next character is not one of
+/// `:,]}` or whitespace, the document is not JSON any more and the rest of the excerpt is
+/// redacted, or every run after a secret key is masked whether quoted or not).
+#[test]
+#[ignore = "open: excerpt masking of malformed bodies leaks a token after a stray quote (see the doc comment)"]
+fn a_stray_quote_does_not_unmask_a_token_in_the_excerpt() {
+    for body in [
+        format!(r#"{{"code":""access_token":"{TOKEN}"}}"#),
+        format!(r#"{{"errors":[{{"code":"X"access_token":"{TOKEN}","x":1}}]}}"#),
+        format!("{{\"detail\":\"a\nb\"access_token\":\"{TOKEN}\"}}"),
+    ] {
+        let text = printed(401, body.as_bytes());
+        assert!(!text.contains(TOKEN), "the token was printed for {body:?}:\n{text}");
+    }
+}
+
+/// The same kind of bodies, well-formed: the key-based masking must (and does) catch the token.
+#[test]
+fn a_token_in_a_well_formed_refusal_is_masked() {
+    for body in [
+        format!(
+            r#"{{"errors":[{{"category":"AUTHENTICATION_ERROR","code":"UNAUTHORIZED"}}],"access_token":"{TOKEN}"}}"#
+        ),
+        format!(r#"{{"errors":[{{"category":null}}],"access_token":"{TOKEN}"}}"#),
+    ] {
+        let text = printed(401, body.as_bytes());
+        assert!(!text.contains(TOKEN), "the token was printed for {body:?}:\n{text}");
+    }
+}
