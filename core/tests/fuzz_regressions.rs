@@ -65,3 +65,17 @@ fn a_token_in_a_well_formed_refusal_is_masked() {
         assert!(!text.contains(TOKEN), "the token was printed for {body:?}:\n{text}");
     }
 }
+
+/// `parse_callback`: with an empty expected state, a redirect whose `state` is empty (or a bare
+/// `state` key) passes the CSRF check, so a forged redirect carrying any code is accepted. The
+/// authorize URL builder refuses an empty state, so this only bites a caller who lost theirs;
+/// found by the fuzzer as `\n&…&code=…&state&…`. Ignored until the core decides: refusing an
+/// empty expected state (an `InvalidInput`, the caller's mistake) would close it.
+#[test]
+#[ignore = "open: an empty expected state makes the state check vacuous (see the doc comment)"]
+fn an_empty_expected_state_is_refused() {
+    use square_oauth::{State, parse_callback};
+    for redirect in ["?code=sq0cgb-forged&state", "?code=sq0cgb-forged&state="] {
+        assert!(parse_callback(redirect, &State::new("")).is_err(), "{redirect} was accepted");
+    }
+}
