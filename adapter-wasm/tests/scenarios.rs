@@ -127,7 +127,7 @@ fn due_now() -> RefreshRules {
 // ---- the PKCE flow --------------------------------------------------------------------------
 
 #[wasm_bindgen_test]
-async fn pkce_flow_with_rotation() {
+async fn full_pkce_flow_with_rotation() {
     let client = client();
     let mut tokens = tokens().await;
     assert_eq!(tokens.flow(), Flow::Pkce);
@@ -170,7 +170,7 @@ async fn verifier_and_state_come_from_web_crypto() {
 }
 
 #[wasm_bindgen_test]
-async fn a_redirect_with_another_state_is_refused_before_any_exchange() {
+async fn forged_or_denied_redirect() {
     let verifier = generate_verifier().unwrap();
     let state = generate_state().unwrap();
     let url = AuthorizeUrl::new(ClientId::new(CLIENT_ID))
@@ -190,7 +190,7 @@ async fn a_redirect_with_another_state_is_refused_before_any_exchange() {
 // ---- status and revoke ----------------------------------------------------------------------
 
 #[wasm_bindgen_test]
-async fn token_status_reports_scopes_and_expiry() {
+async fn token_status() {
     let tokens = tokens().await;
     let status = client().token_status(tokens.access_token()).await.unwrap();
     let scopes = status.scopes.unwrap();
@@ -199,7 +199,7 @@ async fn token_status_reports_scopes_and_expiry() {
 }
 
 #[wasm_bindgen_test]
-async fn revoke_ends_the_access_token() {
+async fn revoke_access_token() {
     let client = client();
     let tokens = tokens().await;
     let revoke = RevokeToken::access_token(
@@ -218,7 +218,18 @@ async fn revoke_ends_the_access_token() {
 }
 
 #[wasm_bindgen_test]
-async fn revoke_only_the_access_token_keeps_the_refresh_token() {
+async fn revoke_by_merchant() {
+    let client = client();
+    let tokens = tokens().await;
+    let revoke =
+        RevokeToken::merchant(ClientId::new(CLIENT_ID), ClientSecret::new(CLIENT_SECRET), tokens.merchant_id().clone());
+    assert_eq!(client.revoke_token(&revoke).await.unwrap().success, Some(true));
+    let error = client.token_status(tokens.access_token()).await.unwrap_err();
+    assert!(error.has_code(&ErrorCode::AccessTokenRevoked), "{error}");
+}
+
+#[wasm_bindgen_test]
+async fn revoke_only_access_token() {
     let client = client();
     let mut tokens = tokens().await;
     let revoke = RevokeToken::access_token(
@@ -235,7 +246,7 @@ async fn revoke_only_the_access_token_keeps_the_refresh_token() {
 // ---- Square's errors ------------------------------------------------------------------------
 
 #[wasm_bindgen_test]
-async fn a_used_code_and_a_wrong_verifier_are_refused() {
+async fn reused_code_and_wrong_verifier() {
     let client = client();
     let verifier = generate_verifier().unwrap();
     let code = authorize(&verifier).await;
@@ -250,7 +261,7 @@ async fn a_used_code_and_a_wrong_verifier_are_refused() {
 }
 
 #[wasm_bindgen_test]
-async fn a_wrong_secret_and_an_expired_token_are_refused() {
+async fn bad_client_secret_and_expired_token() {
     let client = client();
     let tokens = tokens().await;
     let sentinel = "sq0csp-SENTINEL-wrong-secret-must-not-leak";
@@ -269,7 +280,7 @@ async fn a_wrong_secret_and_an_expired_token_are_refused() {
 }
 
 #[wasm_bindgen_test]
-async fn an_unknown_token_is_unauthorized() {
+async fn unknown_token() {
     let error = client().token_status(&AccessToken::new("EAAAnot-a-token-of-the-fake")).await.unwrap_err();
     assert_eq!(error.status().map(|s| s.as_u16()), Some(401));
     assert!(error.has_code(&ErrorCode::Unauthorized));
@@ -279,7 +290,7 @@ async fn an_unknown_token_is_unauthorized() {
 // ---- faults and retries ---------------------------------------------------------------------
 
 #[wasm_bindgen_test]
-async fn safe_calls_are_retried_through_503_and_429() {
+async fn rate_limited_retry_after_is_honoured() {
     clear_faults().await;
     let tokens = tokens().await;
     let client = Client::builder(config()).retry_policy(quick_retries()).build();
@@ -297,7 +308,7 @@ async fn safe_calls_are_retried_through_503_and_429() {
 }
 
 #[wasm_bindgen_test]
-async fn a_code_exchange_is_never_sent_twice() {
+async fn unavailable_not_retried_for_code_exchange_or_pkce_refresh() {
     clear_faults().await;
     let client = Client::builder(config()).retry_policy(quick_retries()).build();
     let verifier = generate_verifier().unwrap();
@@ -307,12 +318,30 @@ async fn a_code_exchange_is_never_sent_twice() {
     let error = client.obtain_token(&exchange(code.clone(), verifier.clone())).await.unwrap_err();
     assert_eq!(error.status().map(|s| s.as_u16()), Some(503));
     // The faulted request was not acted on, so the code is still good.
-    client.obtain_token(&exchange(code, verifier)).await.unwrap();
+    let answer = client.obtain_token(&exchange(code, verifier)).await.unwrap();
+
+    // A PKCE refresh spends its refresh token: not retried either.
+    let mut tokens = TokenSet::from_response(Flow::Pkce, ClientId::new(CLIENT_ID), answer, now()).unwrap();
+    fault("/oauth2/token", json!({"kind": "status", "status": 503, "retry_after": "0"}), 1).await;
+    let error = client.refresh_if_due(&mut tokens, None, &due_now()).await.unwrap_err();
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(503));
+    assert!(client.refresh_if_due(&mut tokens, None, &due_now()).await.unwrap());
     clear_faults().await;
 }
 
 #[wasm_bindgen_test]
-async fn a_reset_is_a_transport_error_and_safe_calls_retry_it() {
+async fn expired_code() {
+    let verifier = generate_verifier().unwrap();
+    let code = authorize(&verifier).await;
+    // Codes last 5 minutes on the fake's clock.
+    control("advance", Some(json!({"seconds": 301}))).await;
+    let error = client().obtain_token(&exchange(code, verifier)).await.unwrap_err();
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(400));
+    assert!(error.has_code(&ErrorCode::Unauthorized), "{error}");
+}
+
+#[wasm_bindgen_test]
+async fn reset_connection() {
     clear_faults().await;
     let tokens = tokens().await;
     // Two resets: Chromium itself sends a request once more when a kept-alive connection closes
@@ -331,7 +360,7 @@ async fn a_reset_is_a_transport_error_and_safe_calls_retry_it() {
 }
 
 #[wasm_bindgen_test]
-async fn a_truncated_pkce_refresh_is_lost_not_replayed() {
+async fn truncated_body() {
     clear_faults().await;
     let mut tokens = tokens().await;
     let before = tokens.refresh_token().unwrap().expose_secret().to_owned();
@@ -347,7 +376,7 @@ async fn a_truncated_pkce_refresh_is_lost_not_replayed() {
 }
 
 #[wasm_bindgen_test]
-async fn a_proxy_html_page_is_an_unexpected_answer() {
+async fn html_502() {
     clear_faults().await;
     fault("/oauth2/token/status", json!({"kind": "html502"}), 1).await;
     let error = client().token_status(&AccessToken::new("EAAAwhatever")).await.unwrap_err();
@@ -360,7 +389,7 @@ async fn a_proxy_html_page_is_an_unexpected_answer() {
 }
 
 #[wasm_bindgen_test]
-async fn a_redirect_is_never_followed() {
+async fn redirect_not_followed() {
     clear_faults().await;
     let target = format!("{}/oauth2/token/status", base_url());
     fault("/oauth2/revoke", json!({"kind": "redirect", "location": target}), 1).await;
@@ -381,7 +410,7 @@ async fn a_redirect_is_never_followed() {
 // ---- the cap and the timeout ----------------------------------------------------------------
 
 #[wasm_bindgen_test]
-async fn an_answer_over_the_cap_is_not_read() {
+async fn oversize_body_stopped_at_cap() {
     clear_faults().await;
     let capped = Config::builder().base_url(base_url()).max_response_bytes(4096).build().unwrap();
     let client = Client::builder(capped).retry_policy(RetryPolicy::never()).build();
@@ -397,7 +426,7 @@ async fn an_answer_over_the_cap_is_not_read() {
 }
 
 #[wasm_bindgen_test]
-async fn a_slow_answer_times_out() {
+async fn stall_ends_in_timeout() {
     clear_faults().await;
     fault("/oauth2/token/status", json!({"kind": "delay", "millis": 3000}), 1).await;
     let client =
@@ -408,7 +437,7 @@ async fn a_slow_answer_times_out() {
 }
 
 #[wasm_bindgen_test]
-async fn nobody_listening_is_a_transport_error_with_the_runtime_message() {
+async fn nobody_listening() {
     // Port 9 (discard) on loopback: nothing listens there in the test environment.
     let client =
         Client::builder(Config::custom("http://127.0.0.1:9").unwrap()).retry_policy(RetryPolicy::never()).build();
@@ -418,7 +447,7 @@ async fn nobody_listening_is_a_transport_error_with_the_runtime_message() {
 }
 
 #[wasm_bindgen_test]
-async fn invalid_input_is_caught_before_sending() {
+async fn invalid_input_is_never_sent() {
     let error =
         client().obtain_token(&ObtainToken::pkce_refresh(ClientId::new(""), RefreshToken::new("x"))).await.unwrap_err();
     assert!(matches!(error, Error::Core(square_oauth::Error::InvalidInput(_))), "{error:?}");
