@@ -118,3 +118,15 @@ impl Ours {
         round(&self.config, &operation, 200, CODE_ANSWER).expect("a token")
     }
 }
+
+impl Ours {
+    /// The build half of [`code_exchange`](Self::code_exchange), for counting allocations.
+    pub fn code_exchange_build(&self) -> http::Request<square_oauth::Body> {
+        self.code_exchange.build(&self.config).expect("a request")
+    }
+
+    /// The parse half of [`code_exchange`](Self::code_exchange), for counting allocations.
+    pub fn code_exchange_parse(&self) -> ObtainTokenResponse {
+        self.code_exchange.parse(&self.config, answer(200, CODE_ANSWER)).expect("a token")
+    }
+}

@@ -104,7 +104,7 @@ fn report(
         "ratio": (ratio * 1000.0).round() / 1000.0,
         "base": base,
         "target": target,
-        "met": ratio <= limit,
+        "met": if limit.is_finite() { json!(ratio <= limit) } else { serde_json::Value::Null },
     });
     println!("{line}");
 }
@@ -157,11 +157,14 @@ fn main() {
         let (fresh_allocs, fresh_bytes) = count(1000, || ours.code_exchange_fresh(&client_id, &secret));
         let (floor_allocs, floor_bytes) = count(1000, floor::code_exchange);
         let (peer_allocs, peer_bytes) = count(1000, || peer.code_exchange());
+        let (build_allocs, _) = count(1000, || ours.code_exchange_build());
+        let (parse_allocs, _) = count(1000, || ours.code_exchange_parse());
         println!(
             "{}",
             json!({
                 "name": "allocations_per_code_exchange",
                 "ours": ours_allocs, "ours_bytes": ours_bytes,
+            "ours_build": build_allocs, "ours_parse": parse_allocs,
                 "ours_with_operation_made": fresh_allocs, "ours_with_operation_made_bytes": fresh_bytes,
                 "floor": floor_allocs, "floor_bytes": floor_bytes,
                 "oauth2": peer_allocs, "oauth2_bytes": peer_bytes,
@@ -186,6 +189,14 @@ fn main() {
                 |n| timed(n, || peer.code_exchange()),
             )
         },
+    );
+    report(
+        s,
+        "floor_code_exchange_vs_oauth2",
+        "oauth2 5, in-memory HTTP client",
+        "none: how far the floor itself is from oauth2",
+        f64::INFINITY,
+        |s| interleave(s, |n| timed(n, floor::code_exchange), |n| timed(n, || peer.code_exchange())),
     );
     report(s, "core_pkce_refresh", FLOOR, WITHIN, 1.15, |s| {
         interleave(s, |n| timed(n, || ours.pkce_refresh()), |n| timed(n, floor::pkce_refresh))
@@ -232,6 +243,14 @@ fn main() {
         report(s, "adapter_ureq_round_trip", "raw ureq 3 agent", "<= 1.05x the raw client", 1.05, |s| {
             interleave(s, |n| timed(n, || ureq.ours()), |n| timed(n, || ureq.base()))
         });
+        report(
+            s,
+            "adapter_ureq_round_trip_vs_raw_with_same_timeouts",
+            "raw ureq 3 agent with the adapter's timeouts",
+            "<= 1.05x the raw client",
+            1.05,
+            |s| interleave(s, |n| timed(n, || ureq.ours()), |n| timed(n, || ureq.base_with_timeouts())),
+        );
     }
 
     if !settings.wants("mock_server_throughput") {
