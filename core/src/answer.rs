@@ -266,6 +266,10 @@ fn mask_json_secrets(text: &str) -> String {
     // Brackets open outside strings, and the depth at which a secret array or object began.
     let mut depth = 0usize;
     let mut masked_from: Option<usize> = None;
+    // In a document that claims to be JSON, a string must be followed by `:`, `,`, `]` or `}`.
+    // Anything else means the lexer has lost step with the text (a stray quote, a raw newline in a
+    // string), so it can no longer tell keys from values: from there on, nothing is shown.
+    let json_like = text.trim_start().starts_with(['{', '[']);
     while let Some(c) = rest.chars().next() {
         if c != '"' {
             rest = &rest[c.len_utf8()..];
@@ -316,6 +320,11 @@ fn mask_json_secrets(text: &str) -> String {
             Some(i) => {
                 out.push('"');
                 rest = &body[i + 1..];
+                let next = rest.trim_start().chars().next();
+                if json_like && next.is_some_and(|n| !matches!(n, ':' | ',' | ']' | '}')) {
+                    out.push_str("[REDACTED: not JSON from here]");
+                    return out;
+                }
                 if masked_from.is_none() && rest.trim_start().starts_with(':') && is_secret_key(&unescape(content)) {
                     pending = true;
                 }

@@ -149,6 +149,10 @@ impl AuthorizeUrl {
 /// assert!(matches!(forged, Err(Error::Callback(CallbackError::StateMismatch))));
 /// ```
 pub fn parse_callback(redirect: &str, expected_state: &State) -> Result<AuthorizationCode, Error> {
+    // An empty expected state would match an empty (or bare) `state` in a forged redirect.
+    if expected_state.expose_secret().is_empty() {
+        return Err(InvalidInput::new("state", Problem::Empty).into());
+    }
     let without_fragment = redirect.split('#').next().unwrap_or_default();
     let query = if has_scheme(without_fragment) || without_fragment.starts_with('/') {
         // A URL: its query starts at the first `?`, and it may have none.

@@ -35,12 +35,9 @@ const TOKEN: &str = "EAAl3ikZIe18J-2-cHlV2bL4-EaZHGoJUhtEBT7QA6";
 ///
 /// Found by the fuzzer as
 /// `{"errors":[{"category":null,"code":"UNAUT\xc4\xc4…T\n\n{"access_token":"EAAl3ik…"`; minimized
-/// by hand to the bodies below. Ignored until the excerpt masking in `core/src/answer.rs`
-/// fails closed (for example: once a string closes and the next character is not one of
-/// `:,]}` or whitespace, the document is not JSON any more and the rest of the excerpt is
-/// redacted, or every run after a secret key is masked whether quoted or not).
+/// by hand to the bodies below. Fixed: the excerpt masking now fails closed (once a string closes and the next character
+/// is not one of `:,]}` or whitespace, the rest of the excerpt is redacted).
 #[test]
-#[ignore = "open: excerpt masking of malformed bodies leaks a token after a stray quote (see the doc comment)"]
 fn a_stray_quote_does_not_unmask_a_token_in_the_excerpt() {
     for body in [
         format!(r#"{{"code":""access_token":"{TOKEN}"}}"#),
@@ -69,10 +66,9 @@ fn a_token_in_a_well_formed_refusal_is_masked() {
 /// `parse_callback`: with an empty expected state, a redirect whose `state` is empty (or a bare
 /// `state` key) passes the CSRF check, so a forged redirect carrying any code is accepted. The
 /// authorize URL builder refuses an empty state, so this only bites a caller who lost theirs;
-/// found by the fuzzer as `\n&…&code=…&state&…`. Ignored until the core decides: refusing an
-/// empty expected state (an `InvalidInput`, the caller's mistake) would close it.
+/// found by the fuzzer as `\n&…&code=…&state&…`. Fixed: an empty expected state is refused as
+/// the caller's mistake (`InvalidInput`).
 #[test]
-#[ignore = "open: an empty expected state makes the state check vacuous (see the doc comment)"]
 fn an_empty_expected_state_is_refused() {
     use square_oauth::{State, parse_callback};
     for redirect in ["?code=sq0cgb-forged&state", "?code=sq0cgb-forged&state="] {
