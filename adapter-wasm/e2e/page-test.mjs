@@ -142,6 +142,7 @@ async function run(origin) {
     await page.click("#revoke");
     await page.locator("body[data-state=revoked]").waitFor();
     assert.equal(await page.locator("#status").textContent(), "revoked");
+    assert.equal(await page.locator("#scopes").textContent(), "MERCHANT_PROFILE_READ PAYMENTS_READ", "what was granted stays shown");
     assert.equal(await page.locator("#error").textContent(), "");
     step("Revoke: the token's status is now revoked");
 

@@ -171,13 +171,22 @@ async fn view() -> Result<JsValue, JsValue> {
     match client()?.token_status(tokens.access_token()).await {
         Ok(status) => {
             set(&out, "status", "active");
-            let scopes: Vec<&str> = status.scopes.iter().flatten().map(Scope::as_str).collect();
-            set(&out, "scopes", scopes.join(" "));
+            // Recorded in the set, so the page still shows what was granted once the token is gone.
+            let scopes = status.scopes.unwrap_or_default();
+            with_session(|s| {
+                s.tokens = s.tokens.take().map(|t| t.with_scopes(scopes));
+                Ok(())
+            })?;
         }
         Err(error) if error.has_code(&ErrorCode::AccessTokenRevoked) => set(&out, "status", "revoked"),
         Err(error) if error.has_code(&ErrorCode::AccessTokenExpired) => set(&out, "status", "expired"),
         Err(Error::Core(error)) => set(&out, "status", format!("refused: {error}")),
         Err(error) => return Err(fail(error)),
     }
+    let scopes = with_session(|s| {
+        let scopes = s.tokens.as_ref().map(TokenSet::scopes).unwrap_or_default();
+        Ok(scopes.iter().map(Scope::as_str).collect::<Vec<_>>().join(" "))
+    })?;
+    set(&out, "scopes", scopes);
     Ok(out.into())
 }
