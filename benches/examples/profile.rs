@@ -5,6 +5,8 @@
 //! valgrind --tool=callgrind target/release/examples/profile ours-code-exchange 500
 //! callgrind_annotate --inclusive=yes callgrind.out.* | head -60
 //! ```
+//!
+//! `benches/instructions.sh` runs every workload this way and prints instructions per call.
 use std::hint::black_box;
 
 use square_oauth_benches::floor;
@@ -22,8 +24,20 @@ fn main() {
             "ours-code-exchange" => drop(black_box(ours.code_exchange())),
             "floor-code-exchange" => drop(black_box(floor::code_exchange())),
             "oauth2-code-exchange" => drop(black_box(peer.code_exchange())),
-            "ours-authorize" => drop(black_box(ours.authorize_and_callback())),
+            "ours-pkce-refresh" => drop(black_box(ours.pkce_refresh())),
+            "floor-pkce-refresh" => drop(black_box(floor::pkce_refresh())),
+            "ours-token-status" => drop(black_box(ours.token_status())),
+            "floor-token-status" => drop(black_box(floor::token_status())),
+            "ours-revoke" => drop(black_box(ours.revoke())),
+            "floor-revoke" => drop(black_box(floor::revoke())),
+            "ours-error-current" => drop(black_box(ours.error_current())),
+            "floor-error-current" => drop(black_box(floor::error_current())),
             "ours-error-legacy" => drop(black_box(ours.error_legacy())),
+            "floor-error-legacy" => drop(black_box(floor::error_legacy())),
+            "ours-authorize" => drop(black_box(ours.authorize_and_callback())),
+            "floor-authorize" => drop(black_box(floor::authorize_and_callback())),
+            "ours-pkce" => drop(black_box(ours.pkce())),
+            "floor-pkce" => drop(black_box(floor::pkce())),
             other => panic!("unknown workload {other}"),
         }
     }

@@ -1,4 +1,5 @@
-//! Which ureq setting costs the adapter its time (a diagnostic, not a benchmark).
+//! Which ureq setting costs the adapter its time (a diagnostic, not a benchmark):
+//! `cargo run --release -p square-oauth-benches --example ureq_probe [plain|timeout_global|timeout_per_call|per_phase]`.
 use std::time::{Duration, Instant};
 
 use square_oauth::Operation;
@@ -41,10 +42,16 @@ fn main() {
         if want("timeout_per_call") {
             run("timeout_per_call", base().timeout_per_call(s30).build().into(), &server);
         }
-        if want("timeout_recv") {
+        if want("per_phase") {
             run(
-                "timeout_send_request+recv_response+recv_body",
-                base().timeout_send_request(s30).timeout_recv_response(s30).timeout_recv_body(s30).build().into(),
+                "per_phase (connect, send_request, recv_response, recv_body)",
+                base()
+                    .timeout_connect(Some(Duration::from_secs(10)))
+                    .timeout_send_request(s30)
+                    .timeout_recv_response(s30)
+                    .timeout_recv_body(s30)
+                    .build()
+                    .into(),
                 &server,
             );
         }
