@@ -49,6 +49,30 @@ fn a_stray_quote_does_not_unmask_a_token_in_the_excerpt() {
     }
 }
 
+/// `parse_*` (all four, within seconds, once the leak check also covered bodies that do not
+/// start like JSON): a body that starts in the middle of a string, so its first `"` closes a
+/// string the excerpt's lexer never saw open. `x","refresh_token":"…"` reads as bare `x`, the
+/// string `,`, bare `refresh_token`, the string `:`, and the token bare. The fail-closed rule of
+/// the fix above applies only to bodies that start with `{` or `[`, so this one still leaks.
+///
+/// Found as `z&1\nc\0\xfa","refresh_token":"g-8jCTjy5arer"}` (status line `z&1`, no headers)
+/// and three like it; minimized by hand. Ignored until the masking stops depending on quote
+/// parity: for example, mask the value after any secret key name wherever it appears (quoted or
+/// bare, followed by `":"`, `:` or `=`), or fail closed in any body once a string is followed by
+/// something other than `:,]}`.
+#[test]
+#[ignore = "open: a body that starts inside a string still leaks a token in the excerpt (see the doc comment)"]
+fn a_body_that_starts_inside_a_string_does_not_unmask_a_token() {
+    for body in [
+        format!(r#"x","refresh_token":"{TOKEN}"}}"#),
+        format!(r#"<html>Bad request: ","access_token":"{TOKEN}"</html>"#),
+        format!("503 upstream said: \",\"refresh_token\":\"{TOKEN}\""),
+    ] {
+        let text = printed(502, body.as_bytes());
+        assert!(!text.contains(TOKEN), "the token was printed for {body:?}:\n{text}");
+    }
+}
+
 /// The same kind of bodies, well-formed: the key-based masking must (and does) catch the token.
 #[test]
 fn a_token_in_a_well_formed_refusal_is_masked() {
