@@ -245,7 +245,7 @@ pub(crate) fn excerpt(bytes: &[u8]) -> String {
     // Bounded work: look at a little more than is kept, since masking shortens the text.
     let window = &bytes[..bytes.len().min(EXCERPT_BYTES * 4)];
     let text = String::from_utf8_lossy(window);
-    let masked = mask_prefixed(&mask_form_values(&mask_json_secrets(&text)));
+    let masked = mask_prefixed(&mask_after_secret_keys(&mask_json_secrets(&text)));
     let mut out = String::with_capacity(EXCERPT_BYTES);
     for c in masked.chars() {
         if out.len() + c.len_utf8() > EXCERPT_BYTES {
@@ -343,25 +343,59 @@ fn unescape(content: &str) -> std::borrow::Cow<'_, str> {
     serde_json::from_str::<String>(&format!("\"{content}\"")).map_or(content.into(), Into::into)
 }
 
-/// Masks the value of every secret-looking key of a form or a query (`access_token=…`,
-/// `?code=…`), wherever it appears: a form body, a link in an HTML page, a JSON string.
-fn mask_form_values(text: &str) -> String {
+/// Masks the value after every secret-looking key name, wherever it stands and however it is
+/// quoted: a form or a query (`access_token=…`, `?code=…`), a JSON member (`"refresh_token":"…"`),
+/// or the same inside a body this lexer cannot follow (a body cut in the middle of a string, an
+/// HTML page quoting JSON). It does not depend on telling keys from values by quote parity, which
+/// a stray quote upsets.
+fn mask_after_secret_keys(text: &str) -> String {
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
     let mut out = String::with_capacity(text.len());
-    let mut word_start = 0;
     let mut rest = text;
     while let Some(c) = rest.chars().next() {
-        rest = &rest[c.len_utf8()..];
-        out.push(c);
-        if c == '=' && is_secret_key(&out[word_start..out.len() - 1]) {
-            out.push_str("[REDACTED]");
-            let run = rest
-                .find(|c: char| matches!(c, '&' | '"' | '\'' | '<' | '>' | ';' | ',' | '#') || c.is_whitespace())
-                .unwrap_or(rest.len());
-            rest = &rest[run..];
+        if !is_word(c) {
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+            continue;
         }
-        if !(c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-            word_start = out.len();
+        let word_len = rest.find(|c: char| !is_word(c)).unwrap_or(rest.len());
+        let (word, after) = rest.split_at(word_len);
+        out.push_str(word);
+        rest = after;
+        if !is_secret_key(word) {
+            continue;
         }
+        // Closing quotes, then `:` or `=`, then opening quotes: all optional but the separator.
+        let closing = rest.len() - rest.trim_start_matches(['"', '\\', '\'', ' ', '\t']).len();
+        let Some(':' | '=') = rest[closing..].chars().next() else { continue };
+        let value_at = closing + 1;
+        let opening = rest[value_at..].len() - rest[value_at..].trim_start_matches(['"', '\\', '\'', ' ', '\t']).len();
+        let value = &rest[value_at + opening..];
+        let run = match value.chars().next() {
+            Some('[') => value.find(']').map_or(value.len(), |i| i + 1),
+            Some('{') => value.find('}').map_or(value.len(), |i| i + 1),
+            _ => value
+                .find(|c: char| {
+                    matches!(c, '&' | '"' | '\'' | '\\' | '<' | '>' | ';' | ',' | '#' | '}' | ']') || c.is_whitespace()
+                })
+                .unwrap_or(value.len()),
+        };
+        // `Authorization: Bearer <token>`: the scheme and the credential after it.
+        let run = if word.eq_ignore_ascii_case("authorization") && value[run..].starts_with(' ') {
+            let credential = &value[run + 1..];
+            run + 1
+                + credential
+                    .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | ','))
+                    .unwrap_or(credential.len())
+        } else {
+            run
+        };
+        if run == 0 {
+            continue;
+        }
+        out.push_str(&rest[..value_at + opening]);
+        out.push_str("[REDACTED]");
+        rest = &value[run..];
     }
     out
 }
