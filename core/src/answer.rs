@@ -171,15 +171,25 @@ fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, UnexpectedKind> {
             column,
         });
     }
+    // The fast path: plain serde_json. Only a failure is read again, through
+    // serde_path_to_error, to name the field; tracking the path on every answer doubled the
+    // cost of a successful parse (benches/README.md).
+    let first_error = match serde_json::from_slice(bytes) {
+        Ok(value) => return Ok(value),
+        Err(error) => error,
+    };
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| malformed(&error))?;
-    deserializer.end().map_err(|error| UnexpectedKind::Malformed {
+    let error = match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
+        Err(error) => return Err(malformed(&error)),
+        // The value read; what failed is what follows it (trailing characters).
+        Ok(_) => deserializer.end().err().unwrap_or(first_error),
+    };
+    Err(UnexpectedKind::Malformed {
         path: ".".to_owned(),
         message: strip_quoted(&error.to_string()),
         line: error.line(),
         column: error.column(),
-    })?;
-    Ok(value)
+    })
 }
 
 fn malformed(error: &serde_path_to_error::Error<serde_json::Error>) -> UnexpectedKind {

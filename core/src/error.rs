@@ -349,7 +349,9 @@ pub enum CallbackError {
 
 /// Reads the headers every error keeps.
 pub(crate) fn answer_metadata(headers: &HeaderMap) -> (Option<RetryAfter>, Option<String>, Option<String>) {
-    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    // Typed header names: looking up by `&str` parses the name on every call.
+    const SQUARE_VERSION: http::HeaderName = http::HeaderName::from_static("square-version");
+    let text = |name: &http::HeaderName| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let retry_after = headers.get(http::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(RetryAfter::parse);
-    (retry_after, text("square-version"), text("content-type"))
+    (retry_after, text(&SQUARE_VERSION), text(&http::header::CONTENT_TYPE))
 }
