@@ -70,6 +70,28 @@ fn a_body_that_starts_inside_a_string_does_not_unmask_a_token() {
     }
 }
 
+/// `parse_token_status` and `parse_renew_token`, within two minutes of fuzzing the masking of
+/// 7877166 (key names masked whatever the quote parity), with the leak check over every body:
+///
+/// - a secret key whose value is itself a secret key name: `_secret":"access_token":"…` masks
+///   `access_token` as the value of `_secret`, and the token after it stays in the clear;
+/// - a body that opens with a quoted secret key and then an empty string before the next one:
+///   `"token":` newline `{""access_token":"…"`.
+///
+/// Minimized with `cargo fuzz tmin` (the status line was empty in both). Ignored until the core
+/// closes them; one way is to treat any masked run followed by `:` as a key and mask the value
+/// after it too.
+#[test]
+#[ignore = "open: two more ways for a token to reach the excerpt (see the doc comment)"]
+fn a_secret_key_as_the_value_of_another_does_not_unmask_a_token() {
+    for body in
+        [format!(r#"_secret":"access_token":"{TOKEN}"#), format!("\"token\":\n{{\"\"access_token\":\"{TOKEN}\"")]
+    {
+        let text = printed(200, body.as_bytes());
+        assert!(!text.contains(TOKEN), "the token was printed for {body:?}:\n{text}");
+    }
+}
+
 /// The same kind of bodies, well-formed: the key-based masking must (and does) catch the token.
 #[test]
 fn a_token_in_a_well_formed_refusal_is_masked() {
