@@ -299,7 +299,13 @@ fn mask_json_secrets(text: &str) -> String {
                     pending = false;
                 }
                 c if c.is_whitespace() || c == ':' => {}
-                _ => pending = false,
+                _ => {
+                    pending = false;
+                    // Bare text inside a secret array or object is part of the secret too.
+                    if masked_from.is_some() && c != ',' {
+                        continue;
+                    }
+                }
             }
             out.push(c);
             continue;
@@ -401,6 +407,13 @@ fn mask_after_secret_keys(text: &str) -> String {
             run
         };
         if run == 0 {
+            continue;
+        }
+        // The "value" is itself a secret key (`_secret":"access_token":"…`): leave it for the
+        // next turn of the loop to treat as a key, so that its own value gets masked.
+        let candidate = &value[..run];
+        let after = value[run..].trim_start_matches(['"', '\\', '\'', ' ', '\t']);
+        if is_secret_key(candidate) && after.starts_with([':', '=']) {
             continue;
         }
         out.push_str(&rest[..value_at + opening]);
