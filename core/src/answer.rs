@@ -368,7 +368,25 @@ fn mask_after_secret_keys(text: &str) -> String {
     let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    while let Some(c) = rest.chars().next() {
+    // What was just consumed names a secret (`None`: it does not); `Some(true)` for
+    // `Authorization`, whose value is a scheme and a credential.
+    let mut after_key: Option<bool> = None;
+    loop {
+        if let Some(authorization) = after_key.take()
+            && let Some((lead, run)) = secret_value(rest, authorization)
+        {
+            out.push_str(&rest[..lead]);
+            out.push_str("[REDACTED]");
+            let value = &rest[lead..lead + run];
+            rest = &rest[lead + run..];
+            // A value that reads as a key with its own separator (`_secret":"access_token":"…`)
+            // was masked; its own value is masked too.
+            if is_secret_key(value) {
+                after_key = Some(false);
+            }
+            continue;
+        }
+        let Some(c) = rest.chars().next() else { break };
         if !is_word(c) {
             out.push(c);
             rest = &rest[c.len_utf8()..];
@@ -378,49 +396,37 @@ fn mask_after_secret_keys(text: &str) -> String {
         let (word, after) = rest.split_at(word_len);
         out.push_str(word);
         rest = after;
-        if !is_secret_key(word) {
-            continue;
+        if is_secret_key(word) {
+            after_key = Some(word.eq_ignore_ascii_case("authorization"));
         }
-        // Closing quotes, then `:` or `=`, then opening quotes: all optional but the separator.
-        let closing = rest.len() - rest.trim_start_matches(['"', '\\', '\'', ' ', '\t']).len();
-        let Some(':' | '=') = rest[closing..].chars().next() else { continue };
-        let value_at = closing + 1;
-        let opening = rest[value_at..].len() - rest[value_at..].trim_start_matches(['"', '\\', '\'', ' ', '\t']).len();
-        let value = &rest[value_at + opening..];
-        let run = match value.chars().next() {
-            Some('[') => value.find(']').map_or(value.len(), |i| i + 1),
-            Some('{') => value.find('}').map_or(value.len(), |i| i + 1),
-            _ => value
-                .find(|c: char| {
-                    matches!(c, '&' | '"' | '\'' | '\\' | '<' | '>' | ';' | ',' | '#' | '}' | ']') || c.is_whitespace()
-                })
-                .unwrap_or(value.len()),
-        };
-        // `Authorization: Bearer <token>`: the scheme and the credential after it.
-        let run = if word.eq_ignore_ascii_case("authorization") && value[run..].starts_with(' ') {
-            let credential = &value[run + 1..];
-            run + 1
-                + credential
-                    .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | ','))
-                    .unwrap_or(credential.len())
-        } else {
-            run
-        };
-        if run == 0 {
-            continue;
-        }
-        // The "value" is itself a secret key (`_secret":"access_token":"…`): leave it for the
-        // next turn of the loop to treat as a key, so that its own value gets masked.
-        let candidate = &value[..run];
-        let after = value[run..].trim_start_matches(['"', '\\', '\'', ' ', '\t']);
-        if is_secret_key(candidate) && after.starts_with([':', '=']) {
-            continue;
-        }
-        out.push_str(&rest[..value_at + opening]);
-        out.push_str("[REDACTED]");
-        rest = &value[run..];
     }
     out
+}
+
+/// After a secret key name: optional closing quotes, `:` or `=`, optional opening quotes, then
+/// the value. Gives the length of what leads to the value and the value's length.
+fn secret_value(rest: &str, authorization: bool) -> Option<(usize, usize)> {
+    const QUOTES: [char; 5] = ['"', '\\', '\'', ' ', '\t'];
+    let closing = rest.len() - rest.trim_start_matches(QUOTES).len();
+    let Some(':' | '=') = rest[closing..].chars().next() else { return None };
+    let value_at = closing + 1;
+    let lead = value_at + (rest[value_at..].len() - rest[value_at..].trim_start_matches(QUOTES).len());
+    let value = &rest[lead..];
+    let ends =
+        |c: char| matches!(c, '&' | '"' | '\'' | '\\' | '<' | '>' | ';' | ',' | '#' | '}' | ']') || c.is_whitespace();
+    let mut run = match value.chars().next() {
+        Some('[') => value.find(']').map_or(value.len(), |i| i + 1),
+        Some('{') => value.find('}').map_or(value.len(), |i| i + 1),
+        _ => value.find(ends).unwrap_or(value.len()),
+    };
+    // `Authorization: Bearer <token>`: the scheme and the credential after it.
+    if authorization && value[run..].starts_with(' ') {
+        let credential = &value[run + 1..];
+        run += 1 + credential
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | ','))
+            .unwrap_or(credential.len());
+    }
+    (run > 0).then_some((lead, run))
 }
 
 /// Masks every run that starts with one of Square's secret prefixes.

@@ -117,3 +117,18 @@ fn an_empty_expected_state_is_refused() {
         assert!(parse_callback(redirect, &State::new("")).is_err(), "{redirect} was accepted");
     }
 }
+
+/// `parse_token_status`, in `scripts/fuzz 150` right after the fix above: a token value that
+/// itself ends in `token` (`________EA073ess_token`) was taken for a key by that fix and left
+/// in the clear. A value that reads as a key is now masked, and its own value after it too.
+/// Found as `\xff\n${"acc{"access_token":"________EA073ess_token":"________EA073`.
+#[test]
+fn a_token_that_ends_in_token_is_still_masked() {
+    let secret = "________EA073ess_token";
+    let body = format!(r#"${{"acc{{"access_token":"{secret}":"________EA073"#);
+    let text = printed(200, body.as_bytes());
+    assert!(!text.contains(secret), "the token was printed for {body:?}:\n{text}");
+    let body = format!(r#"_secret":"access_token":"{TOKEN}"#);
+    let text = printed(200, body.as_bytes());
+    assert!(!text.contains(TOKEN), "the token was printed for {body:?}:\n{text}");
+}
