@@ -178,12 +178,7 @@ impl<C: Connect + Clone + Send + Sync + 'static> Client<C> {
                 Ok(Ok(response)) => match operation.parse(&inner.config, response) {
                     Ok(output) => return Ok(output),
                     Err(error) => {
-                        let outcome = error.status().map(|status| Outcome::Answer {
-                            status,
-                            retry_after: error
-                                .retry_after()
-                                .map(|after| after.delay_from(square_oauth::jiff::Timestamp::now())),
-                        });
+                        let outcome = error.retry_outcome(square_oauth::jiff::Timestamp::now());
                         (Error::Core(error), outcome)
                     }
                 },

@@ -162,10 +162,7 @@ impl Client {
                 Ok(response) => match operation.parse(&inner.config, response) {
                     Ok(output) => return Ok(output),
                     Err(error) => {
-                        let outcome = error.status().map(|status| Outcome::Answer {
-                            status,
-                            retry_after: error.retry_after().map(|after| after.delay_from(jiff::Timestamp::now())),
-                        });
+                        let outcome = error.retry_outcome(jiff::Timestamp::now());
                         (Error::Core(error), outcome)
                     }
                 },

@@ -4,7 +4,7 @@ use core::time::Duration;
 
 use jiff::Timestamp;
 use square_oauth::{
-    AccessToken, ClientSecret, CodeVerifier, Config, Decision, ObtainToken, ObtainTokenResponse, Operation, Outcome,
+    AccessToken, ClientSecret, CodeVerifier, Config, Decision, ObtainToken, ObtainTokenResponse, Operation,
     RefreshRules, RetrieveTokenStatus, RetryPolicy, RevokeToken, RevokeTokenResponse, State, TokenSet, TokenStatus,
 };
 
@@ -93,10 +93,7 @@ impl Client {
                 Ok(response) => match operation.parse(&self.config, response) {
                     Ok(output) => return Ok(output),
                     Err(error) => {
-                        let outcome = error.status().map(|status| Outcome::Answer {
-                            status,
-                            retry_after: error.retry_after().map(|after| after.delay_from(now())),
-                        });
+                        let outcome = error.retry_outcome(now());
                         (Error::Core(error), outcome)
                     }
                 },

@@ -74,6 +74,23 @@ impl Error {
         self.square_errors().iter().any(|e| &e.code == code)
     }
 
+    /// What this error tells the [`RetryPolicy`](crate::RetryPolicy) about the attempt: the
+    /// answer's status and its `Retry-After` as a wait from `now`, or `None` when no answer came
+    /// (invalid input, a callback error) and there is nothing to retry.
+    ///
+    /// ```
+    /// # use square_oauth::{Error, Outcome};
+    /// # fn after(error: &Error) -> Option<Outcome> {
+    /// error.retry_outcome(square_oauth::jiff::Timestamp::now())
+    /// # }
+    /// ```
+    pub fn retry_outcome(&self, now: jiff::Timestamp) -> Option<crate::Outcome> {
+        self.status().map(|status| crate::Outcome::Answer {
+            status,
+            retry_after: self.retry_after().map(|after| after.delay_from(now)),
+        })
+    }
+
     /// The answer's `Retry-After`, if it had one.
     pub fn retry_after(&self) -> Option<&RetryAfter> {
         match self {
