@@ -79,6 +79,8 @@ pub use jiff;
 
 mod answer;
 mod authorize;
+mod buffer;
+mod call;
 mod config;
 mod enums;
 mod error;
@@ -93,9 +95,12 @@ mod retry;
 mod revoke_token;
 mod secret;
 mod token_status;
+mod transport;
 pub mod webhook;
 
 pub use authorize::{AuthorizeUrl, parse_callback};
+pub use buffer::{BodyTooLarge, WipingBuffer};
+pub use call::{Call, CallError, Failure, Step};
 pub use config::{
     Config, ConfigBuilder, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_SQUARE_VERSION, Environment, MAX_USER_AGENT_DETAIL,
     PRODUCTION_BASE_URL, SANDBOX_BASE_URL, SquareVersion,
@@ -118,6 +123,7 @@ pub use secret::{
     AccessToken, AuthorizationCode, Body, ClientSecret, IdToken, MigrationToken, RefreshToken, WebhookSignatureKey,
 };
 pub use token_status::{RetrieveTokenStatus, TokenStatus};
+pub use transport::{AsyncCalls, AsyncTransport, Calls, Transport};
 pub use webhook::{
     AuthorizationRevoked, RevokerType, WebhookError, parse_revocation, verify_request, verify_signature,
 };

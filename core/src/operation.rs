@@ -4,6 +4,7 @@ use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
 use http::{HeaderName, HeaderValue, Method, Request};
 use serde::Serialize;
 
+use crate::buffer::WipingBuffer;
 use crate::config::{Config, SquareVersion};
 use crate::error::{Error, InvalidInput, Problem};
 use crate::secret::Body;
@@ -107,48 +108,12 @@ pub(crate) fn authorization(field: &'static str, scheme: &str, credential: &str)
 
 /// Serializes a request body straight into wiped-on-drop memory. The size is a hint: JSON
 /// escaping can make a body longer (a `"` in a secret takes two bytes, a control character six),
-/// and the writer then wipes each buffer it outgrows, so no reallocation leaves a copy behind.
+/// and the buffer then wipes each storage it outgrows, so no reallocation leaves a copy behind.
 pub(crate) fn json_body<T: Serialize>(value: &T, size_hint: usize) -> Result<Body, Error> {
-    let mut writer = WipingWriter(Vec::with_capacity(size_hint + 256));
+    let mut writer = WipingBuffer::with_capacity(size_hint + 256);
     match serde_json::to_writer(&mut writer, value) {
-        Ok(()) => Ok(Body::from_vec(core::mem::take(&mut writer.0))),
+        Ok(()) => Ok(Body::from_vec(writer.into_vec())),
         Err(_) => Err(InvalidInput::new("body", Problem::Format("serializable as JSON")).into()),
-    }
-}
-
-/// A growable buffer that wipes its old storage when it moves to a bigger one, and its last
-/// storage when dropped unless the bytes were taken.
-struct WipingWriter(Vec<u8>);
-
-impl std::io::Write for WipingWriter {
-    #[inline]
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let needed = self.0.len() + buf.len();
-        if needed > self.0.capacity() {
-            let mut bigger = Vec::with_capacity(needed.max(self.0.capacity() * 2));
-            bigger.extend_from_slice(&self.0);
-            zeroize::Zeroize::zeroize(&mut self.0);
-            self.0 = bigger;
-        }
-        self.0.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    // serde_json writes in many small pieces; the default `write_all` loops over an
-    // out-of-line `write`, which showed in profiles.
-    #[inline]
-    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        self.write(buf).map(drop)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Drop for WipingWriter {
-    fn drop(&mut self) {
-        zeroize::Zeroize::zeroize(&mut self.0);
     }
 }
 
@@ -193,15 +158,5 @@ mod tests {
         let back: serde_json::Value = serde_json::from_slice(body.expose_secret()).unwrap();
         assert_eq!(back["client_secret"], secret.as_str());
         assert!(body.len() > 3000);
-    }
-
-    #[test]
-    fn the_writer_grows_and_keeps_every_byte() {
-        use std::io::Write as _;
-        let mut writer = WipingWriter(Vec::with_capacity(4));
-        writer.write_all(b"abcd").unwrap();
-        writer.write_all(b"efgh").unwrap();
-        assert_eq!(writer.0, b"abcdefgh");
-        assert!(writer.0.capacity() >= 8);
     }
 }

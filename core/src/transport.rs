@@ -1,0 +1,232 @@
+//! What an adapter implements (one attempt, a sleep, a clock, entropy) and what every adapter
+//! gets for it: the driver loop over [`Call`] and the named calls, written once.
+//!
+//! Why a transport trait rather than each adapter driving [`Call`] itself: the driver loop is
+//! the same ten lines for every transport, and those lines decide when a request is sent again.
+//! Written once here, they are tested once (in memory, against every fault) and no adapter can
+//! get them subtly wrong. An adapter implements only what its transport knows: how to send one
+//! request and read the answer up to the cap, how to tell a failure before the connection from
+//! one after, how to sleep, and where its clock and entropy come from. It stays free to drive
+//! [`Call`] by hand where this loop does not fit.
+
+use core::future::Future;
+use core::time::Duration;
+
+use http::{Request, Response};
+use jiff::Timestamp;
+
+use crate::buffer::WipingBuffer;
+use crate::call::{Call, CallError, Failure, Step};
+use crate::config::Config;
+use crate::lifecycle::{RefreshRules, TokenSet};
+use crate::obtain_token::{ObtainToken, ObtainTokenResponse};
+use crate::operation::Operation;
+use crate::retry::RetryPolicy;
+use crate::revoke_token::{RevokeToken, RevokeTokenResponse};
+use crate::secret::{Body, ClientSecret};
+use crate::token_status::{RetrieveTokenStatus, TokenStatus};
+
+/// A blocking transport: what an adapter such as `square-oauth-ureq` implements to get
+/// [`Calls`].
+pub trait Transport {
+    /// The transport's own error, kept as the source of [`CallError::Transport`].
+    type Error;
+
+    /// The configuration requests are built with (and the answer's size cap).
+    fn config(&self) -> &Config;
+
+    /// When to send a request again.
+    fn retry_policy(&self) -> &RetryPolicy;
+
+    /// Sends `request` once (never following a redirect) and reads the answer, any status, into
+    /// a [`WipingBuffer::capped`] at [`Config::max_response_bytes`]. A failure says whether the
+    /// request may have left (see [`Failure`]).
+    fn attempt(&self, request: &Request<Body>) -> Result<Response<WipingBuffer>, Failure<Self::Error>>;
+
+    /// Blocks for `duration`.
+    fn sleep(&self, duration: Duration);
+
+    /// The wall clock.
+    fn now(&self) -> Timestamp;
+
+    /// A random number for the backoff's jitter (it need not be cryptographic).
+    fn entropy(&self) -> u64;
+}
+
+/// An async transport: what `square-oauth-hyper`, `square-oauth-reqwest` and `square-oauth-wasm`
+/// implement to get [`AsyncCalls`]. The futures are `Send` exactly when the transport's are.
+pub trait AsyncTransport {
+    /// The transport's own error, kept as the source of [`CallError::Transport`].
+    type Error;
+
+    /// The configuration requests are built with (and the answer's size cap).
+    fn config(&self) -> &Config;
+
+    /// When to send a request again.
+    fn retry_policy(&self) -> &RetryPolicy;
+
+    /// As [`Transport::attempt`], as a future.
+    fn attempt(
+        &self,
+        request: &Request<Body>,
+    ) -> impl Future<Output = Result<Response<WipingBuffer>, Failure<Self::Error>>>;
+
+    /// Waits for `duration` with the runtime's timer.
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()>;
+
+    /// The wall clock.
+    fn now(&self) -> Timestamp;
+
+    /// A random number for the backoff's jitter (it need not be cryptographic).
+    fn entropy(&self) -> u64;
+}
+
+/// Runs one call to its end through a blocking transport.
+fn run<T: Transport + ?Sized, O: Operation>(transport: &T, operation: &O) -> Result<O::Output, CallError<T::Error>> {
+    let mut call = Call::new(operation, transport.config(), transport.retry_policy())?;
+    loop {
+        let now = transport.now();
+        match call.poll(now, transport.entropy()) {
+            Step::Send(request) => match transport.attempt(request) {
+                Ok(response) => call.answer(response),
+                Err(failure) => call.failed(failure),
+            },
+            Step::Wait(until) => transport.sleep(Call::<O, T::Error>::wait_from(until, now)),
+            Step::Done(result) => return result,
+        }
+    }
+}
+
+/// Runs one call to its end through an async transport.
+async fn run_async<T: AsyncTransport + ?Sized, O: Operation>(
+    transport: &T,
+    operation: &O,
+) -> Result<O::Output, CallError<T::Error>> {
+    let mut call = Call::new(operation, transport.config(), transport.retry_policy())?;
+    loop {
+        let now = transport.now();
+        match call.poll(now, transport.entropy()) {
+            Step::Send(request) => match transport.attempt(request).await {
+                Ok(response) => call.answer(response),
+                Err(failure) => call.failed(failure),
+            },
+            Step::Wait(until) => transport.sleep(Call::<O, T::Error>::wait_from(until, now)).await,
+            Step::Done(result) => return result,
+        }
+    }
+}
+
+/// Refreshes `tokens` if due: the shared body of both `refresh_if_due`s.
+macro_rules! refresh_if_due {
+    ($self:ident, $tokens:ident, $client_secret:ident, $rules:ident $(, $wait:tt)?) => {{
+        let Some(operation) = $tokens.refresh_operation_if_due($self.now(), $rules, $client_secret)? else {
+            return Ok(false);
+        };
+        let response = $self.send(&operation)$(.$wait)??;
+        $tokens.apply_refresh(response, $self.now())?;
+        Ok(true)
+    }};
+}
+
+/// Square's calls over any blocking [`Transport`], the same for every adapter. In scope with
+/// `use square_oauth::Calls as _` (each blocking adapter re-exports it).
+pub trait Calls: Transport {
+    /// Sends any operation, retrying as the policy allows, and parses the answer.
+    fn send<O: Operation>(&self, operation: &O) -> Result<O::Output, CallError<Self::Error>> {
+        run(self, operation)
+    }
+
+    /// ObtainToken, any grant.
+    fn obtain_token(&self, operation: &ObtainToken) -> Result<ObtainTokenResponse, CallError<Self::Error>> {
+        self.send(operation)
+    }
+
+    /// RevokeToken.
+    fn revoke_token(&self, operation: &RevokeToken) -> Result<RevokeTokenResponse, CallError<Self::Error>> {
+        self.send(operation)
+    }
+
+    /// RetrieveTokenStatus.
+    fn token_status(&self, operation: &RetrieveTokenStatus) -> Result<TokenStatus, CallError<Self::Error>> {
+        self.send(operation)
+    }
+
+    /// RenewToken, which Square deprecated: refresh tokens replace it.
+    #[deprecated(note = "Square deprecated RenewToken; use ObtainToken with a refresh token")]
+    #[allow(deprecated)]
+    fn renew_token(&self, operation: &crate::RenewToken) -> Result<crate::RenewTokenResponse, CallError<Self::Error>> {
+        self.send(operation)
+    }
+
+    /// Refreshes `tokens` if the rules say it is due (by the transport's clock), and stores the
+    /// answer in it. `Ok(true)` if it refreshed, `Ok(false)` if nothing was due.
+    ///
+    /// The code flow needs `client_secret`; PKCE ignores it. On any error `tokens` is unchanged;
+    /// a PKCE refresh whose answer was lost may have spent the refresh token
+    /// ([`CallError::may_have_reached_square`]), which no retry can recover.
+    fn refresh_if_due(
+        &self,
+        tokens: &mut TokenSet,
+        client_secret: Option<&ClientSecret>,
+        rules: &RefreshRules,
+    ) -> Result<bool, CallError<Self::Error>> {
+        refresh_if_due!(self, tokens, client_secret, rules)
+    }
+}
+
+impl<T: Transport + ?Sized> Calls for T {}
+
+/// Square's calls over any [`AsyncTransport`], the same for every adapter. In scope with
+/// `use square_oauth::AsyncCalls as _` (each async adapter re-exports it).
+pub trait AsyncCalls: AsyncTransport {
+    /// Sends any operation, retrying as the policy allows, and parses the answer.
+    fn send<O: Operation>(&self, operation: &O) -> impl Future<Output = Result<O::Output, CallError<Self::Error>>> {
+        run_async(self, operation)
+    }
+
+    /// ObtainToken, any grant.
+    fn obtain_token(
+        &self,
+        operation: &ObtainToken,
+    ) -> impl Future<Output = Result<ObtainTokenResponse, CallError<Self::Error>>> {
+        self.send(operation)
+    }
+
+    /// RevokeToken.
+    fn revoke_token(
+        &self,
+        operation: &RevokeToken,
+    ) -> impl Future<Output = Result<RevokeTokenResponse, CallError<Self::Error>>> {
+        self.send(operation)
+    }
+
+    /// RetrieveTokenStatus.
+    fn token_status(
+        &self,
+        operation: &RetrieveTokenStatus,
+    ) -> impl Future<Output = Result<TokenStatus, CallError<Self::Error>>> {
+        self.send(operation)
+    }
+
+    /// RenewToken, which Square deprecated: refresh tokens replace it.
+    #[deprecated(note = "Square deprecated RenewToken; use ObtainToken with a refresh token")]
+    #[allow(deprecated)]
+    fn renew_token(
+        &self,
+        operation: &crate::RenewToken,
+    ) -> impl Future<Output = Result<crate::RenewTokenResponse, CallError<Self::Error>>> {
+        self.send(operation)
+    }
+
+    /// As [`Calls::refresh_if_due`], as a future.
+    fn refresh_if_due(
+        &self,
+        tokens: &mut TokenSet,
+        client_secret: Option<&ClientSecret>,
+        rules: &RefreshRules,
+    ) -> impl Future<Output = Result<bool, CallError<Self::Error>>> {
+        async move { refresh_if_due!(self, tokens, client_secret, rules, await) }
+    }
+}
+
+impl<T: AsyncTransport + ?Sized> AsyncCalls for T {}
