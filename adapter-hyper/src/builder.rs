@@ -157,7 +157,6 @@ impl<C: Connect + Clone + Send + Sync + 'static> ClientBuilder<C> {
             .build(connector);
         Client {
             inner: Arc::new(Inner {
-                max_response_bytes: self.config.max_response_bytes(),
                 config: self.config,
                 retry_policy: self.retry_policy,
                 timeout: self.timeout,

@@ -6,7 +6,7 @@
 //! reads, times out and sleeps.
 //!
 //! ```no_run
-//! use square_oauth_hyper::Client;
+//! use square_oauth_hyper::{AsyncCalls as _, Client};
 //! use square_oauth_hyper::square_oauth::{AuthorizationCode, ClientId, ClientSecret, Config, ObtainToken};
 //!
 //! # async fn run() -> Result<(), square_oauth_hyper::Error> {
@@ -24,9 +24,12 @@
 //!
 //! ## What a call does
 //!
-//! [`Client::send`] takes any [`Operation`]; the named methods ([`obtain_token`](Client::obtain_token),
-//! [`revoke_token`](Client::revoke_token), [`token_status`](Client::token_status),
-//! [`refresh_if_due`](Client::refresh_if_due)) are the same call with the type spelled out.
+//! The calls come from the core's [`AsyncCalls`] trait, the same for every async adapter: `send`
+//! takes any [`Operation`](square_oauth::Operation); `obtain_token`, `revoke_token`,
+//! `token_status`, `renew_token` and `refresh_if_due` are the same call with the type spelled
+//! out. Their futures are `Send`, so they can be spawned on tokio. This crate implements only
+//! the core's [`AsyncTransport`]: one attempt, a sleep, the clock and entropy; the core's
+//! [`Call`](square_oauth::Call) decides everything else.
 //!
 //! 1. The request is built once (an invalid input fails here, before anything is sent).
 //! 2. Each attempt runs under the whole-request [`timeout`](ClientBuilder::timeout): connect,
@@ -51,20 +54,25 @@
 //!
 //! ## Secrets
 //!
-//! The request body is handed to hyper without a copy and wiped when hyper lets go of it; the
-//! answer is read into a buffer that is wiped after parsing. Buffers inside hyper and rustls are
+//! Each attempt hands hyper its own copy of the request body, wiped when hyper lets go of it; the
+//! answer is read into the core's [`WipingBuffer`](square_oauth::WipingBuffer), wiped after
+//! parsing. Buffers inside hyper and rustls are
 //! theirs and are not wiped. No error or `Debug` output of this crate carries a secret.
 //!
 //! ## Out of scope
 //!
-//! HTTP/2 (Square's OAuth calls are single requests), proxies (bring a connector), and any
-//! decision the core makes.
+//! HTTP/2 (Square's OAuth calls are single requests) and any decision the core makes.
+//!
+//! ## Proxies
+//!
+//! None: the built-in connector reads no proxy setting, from the environment or elsewhere. To go
+//! through a proxy, give a [`connector`](ClientBuilder::connector) that does it (and keep a
+//! loopback base URL off it: plain `http` is allowed there).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 mod builder;
-mod error;
 
 use std::collections::hash_map::RandomState;
 use std::error::Error as StdError;
@@ -76,32 +84,51 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::{BodyExt, Full};
-use hyper::body::{Body as _, Incoming};
+use hyper::body::Body as _;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::{Connect, HttpConnector};
-use square_oauth::{
-    ClientSecret, Config, Decision, ObtainToken, ObtainTokenResponse, Operation, Outcome, RefreshRules,
-    RetrieveTokenStatus, RetryPolicy, RevokeToken, RevokeTokenResponse, TokenSet, TokenStatus,
-};
-use zeroize::Zeroizing;
+use square_oauth::{AsyncTransport, Body, Config, Failure, RetryPolicy, WipingBuffer};
 
 pub use builder::{ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
-pub use error::Error;
+pub use square_oauth::AsyncCalls;
 pub use {hyper_rustls, rustls, square_oauth};
 
 /// The built-in connector: HTTPS by rustls (ring, webpki roots) over hyper-util's TCP connector.
 pub type DefaultConnector = hyper_rustls::HttpsConnector<HttpConnector>;
 
-/// An async client for Square's OAuth API.
+/// What hyper, the connector or rustls reported; its source chain says why.
+#[derive(Debug)]
+pub struct TransportError(Box<dyn StdError + Send + Sync>);
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl StdError for TransportError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.0.source()
+    }
+}
+
+/// Boxes any of the transport's errors.
+fn boxed(error: impl Into<Box<dyn StdError + Send + Sync>>) -> TransportError {
+    TransportError(error.into())
+}
+
+/// The error of every call: the core's [`CallError`](square_oauth::CallError) with hyper's
+/// error as the transport's. It says whether the request may have reached Square and keeps the
+/// transport's error as its source; no variant holds a secret.
+pub type Error = square_oauth::CallError<TransportError>;
+
+/// An async client for Square's OAuth API: the calls come from [`AsyncCalls`].
 ///
 /// Cheap to clone: clones share the configuration and the connection pool. Needs a tokio runtime
 /// (either flavour); its futures are `Send`, so they can be spawned.
 ///
-/// - Building: [`new`](Self::new) (every default) or [`builder`](Self::builder).
-/// - Calling: [`send`](Self::send) for any operation, or the named methods.
-///
 /// ```no_run
-/// use square_oauth_hyper::Client;
+/// use square_oauth_hyper::{AsyncCalls as _, Client};
 /// use square_oauth_hyper::square_oauth::{AccessToken, Config, RetrieveTokenStatus};
 ///
 /// # async fn run() -> Result<(), square_oauth_hyper::Error> {
@@ -119,7 +146,6 @@ struct Inner<C> {
     config: Config,
     retry_policy: RetryPolicy,
     timeout: Duration,
-    max_response_bytes: usize,
     http: HyperClient<C, Full<Bytes>>,
 }
 
@@ -135,7 +161,6 @@ impl<C> fmt::Debug for Client<C> {
             .field("config", &self.inner.config)
             .field("retry_policy", &self.inner.retry_policy)
             .field("timeout", &self.inner.timeout)
-            .field("max_response_bytes", &self.inner.max_response_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -153,151 +178,73 @@ impl Client {
     }
 }
 
-/// How one attempt ended when it gave no usable answer: the error to return if it is the last,
-/// and what to tell the retry policy (`None`: never retry).
-type Failed = (Error, Option<Outcome>);
+impl<C: Connect + Clone + Send + Sync + 'static> AsyncTransport for Client<C> {
+    type Error = TransportError;
 
-impl<C: Connect + Clone + Send + Sync + 'static> Client<C> {
-    /// The core configuration requests are built with.
-    pub fn config(&self) -> &Config {
+    fn config(&self) -> &Config {
         &self.inner.config
     }
 
-    /// Sends any operation, retrying as the policy allows, and parses the answer.
-    pub async fn send<O: Operation + Sync>(&self, operation: &O) -> Result<O::Output, Error> {
-        let inner = &*self.inner;
-        let (head, body) = operation.build(&inner.config)?.into_parts();
-        // Shared by every attempt without a copy; wiped when the last clone is dropped.
-        let body = Bytes::from_owner(SecretBody(body));
-        let mut attempt = 1;
-        loop {
-            let request = Request::from_parts(head.clone(), Full::new(body.clone()));
-            let (error, outcome) = match tokio::time::timeout(inner.timeout, self.attempt(request)).await {
-                Err(_elapsed) => (Error::Timeout, Some(Outcome::MaybeSent)),
-                Ok(Err(failed)) => failed,
-                Ok(Ok(response)) => match operation.parse(&inner.config, response) {
-                    Ok(output) => return Ok(output),
-                    Err(error) => {
-                        let outcome = error.retry_outcome(square_oauth::jiff::Timestamp::now());
-                        (Error::Core(error), outcome)
-                    }
-                },
-            };
-            let decision = match outcome {
-                Some(outcome) => inner.retry_policy.decide(operation.replay(), attempt, outcome, entropy(attempt)),
-                None => Decision::Stop,
-            };
-            match decision {
-                Decision::Retry(wait) => {
-                    drop(error);
-                    tokio::time::sleep(wait).await;
-                    attempt += 1;
+    fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry_policy
+    }
+
+    async fn attempt(&self, request: &Request<Body>) -> Result<Response<WipingBuffer>, Failure<TransportError>> {
+        // hyper wants a body it owns: this attempt's copy, wiped when hyper drops it.
+        let mut body = WipingBuffer::with_capacity(request.body().len());
+        body.push(request.body().expose_secret()).map_err(|error| Failure::Refused(boxed(error)))?;
+        let mut owned = Request::new(Full::new(Bytes::from_owner(body)));
+        *owned.method_mut() = request.method().clone();
+        *owned.uri_mut() = request.uri().clone();
+        *owned.headers_mut() = request.headers().clone();
+        let exchange = async {
+            let response = self.inner.http.request(owned).await.map_err(classify)?;
+            let limit = self.inner.config.max_response_bytes();
+            let (head, mut body) = response.into_parts();
+            let announced = body.size_hint().exact();
+            let mut buffer = WipingBuffer::capped(limit, announced).map_err(|_| Failure::BodyTooLarge)?;
+            while let Some(frame) = body.frame().await {
+                let frame = frame.map_err(|error| Failure::MaybeSent(boxed(error)))?;
+                if let Ok(data) = frame.into_data() {
+                    buffer.push(&data).map_err(|_| Failure::BodyTooLarge)?;
                 }
-                Decision::Stop => return Err(error),
             }
-        }
-    }
-
-    /// One attempt: send, then read the answer up to the cap.
-    async fn attempt(&self, request: Request<Full<Bytes>>) -> Result<Response<Zeroizing<Vec<u8>>>, Failed> {
-        let response = self.inner.http.request(request).await.map_err(classify)?;
-        let status = response.status();
-        if status.is_redirection() {
-            return Err((Error::Redirect { status }, None));
-        }
-        let limit = self.inner.max_response_bytes;
-        let (head, body) = response.into_parts();
-        let body = read_capped(body, limit).await?;
-        Ok(Response::from_parts(head, body))
-    }
-
-    /// ObtainToken, any grant: [`send`](Self::send) with the type spelled out.
-    pub async fn obtain_token(&self, operation: &ObtainToken) -> Result<ObtainTokenResponse, Error> {
-        self.send(operation).await
-    }
-
-    /// RevokeToken: [`send`](Self::send) with the type spelled out.
-    pub async fn revoke_token(&self, operation: &RevokeToken) -> Result<RevokeTokenResponse, Error> {
-        self.send(operation).await
-    }
-
-    /// RetrieveTokenStatus: [`send`](Self::send) with the type spelled out.
-    pub async fn token_status(&self, operation: &RetrieveTokenStatus) -> Result<TokenStatus, Error> {
-        self.send(operation).await
-    }
-
-    /// RenewToken, which Square deprecated: refresh tokens replace it.
-    #[deprecated(note = "Square deprecated RenewToken; use ObtainToken with a refresh token")]
-    #[allow(deprecated)]
-    pub async fn renew_token(
-        &self,
-        operation: &square_oauth::RenewToken,
-    ) -> Result<square_oauth::RenewTokenResponse, Error> {
-        self.send(operation).await
-    }
-
-    /// Refreshes `tokens` if the rules say it is due (by the system clock), and stores the answer
-    /// in it. `Ok(true)` if it refreshed, `Ok(false)` if nothing was due.
-    ///
-    /// The code flow needs `client_secret`; PKCE ignores it. A refresh window that has closed
-    /// fails with the core's lifecycle error (the seller must authorize again). On any error
-    /// `tokens` is unchanged; a PKCE refresh whose answer was lost may have spent the refresh
-    /// token, which no retry can recover.
-    pub async fn refresh_if_due(
-        &self,
-        tokens: &mut TokenSet,
-        client_secret: Option<&ClientSecret>,
-        rules: &RefreshRules,
-    ) -> Result<bool, Error> {
-        let Some(operation) =
-            tokens.refresh_operation_if_due(square_oauth::jiff::Timestamp::now(), rules, client_secret)?
-        else {
-            return Ok(false);
+            Ok(Response::from_parts(head, buffer))
         };
-        let response = self.send(&operation).await?;
-        tokens.apply_refresh(response, square_oauth::jiff::Timestamp::now())?;
-        Ok(true)
+        tokio::time::timeout(self.inner.timeout, exchange)
+            .await
+            .unwrap_or(Err(Failure::TimedOut { may_have_reached: true }))
+    }
+
+    async fn sleep(&self, duration: Duration) {
+        tokio::time::sleep(duration).await;
+    }
+
+    fn now(&self) -> jiff::Timestamp {
+        jiff::Timestamp::now()
+    }
+
+    fn entropy(&self) -> u64 {
+        let mut hasher = RandomState::new().build_hasher();
+        hasher.write_usize(Arc::as_ptr(&self.inner) as usize);
+        hasher.finish()
     }
 }
 
-/// Reads a body into wiped-on-drop memory, failing as soon as it passes `limit` (before reading
-/// anything when the announced length already does).
-async fn read_capped(mut body: Incoming, limit: usize) -> Result<Zeroizing<Vec<u8>>, Failed> {
-    let too_large = || (Error::BodyTooLarge { limit }, None);
-    let announced = body.size_hint().lower();
-    if announced > limit as u64 {
-        return Err(too_large());
-    }
-    let mut buffer = Zeroizing::new(Vec::with_capacity(announced as usize));
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|error| (Error::transport(error), Some(Outcome::MaybeSent)))?;
-        let Ok(data) = frame.into_data() else { continue };
-        if data.len() > limit - buffer.len() {
-            return Err(too_large());
-        }
-        if buffer.len() + data.len() > buffer.capacity() {
-            // Grow by hand so that the old allocation is wiped rather than freed as is.
-            let mut grown = Zeroizing::new(Vec::with_capacity((buffer.len() + data.len()).max(2 * buffer.capacity())));
-            grown.extend_from_slice(&buffer);
-            buffer = grown;
-        }
-        buffer.extend_from_slice(&data);
-    }
-    Ok(buffer)
-}
-
-/// What hyper's failure means for a retry. A connect error (refused, unreachable, TLS handshake)
-/// happened before the request was written: Square never saw it. Anything later may have reached
-/// Square. A certificate rustls refused is final: retrying cannot make it valid.
-fn classify(error: hyper_util::client::legacy::Error) -> Failed {
+/// What hyper's failure means. A connect error (refused, unreachable, TLS handshake) happened
+/// before the request was written: Square never saw it. Anything later may have reached Square.
+/// A certificate rustls refused is final: retrying cannot make it valid.
+fn classify(error: hyper_util::client::legacy::Error) -> Failure<TransportError> {
     if !error.is_connect() {
-        return (Error::transport(error), Some(Outcome::MaybeSent));
+        return Failure::MaybeSent(boxed(error));
     }
     let mut timed_out = false;
-    let mut tls_refused = false;
+    let mut tls: Option<bool> = None;
     let mut cause: Option<&(dyn StdError + 'static)> = Some(&error);
     while let Some(current) = cause {
-        tls_refused |= current.is::<rustls::Error>();
+        if let Some(refusal) = current.downcast_ref::<rustls::Error>() {
+            tls = Some(matches!(refusal, rustls::Error::InvalidCertificate(_)));
+        }
         // `io::Error::source` skips the error it wraps: step into it by hand.
         cause = match current.downcast_ref::<std::io::Error>() {
             Some(io) => {
@@ -307,25 +254,10 @@ fn classify(error: hyper_util::client::legacy::Error) -> Failed {
             None => current.source(),
         };
     }
-    match (tls_refused, timed_out) {
-        (true, _) => (Error::transport(error), None),
-        (false, true) => (Error::Timeout, Some(Outcome::NotSent)),
-        (false, false) => (Error::transport(error), Some(Outcome::NotSent)),
-    }
-}
-
-/// A random number for the policy's jitter, from the standard library's per-process hash keys.
-fn entropy(attempt: u32) -> u64 {
-    let mut hasher = RandomState::new().build_hasher();
-    hasher.write_u32(attempt);
-    hasher.finish()
-}
-
-/// The core's request body as `Bytes`' owner: read through its explicit accessor, wiped on drop.
-struct SecretBody(square_oauth::Body);
-
-impl AsRef<[u8]> for SecretBody {
-    fn as_ref(&self) -> &[u8] {
-        self.0.expose_secret()
+    match (tls, timed_out) {
+        (Some(true), _) => Failure::CertificateRefused(boxed(error)),
+        (Some(false), _) => Failure::Refused(boxed(error)),
+        (None, true) => Failure::TimedOut { may_have_reached: false },
+        (None, false) => Failure::NotSent(boxed(error)),
     }
 }

@@ -4,6 +4,8 @@
 mod common;
 
 use common::*;
+use square_oauth::AsyncTransport as _;
+use square_oauth_hyper::AsyncCalls as _;
 use square_oauth_hyper::square_oauth::jiff::{SignedDuration, Timestamp};
 use square_oauth_hyper::square_oauth::{
     AccessToken, CodeVerifier, ErrorCode, Flow, ObtainToken, Operation, RefreshRules, RetrieveTokenStatus, RevokeToken,
@@ -11,9 +13,18 @@ use square_oauth_hyper::square_oauth::{
 };
 use square_oauth_hyper::{Client, Error};
 
-/// Compiles only if `send` returns a `Send` future for every operation.
-fn send_is_send<'a, O: Operation + Sync>(client: &'a Client, operation: &'a O) -> impl Send + 'a {
+/// Compiles only if `send` returns a `Send` future for every operation (whose output is `Send`,
+/// as every operation's is), so that it can be spawned on tokio.
+fn send_is_send<'a, O>(client: &'a Client, operation: &'a O) -> impl Send + 'a
+where
+    O: Operation + Sync,
+    O::Output: Send,
+{
     client.send(operation)
+}
+
+fn named_calls_are_send<'a>(client: &'a Client, operation: &'a ObtainToken) -> impl Send + 'a {
+    client.obtain_token(operation)
 }
 
 fn refresh_is_send<'a>(client: &'a Client, tokens: &'a mut TokenSet, rules: &'a RefreshRules) -> impl Send + 'a {
@@ -27,6 +38,7 @@ fn futures_and_client_are_send() {
     let _ = send_is_send::<RetrieveTokenStatus>;
     let _ = send_is_send::<ObtainToken>;
     let _ = refresh_is_send;
+    let _ = named_calls_are_send;
     assert_send_sync_clone::<Client>();
     fn error_is_send_sync<E: Send + Sync + std::error::Error + 'static>() {}
     error_is_send_sync::<Error>();

@@ -3,6 +3,8 @@
 
 mod common;
 
+#[allow(unused_imports)]
+use square_oauth::{AsyncCalls as _, AsyncTransport as _};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -59,7 +61,7 @@ async fn a_slow_answer_times_out() {
     let started = Instant::now();
     let error = client.token_status(&status_call()).await.unwrap_err();
 
-    assert!(matches!(error, Error::Timeout), "{error:?}");
+    assert!(matches!(error, Error::Timeout { .. }), "{error:?}");
     assert!(started.elapsed() < Duration::from_secs(8), "the timeout fired before the answer came");
 }
 
@@ -74,7 +76,7 @@ async fn a_timeout_is_retried_for_a_safe_call_only() {
 
     let exchange = ObtainToken::authorization_code(client_id(), client_secret(), code(&square, None));
     square.fault("/oauth2/token", Fault::Delay(Duration::from_secs(10)), 1);
-    assert!(matches!(client.obtain_token(&exchange).await, Err(Error::Timeout)));
+    assert!(matches!(client.obtain_token(&exchange).await, Err(Error::Timeout { .. })));
     assert_eq!(requests_to(&square, "/oauth2/token"), 1);
 }
 
@@ -86,7 +88,7 @@ async fn a_redirect_is_not_followed() {
 
     let error = client.token_status(&status_call()).await.unwrap_err();
 
-    assert!(matches!(error, Error::Redirect { status } if status == 302), "{error:?}");
+    assert!(matches!(error, Error::Redirect { status: Some(status) } if status == 302), "{error:?}");
     assert_eq!(error.status(), Some(http::StatusCode::FOUND));
     assert_eq!(square.requests().len(), 1, "one request, to the fake only");
 }
@@ -182,6 +184,6 @@ async fn a_connect_timeout_is_a_timeout() {
 
     let error = client.token_status(&status_call()).await.unwrap_err();
 
-    assert!(matches!(error, Error::Timeout), "{error:?}");
+    assert!(matches!(error, Error::Timeout { .. }), "{error:?}");
     drop((held, listener));
 }

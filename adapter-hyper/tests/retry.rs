@@ -3,6 +3,8 @@
 
 mod common;
 
+#[allow(unused_imports)]
+use square_oauth::{AsyncCalls as _, AsyncTransport as _};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 

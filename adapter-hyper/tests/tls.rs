@@ -2,6 +2,8 @@
 
 mod common;
 
+#[allow(unused_imports)]
+use square_oauth::{AsyncCalls as _, AsyncTransport as _};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -43,14 +45,15 @@ async fn https_to_a_private_ca_trusted_through_tls_config() {
 }
 
 #[tokio::test]
-async fn an_untrusted_certificate_is_a_transport_error() {
+async fn an_untrusted_certificate_is_refused_before_sending() {
     let (square, _) = square_over_tls();
     // Webpki roots, ring: the defaults.
     let client = Client::builder(Config::custom(&square.base_url()).unwrap()).retry_policy(quick_retries()).build();
 
     let error = client.token_status(&RetrieveTokenStatus::new(AccessToken::new("EAAA-any"))).await.unwrap_err();
 
-    assert!(matches!(error, Error::Transport { .. }), "{error:?}");
+    assert!(matches!(error, Error::CertificateRefused { .. }), "{error:?}");
+    assert!(!error.may_have_reached_square());
     assert!(chain(&error).contains("certificate"), "{}", chain(&error));
     assert!(square.requests().is_empty(), "nothing reached the fake");
 }
@@ -69,7 +72,8 @@ async fn a_refused_certificate_is_not_retried() {
 
     let error = client.token_status(&RetrieveTokenStatus::new(AccessToken::new("EAAA-any"))).await.unwrap_err();
 
-    assert!(matches!(error, Error::Transport { .. }), "{error:?}");
+    assert!(matches!(error, Error::CertificateRefused { .. }), "{error:?}");
+    assert!(!error.may_have_reached_square());
     assert_eq!(connections.load(Ordering::SeqCst), 1, "a certificate does not become valid on a second try");
 }
 
@@ -82,6 +86,7 @@ async fn a_certificate_for_another_name_is_refused() {
 
     let error = client.token_status(&RetrieveTokenStatus::new(AccessToken::new("EAAA-any"))).await.unwrap_err();
 
-    assert!(matches!(error, Error::Transport { .. }), "{error:?}");
+    assert!(matches!(error, Error::CertificateRefused { .. }), "{error:?}");
+    assert!(!error.may_have_reached_square());
     assert!(square.requests().is_empty());
 }

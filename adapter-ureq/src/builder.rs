@@ -8,8 +8,9 @@ use std::time::Duration;
 use square_oauth::{Config, InvalidInput, Problem, RetryPolicy};
 use ureq::Agent;
 use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig, TlsProvider};
+use ureq::unversioned::resolver::DefaultResolver;
 
-use crate::{Client, Error, Inner};
+use crate::{Client, Error, Inner, MarkingConnector};
 
 /// How long a TCP connection may take to open by default.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -129,8 +130,8 @@ impl ClientBuilder {
     /// The client.
     pub fn build(self) -> Client {
         let (agent, per_request) = match self.agent {
-            AgentSource::Made { roots } => (
-                Agent::config_builder()
+            AgentSource::Made { roots } => {
+                let config = Agent::config_builder()
                     .http_status_as_error(false)
                     .max_redirects(0)
                     .timeout_connect(Some(self.connect_timeout))
@@ -138,15 +139,13 @@ impl ClientBuilder {
                     .max_idle_connections(self.max_idle_connections)
                     .max_idle_connections_per_host(self.max_idle_connections)
                     .tls_config(tls_config(roots))
-                    .build()
-                    .new_agent(),
-                false,
-            ),
+                    .build();
+                (Agent::with_parts(config, MarkingConnector::default(), DefaultResolver::default()), false)
+            }
             AgentSource::Given(agent) => (agent, true),
         };
         Client {
             inner: Arc::new(Inner {
-                max_response_bytes: self.config.max_response_bytes(),
                 config: self.config,
                 retry_policy: self.retry_policy,
                 connect_timeout: self.connect_timeout,

@@ -6,7 +6,7 @@
 //! reads, times out and sleeps.
 //!
 //! ```no_run
-//! use square_oauth_ureq::Client;
+//! use square_oauth_ureq::{Calls as _, Client};
 //! use square_oauth_ureq::square_oauth::{AuthorizationCode, ClientId, ClientSecret, Config, ObtainToken};
 //!
 //! let client = Client::new(Config::sandbox());
@@ -22,9 +22,11 @@
 //!
 //! ## What a call does
 //!
-//! [`Client::send`] takes any [`Operation`]; the named methods ([`obtain_token`](Client::obtain_token),
-//! [`revoke_token`](Client::revoke_token), [`token_status`](Client::token_status),
-//! [`refresh_if_due`](Client::refresh_if_due)) are the same call with the type spelled out.
+//! The calls come from the core's [`Calls`] trait, the same for every blocking adapter: `send` takes
+//! any [`Operation`](square_oauth::Operation); `obtain_token`, `revoke_token`, `token_status`,
+//! `renew_token` and `refresh_if_due` are the same call with the type spelled out. This crate
+//! implements only the core's [`Transport`]: one attempt, a sleep, the clock and entropy; the
+//! core's [`Call`](square_oauth::Call) decides everything else.
 //!
 //! 1. The request is built once (an invalid input fails here, before anything is sent).
 //! 2. Each attempt runs under the whole-request [`timeout`](ClientBuilder::timeout): connect,
@@ -36,9 +38,12 @@
 //!    an attempt that may have reached Square. The thread sleeps or the call returns.
 //!
 //! Operations that spend a single-use credential (a code exchange, a PKCE refresh) are retried
-//! only when the request provably never left: the connection was refused, or the host not
-//! found. Never after a status, a timeout, a reset or a truncated answer, because the credential
-//! may already be spent. A TLS certificate that fails verification is never retried at all.
+//! only when the request provably never left: the host was not found, or the connection was
+//! refused or timed out while it was being made. Only the connector of this crate's own agent
+//! can tell that stage apart (it marks what fails inside it), so with an [`agent`](ClientBuilder::agent)
+//! of your own every I/O failure counts as "may have reached Square". Nothing seen while the
+//! answer is read is ever "never sent", whatever the error code. A TLS certificate that fails
+//! verification is never retried at all.
 //!
 //! ## TLS
 //!
@@ -48,8 +53,12 @@
 //! [`ClientBuilder::agent`] takes a whole [`ureq::Agent`] of your own (a proxy, the platform
 //! verifier, a custom connector).
 //!
-//! Proxies are ureq's default: read from the environment (`ALL_PROXY`, `HTTPS_PROXY`, …,
-//! honouring `NO_PROXY`). Give an agent of your own to choose otherwise.
+//! ## Proxies
+//!
+//! ureq's default: read from the environment (`ALL_PROXY`, `HTTPS_PROXY`, `HTTP_PROXY`,
+//! honouring `NO_PROXY`), or the proxy of an [`agent`](ClientBuilder::agent) of your own, except
+//! for a loopback base URL ([`Config::is_loopback`](square_oauth::Config::is_loopback)): those
+//! requests may be plain `http` and never go through a proxy, whatever the environment says.
 //!
 //! ## Secrets
 //!
@@ -65,9 +74,9 @@
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 mod builder;
-mod error;
 
 use std::collections::hash_map::RandomState;
+use std::error::Error as StdError;
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
 use std::io::{ErrorKind, Read};
@@ -75,26 +84,25 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::{Request, Response};
-use square_oauth::{
-    ClientSecret, Config, Decision, ObtainToken, ObtainTokenResponse, Operation, Outcome, RefreshRules,
-    RetrieveTokenStatus, RetryPolicy, RevokeToken, RevokeTokenResponse, TokenSet, TokenStatus,
-};
-use zeroize::Zeroizing;
+use square_oauth::{Body, Config, Failure, RetryPolicy, Transport, WipingBuffer};
+use ureq::unversioned::transport::{ConnectionDetails, Connector, DefaultConnector};
 
 pub use builder::{ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_IDLE_CONNECTIONS, DEFAULT_TIMEOUT};
-pub use error::Error;
+pub use square_oauth::Calls;
 pub use {square_oauth, ureq};
 
-/// A blocking client for Square's OAuth API.
+/// The error of every call: the core's [`CallError`](square_oauth::CallError) with ureq's error
+/// as the transport's. It says whether the request may have reached Square and keeps ureq's
+/// error as its source; no variant holds a secret.
+pub type Error = square_oauth::CallError<ureq::Error>;
+
+/// A blocking client for Square's OAuth API: the calls come from [`Calls`].
 ///
 /// Cheap to clone, and `Send + Sync`: clones and threads share the configuration and the
 /// connection pool.
 ///
-/// - Building: [`new`](Self::new) (every default) or [`builder`](Self::builder).
-/// - Calling: [`send`](Self::send) for any operation, or the named methods.
-///
 /// ```no_run
-/// use square_oauth_ureq::Client;
+/// use square_oauth_ureq::{Calls as _, Client};
 /// use square_oauth_ureq::square_oauth::{AccessToken, Config, RetrieveTokenStatus};
 ///
 /// let client = Client::new(Config::production());
@@ -112,7 +120,6 @@ struct Inner {
     retry_policy: RetryPolicy,
     connect_timeout: Duration,
     timeout: Duration,
-    max_response_bytes: usize,
     agent: ureq::Agent,
     /// The agent is the caller's: its settings are overridden on every request.
     per_request: bool,
@@ -125,14 +132,9 @@ impl fmt::Debug for Client {
             .field("retry_policy", &self.inner.retry_policy)
             .field("connect_timeout", &self.inner.connect_timeout)
             .field("timeout", &self.inner.timeout)
-            .field("max_response_bytes", &self.inner.max_response_bytes)
             .finish_non_exhaustive()
     }
 }
-
-/// How one attempt ended when it gave no usable answer: the error to return if it is the last,
-/// and what to tell the retry policy (`None`: never retry).
-type Failed = (Error, Option<Outcome>);
 
 impl Client {
     /// A client with every default: webpki roots, connect timeout 10 s, whole-request timeout
@@ -145,185 +147,149 @@ impl Client {
     pub fn builder(config: Config) -> ClientBuilder {
         ClientBuilder::new(config)
     }
+}
 
-    /// The core configuration requests are built with.
-    pub fn config(&self) -> &Config {
+impl Transport for Client {
+    type Error = ureq::Error;
+
+    fn config(&self) -> &Config {
         &self.inner.config
     }
 
-    /// Sends any operation, retrying as the policy allows, and parses the answer.
-    pub fn send<O: Operation>(&self, operation: &O) -> Result<O::Output, Error> {
+    fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry_policy
+    }
+
+    fn attempt(&self, request: &Request<Body>) -> Result<Response<WipingBuffer>, Failure<ureq::Error>> {
         let inner = &*self.inner;
-        let (head, body) = operation.build(&inner.config)?.into_parts();
-        let mut attempt = 1;
+        let mut borrowed = Request::new(request.body().expose_secret());
+        *borrowed.method_mut() = request.method().clone();
+        *borrowed.uri_mut() = request.uri().clone();
+        *borrowed.headers_mut() = request.headers().clone();
+        if inner.per_request || inner.config.is_loopback() {
+            let mut configured = inner.agent.configure_request(borrowed);
+            if inner.per_request {
+                configured = configured
+                    .http_status_as_error(false)
+                    .max_redirects(0)
+                    .timeout_connect(Some(inner.connect_timeout))
+                    .timeout_global(Some(inner.timeout));
+            }
+            if inner.config.is_loopback() {
+                configured = configured.proxy(None);
+            }
+            borrowed = configured.build();
+        }
+        let response = inner.agent.run(borrowed).map_err(classify)?;
+        let (head, mut body) = response.into_parts();
+        let limit = inner.config.max_response_bytes();
+        let mut buffer = WipingBuffer::capped(limit, body.content_length()).map_err(|_| Failure::BodyTooLarge)?;
+        let mut reader = body.with_config().limit(limit as u64 + 1).reader();
+        let mut chunk = zeroize::Zeroizing::new([0u8; 8 * 1024]);
         loop {
-            let (error, outcome) = match self.attempt(&head, body.expose_secret()) {
-                Err(failed) => failed,
-                Ok(response) => match operation.parse(&inner.config, response) {
-                    Ok(output) => return Ok(output),
-                    Err(error) => {
-                        let outcome = error.retry_outcome(jiff::Timestamp::now());
-                        (Error::Core(error), outcome)
-                    }
-                },
-            };
-            let decision = match outcome {
-                Some(outcome) => inner.retry_policy.decide(operation.replay(), attempt, outcome, entropy(attempt)),
-                None => Decision::Stop,
-            };
-            match decision {
-                Decision::Retry(wait) => {
-                    drop(error);
-                    std::thread::sleep(wait);
-                    attempt += 1;
-                }
-                Decision::Stop => return Err(error),
+            match reader.read(&mut chunk[..]) {
+                Ok(0) => return Ok(Response::from_parts(head, buffer)),
+                Ok(read) => buffer.push(&chunk[..read]).map_err(|_| Failure::BodyTooLarge)?,
+                Err(error) if error.kind() == ErrorKind::Interrupted => continue,
+                // The request was written and an answer began: whatever failed, it may have
+                // reached Square.
+                Err(error) => return Err(after_sending(ureq::Error::from(error))),
             }
         }
     }
 
-    /// One attempt: send, then read the answer up to the cap.
-    fn attempt(&self, head: &http::request::Parts, body: &[u8]) -> Result<Response<Zeroizing<Vec<u8>>>, Failed> {
-        let inner = &*self.inner;
-        let limit = inner.max_response_bytes;
-        let mut request = Request::from_parts(head.clone(), body);
-        if inner.per_request {
-            request = inner
-                .agent
-                .configure_request(request)
-                .http_status_as_error(false)
-                .max_redirects(0)
-                .timeout_connect(Some(inner.connect_timeout))
-                .timeout_global(Some(inner.timeout))
-                .build();
-        }
-        let response = inner.agent.run(request).map_err(|error| classify(error, limit))?;
-        let status = response.status();
-        if status.is_redirection() {
-            return Err((Error::Redirect { status }, None));
-        }
-        let (head, mut body) = response.into_parts();
-        let body = read_capped(&mut body, limit)?;
-        Ok(Response::from_parts(head, body))
+    fn sleep(&self, duration: Duration) {
+        std::thread::sleep(duration);
     }
 
-    /// ObtainToken, any grant: [`send`](Self::send) with the type spelled out.
-    pub fn obtain_token(&self, operation: &ObtainToken) -> Result<ObtainTokenResponse, Error> {
-        self.send(operation)
+    fn now(&self) -> jiff::Timestamp {
+        jiff::Timestamp::now()
     }
 
-    /// RevokeToken: [`send`](Self::send) with the type spelled out.
-    pub fn revoke_token(&self, operation: &RevokeToken) -> Result<RevokeTokenResponse, Error> {
-        self.send(operation)
-    }
-
-    /// RetrieveTokenStatus: [`send`](Self::send) with the type spelled out.
-    pub fn token_status(&self, operation: &RetrieveTokenStatus) -> Result<TokenStatus, Error> {
-        self.send(operation)
-    }
-
-    /// RenewToken, which Square deprecated: refresh tokens replace it.
-    #[deprecated(note = "Square deprecated RenewToken; use ObtainToken with a refresh token")]
-    #[allow(deprecated)]
-    pub fn renew_token(&self, operation: &square_oauth::RenewToken) -> Result<square_oauth::RenewTokenResponse, Error> {
-        self.send(operation)
-    }
-
-    /// Refreshes `tokens` if the rules say it is due (by the system clock), and stores the answer
-    /// in it. `Ok(true)` if it refreshed, `Ok(false)` if nothing was due.
-    ///
-    /// The code flow needs `client_secret`; PKCE ignores it. A refresh window that has closed
-    /// fails with the core's lifecycle error (the seller must authorize again). On any error
-    /// `tokens` is unchanged; a PKCE refresh whose answer was lost may have spent the refresh
-    /// token, which no retry can recover.
-    pub fn refresh_if_due(
-        &self,
-        tokens: &mut TokenSet,
-        client_secret: Option<&ClientSecret>,
-        rules: &RefreshRules,
-    ) -> Result<bool, Error> {
-        let Some(operation) = tokens.refresh_operation_if_due(jiff::Timestamp::now(), rules, client_secret)? else {
-            return Ok(false);
-        };
-        let response = self.send(&operation)?;
-        tokens.apply_refresh(response, jiff::Timestamp::now())?;
-        Ok(true)
+    fn entropy(&self) -> u64 {
+        RandomState::new().build_hasher().finish()
     }
 }
 
-/// Reads a body into wiped-on-drop memory through ureq's body limit, which fails as soon as the
-/// body passes `limit` (and before reading anything when the announced length already does).
-fn read_capped(body: &mut ureq::Body, limit: usize) -> Result<Zeroizing<Vec<u8>>, Failed> {
-    let announced = body.content_length().unwrap_or(0);
-    if announced > limit as u64 {
-        return Err((Error::BodyTooLarge { limit }, None));
-    }
-    let mut reader = body.with_config().limit(limit as u64).reader();
-    let mut buffer = Zeroizing::new(Vec::with_capacity(announced as usize));
-    let mut chunk = Zeroizing::new([0u8; 8 * 1024]);
-    loop {
-        let read = match reader.read(&mut chunk[..]) {
-            Ok(0) => return Ok(buffer),
-            Ok(read) => read,
-            Err(error) if error.kind() == ErrorKind::Interrupted => continue,
-            Err(error) => return Err(classify(ureq::Error::from(error), limit)),
-        };
-        if buffer.len() + read > buffer.capacity() {
-            // Grow by hand so that the old allocation is wiped rather than freed as is.
-            let mut grown = Zeroizing::new(Vec::with_capacity((buffer.len() + read).max(2 * buffer.capacity())));
-            grown.extend_from_slice(&buffer);
-            buffer = grown;
-        }
-        buffer.extend_from_slice(&chunk[..read]);
-    }
-}
-
-/// What ureq's failure means for a retry. Failing to resolve or connect happens before the
-/// request is written: Square never saw it. Any later I/O failure may have reached Square. A
-/// TLS refusal (a certificate rustls rejected), a bad URI or an https-only rule is final:
-/// retrying cannot change it.
-fn classify(error: ureq::Error, limit: usize) -> Failed {
+/// What ureq's failure of `run` means. Resolving, connecting (as this crate's connector marks
+/// it) and a connect timeout happen before the request is written: Square never saw it. A TLS
+/// refusal, a bad URI or an https-only rule is final. Anything else may have reached Square.
+fn classify(error: ureq::Error) -> Failure<ureq::Error> {
     use ureq::Error as U;
-    let final_ = |error: U| (Error::transport(error), None);
-    match error {
-        U::BodyExceedsLimit(_) => (Error::BodyTooLarge { limit }, None),
-        U::Timeout(ureq::Timeout::Resolve | ureq::Timeout::Connect) => (Error::Timeout, Some(Outcome::NotSent)),
-        U::Timeout(_) => (Error::Timeout, Some(Outcome::MaybeSent)),
-        U::HostNotFound | U::ConnectionFailed | U::ConnectProxyFailed(_) => {
-            (Error::transport(error), Some(Outcome::NotSent))
+    if refused_certificate(&error) {
+        return Failure::CertificateRefused(error);
+    }
+    match &error {
+        U::Timeout(ureq::Timeout::Resolve | ureq::Timeout::Connect) => Failure::TimedOut { may_have_reached: false },
+        U::HostNotFound | U::ConnectionFailed | U::ConnectProxyFailed(_) => Failure::NotSent(error),
+        U::Io(io) if io.get_ref().is_some_and(|inner| inner.is::<Connecting>()) => Failure::NotSent(error),
+        U::Tls(_) | U::Pem(_) | U::TlsRequired | U::RequireHttpsOnly(_) | U::BadUri(_) | U::Http(_) => {
+            Failure::Refused(error)
         }
-        U::Io(ref io) if io.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) => final_(error),
-        U::Io(ref io) if io.kind() == ErrorKind::TimedOut => (Error::Timeout, Some(Outcome::MaybeSent)),
-        U::Io(ref io)
-            if matches!(
-                io.kind(),
-                ErrorKind::ConnectionRefused
-                    | ErrorKind::HostUnreachable
-                    | ErrorKind::NetworkUnreachable
-                    | ErrorKind::AddrNotAvailable
-            ) =>
-        {
-            (Error::transport(error), Some(Outcome::NotSent))
-        }
-        U::Tls(_)
-        | U::Rustls(_)
-        | U::Pem(_)
-        | U::TlsRequired
-        | U::RequireHttpsOnly(_)
-        | U::BadUri(_)
-        | U::Http(_)
-        | U::InvalidProxyUrl
-        | U::StatusCode(_)
-        | U::TooManyRedirects
-        | U::RedirectFailed => final_(error),
-        // A reset, an early end of the answer, a protocol error: the request may have arrived.
-        _ => (Error::transport(error), Some(Outcome::MaybeSent)),
+        U::InvalidProxyUrl | U::TooManyRedirects | U::RedirectFailed => Failure::Refused(error),
+        _ => after_sending(error),
     }
 }
 
-/// A random number for the policy's jitter, from the standard library's per-process hash keys.
-fn entropy(attempt: u32) -> u64 {
-    let mut hasher = RandomState::new().build_hasher();
-    hasher.write_u32(attempt);
-    hasher.finish()
+/// A failure once the request may have been written: a timeout, a body over ureq's limit, or
+/// any I/O error, "connection refused" included (a reset reads that way on some systems).
+fn after_sending(error: ureq::Error) -> Failure<ureq::Error> {
+    match error {
+        ureq::Error::BodyExceedsLimit(_) => Failure::BodyTooLarge,
+        ureq::Error::Timeout(_) => Failure::TimedOut { may_have_reached: true },
+        ureq::Error::Io(ref io) if io.kind() == ErrorKind::TimedOut => Failure::TimedOut { may_have_reached: true },
+        error => Failure::MaybeSent(error),
+    }
+}
+
+/// Whether rustls refused the server's certificate, anywhere in the error's chain.
+fn refused_certificate(error: &ureq::Error) -> bool {
+    // ureq's `Io` does not give its I/O error as a source: start inside it.
+    let mut cause: Option<&(dyn StdError + 'static)> = match error {
+        ureq::Error::Io(io) => Some(io),
+        other => Some(other),
+    };
+    while let Some(current) = cause {
+        if matches!(current.downcast_ref::<rustls::Error>(), Some(rustls::Error::InvalidCertificate(_))) {
+            return true;
+        }
+        cause = match current.downcast_ref::<std::io::Error>() {
+            Some(io) => io.get_ref().map(|inner| inner as &(dyn StdError + 'static)),
+            None => current.source(),
+        };
+    }
+    false
+}
+
+/// ureq's own connector chain (TCP, proxy, TLS), with every I/O error it returns marked as seen
+/// before the request was written, so that [`classify`] can tell a refused connection from a
+/// reset one.
+#[derive(Debug, Default)]
+pub(crate) struct MarkingConnector(DefaultConnector);
+
+/// The mark: this I/O error happened while connecting.
+#[derive(Debug)]
+struct Connecting(std::io::Error);
+
+impl fmt::Display for Connecting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "while connecting: {}", self.0)
+    }
+}
+
+impl StdError for Connecting {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        Some(&self.0)
+    }
+}
+
+impl Connector for MarkingConnector {
+    type Out = <DefaultConnector as Connector>::Out;
+
+    fn connect(&self, details: &ConnectionDetails, chained: Option<()>) -> Result<Option<Self::Out>, ureq::Error> {
+        self.0.connect(details, chained).map_err(|error| match error {
+            ureq::Error::Io(io) => ureq::Error::Io(std::io::Error::new(io.kind(), Connecting(io))),
+            other => other,
+        })
+    }
 }

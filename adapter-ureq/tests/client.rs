@@ -2,6 +2,8 @@
 //! be unsafe, a chunked body that never ends, bad root certificates, `refresh_if_due`, and the
 //! client's own traits.
 
+#[allow(unused_imports)]
+use square_oauth::{Calls as _, Transport as _};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
@@ -83,7 +85,7 @@ fn a_callers_agent_still_reads_refusals_and_never_follows_redirects() {
 
     square.fault("/oauth2/token/status", Fault::Redirect(format!("{}/oauth2/token/status", elsewhere.base_url())), 1);
     let error = client.token_status(&status).unwrap_err();
-    assert!(matches!(error, Error::Redirect { status } if status == 302), "{error:?}");
+    assert!(matches!(error, Error::Redirect { status: Some(status) } if status == 302), "{error:?}");
     assert!(elsewhere.requests().is_empty());
 }
 
@@ -135,7 +137,8 @@ fn a_refused_connection_is_a_transport_error_after_the_retries() {
 
     let error = client.token_status(&RetrieveTokenStatus::new(AccessToken::new("EAAA-any"))).unwrap_err();
 
-    let Error::Transport { source } = &error else { panic!("{error:?}") };
+    let Error::Transport { source, may_have_reached } = &error else { panic!("{error:?}") };
+    assert!(!may_have_reached, "a refused connection carried nothing");
     assert!(
         source.to_string().contains("refused") || format!("{source:?}").contains("ConnectionRefused"),
         "{source:?}"

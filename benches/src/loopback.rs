@@ -6,6 +6,7 @@
 //! hyper-util or ureq what the adapter does for you, without its timeouts, size cap, redirect
 //! check and retry policy; the ratio is what those cost.
 
+use square_oauth::{AsyncCalls as _, Calls as _};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -170,12 +170,12 @@ impl Failure {
     pub(crate) fn from_transport(error: &transport::Error, context: Option<Context>) -> Self {
         match error {
             transport::Error::Core(core) => Self::from_core(core, context),
-            transport::Error::Timeout => Self::new(Exit::Transport, "the request timed out")
+            transport::Error::Timeout { .. } => Self::new(Exit::Transport, "the request timed out")
                 .hint("raise --timeout, or check that the base URL is reachable"),
-            transport::Error::Transport { source } => {
+            transport::Error::Transport { source, .. } | transport::Error::CertificateRefused { source } => {
                 // The whole chain: "connection refused", "certificate not valid for name", …
                 let mut message = format!("the request failed in transport: {source}");
-                let mut cause = std::error::Error::source(source.as_ref());
+                let mut cause = std::error::Error::source(source);
                 while let Some(inner) = cause {
                     let _ = write!(message, ": {inner}");
                     cause = inner.source();
@@ -188,7 +188,10 @@ impl Failure {
             }
             transport::Error::Redirect { status } => Self::new(
                 Exit::Unexpected,
-                format!("the answer was a redirect (HTTP {}), which is never followed", status.as_u16()),
+                format!(
+                    "the answer was a redirect (HTTP {}), which is never followed",
+                    status.map_or(0, |status| status.as_u16())
+                ),
             )
             .hint("a redirect could carry a token to another host; check the base URL"),
             #[allow(unreachable_patterns)]

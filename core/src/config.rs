@@ -157,6 +157,20 @@ impl Config {
         &self.base_url
     }
 
+    /// Whether the base URL names this machine (`localhost`, `127.0.0.0/8`, `[::1]`): a fake
+    /// Square in tests and development. Adapters never send such requests through a proxy, since
+    /// plain `http` is allowed there and would carry the secrets in clear to the proxy.
+    ///
+    /// ```
+    /// # use square_oauth::Config;
+    /// assert!(Config::custom("http://127.0.0.1:8080")?.is_loopback());
+    /// assert!(!Config::sandbox().is_loopback());
+    /// # Ok::<(), square_oauth::Error>(())
+    /// ```
+    pub fn is_loopback(&self) -> bool {
+        self.base_url.parse::<http::Uri>().ok().and_then(|uri| uri.host().map(is_loopback)).unwrap_or(false)
+    }
+
     /// The `Square-Version` sent unless an operation overrides it.
     pub fn square_version(&self) -> &SquareVersion {
         &self.square_version

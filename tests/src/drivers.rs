@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use http::StatusCode;
-use square_oauth::{Config, ErrorCode, Operation, RetryPolicy};
+use square_oauth::{AsyncCalls as _, Calls as _, Config, ErrorCode, Operation, RetryPolicy};
 
 /// How a scenario wants its client: everything the adapters have in common.
 #[derive(Clone, Debug)]
@@ -78,6 +78,8 @@ pub enum ErrorKind {
     },
     /// A redirect, not followed.
     Redirect,
+    /// The server's certificate was refused.
+    CertificateRefused,
     /// A variant this suite does not know yet.
     Other,
 }
@@ -108,6 +110,8 @@ pub struct Failure {
     pub chain: String,
     /// The adapter error's `Debug`.
     pub debug: String,
+    /// Whether the adapter says the request may have reached Square.
+    pub may_have_reached_square: bool,
 }
 
 impl DriverError {
@@ -125,7 +129,8 @@ impl DriverError {
             chain.push_str(&cause.to_string());
             source = cause.source();
         }
-        DriverError(Box::new(Failure { kind, status, codes, core, chain, debug: format!("{error:?}") }))
+        let debug = format!("{error:?}");
+        DriverError(Box::new(Failure { kind, status, codes, core, chain, debug, may_have_reached_square: true }))
     }
 
     /// Whether Square's answer held this code.
@@ -150,39 +155,21 @@ fn codes(errors: &[square_oauth::SquareError]) -> Vec<ErrorCode> {
     errors.iter().map(|e| e.code.clone()).collect()
 }
 
-impl From<square_oauth_ureq::Error> for DriverError {
-    fn from(error: square_oauth_ureq::Error) -> Self {
-        use square_oauth_ureq::Error as E;
+impl<E: StdError + 'static> From<square_oauth::CallError<E>> for DriverError {
+    fn from(error: square_oauth::CallError<E>) -> Self {
+        use square_oauth::CallError as E;
         let (status, codes) = (error.status(), codes(error.square_errors()));
         let kind = match &error {
             E::Core(_) => ErrorKind::Core,
             E::Transport { .. } => ErrorKind::Transport,
-            E::Timeout => ErrorKind::Timeout,
+            E::Timeout { .. } => ErrorKind::Timeout,
             E::BodyTooLarge { limit } => ErrorKind::BodyTooLarge { limit: *limit },
             E::Redirect { .. } => ErrorKind::Redirect,
+            E::CertificateRefused { .. } => ErrorKind::CertificateRefused,
             _ => ErrorKind::Other,
         };
         let mut driver_error = DriverError::new(&error, kind, status, codes, None);
-        if let E::Core(core) = error {
-            driver_error.0.core = Some(core);
-        }
-        driver_error
-    }
-}
-
-impl From<square_oauth_hyper::Error> for DriverError {
-    fn from(error: square_oauth_hyper::Error) -> Self {
-        use square_oauth_hyper::Error as E;
-        let (status, codes) = (error.status(), codes(error.square_errors()));
-        let kind = match &error {
-            E::Core(_) => ErrorKind::Core,
-            E::Transport { .. } => ErrorKind::Transport,
-            E::Timeout => ErrorKind::Timeout,
-            E::BodyTooLarge { limit } => ErrorKind::BodyTooLarge { limit: *limit },
-            E::Redirect { .. } => ErrorKind::Redirect,
-            _ => ErrorKind::Other,
-        };
-        let mut driver_error = DriverError::new(&error, kind, status, codes, None);
+        driver_error.0.may_have_reached_square = error.may_have_reached_square();
         if let E::Core(core) = error {
             driver_error.0.core = Some(core);
         }

@@ -379,6 +379,7 @@ pub fn reset_connection<D: Driver>() {
     fixture.mock.fault(TOKEN, Fault::Reset, 1);
     let error = failure(driver.send(&ObtainToken::pkce_refresh(id(), refresh.clone())), "a reset PKCE refresh");
     assert_eq!(error.kind, ErrorKind::Transport, "{error:?}");
+    assert!(error.may_have_reached_square, "a reset after the request was read: {error:?}");
     assert_eq!(fixture.requests_to(TOKEN).len(), 1);
     driver.send(&ObtainToken::pkce_refresh(id(), refresh)).expect("the fake never acted on it");
 }
@@ -400,6 +401,7 @@ pub fn truncated_body<D: Driver>() {
     fixture.mock.fault(TOKEN, Fault::Truncate, 1);
     let error = failure(driver.send(&ObtainToken::pkce_refresh(id(), refresh.clone())), "a truncated answer");
     assert_eq!(error.kind, ErrorKind::Transport, "{error:?}");
+    assert!(error.may_have_reached_square, "{error:?}");
     assert_eq!(fixture.requests_to(TOKEN).len(), 1);
     let again = failure(driver.send(&ObtainToken::pkce_refresh(id(), refresh)), "the spent refresh token");
     assert_refused(&again, 400, ErrorCode::Unauthorized);
@@ -512,7 +514,8 @@ pub fn tls_with_private_ca<D: Driver>() {
 
     let stranger: D = fixture.driver();
     let error = failure(stranger.send(&status_of(&access)), "an unknown CA");
-    assert_eq!(error.kind, ErrorKind::Transport, "{error:?}");
+    assert_eq!(error.kind, ErrorKind::CertificateRefused, "{error:?}");
+    assert!(!error.may_have_reached_square, "{error:?}");
     assert_eq!(fixture.mock.requests().len(), seen, "no request went out over an untrusted connection");
 }
 

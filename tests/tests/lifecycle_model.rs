@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 use proptest::test_runner::Config as ProptestConfig;
+use square_oauth::Calls as _;
 use square_oauth::jiff::{SignedDuration, Timestamp};
 use square_oauth::{
     AuthorizeUrl, ClientId, ClientSecret, CodeVerifier, Config, Error, ErrorCategory, Flow, LifecycleError, MerchantId,

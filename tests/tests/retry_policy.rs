@@ -1,56 +1,15 @@
-//! No sequence of outcomes makes a single-use call (a PKCE refresh, a code exchange) be sent
-//! again after it may have reached Square: first against the core's policy alone, then end to
-//! end through each adapter against the fake Square scripted with random faults.
+//! No sequence of faults makes a single-use call (a PKCE refresh, a code exchange) be sent again
+//! after it may have reached Square, end to end through each adapter against the fake Square
+//! scripted with random faults. (The same rule against the core's call state machine alone, over
+//! 10,000 random scripts, is in `core/tests/call_scenarios.rs`.)
 
 use std::time::Duration;
 
 use proptest::prelude::*;
-use square_oauth::http::StatusCode;
-use square_oauth::{Decision, ObtainToken, Outcome, Replay, RetryPolicy};
+use square_oauth::{ObtainToken, RetryPolicy};
 use square_oauth_mock::Fault;
 use square_oauth_tests::fixture::TOKEN;
 use square_oauth_tests::{Driver, Fixture, HyperDriver, Settings, UreqDriver};
-
-fn outcome() -> impl Strategy<Value = Outcome> {
-    let answer = (100u16..600, proptest::option::of(0u64..120)).prop_map(|(status, wait)| Outcome::Answer {
-        status: StatusCode::from_u16(status).expect("a status in range"),
-        retry_after: wait.map(Duration::from_secs),
-    });
-    prop_oneof![answer, Just(Outcome::NotSent), Just(Outcome::MaybeSent)]
-}
-
-fn policy() -> impl Strategy<Value = RetryPolicy> {
-    (0u32..12, 0u64..5_000, 0u64..120_000).prop_map(|(retries, initial, max)| {
-        RetryPolicy::default()
-            .max_retries(retries)
-            .initial_backoff(Duration::from_millis(initial))
-            .max_backoff(Duration::from_millis(max))
-    })
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2_000))]
-
-    /// Drives the policy the way an adapter does: attempt, outcome, decision, until it stops.
-    #[test]
-    fn a_single_use_call_reaches_square_at_most_once(
-        policy in policy(),
-        outcomes in proptest::collection::vec(outcome(), 1..16),
-        entropy in any::<u64>(),
-    ) {
-        let mut may_have_reached = 0;
-        for (attempt, outcome) in (1u32..).zip(&outcomes) {
-            if *outcome != Outcome::NotSent {
-                may_have_reached += 1;
-            }
-            match policy.decide(Replay::SingleUse, attempt, *outcome, entropy.rotate_left(attempt)) {
-                Decision::Retry(_) => prop_assert_eq!(*outcome, Outcome::NotSent, "retried after {:?}", outcome),
-                Decision::Stop => break,
-            }
-        }
-        prop_assert!(may_have_reached <= 1);
-    }
-}
 
 /// A fault the fake can script on `/oauth2/token`.
 fn fault() -> impl Strategy<Value = Fault> {

@@ -2,6 +2,8 @@
 //! the consent page, and a tiny raw HTTP server for what the fake cannot do.
 #![allow(dead_code, unreachable_pub)]
 
+#[allow(unused_imports)]
+use square_oauth::{AsyncCalls as _, AsyncTransport as _};
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;

@@ -5,6 +5,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use serde_json::json;
+use square_oauth::Calls as _;
 use square_oauth::jiff::Timestamp;
 use square_oauth::lifecycle::{Flow, TokenSet};
 use square_oauth::{AuthorizeUrl, CodeVerifier, ObtainToken, RetrieveTokenStatus, Scope, State, parse_callback};

@@ -6,6 +6,7 @@
 //! been taken in. Any failure before that leaves the old file exactly as it was.
 
 use serde_json::json;
+use square_oauth::Calls as _;
 use square_oauth::jiff::Timestamp;
 use square_oauth::lifecycle::Flow;
 

@@ -1,6 +1,7 @@
 //! `square-oauth revoke`: RevokeToken by access token or by seller, with the application secret.
 
 use serde_json::json;
+use square_oauth::Calls as _;
 use square_oauth::{AccessToken, MerchantId, RevokeTarget, RevokeToken};
 
 use crate::args::Revoke;

@@ -2,6 +2,7 @@
 //! environment, or in a token file.
 
 use serde_json::json;
+use square_oauth::Calls as _;
 use square_oauth::jiff::Timestamp;
 use square_oauth::{AccessToken, RetrieveTokenStatus, Scope};
 
