@@ -15,10 +15,10 @@ use std::cell::RefCell;
 
 use js_sys::{Object, Reflect};
 use square_oauth::{
-    AuthorizeUrl, ClientId, ClientSecret, CodeVerifier, Config, ErrorCode, Flow, ObtainToken, RevokeToken, Scope,
-    State, TokenSet, parse_callback,
+    AuthorizeUrl, ClientId, ClientSecret, CodeVerifier, Config, ErrorCode, Flow, ObtainToken, RetrieveTokenStatus,
+    RevokeToken, Scope, State, TokenSet, parse_callback,
 };
-use square_oauth_wasm::{Client, Error, generate_state, generate_verifier, now};
+use square_oauth_wasm::{AsyncCalls as _, Client, Error, generate_state, generate_verifier, now};
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::wasm_bindgen;
 
@@ -168,7 +168,7 @@ async fn view() -> Result<JsValue, JsValue> {
     let timestamp = |t: Option<square_oauth::jiff::Timestamp>| t.map(|t| t.to_string()).unwrap_or_default();
     set(&out, "expires_at", timestamp(tokens.expires_at()));
     set(&out, "refresh_token_expires_at", timestamp(tokens.refresh_token_expires_at()));
-    match client()?.token_status(tokens.access_token()).await {
+    match client()?.token_status(&RetrieveTokenStatus::new(tokens.access_token().clone())).await {
         Ok(status) => {
             set(&out, "status", "active");
             // Recorded in the set, so the page still shows what was granted once the token is gone.

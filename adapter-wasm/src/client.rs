@@ -1,26 +1,22 @@
-//! The client: one generic `send`, the retry loop, and the platform's clock and entropy.
+//! The client: the core's transport over `fetch`, and the platform's clock and entropy.
 
 use core::time::Duration;
 
-use jiff::Timestamp;
-use square_oauth::{
-    AccessToken, ClientSecret, CodeVerifier, Config, Decision, ObtainToken, ObtainTokenResponse, Operation,
-    RefreshRules, RetrieveTokenStatus, RetryPolicy, RevokeToken, RevokeTokenResponse, State, TokenSet, TokenStatus,
-};
+use core::future::Future;
 
-use crate::error::Error;
-use crate::js;
+use jiff::Timestamp;
+use square_oauth::{AsyncTransport, Body, CodeVerifier, Config, Failure, RetryPolicy, State, WipingBuffer};
+
+use crate::js::{self, JsError};
 
 /// The whole-attempt timeout of [`Client::new`]: 30 seconds, body included.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Sends the core's operations with `fetch`.
-///
-/// Methods by kind:
-/// - the one generic call: [`send`](Self::send), for any [`Operation`];
-/// - the same with the type spelled out: [`obtain_token`](Self::obtain_token),
-///   [`revoke_token`](Self::revoke_token), [`token_status`](Self::token_status);
-/// - the token lifecycle: [`refresh_if_due`](Self::refresh_if_due).
+/// Sends the core's operations with `fetch`. The calls come from the core's
+/// [`AsyncCalls`](square_oauth::AsyncCalls) (`send`, `obtain_token`, `revoke_token`,
+/// `token_status`, `renew_token`, `refresh_if_due`), with the same signatures as every other
+/// adapter's; `revoke_token` needs the application secret, which a page must never hold: in a
+/// browser application, revoke from your server.
 ///
 /// Cheap to clone; holds no secret. Its futures are not `Send` (nothing in JavaScript is), which
 /// is what `wasm_bindgen_futures::spawn_local` expects.
@@ -77,77 +73,36 @@ impl Client {
             client: Client { config, retry_policy: RetryPolicy::default(), timeout: Some(DEFAULT_TIMEOUT) },
         }
     }
+}
 
-    /// The core configuration requests are built with.
-    pub fn config(&self) -> &Config {
+impl AsyncTransport for Client {
+    type Error = JsError;
+
+    fn config(&self) -> &Config {
         &self.config
     }
 
-    /// Sends any operation, retrying as the policy allows, and parses the answer.
-    pub async fn send<O: Operation>(&self, operation: &O) -> Result<O::Output, Error> {
-        let request = operation.build(&self.config)?;
-        let mut attempt = 1;
-        loop {
-            let (error, outcome) = match js::attempt(&request, self.timeout, self.config.max_response_bytes()).await {
-                Err(failed) => failed,
-                Ok(response) => match operation.parse(&self.config, response) {
-                    Ok(output) => return Ok(output),
-                    Err(error) => {
-                        let outcome = error.retry_outcome(now());
-                        (Error::Core(error), outcome)
-                    }
-                },
-            };
-            let decision = match outcome {
-                Some(outcome) => self.retry_policy.decide(operation.replay(), attempt, outcome, entropy()),
-                None => Decision::Stop,
-            };
-            match decision {
-                Decision::Retry(wait) => {
-                    drop(error);
-                    js::sleep(wait).await;
-                    attempt += 1;
-                }
-                Decision::Stop => return Err(error),
-            }
-        }
+    fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry_policy
     }
 
-    /// ObtainToken, any grant: [`send`](Self::send) with the type spelled out.
-    pub async fn obtain_token(&self, operation: &ObtainToken) -> Result<ObtainTokenResponse, Error> {
-        self.send(operation).await
-    }
-
-    /// RevokeToken: [`send`](Self::send) with the type spelled out. It needs the application
-    /// secret, which a page must never hold: in a browser application, revoke from your server.
-    pub async fn revoke_token(&self, operation: &RevokeToken) -> Result<RevokeTokenResponse, Error> {
-        self.send(operation).await
-    }
-
-    /// RetrieveTokenStatus of `access_token`.
-    pub async fn token_status(&self, access_token: &AccessToken) -> Result<TokenStatus, Error> {
-        self.send(&RetrieveTokenStatus::new(access_token.clone())).await
-    }
-
-    /// Refreshes `tokens` if the rules say it is due (by JavaScript's clock), and stores the
-    /// answer in it. `Ok(true)` if it refreshed, `Ok(false)` if nothing was due.
-    ///
-    /// The code flow needs `client_secret`; PKCE ignores it. A refresh window that has closed
-    /// fails with the core's lifecycle error (the seller must authorize again). On any error
-    /// `tokens` is unchanged; a PKCE refresh whose answer was lost may have spent the refresh
-    /// token, which no retry can recover.
-    pub async fn refresh_if_due(
+    fn attempt(
         &self,
-        tokens: &mut TokenSet,
-        client_secret: Option<&ClientSecret>,
-        rules: &RefreshRules,
-    ) -> Result<bool, Error> {
-        let Some(operation) = tokens.refresh_operation_if_due(now(), rules, client_secret)? else {
-            return Ok(false);
-        };
-        let response = self.send(&operation).await?;
-        tokens.apply_refresh(response, now())?;
-        Ok(true)
+        request: &http::Request<Body>,
+    ) -> impl Future<Output = Result<http::Response<WipingBuffer>, Failure<JsError>>> {
+        js::attempt(request, self.timeout, self.config.max_response_bytes())
+    }
+
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> {
+        js::sleep(duration)
+    }
+
+    fn now(&self) -> Timestamp {
+        now()
+    }
+
+    fn entropy(&self) -> u64 {
+        getrandom::u64().unwrap_or_else(|_| (js_sys::Math::random() * u64::MAX as f64) as u64)
     }
 }
 
@@ -160,17 +115,15 @@ pub fn now() -> Timestamp {
 
 /// A PKCE verifier from Web Crypto's `getRandomValues`. Keep it (sessionStorage) until the seller
 /// comes back, then pass it to [`ObtainToken::pkce`].
-pub fn generate_verifier() -> Result<CodeVerifier, Error> {
-    CodeVerifier::generate().map_err(|error| Error::NoEntropy { message: error.to_string() })
+/// Fails when Web Crypto is missing (Node before 19 has no global `crypto`; run it with
+/// `--experimental-global-webcrypto`).
+pub fn generate_verifier() -> Result<CodeVerifier, getrandom::Error> {
+    CodeVerifier::generate()
 }
 
 /// An authorize URL's `state` from Web Crypto's `getRandomValues`. Keep it until the seller comes
 /// back, then check the redirect with [`square_oauth::parse_callback`].
-pub fn generate_state() -> Result<State, Error> {
-    State::generate().map_err(|error| Error::NoEntropy { message: error.to_string() })
-}
-
-/// A random number for the retry policy's jitter: Web Crypto, else `Math.random`.
-fn entropy() -> u64 {
-    getrandom::u64().unwrap_or_else(|_| (js_sys::Math::random() * u64::MAX as f64) as u64)
+/// Fails as [`generate_verifier`] does.
+pub fn generate_state() -> Result<State, getrandom::Error> {
+    State::generate()
 }

@@ -8,10 +8,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, ReadableStreamDefaultReader, ReadableStreamReadResult, RequestInit, ResponseType};
-use zeroize::Zeroizing;
 
-use crate::error::Error;
-use square_oauth::{Body, Outcome};
+use square_oauth::{Body, Failure, WipingBuffer};
 
 #[wasm_bindgen]
 extern "C" {
@@ -43,9 +41,30 @@ pub(crate) async fn sleep(duration: Duration) {
     let _ = JsFuture::from(promise).await;
 }
 
-/// How one attempt ended when it gave no usable answer: the error to return if it is the last,
-/// and what to tell the retry policy (`None`: never retry).
-pub(crate) type Failed = (Error, Option<Outcome>);
+/// What the JavaScript runtime reported: `name: message`, then the cause if the runtime gives
+/// one (Node: `ECONNREFUSED`, `unexpected redirect`, …; browsers give one message for every
+/// network failure, the reason only in the developer console).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JsError {
+    message: String,
+}
+
+impl JsError {
+    /// The runtime's message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl core::fmt::Display for JsError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for JsError {}
+
+type Failed = Failure<JsError>;
 
 /// A timer that aborts the attempt's `fetch` (and its body stream) when it fires, and is cleared
 /// when the attempt ends so that it cannot keep Node's event loop alive.
@@ -56,7 +75,7 @@ struct Deadline {
 
 impl Deadline {
     fn start(timeout: Option<Duration>) -> Result<Self, Failed> {
-        let controller = AbortController::new().map_err(|e| (transport(&e), None))?;
+        let controller = AbortController::new().map_err(|e| Failure::Refused(transport(&e)))?;
         let timer = timeout.map(|timeout| {
             // `controller.abort` bound to its controller: a plain JavaScript function, so no Rust
             // closure has to outlive the attempt.
@@ -75,13 +94,10 @@ impl Deadline {
         self.controller.signal().aborted()
     }
 
-    /// What a rejected promise means: the timer fired, or the transport failed.
+    /// What a rejected promise means: the timer fired, or the transport failed. JavaScript
+    /// cannot say whether the request left, so either may have reached Square.
     fn failure(&self, error: &JsValue) -> Failed {
-        if self.expired() {
-            (Error::Timeout, Some(Outcome::MaybeSent))
-        } else {
-            (transport(error), Some(Outcome::MaybeSent))
-        }
+        if self.expired() { Failure::TimedOut { may_have_reached: true } } else { Failure::MaybeSent(transport(error)) }
     }
 }
 
@@ -95,7 +111,7 @@ impl Drop for Deadline {
 
 /// The runtime's description of a rejection: `name: message`, then the cause Node gives
 /// (`ECONNREFUSED`, `unexpected redirect`, …).
-pub(crate) fn transport(error: &JsValue) -> Error {
+fn transport(error: &JsValue) -> JsError {
     let describe = |value: &JsValue| match value.dyn_ref::<js_sys::Error>() {
         Some(error) => format!("{}: {}", String::from(error.name()), String::from(error.message())),
         None => value.as_string().unwrap_or_else(|| "a non-Error value was thrown".to_owned()),
@@ -112,7 +128,7 @@ pub(crate) fn transport(error: &JsValue) -> Error {
         }
         message.push(')');
     }
-    Error::Transport { message }
+    JsError { message }
 }
 
 /// The headers of Square's answer that the core reads; the rest are not copied.
@@ -123,21 +139,21 @@ pub(crate) async fn attempt(
     request: &Request<Body>,
     timeout: Option<Duration>,
     limit: usize,
-) -> Result<Response<Zeroizing<Vec<u8>>>, Failed> {
+) -> Result<Response<WipingBuffer>, Failed> {
     let deadline = Deadline::start(timeout)?;
     let init = RequestInit::new();
     init.set_method(request.method().as_str());
     init.set_redirect(web_sys::RequestRedirect::Manual);
     init.set_credentials(web_sys::RequestCredentials::Omit);
     init.set_signal(Some(&deadline.controller.signal()));
-    let headers = web_sys::Headers::new().map_err(|e| (transport(&e), None))?;
+    let headers = web_sys::Headers::new().map_err(|e| Failure::Refused(transport(&e)))?;
     for (name, value) in request.headers() {
         if name == http::header::USER_AGENT {
             continue;
         }
         // The core only builds visible-ASCII headers.
         let Ok(value) = value.to_str() else { continue };
-        headers.append(name.as_str(), value).map_err(|e| (transport(&e), None))?;
+        headers.append(name.as_str(), value).map_err(|e| Failure::Refused(transport(&e)))?;
     }
     init.set_headers(&headers);
     let body = request.body().expose_secret();
@@ -158,19 +174,18 @@ async fn send(
     init: &RequestInit,
     deadline: &Deadline,
     limit: usize,
-) -> Result<Response<Zeroizing<Vec<u8>>>, Failed> {
-    let js_request =
-        web_sys::Request::new_with_str_and_init(&request.uri().to_string(), init).map_err(|e| (transport(&e), None))?;
+) -> Result<Response<WipingBuffer>, Failed> {
+    let js_request = web_sys::Request::new_with_str_and_init(&request.uri().to_string(), init)
+        .map_err(|e| Failure::Refused(transport(&e)))?;
     let response = JsFuture::from(global_fetch(&js_request)).await.map_err(|e| deadline.failure(&e))?;
     let response: web_sys::Response = response.unchecked_into();
     // A browser gives an opaque redirect (status 0); Node gives the 3xx itself.
     let status = response.status();
-    if response.type_() == ResponseType::Opaqueredirect || (300..400).contains(&status) {
-        return Err((Error::Redirect, None));
+    if response.type_() == ResponseType::Opaqueredirect {
+        return Err(Failure::Redirect { status: None });
     }
-    let status = StatusCode::from_u16(status).map_err(|_| {
-        (Error::Transport { message: format!("the runtime gave the impossible status {status}") }, None)
-    })?;
+    let impossible = || JsError { message: format!("the runtime gave the impossible status {status}") };
+    let status = StatusCode::from_u16(status).map_err(|_| Failure::MaybeSent(impossible()))?;
     let mut builder = Response::builder().status(status);
     let js_headers = response.headers();
     for name in KEPT_HEADERS {
@@ -184,28 +199,25 @@ async fn send(
     let body = read_capped(&response, announced, limit, deadline).await?;
     builder
         .body(body)
-        .map_err(|_| (Error::Transport { message: "the answer's head is not valid HTTP".to_owned() }, None))
+        .map_err(|_| Failure::MaybeSent(JsError { message: "the answer's head is not valid HTTP".into() }))
 }
 
-/// Reads the body into wiped-on-drop memory, stopping as soon as it passes `limit` (before reading
-/// anything when `Content-Length` already does).
+/// Reads the body into the core's wiping buffer, stopping as soon as it passes `limit` (before
+/// reading anything when `Content-Length` already does).
 async fn read_capped(
     response: &web_sys::Response,
     announced: Option<u64>,
     limit: usize,
     deadline: &Deadline,
-) -> Result<Zeroizing<Vec<u8>>, Failed> {
-    let too_large = || (Error::BodyTooLarge { limit }, None);
+) -> Result<WipingBuffer, Failed> {
     let Some(stream) = response.body() else {
-        return Ok(Zeroizing::new(Vec::new()));
+        return Ok(WipingBuffer::with_capacity(0));
     };
-    if announced.is_some_and(|length| length > limit as u64) {
+    let Ok(mut buffer) = WipingBuffer::capped(limit, announced) else {
         let _ = stream.cancel();
-        return Err(too_large());
-    }
+        return Err(Failure::BodyTooLarge);
+    };
     let reader: ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
-    let capacity = announced.map_or(0, |length| usize::try_from(length).unwrap_or(limit));
-    let mut buffer = Zeroizing::new(Vec::with_capacity(capacity));
     loop {
         let chunk = JsFuture::from(reader.read()).await.map_err(|e| deadline.failure(&e))?;
         let chunk: ReadableStreamReadResult = chunk.unchecked_into();
@@ -213,20 +225,11 @@ async fn read_capped(
             return Ok(buffer);
         }
         let Some(data) = chunk.get_value().dyn_into::<Uint8Array>().ok() else { continue };
-        let length = data.length() as usize;
-        if length > limit - buffer.len() {
+        let Ok(room) = buffer.push_zeroed(data.length() as usize) else {
             let _ = reader.cancel();
-            return Err(too_large());
-        }
-        let start = buffer.len();
-        if start + length > buffer.capacity() {
-            // Grow by hand so that the old allocation is wiped rather than freed as is.
-            let mut grown = Zeroizing::new(Vec::with_capacity((start + length).max(2 * buffer.capacity())));
-            grown.extend_from_slice(&buffer);
-            buffer = grown;
-        }
-        buffer.resize(start + length, 0);
-        data.copy_to(&mut buffer[start..]);
+            return Err(Failure::BodyTooLarge);
+        };
+        data.copy_to(room);
         // The chunk is JavaScript's own buffer, handed to us alone: wipe it too.
         data.fill(0, 0, data.length());
     }

@@ -7,7 +7,7 @@
 //!
 //! ```ignore
 //! use square_oauth::{AuthorizeUrl, ClientId, Config, ObtainToken, Scope, parse_callback};
-//! use square_oauth_wasm::{Client, generate_state, generate_verifier};
+//! use square_oauth_wasm::{AsyncCalls as _, Client, generate_state, generate_verifier};
 //!
 //! let config = Config::production();
 //! let client_id = ClientId::new("sq0idp-…");
@@ -33,25 +33,47 @@
 //! - **One transport**: the global `fetch`, bound directly (not through `window`), so it works
 //!   wherever `fetch` is a global. No gloo, no reqwest.
 //! - **No redirect is followed.** Requests go with `redirect: "manual"`: a browser hands back an
-//!   opaque redirect and Node the 3xx itself, and both become [`Error::Redirect`]. (The
+//!   opaque redirect and Node the 3xx itself, and both become the core's
+//!   [`CallError::Redirect`](square_oauth::CallError::Redirect). (The
 //!   alternative, `redirect: "error"`, follows nothing either, but a browser then reports a
 //!   redirect as the same `TypeError` as a network failure, so the caller could not tell them
 //!   apart.)
 //! - **A timeout** for the whole attempt, body included, through an `AbortController`
-//!   ([`Error::Timeout`]); **a size cap** on the body (the core's
+//!   (`CallError::Timeout`); **a size cap** on the body (the core's
 //!   [`Config::max_response_bytes`](square_oauth::Config::max_response_bytes)), checked against
-//!   `Content-Length` and again while streaming ([`Error::BodyTooLarge`]).
-//! - **The core's retry policy**, slept with `setTimeout`. A failed `fetch` is reported to the
-//!   policy as "may have been sent" (JavaScript cannot say whether the request left), so single-use
+//!   `Content-Length` and again while streaming into the core's
+//!   [`WipingBuffer`](square_oauth::WipingBuffer) (`CallError::BodyTooLarge`).
+//! - **The core's call state machine**, through [`AsyncCalls`] (the same calls, with the same
+//!   signatures, as every other adapter), slept with `setTimeout`. A failed `fetch` is reported
+//!   as "may have been sent" (JavaScript cannot say whether the request left), so single-use
 //!   requests (code exchanges, PKCE refreshes) are not retried after one.
-//! - **Typed errors**: the core's errors unchanged in [`Error::Core`]; a CORS refusal or a network
-//!   failure is [`Error::Transport`] with the runtime's own message.
+//! - **Typed errors**: [`Error`] is the core's [`CallError`](square_oauth::CallError) with
+//!   [`JsError`] (the runtime's own message) as the transport's error: a CORS refusal or a network
+//!   failure is `CallError::Transport`.
 //! - **The clock and entropy of the platform**: [`now`] reads `Date.now()`; [`generate_verifier`]
 //!   and [`generate_state`] draw from Web Crypto through getrandom's `wasm_js` backend (this crate
 //!   is the only one in the workspace that enables it).
 //!
 //! `User-Agent` is not sent: browsers do not let a page set it, and listing it would make every
 //! CORS preflight ask for one more header. The runtime's own `User-Agent` goes instead.
+//!
+//! ## What a browser may resend on its own
+//!
+//! The promise that a single-use request (a code exchange, a PKCE refresh) is never sent twice
+//! after it may have reached Square holds for this library's own retries. A browser may itself
+//! send a `POST` again, below `fetch`: when it wrote the request on a reused keep-alive connection
+//! that the server had closed, and no byte of the answer came back, HTTP/1.1 lets the client
+//! repeat it on a new connection, and browsers do. A page cannot turn that off. What this adapter
+//! does about it: it adds no retry of its own after a failed `fetch` (that counts as "may have
+//! reached Square"), and it reports Square's answer to such a second copy as it is: a code or a
+//! PKCE refresh token the first copy spent comes back refused (`UNAUTHORIZED`), and the seller
+//! must authorize again. Where that is not acceptable, exchange codes and refresh tokens from a
+//! server, with an adapter whose connections this library controls (hyper, reqwest, ureq).
+//!
+//! ## Proxies
+//!
+//! The browser's (or Node's) own: `fetch` goes wherever the runtime's network settings send it.
+//! This crate reads no proxy setting.
 //!
 //! ## Secrets
 //!
@@ -72,13 +94,16 @@
 #[cfg(target_arch = "wasm32")]
 mod client;
 #[cfg(target_arch = "wasm32")]
-mod error;
-#[cfg(target_arch = "wasm32")]
 mod js;
 
 #[cfg(target_arch = "wasm32")]
 pub use client::{Client, ClientBuilder, DEFAULT_TIMEOUT, generate_state, generate_verifier, now};
 #[cfg(target_arch = "wasm32")]
-pub use error::Error;
+pub use js::JsError;
 #[cfg(target_arch = "wasm32")]
-pub use square_oauth;
+pub use square_oauth::{self, AsyncCalls};
+
+/// The error of every call: the core's [`CallError`](square_oauth::CallError) with the
+/// runtime's message ([`JsError`]) as the transport's. No variant holds a secret.
+#[cfg(target_arch = "wasm32")]
+pub type Error = square_oauth::CallError<JsError>;

@@ -14,9 +14,10 @@ use core::time::Duration;
 use serde_json::{Value, json};
 use square_oauth::{
     AccessToken, AuthorizationCode, AuthorizeUrl, ClientId, ClientSecret, CodeVerifier, Config, ErrorCode, Flow,
-    ObtainToken, RefreshRules, RefreshToken, RetryPolicy, RevokeToken, Scope, TokenSet, parse_callback,
+    ObtainToken, RefreshRules, RefreshToken, RetrieveTokenStatus, RetryPolicy, RevokeToken, Scope, TokenSet,
+    parse_callback,
 };
-use square_oauth_wasm::{Client, Error, generate_state, generate_verifier, now};
+use square_oauth_wasm::{AsyncCalls as _, Client, Error, generate_state, generate_verifier, now};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -120,6 +121,10 @@ fn square_code(error: &Error) -> Option<&ErrorCode> {
 
 /// A rule that makes every refresh due at once (the fake's clock, not JavaScript's, is the one a
 /// test can move).
+fn status_of(access_token: &AccessToken) -> RetrieveTokenStatus {
+    RetrieveTokenStatus::new(access_token.clone())
+}
+
 fn due_now() -> RefreshRules {
     RefreshRules { refresh_after: square_oauth::jiff::SignedDuration::ZERO, ..RefreshRules::default() }
 }
@@ -152,7 +157,7 @@ async fn full_pkce_flow_with_rotation() {
     assert_eq!(square_code(&error), Some(&ErrorCode::Unauthorized));
 
     // The new access token works.
-    let status = client.token_status(tokens.access_token()).await.unwrap();
+    let status = client.token_status(&status_of(tokens.access_token())).await.unwrap();
     assert_eq!(status.merchant_id.as_ref(), Some(tokens.merchant_id()));
     assert_eq!(status.client_id.as_ref().map(ClientId::as_str), Some(CLIENT_ID));
 }
@@ -192,7 +197,7 @@ async fn forged_or_denied_redirect() {
 #[wasm_bindgen_test]
 async fn token_status() {
     let tokens = tokens().await;
-    let status = client().token_status(tokens.access_token()).await.unwrap();
+    let status = client().token_status(&status_of(tokens.access_token())).await.unwrap();
     let scopes = status.scopes.unwrap();
     assert!(scopes.contains(&Scope::MerchantProfileRead) && scopes.contains(&Scope::PaymentsRead), "{scopes:?}");
     assert_eq!(status.expires_at, tokens.expires_at());
@@ -209,7 +214,7 @@ async fn revoke_access_token() {
     );
     let answer = client.revoke_token(&revoke).await.unwrap();
     assert_eq!(answer.success, Some(true));
-    let error = client.token_status(tokens.access_token()).await.unwrap_err();
+    let error = client.token_status(&status_of(tokens.access_token())).await.unwrap_err();
     assert_eq!(square_code(&error), Some(&ErrorCode::AccessTokenRevoked));
     // The whole authorization went with it: the refresh token too.
     let mut tokens = tokens;
@@ -224,7 +229,7 @@ async fn revoke_by_merchant() {
     let revoke =
         RevokeToken::merchant(ClientId::new(CLIENT_ID), ClientSecret::new(CLIENT_SECRET), tokens.merchant_id().clone());
     assert_eq!(client.revoke_token(&revoke).await.unwrap().success, Some(true));
-    let error = client.token_status(tokens.access_token()).await.unwrap_err();
+    let error = client.token_status(&status_of(tokens.access_token())).await.unwrap_err();
     assert!(error.has_code(&ErrorCode::AccessTokenRevoked), "{error}");
 }
 
@@ -240,7 +245,7 @@ async fn revoke_only_access_token() {
     .revoke_only_access_token(true);
     client.revoke_token(&revoke).await.unwrap();
     assert!(client.refresh_if_due(&mut tokens, None, &due_now()).await.unwrap());
-    client.token_status(tokens.access_token()).await.unwrap();
+    client.token_status(&status_of(tokens.access_token())).await.unwrap();
 }
 
 // ---- Square's errors ------------------------------------------------------------------------
@@ -275,13 +280,13 @@ async fn bad_client_secret_and_expired_token() {
 
     // 31 days later on the fake's clock, the access token has expired.
     control("advance", Some(json!({"seconds": 31 * 86_400}))).await;
-    let error = client.token_status(tokens.access_token()).await.unwrap_err();
+    let error = client.token_status(&status_of(tokens.access_token())).await.unwrap_err();
     assert!(error.has_code(&ErrorCode::AccessTokenExpired), "{error}");
 }
 
 #[wasm_bindgen_test]
 async fn unknown_token() {
-    let error = client().token_status(&AccessToken::new("EAAAnot-a-token-of-the-fake")).await.unwrap_err();
+    let error = client().token_status(&status_of(&AccessToken::new("EAAAnot-a-token-of-the-fake"))).await.unwrap_err();
     assert_eq!(error.status().map(|s| s.as_u16()), Some(401));
     assert!(error.has_code(&ErrorCode::Unauthorized));
     assert!(matches!(error, Error::Core(square_oauth::Error::Square(_))));
@@ -297,11 +302,11 @@ async fn rate_limited_retry_after_is_honoured() {
     fault("/oauth2/token/status", json!({"kind": "status", "status": 503}), 1).await;
     fault("/oauth2/token/status", json!({"kind": "status", "status": 429, "retry_after": "1"}), 1).await;
     // Two failures, two retries (one after Retry-After's second, slept with setTimeout), then Square's answer.
-    client.token_status(tokens.access_token()).await.unwrap();
+    client.token_status(&status_of(tokens.access_token())).await.unwrap();
 
     // Past the policy's retries, the last answer comes back.
     fault("/oauth2/token/status", json!({"kind": "status", "status": 503, "retry_after": "0"}), 3).await;
-    let error = client.token_status(tokens.access_token()).await.unwrap_err();
+    let error = client.token_status(&status_of(tokens.access_token())).await.unwrap_err();
     assert_eq!(error.status().map(|s| s.as_u16()), Some(503));
     assert!(error.has_code(&ErrorCode::ServiceUnavailable));
     clear_faults().await;
@@ -347,15 +352,18 @@ async fn reset_connection() {
     // Two resets: Chromium itself sends a request once more when a kept-alive connection closes
     // before any byte of the answer (POST included), below anything `fetch` lets a page control.
     fault("/oauth2/token/status", json!({"kind": "reset"}), 2).await;
-    let error = client().token_status(tokens.access_token()).await.unwrap_err();
-    let Error::Transport { message } = &error else { panic!("expected a transport error, got {error:?}") };
+    let error = client().token_status(&status_of(tokens.access_token())).await.unwrap_err();
+    let Error::Transport { source, may_have_reached: true } = &error else {
+        panic!("expected a transport error that may have reached Square, got {error:?}")
+    };
+    let message = source.message();
     assert!(!message.is_empty());
     assert!(!format!("{error:?}").contains(tokens.access_token().expose_secret()));
     clear_faults().await;
 
     fault("/oauth2/token/status", json!({"kind": "reset"}), 1).await;
     let retrying = Client::builder(config()).retry_policy(quick_retries()).build();
-    retrying.token_status(tokens.access_token()).await.unwrap();
+    retrying.token_status(&status_of(tokens.access_token())).await.unwrap();
     clear_faults().await;
 }
 
@@ -379,7 +387,7 @@ async fn truncated_body() {
 async fn html_502() {
     clear_faults().await;
     fault("/oauth2/token/status", json!({"kind": "html502"}), 1).await;
-    let error = client().token_status(&AccessToken::new("EAAAwhatever")).await.unwrap_err();
+    let error = client().token_status(&status_of(&AccessToken::new("EAAAwhatever"))).await.unwrap_err();
     let Error::Core(square_oauth::Error::UnexpectedResponse(unexpected)) = &error else {
         panic!("expected an unexpected answer, got {error:?}")
     };
@@ -400,7 +408,7 @@ async fn redirect_not_followed() {
         AccessToken::new("EAAAredirected"),
     );
     let error = client().revoke_token(&revoke).await.unwrap_err();
-    assert!(matches!(error, Error::Redirect), "{error:?}");
+    assert!(matches!(error, Error::Redirect { .. }), "{error:?}");
     let log = control("requests", None).await;
     let paths: Vec<&str> = log.as_array().unwrap().iter().filter_map(|r| r["path"].as_str()).collect();
     assert!(!paths.contains(&"/oauth2/token/status"), "the redirect was followed: {paths:?}");
@@ -415,12 +423,12 @@ async fn oversize_body_stopped_at_cap() {
     let capped = Config::builder().base_url(base_url()).max_response_bytes(4096).build().unwrap();
     let client = Client::builder(capped).retry_policy(RetryPolicy::never()).build();
     fault("/oauth2/token/status", json!({"kind": "oversize", "bytes": 100_000}), 1).await;
-    let error = client.token_status(&AccessToken::new("EAAAwhatever")).await.unwrap_err();
+    let error = client.token_status(&status_of(&AccessToken::new("EAAAwhatever"))).await.unwrap_err();
     assert!(matches!(error, Error::BodyTooLarge { limit: 4096 }), "{error:?}");
     // An answer under the cap is read and parsed as usual (the fake's filler parses as an
     // answer with no known field).
     fault("/oauth2/token/status", json!({"kind": "oversize", "bytes": 4000}), 1).await;
-    let read = client.token_status(&AccessToken::new("EAAAwhatever")).await;
+    let read = client.token_status(&status_of(&AccessToken::new("EAAAwhatever"))).await;
     assert!(read.is_ok(), "{read:?}");
     clear_faults().await;
 }
@@ -431,8 +439,8 @@ async fn stall_ends_in_timeout() {
     fault("/oauth2/token/status", json!({"kind": "delay", "millis": 3000}), 1).await;
     let client =
         Client::builder(config()).retry_policy(RetryPolicy::never()).timeout(Duration::from_millis(200)).build();
-    let error = client.token_status(&AccessToken::new("EAAAwhatever")).await.unwrap_err();
-    assert!(matches!(error, Error::Timeout), "{error:?}");
+    let error = client.token_status(&status_of(&AccessToken::new("EAAAwhatever"))).await.unwrap_err();
+    assert!(matches!(error, Error::Timeout { .. }), "{error:?}");
     clear_faults().await;
 }
 
@@ -441,8 +449,11 @@ async fn nobody_listening() {
     // Port 9 (discard) on loopback: nothing listens there in the test environment.
     let client =
         Client::builder(Config::custom("http://127.0.0.1:9").unwrap()).retry_policy(RetryPolicy::never()).build();
-    let error = client.token_status(&AccessToken::new("EAAAwhatever")).await.unwrap_err();
-    let Error::Transport { message } = &error else { panic!("expected a transport error, got {error:?}") };
+    let error = client.token_status(&status_of(&AccessToken::new("EAAAwhatever"))).await.unwrap_err();
+    let Error::Transport { source, may_have_reached: true } = &error else {
+        panic!("expected a transport error that may have reached Square, got {error:?}")
+    };
+    let message = source.message();
     assert!(message.contains("TypeError"), "{message}");
 }
 
