@@ -269,6 +269,37 @@ impl Driver for UreqDriver {
     }
 }
 
+/// Sends every operation through an async client, `in_flight` tokio tasks at a time. Spawning
+/// them is also the proof that each adapter's futures are `Send` (a macro, not a generic
+/// function, because that proof is per concrete client).
+macro_rules! spawn_all {
+    ($runtime:expr, $client:expr, $operations:expr, $in_flight:expr) => {{
+        let (runtime, client, operations, in_flight) = ($runtime, $client, $operations, $in_flight);
+        let operations = Arc::new(operations);
+        let next = Arc::new(AtomicUsize::new(0));
+        runtime.block_on(async {
+            let mut tasks = tokio::task::JoinSet::new();
+            for _ in 0..in_flight {
+                let (client, operations, next) = (client.clone(), operations.clone(), next.clone());
+                tasks.spawn(async move {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(operation) = operations.get(i) else { return done };
+                        done.push((i, client.send(operation).await.map_err(DriverError::from)));
+                    }
+                });
+            }
+            let mut outcomes = Vec::with_capacity(operations.len());
+            while let Some(done) = tasks.join_next().await {
+                outcomes.extend(done.expect("a load task"));
+            }
+            outcomes.sort_by_key(|(i, _)| *i);
+            outcomes.into_iter().map(|(_, outcome)| outcome).collect()
+        })
+    }};
+}
+
 /// `square-oauth-hyper`: async, on its own multi-thread tokio runtime; `send` blocks on it.
 #[derive(Debug)]
 pub struct HyperDriver {
@@ -342,27 +373,85 @@ impl Driver for HyperDriver {
         O: Operation + Send + Sync + 'static,
         O::Output: Send + 'static,
     {
-        let operations = Arc::new(operations);
-        let next = Arc::new(AtomicUsize::new(0));
-        self.runtime.block_on(async {
-            let mut tasks = tokio::task::JoinSet::new();
-            for _ in 0..in_flight {
-                let (client, operations, next) = (self.client.clone(), operations.clone(), next.clone());
-                tasks.spawn(async move {
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(operation) = operations.get(i) else { return done };
-                        done.push((i, client.send(operation).await.map_err(DriverError::from)));
-                    }
-                });
+        spawn_all!(&self.runtime, &self.client, operations, in_flight)
+    }
+}
+
+/// `square-oauth-reqwest`: async over the application's own `reqwest::Client` (built here the way
+/// an application would: redirects off, its timeouts, pool and TLS), on its own tokio runtime.
+#[derive(Debug)]
+pub struct ReqwestDriver {
+    runtime: tokio::runtime::Runtime,
+    client: square_oauth_reqwest::Client,
+}
+
+impl ReqwestDriver {
+    /// The adapter's client, for what the driver interface does not cover.
+    pub fn client(&self) -> &square_oauth_reqwest::Client {
+        &self.client
+    }
+
+    /// The runtime the client runs on.
+    pub fn runtime(&self) -> &tokio::runtime::Runtime {
+        &self.runtime
+    }
+}
+
+impl Driver for ReqwestDriver {
+    const LOAD_IN_FLIGHT: usize = 256;
+
+    fn new(config: Config, settings: &Settings) -> Self {
+        use square_oauth_reqwest::{reqwest, rustls};
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        let mut roots = rustls::RootCertStore::empty();
+        if let Some(pem) = &settings.root_ca_pem {
+            use rustls::pki_types::CertificateDer;
+            use rustls::pki_types::pem::PemObject;
+            for certificate in CertificateDer::pem_slice_iter(pem.as_bytes()) {
+                roots.add(certificate.expect("a PEM certificate")).expect("a usable CA");
             }
-            let mut outcomes = Vec::with_capacity(operations.len());
-            while let Some(done) = tasks.join_next().await {
-                outcomes.extend(done.expect("a load task"));
-            }
-            outcomes.sort_by_key(|(i, _)| *i);
-            outcomes.into_iter().map(|(_, outcome)| outcome).collect()
-        })
+        }
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .expect("ring's protocol versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let mut http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(settings.connect_timeout)
+            .tls_backend_preconfigured(tls);
+        if let Some(max) = settings.max_idle_connections {
+            http = http.pool_max_idle_per_host(max);
+        }
+        let http = http.build().expect("a reqwest client");
+        let client = square_oauth_reqwest::Client::with_client(http, config)
+            .expect("an adapter client")
+            .retry_policy(settings.retry_policy.clone())
+            .timeout(settings.timeout);
+        ReqwestDriver { runtime, client }
+    }
+
+    fn name(&self) -> &'static str {
+        "reqwest"
+    }
+
+    fn send<O>(&self, operation: &O) -> Result<O::Output, DriverError>
+    where
+        O: Operation + Send + Sync,
+        O::Output: Send,
+    {
+        self.runtime.block_on(self.client.send(operation)).map_err(DriverError::from)
+    }
+
+    fn send_all<O>(&self, operations: Vec<O>, in_flight: usize) -> Vec<Result<O::Output, DriverError>>
+    where
+        O: Operation + Send + Sync + 'static,
+        O::Output: Send + 'static,
+    {
+        spawn_all!(&self.runtime, &self.client, operations, in_flight)
     }
 }

@@ -20,7 +20,7 @@ pub mod fixture;
 pub mod scenarios;
 pub mod sockets;
 
-pub use drivers::{Driver, DriverError, ErrorKind, Failure, HyperDriver, Settings, UreqDriver};
+pub use drivers::{Driver, DriverError, ErrorKind, Failure, HyperDriver, ReqwestDriver, Settings, UreqDriver};
 pub use fixture::Fixture;
 
 /// Runs every scenario of [`scenarios`](mod@scenarios) through one driver: expands to one `#[test]` per

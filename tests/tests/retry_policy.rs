@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use square_oauth::{ObtainToken, RetryPolicy};
 use square_oauth_mock::Fault;
 use square_oauth_tests::fixture::TOKEN;
-use square_oauth_tests::{Driver, Fixture, HyperDriver, Settings, UreqDriver};
+use square_oauth_tests::{Driver, Fixture, HyperDriver, ReqwestDriver, Settings, UreqDriver};
 
 /// A fault the fake can script on `/oauth2/token`.
 fn fault() -> impl Strategy<Value = Fault> {
@@ -44,6 +44,11 @@ proptest! {
     #[test]
     fn a_pkce_refresh_is_sent_once_through_ureq(faults in proptest::collection::vec(fault(), 1..4)) {
         pkce_refresh_under_faults::<UreqDriver>(faults)?;
+    }
+
+    #[test]
+    fn a_pkce_refresh_is_sent_once_through_reqwest(faults in proptest::collection::vec(fault(), 1..4)) {
+        pkce_refresh_under_faults::<ReqwestDriver>(faults)?;
     }
 
     #[test]
