@@ -157,6 +157,20 @@ pub(crate) struct Mock {
     /// Register a seller who can approve (the first is the default; one is made up if none).
     #[arg(long = "seller", value_name = "MERCHANT_ID")]
     pub(crate) sellers: Vec<String>,
+    /// Offer the test-only control API under /__mock/ (approve, faults, clock, behaviours).
+    #[arg(long)]
+    pub(crate) control: bool,
+    /// Answer RetrieveTokenStatus and RenewToken of an expired or revoked token with
+    /// ACCESS_TOKEN_EXPIRED / ACCESS_TOKEN_REVOKED instead of the specification's UNAUTHORIZED.
+    #[arg(long)]
+    pub(crate) specific_token_errors: bool,
+    /// Refuse a code-flow refresh once the access token has been expired for more than 15 days
+    /// (by default code-flow refresh tokens never expire, as Square's documents say).
+    #[arg(long)]
+    pub(crate) code_flow_refresh_grace: bool,
+    /// Refuse a repeated RevokeToken (401 ACCESS_TOKEN_REVOKED) instead of answering success again.
+    #[arg(long)]
+    pub(crate) refuse_repeated_revoke: bool,
 }
 
 /// `30s`, `5m`, `1h`, `250ms`, or a bare number of seconds.

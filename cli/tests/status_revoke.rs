@@ -3,6 +3,7 @@
 mod common;
 
 use common::*;
+use square_oauth_mock::Behaviour;
 
 #[test]
 fn status_of_a_token_given_on_the_command_line() {
@@ -67,6 +68,17 @@ fn revoke_by_access_token_then_status_says_revoked() {
     let sent = fx.square.requests().into_iter().find(|r| r.path == "/oauth2/revoke").unwrap();
     assert_eq!(sent.header("authorization"), Some(format!("Client {SENTINEL}").as_str()));
 
+    // Square's specification: UNAUTHORIZED for a token that no longer works.
+    let after = fx.cli().args(["status", "--json", "--access-token", token]).run();
+    after.code(3).leaks_none(&[token]);
+    let doc = after.json();
+    assert_eq!(doc["error"]["errors"][0]["code"], "UNAUTHORIZED");
+    let hint = doc["error"]["hint"].as_str().unwrap();
+    assert!(hint.contains("revoked") && hint.contains("square-oauth login"), "{hint}");
+    assert!(after.stderr.contains("AUTHENTICATION_ERROR UNAUTHORIZED"), "{}", after.stderr);
+
+    // The specific code, where Square sends it.
+    fx.square.set_behaviour(Behaviour { specific_token_errors: true, ..Behaviour::default() });
     let after = fx.cli().args(["status", "--json", "--access-token", token]).run();
     after.code(3).leaks_none(&[token]);
     let doc = after.json();
