@@ -28,7 +28,11 @@ fn single_use_credentials_are_never_replayed_and_the_rest_are() {
     assert_eq!(ObtainToken::refresh(id(), secret(), RefreshToken::new("EQAAx")).replay(), Replay::Safe);
     assert_eq!(RevokeToken::merchant(id(), secret(), MerchantId::new("M")).replay(), Replay::Safe);
     assert_eq!(RetrieveTokenStatus::new(AccessToken::new("EAAAx")).replay(), Replay::Safe);
-    assert_eq!(RenewToken::new(id(), secret(), AccessToken::new("EAAAx")).replay(), Replay::Safe);
+    // Renewing replaces the token: a second copy after a lost answer would spend a dead token
+    // and lose the renewed one.
+    let renew = RenewToken::new(id(), secret(), AccessToken::new("EAAAx"));
+    assert_eq!(renew.replay(), Replay::SingleUse);
+    assert_eq!(RetryPolicy::default().decide(renew.replay(), 1, Outcome::MaybeSent, 0), Decision::Stop);
     assert_eq!(ObtainToken::NAME, "ObtainToken");
     assert_eq!(RevokeToken::NAME, "RevokeToken");
     assert_eq!(RetrieveTokenStatus::NAME, "RetrieveTokenStatus");

@@ -181,7 +181,12 @@ pub fn revoke_only_access_token<D: Driver>() {
     driver.send(&status_of(&refreshed.access_token.expect("access"))).expect("and its new access token");
 }
 
-/// RenewToken (deprecated): a new access token, the old one replaced.
+fn renew_path() -> String {
+    format!("/oauth2/clients/{CLIENT_ID}/access-token/renew")
+}
+
+/// RenewToken (deprecated): a new access token, the old one replaced; a lost answer is not
+/// retried.
 #[allow(deprecated)]
 pub fn renew_token<D: Driver>() {
     let fixture = Fixture::start();
@@ -199,6 +204,19 @@ pub fn renew_token<D: Driver>() {
             ErrorCode::AccessTokenRevoked,
         );
     }
+
+    // A renewal whose answer is lost is not sent again: the token it carried is already dead.
+    fixture.mock.clear_requests();
+    fixture.mock.fault(&renew_path(), Fault::Truncate, 1);
+    let lost =
+        failure(driver.send(&square_oauth::RenewToken::new(id(), secret(), new_access.clone())), "a lost renewal");
+    assert_eq!(lost.kind, ErrorKind::Transport, "{lost:?}");
+    assert_eq!(fixture.requests_to(&renew_path()).len(), 1, "a renewal is sent once");
+    assert_token_dead(
+        &failure(driver.send(&status_of(&new_access)), "the renewed-away token"),
+        ErrorCode::AccessTokenRevoked,
+    );
+
     let wrong = square_oauth::RenewToken::new(id(), ClientSecret::new("sq0csp-SENTINEL-wrong"), new_access);
     let error = failure(driver.send(&wrong), "a renewal with a wrong secret");
     error.assert_no_secret("sq0csp-SENTINEL-wrong");
