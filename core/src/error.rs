@@ -278,6 +278,12 @@ pub enum UnexpectedKind {
     Empty,
     /// The `Content-Type` is not JSON.
     NotJson,
+    /// The answer reads, but does not confirm what was asked: this field is absent or `false`
+    /// (RevokeToken's `success`). The request may or may not have taken effect.
+    Unconfirmed {
+        /// The field that should have confirmed it.
+        field: &'static str,
+    },
     /// The body is not the JSON Square sends.
     Malformed {
         /// Where in the document it failed, as a serde path (`errors[0].code`, `.`).
@@ -299,6 +305,7 @@ impl fmt::Display for UnexpectedKind {
             }
             UnexpectedKind::Empty => f.write_str("empty body"),
             UnexpectedKind::NotJson => f.write_str("body is not JSON"),
+            UnexpectedKind::Unconfirmed { field } => write!(f, "`{field}` is not true: nothing confirms it was done"),
             UnexpectedKind::Malformed { path, message, line, column } => {
                 write!(f, "malformed JSON at `{path}` (line {line}, column {column}): {message}")
             }

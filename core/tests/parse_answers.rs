@@ -488,3 +488,40 @@ fn a_gateway_message_without_type_is_kept_with_the_status_code() {
     let Err(Error::Square(refusal)) = result else { panic!("{result:?}") };
     assert_eq!(refusal.errors.len(), 1);
 }
+
+// ---- RevokeToken: only `success: true` is a revocation ------------------------------------
+
+#[test]
+fn a_revoke_answer_without_success_true_is_not_a_revocation() {
+    for body in [r#"{"success":false}"#, "{}", r#"{"success":null}"#] {
+        let error = operations().revoke.parse(&Config::production(), json(200, body)).unwrap_err();
+        match &error {
+            Error::UnexpectedResponse(unexpected) => {
+                assert_eq!(unexpected.kind, UnexpectedKind::Unconfirmed { field: "success" }, "{body}");
+                assert_eq!(unexpected.status.as_u16(), 200);
+            }
+            other => panic!("{body}: expected an unconfirmed answer, got {other:?}"),
+        }
+        assert!(error.to_string().contains("`success` is not true"), "{error}");
+    }
+    let revoked = operations().revoke.parse(&Config::production(), json(200, r#"{"success":true}"#)).unwrap();
+    assert!(revoked.revoked() && !revoked.already_revoked);
+}
+
+#[test]
+fn a_revoke_refused_as_already_revoked_is_reported_as_done() {
+    let body = r#"{"errors":[{"category":"AUTHENTICATION_ERROR","code":"ACCESS_TOKEN_REVOKED","detail":"revoked"}]}"#;
+    for status in [400, 401] {
+        let answer = operations().revoke.parse(&Config::production(), json(status, body)).unwrap();
+        assert!(answer.already_revoked && answer.revoked(), "{status}");
+        assert_eq!(answer.success, None);
+    }
+    // Any other refusal stays a refusal, and so does one that mixes in another error.
+    let error = operations().revoke.parse(&Config::production(), json(401, UNAUTHORIZED_ANSWER)).unwrap_err();
+    assert!(error.has_code(&ErrorCode::Unauthorized));
+    let mixed = r#"{"errors":[{"category":"AUTHENTICATION_ERROR","code":"ACCESS_TOKEN_REVOKED"},
+        {"category":"INVALID_REQUEST_ERROR","code":"NOT_FOUND"}]}"#;
+    assert!(operations().revoke.parse(&Config::production(), json(404, mixed)).is_err());
+    // Only RevokeToken reads it so: a status call with a revoked token is a refusal.
+    assert!(operations().status.parse(&Config::production(), json(401, body)).is_err());
+}

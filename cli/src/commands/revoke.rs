@@ -50,8 +50,14 @@ pub(crate) fn run(cx: &Context, args: &Revoke) -> Result<(), Failure> {
     cx.emit_json(&json!({
         "ok": true,
         "success": answer.success,
+        "already_revoked": answer.already_revoked,
         "revoked": if args.only_access_token { "access_token" } else { "authorization" },
     }));
-    cx.say(&format!("Revoked {what}."));
+    if answer.already_revoked {
+        // A repeat of a revocation whose answer was lost lands here: the outcome asked for.
+        cx.say(&format!("Already revoked: {what} (Square says it was revoked before this request)."));
+    } else {
+        cx.say(&format!("Revoked {what}."));
+    }
     Ok(())
 }
