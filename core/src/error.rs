@@ -155,7 +155,8 @@ impl InvalidInput {
 /// One error as Square reports it (`Error` in the specification).
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct SquareError {
-    /// The broad class of the error.
+    /// The broad class of the error; an empty [`ErrorCategory::Other`] when Square's error object
+    /// had none (the code and detail are what matter, so such an error is still read).
     pub category: ErrorCategory,
     /// The specific error.
     pub code: ErrorCode,
@@ -171,7 +172,8 @@ impl<'de> Deserialize<'de> for SquareError {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         #[derive(Deserialize)]
         struct Fields {
-            category: ErrorCategory,
+            #[serde(default)]
+            category: Option<ErrorCategory>,
             code: ErrorCode,
             #[serde(default)]
             detail: Option<String>,
@@ -193,13 +195,18 @@ impl<'de> Deserialize<'de> for SquareError {
         }
 
         let Fields { category, code, detail, field } = deserializer.deserialize_map(ObjectOnly)?;
+        let category = category.unwrap_or_else(|| ErrorCategory::Other(String::new()));
         Ok(SquareError { category, code, detail, field })
     }
 }
 
 impl fmt::Display for SquareError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.category, self.code)?;
+        if self.category.as_str().is_empty() {
+            write!(f, "{}", self.code)?;
+        } else {
+            write!(f, "{}/{}", self.category, self.code)?;
+        }
         if let Some(field) = &self.field {
             write!(f, " (field `{field}`)")?;
         }

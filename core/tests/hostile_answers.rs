@@ -206,12 +206,20 @@ fn named_cases() -> Vec<Case> {
         case("answer as an array of fields", 200, JSON, "[\"EAAAtoken\",\"bearer\"]", malformed()),
         case("answer as an array after whitespace", 400, JSON, "\n  [[\"API_ERROR\",\"UNAUTHORIZED\"]]", malformed()),
         case("error without a code", 400, JSON, "{\"errors\":[{\"category\":\"API_ERROR\"}]}", malformed()),
-        case("error without a category", 401, JSON, "{\"errors\":[{\"code\":\"UNAUTHORIZED\"}]}", malformed()),
+        // An error without a category (or with a null one) is read, category unknown
+        // (parse_answers.rs); one of the wrong type is not.
         case(
-            "null where the category belongs",
+            "a number where the category belongs",
             401,
             JSON,
-            "{\"errors\":[{\"category\":null,\"code\":\"UNAUTHORIZED\"}]}",
+            "{\"errors\":[{\"category\":7,\"code\":\"UNAUTHORIZED\"}]}",
+            malformed(),
+        ),
+        case(
+            "an array where the category belongs",
+            401,
+            JSON,
+            "{\"errors\":[{\"category\":[\"API_ERROR\"],\"code\":\"UNAUTHORIZED\"}]}",
             malformed(),
         ),
         case(

@@ -525,3 +525,26 @@ fn a_revoke_refused_as_already_revoked_is_reported_as_done() {
     // Only RevokeToken reads it so: a status call with a revoked token is a refusal.
     assert!(operations().status.parse(&Config::production(), json(401, body)).is_err());
 }
+
+#[test]
+fn an_error_without_a_category_is_still_read() {
+    let body = r#"{"errors":[{"code":"UNAUTHORIZED","detail":"no category here"}]}"#;
+    for (name, result) in
+        parse_everywhere(&Config::production(), 401, &[("content-type", "application/json")], body.as_bytes())
+    {
+        let refusal = refusal(&result);
+        assert_eq!(refusal.errors.len(), 1, "{name}");
+        assert_eq!(refusal.errors[0].code, ErrorCode::Unauthorized, "{name}");
+        assert_eq!(refusal.errors[0].category, ErrorCategory::Other(String::new()), "{name}");
+        assert_eq!(refusal.errors[0].detail.as_deref(), Some("no category here"));
+        assert_eq!(refusal.errors[0].to_string(), "UNAUTHORIZED: no category here");
+    }
+    // A null category is absence too; a category of the wrong type is still malformed.
+    let null = r#"{"errors":[{"category":null,"code":"UNAUTHORIZED"}]}"#;
+    assert!(matches!(operations().status.parse(&Config::production(), json(401, null)), Err(Error::Square(_))));
+    let wrong = r#"{"errors":[{"category":7,"code":"UNAUTHORIZED"}]}"#;
+    assert!(matches!(
+        unexpected(&operations().status.parse(&Config::production(), json(401, wrong))).kind,
+        UnexpectedKind::Malformed { .. }
+    ));
+}
