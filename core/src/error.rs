@@ -91,6 +91,51 @@ impl Error {
         })
     }
 
+    /// Whether this error means the seller must authorize the application again: nothing a
+    /// retry, a wait or a refresh can mend. What a refresh job stops on; every other error
+    /// (a 429 or 408, Square's 5xx, a lost connection, an answer that could not be read, a
+    /// malformed request) is worth trying again later.
+    ///
+    /// `true` for:
+    /// - a token set with no refresh token, or whose PKCE refresh token has expired
+    ///   ([`LifecycleError::NoRefreshToken`](crate::LifecycleError::NoRefreshToken),
+    ///   [`LifecycleError::RefreshWindowClosed`](crate::LifecycleError::RefreshWindowClosed));
+    /// - Square refusing with 400, 401 or 403 and `UNAUTHORIZED`, `ACCESS_TOKEN_REVOKED` or
+    ///   `ACCESS_TOKEN_EXPIRED`: the grant or token is revoked, spent or expired. Square gives
+    ///   `UNAUTHORIZED` for a wrong client secret too, which this cannot tell apart: check the
+    ///   secret before asking the seller.
+    ///
+    /// ```
+    /// use square_oauth::{Config, Operation, RetrieveTokenStatus, AccessToken};
+    ///
+    /// let status = RetrieveTokenStatus::new(AccessToken::new("EAAAexample"));
+    /// let answer = |code: u16, body: &'static str| {
+    ///     http::Response::builder().status(code).header("content-type", "application/json").body(body).unwrap()
+    /// };
+    /// let busy = status.parse(&Config::production(), answer(429, r#"{"errors":[{"category":"RATE_LIMIT_ERROR","code":"RATE_LIMITED"}]}"#));
+    /// assert!(!busy.unwrap_err().must_authorize_again());
+    /// let revoked = status.parse(&Config::production(), answer(401, r#"{"errors":[{"category":"AUTHENTICATION_ERROR","code":"UNAUTHORIZED"}]}"#));
+    /// assert!(revoked.unwrap_err().must_authorize_again());
+    /// ```
+    pub fn must_authorize_again(&self) -> bool {
+        match self {
+            Error::Lifecycle(lifecycle) => matches!(
+                lifecycle,
+                crate::LifecycleError::NoRefreshToken | crate::LifecycleError::RefreshWindowClosed { .. }
+            ),
+            Error::Square(refusal) => {
+                matches!(refusal.status.as_u16(), 400 | 401 | 403)
+                    && refusal.errors.iter().any(|e| {
+                        matches!(
+                            e.code,
+                            ErrorCode::Unauthorized | ErrorCode::AccessTokenRevoked | ErrorCode::AccessTokenExpired
+                        )
+                    })
+            }
+            _ => false,
+        }
+    }
+
     /// The answer's `Retry-After`, if it had one.
     pub fn retry_after(&self) -> Option<&RetryAfter> {
         match self {
