@@ -349,7 +349,7 @@ fn an_empty_or_null_expiry_means_none() {
 }
 
 #[test]
-fn an_invalid_timestamp_is_a_typed_error_at_its_path() {
+fn an_invalid_timestamp_is_a_typed_error_at_its_path_or_a_reported_field() {
     let cases = [
         ("ObtainToken", r#"{"access_token":"EAAAx1","expires_at":"not a date"}"#, "expires_at"),
         ("ObtainToken", r#"{"refresh_token_expires_at":"2025-13-01T00:00:00Z"}"#, "refresh_token_expires_at"),
@@ -361,7 +361,12 @@ fn an_invalid_timestamp_is_a_typed_error_at_its_path() {
     for (operation, body, field) in cases {
         let [obtain, _, status, renew] = parse_everywhere(&Config::production(), 200, &[], body.as_bytes());
         let result = match operation {
-            "ObtainToken" => obtain.1,
+            // ObtainToken keeps the tokens and reports the field instead (its code is spent).
+            "ObtainToken" => {
+                let output = obtain.1.unwrap();
+                assert!(output.contains(&format!("malformed_fields: [\"{field}\"]")), "{output}");
+                continue;
+            }
             "RetrieveTokenStatus" => status.1,
             _ => renew.1,
         };
@@ -547,4 +552,40 @@ fn an_error_without_a_category_is_still_read() {
         unexpected(&operations().status.parse(&Config::production(), json(401, wrong))).kind,
         UnexpectedKind::Malformed { .. }
     ));
+}
+
+// ---- ObtainToken: a malformed optional field does not cost the tokens ------------------------
+
+#[test]
+fn a_malformed_optional_field_keeps_the_tokens_and_is_reported() {
+    let body = r#"{"access_token":"EAAAkept","merchant_id":"MLQW2MYBY81PZ","refresh_token":"EQAAkept",
+        "token_type":1,"expires_at":"next month","short_lived":"yes","plan_id":7,"subscription_id":{"a":1},
+        "refresh_token_expires_at":false}"#;
+    let tokens = operations().obtain.parse(&Config::production(), json(200, body)).unwrap();
+    assert_eq!(tokens.access_token.unwrap().expose_secret(), "EAAAkept");
+    assert_eq!(tokens.refresh_token.unwrap().expose_secret(), "EQAAkept");
+    assert_eq!(tokens.merchant_id.unwrap().as_str(), "MLQW2MYBY81PZ");
+    assert_eq!((tokens.expires_at, tokens.short_lived, tokens.plan_id.as_deref()), (None, None, None));
+    assert_eq!(
+        tokens.malformed_fields,
+        ["token_type", "expires_at", "subscription_id", "plan_id", "short_lived", "refresh_token_expires_at"]
+    );
+    // One bad field, the others read.
+    let one = r#"{"access_token":"EAAAx","expires_at":"2025-04-03T18:31:06Z","short_lived":"no"}"#;
+    let tokens = operations().obtain.parse(&Config::production(), json(200, one)).unwrap();
+    assert_eq!(tokens.expires_at, Some(ts("2025-04-03T18:31:06Z")));
+    assert_eq!(tokens.malformed_fields, ["short_lived"]);
+    // A well-formed answer reports nothing.
+    let clean = operations().obtain.parse(&Config::production(), json(200, PKCE_ANSWER)).unwrap();
+    assert!(clean.malformed_fields.is_empty());
+}
+
+#[test]
+fn the_tokens_and_the_seller_are_still_read_strictly() {
+    for body in [r#"{"access_token":7}"#, r#"{"refresh_token":["EQAAx"]}"#, r#"{"merchant_id":false}"#] {
+        match operations().obtain.parse(&Config::production(), json(200, body)) {
+            Err(Error::UnexpectedResponse(u)) => assert!(matches!(u.kind, UnexpectedKind::Malformed { .. }), "{body}"),
+            other => panic!("{body}: {other:?}"),
+        }
+    }
 }
