@@ -367,16 +367,12 @@ pub struct ObtainTokenResponse {
 /// An optional, non-secret field read without failing: a value of the wrong shape is kept as
 /// `Bad` for the report. It goes through a `serde_json::Value`, which is why no secret field is
 /// read this way (that memory is not wiped).
+#[derive(Default)]
 enum Lenient<T> {
+    #[default]
     Absent,
     Good(T),
     Bad,
-}
-
-impl<T> Default for Lenient<T> {
-    fn default() -> Self {
-        Lenient::Absent
-    }
 }
 
 impl<'de, T: serde::de::DeserializeOwned> serde::Deserialize<'de> for Lenient<T> {
