@@ -180,6 +180,8 @@ async fn view() -> Result<JsValue, JsValue> {
         }
         Err(error) if error.has_code(&ErrorCode::AccessTokenRevoked) => set(&out, "status", "revoked"),
         Err(error) if error.has_code(&ErrorCode::AccessTokenExpired) => set(&out, "status", "expired"),
+        // Square's specification answers UNAUTHORIZED for an expired or revoked token alike.
+        Err(error) if error.has_code(&ErrorCode::Unauthorized) => set(&out, "status", "not valid (expired or revoked)"),
         Err(Error::Core(error)) => set(&out, "status", format!("refused: {error}")),
         Err(error) => return Err(fail(error)),
     }

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use square_oauth::{AccessToken, ClientSecret};
 
 /// Get, refresh, check and revoke Square OAuth tokens, or try it all against a fake Square.
 ///
@@ -77,8 +78,8 @@ pub(crate) struct Login {
     pub(crate) client_id: Option<String>,
     /// The application secret: code flow. Absent: PKCE flow [env: SQUARE_CLIENT_SECRET]. Prefer
     /// the environment: other users can read command lines.
-    #[arg(long, value_name = "SECRET")]
-    pub(crate) client_secret: Option<String>,
+    #[arg(long, value_name = "SECRET", value_parser = secret::<ClientSecret>)]
+    pub(crate) client_secret: Option<ClientSecret>,
     /// A permission to ask for (repeat, or separate with commas) [default: Square's defaults].
     #[arg(long = "scope", value_name = "SCOPE", value_delimiter = ',')]
     pub(crate) scopes: Vec<String>,
@@ -106,16 +107,16 @@ pub(crate) struct Refresh {
     #[arg(long, value_name = "FILE")]
     pub(crate) token_file: PathBuf,
     /// The application secret, needed for code-flow tokens [env: SQUARE_CLIENT_SECRET].
-    #[arg(long, value_name = "SECRET")]
-    pub(crate) client_secret: Option<String>,
+    #[arg(long, value_name = "SECRET", value_parser = secret::<ClientSecret>)]
+    pub(crate) client_secret: Option<ClientSecret>,
 }
 
 /// `status`.
 #[derive(Debug, Args)]
 pub(crate) struct Status {
     /// The access token to inspect [env: SQUARE_ACCESS_TOKEN].
-    #[arg(long, value_name = "TOKEN", conflicts_with = "token_file")]
-    pub(crate) access_token: Option<String>,
+    #[arg(long, value_name = "TOKEN", conflicts_with = "token_file", value_parser = secret::<AccessToken>)]
+    pub(crate) access_token: Option<AccessToken>,
     /// Inspect the access token of this token file.
     #[arg(long, value_name = "FILE")]
     pub(crate) token_file: Option<PathBuf>,
@@ -125,8 +126,8 @@ pub(crate) struct Status {
 #[derive(Debug, Args)]
 pub(crate) struct Revoke {
     /// Revoke the authorization of this access token [env: SQUARE_ACCESS_TOKEN].
-    #[arg(long, value_name = "TOKEN", conflicts_with_all = ["merchant_id", "token_file"])]
-    pub(crate) access_token: Option<String>,
+    #[arg(long, value_name = "TOKEN", conflicts_with_all = ["merchant_id", "token_file"], value_parser = secret::<AccessToken>)]
+    pub(crate) access_token: Option<AccessToken>,
     /// Revoke the application's authorization for this seller.
     #[arg(long, value_name = "MERCHANT_ID", conflicts_with = "token_file")]
     pub(crate) merchant_id: Option<String>,
@@ -141,8 +142,8 @@ pub(crate) struct Revoke {
     pub(crate) client_id: Option<String>,
     /// The application secret, which RevokeToken requires [env: SQUARE_CLIENT_SECRET]. Prefer
     /// the environment: other users can read command lines.
-    #[arg(long, value_name = "SECRET")]
-    pub(crate) client_secret: Option<String>,
+    #[arg(long, value_name = "SECRET", value_parser = secret::<ClientSecret>)]
+    pub(crate) client_secret: Option<ClientSecret>,
 }
 
 /// `mock`.
@@ -157,6 +158,26 @@ pub(crate) struct Mock {
     /// Register a seller who can approve (the first is the default; one is made up if none).
     #[arg(long = "seller", value_name = "MERCHANT_ID")]
     pub(crate) sellers: Vec<String>,
+    /// Offer the test-only control API under /__mock/ (approve, faults, clock, behaviours).
+    #[arg(long)]
+    pub(crate) control: bool,
+    /// Answer RetrieveTokenStatus and RenewToken of an expired or revoked token with
+    /// ACCESS_TOKEN_EXPIRED / ACCESS_TOKEN_REVOKED instead of the specification's UNAUTHORIZED.
+    #[arg(long)]
+    pub(crate) specific_token_errors: bool,
+    /// Refuse a code-flow refresh once the access token has been expired for more than 15 days
+    /// (by default code-flow refresh tokens never expire, as Square's documents say).
+    #[arg(long)]
+    pub(crate) code_flow_refresh_grace: bool,
+    /// Refuse a repeated RevokeToken (401 ACCESS_TOKEN_REVOKED) instead of answering success again.
+    #[arg(long)]
+    pub(crate) refuse_repeated_revoke: bool,
+}
+
+/// A secret flag, wrapped the moment it is read, so that the argument structs' `Debug` (and
+/// anything that logs them) prints a redaction.
+fn secret<T: From<String>>(text: &str) -> Result<T, String> {
+    Ok(T::from(text.to_owned()))
 }
 
 /// `30s`, `5m`, `1h`, `250ms`, or a bare number of seconds.
@@ -190,6 +211,32 @@ mod tests {
         assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
         assert!(parse_duration("0").is_err());
         assert!(parse_duration("5 parsecs").is_err());
+    }
+
+    #[test]
+    fn secrets_on_the_command_line_never_show_in_debug() {
+        let secret = "sq0csp-SENTINEL-debug";
+        let token = "EAAA-SENTINEL-debug";
+        for line in [
+            vec!["square-oauth", "login", "--client-id", "sq0idp-a", "--client-secret", secret],
+            vec!["square-oauth", "refresh", "--token-file", "f", "--client-secret", secret],
+            vec!["square-oauth", "status", "--access-token", token],
+            vec!["square-oauth", "revoke", "--access-token", token, "--client-secret", secret],
+        ] {
+            let cli = Cli::try_parse_from(&line).expect("a valid command line");
+            let debug = format!("{cli:?}");
+            assert!(!debug.contains("SENTINEL"), "{debug}");
+            assert!(debug.contains("REDACTED"), "{debug}");
+        }
+        let Command::Revoke(revoke) =
+            Cli::try_parse_from(["square-oauth", "revoke", "--access-token", token, "--client-secret", secret])
+                .unwrap()
+                .command
+        else {
+            panic!("revoke")
+        };
+        assert_eq!(revoke.access_token.unwrap().expose_secret(), token);
+        assert_eq!(revoke.client_secret.unwrap().expose_secret(), secret);
     }
 
     #[test]

@@ -99,8 +99,8 @@ pub(crate) fn client_id(flag: Option<&str>) -> Result<ClientId, Failure> {
 }
 
 /// `--client-secret`, else `SQUARE_CLIENT_SECRET`, else none.
-pub(crate) fn client_secret(flag: Option<&str>) -> Option<ClientSecret> {
-    flag.map(str::to_owned).or_else(|| env("SQUARE_CLIENT_SECRET")).map(ClientSecret::new)
+pub(crate) fn client_secret(flag: Option<&ClientSecret>) -> Option<ClientSecret> {
+    flag.cloned().or_else(|| env("SQUARE_CLIENT_SECRET").map(ClientSecret::new))
 }
 
 /// A local failure (a file, a socket).

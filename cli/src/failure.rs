@@ -273,16 +273,21 @@ fn hint(error: &Error, context: Option<Context>) -> Option<String> {
                 .into(),
         ),
         Some(Context::Refresh { pkce: false }) if error.has_code(&ErrorCode::Unauthorized) => Some(
-            "the refresh token was refused: it was revoked, or the access token is more than 15 days past expiry, \
-             or the client secret is wrong; run `square-oauth login` again"
+            "the refresh token was refused: the authorization was revoked, or the client secret is wrong; \
+             check the secret, otherwise run `square-oauth login` again"
                 .into(),
         ),
         Some(Context::Revoke) if error.has_code(&ErrorCode::Unauthorized) => {
             Some("the client id or client secret is wrong for this application".into())
         }
-        Some(Context::Status) if error.has_code(&ErrorCode::Unauthorized) => {
-            Some("the access token is not valid (mistyped, or issued by another environment)".into())
-        }
+        // Square's specification answers UNAUTHORIZED for an expired or revoked token too, so
+        // this one hint covers all of them.
+        Some(Context::Status) if error.has_code(&ErrorCode::Unauthorized) => Some(
+            "the access token is not valid: expired, revoked, mistyped, or issued by another environment; \
+             refresh it (`square-oauth refresh --token-file FILE`), and if that is refused too, the seller must \
+             authorize again (`square-oauth login`)"
+                .into(),
+        ),
         _ => None,
     }
 }

@@ -144,7 +144,7 @@ fn demo_walks_every_flow_and_masks_every_secret() {
         "Refused (AUTHENTICATION_ERROR UNAUTHORIZED)",
         "authorization: Client sq0c…[masked]",
         "authorization: Bearer EAAA…[masked]",
-        "Refused with ACCESS_TOKEN_REVOKED",
+        "Refused with UNAUTHORIZED (the token is revoked)",
         "Done: 14 steps",
     ] {
         assert!(out.contains(step), "missing `{step}` in:\n{out}");

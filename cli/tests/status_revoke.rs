@@ -3,6 +3,7 @@
 mod common;
 
 use common::*;
+use square_oauth_mock::Behaviour;
 
 #[test]
 fn status_of_a_token_given_on_the_command_line() {
@@ -67,6 +68,17 @@ fn revoke_by_access_token_then_status_says_revoked() {
     let sent = fx.square.requests().into_iter().find(|r| r.path == "/oauth2/revoke").unwrap();
     assert_eq!(sent.header("authorization"), Some(format!("Client {SENTINEL}").as_str()));
 
+    // Square's specification: UNAUTHORIZED for a token that no longer works.
+    let after = fx.cli().args(["status", "--json", "--access-token", token]).run();
+    after.code(3).leaks_none(&[token]);
+    let doc = after.json();
+    assert_eq!(doc["error"]["errors"][0]["code"], "UNAUTHORIZED");
+    let hint = doc["error"]["hint"].as_str().unwrap();
+    assert!(hint.contains("revoked") && hint.contains("square-oauth login"), "{hint}");
+    assert!(after.stderr.contains("AUTHENTICATION_ERROR UNAUTHORIZED"), "{}", after.stderr);
+
+    // The specific code, where Square sends it.
+    fx.square.set_behaviour(Behaviour { specific_token_errors: true, ..Behaviour::default() });
     let after = fx.cli().args(["status", "--json", "--access-token", token]).run();
     after.code(3).leaks_none(&[token]);
     let doc = after.json();
@@ -155,4 +167,72 @@ fn revoke_by_token_and_by_merchant_at_once_is_refused_by_the_parser() {
         ])
         .run();
     run.code(2).leaks_none(&[SENTINEL]);
+}
+
+#[test]
+fn a_repeated_revoke_that_square_refuses_as_already_revoked_is_reported_as_done() {
+    let fx = Fixture::new();
+    fx.code_flow_tokens();
+    let revoke = || {
+        fx.cli()
+            .args(["--json", "revoke", "--merchant-id", MERCHANT])
+            .env("SQUARE_CLIENT_ID", CLIENT_ID)
+            .env("SQUARE_CLIENT_SECRET", SENTINEL)
+            .run()
+    };
+    let first = revoke();
+    first.code(0);
+    assert_eq!(first.json()["already_revoked"], false);
+    // The first answer was lost, say; Square refuses the repeat as already revoked.
+    fx.square.set_behaviour(Behaviour { refuse_repeated_revoke: true, ..Behaviour::default() });
+    let again = revoke();
+    again.code(0).leaks_none(&[SENTINEL]);
+    assert_eq!(again.json()["already_revoked"], true, "{}", again.stdout);
+    let said = fx
+        .cli()
+        .args(["revoke", "--merchant-id", MERCHANT])
+        .env("SQUARE_CLIENT_ID", CLIENT_ID)
+        .env("SQUARE_CLIENT_SECRET", SENTINEL)
+        .run();
+    said.code(0);
+    assert!(said.stdout.contains("Already revoked"), "{}", said.stdout);
+}
+
+#[test]
+fn a_revoke_answer_without_success_true_is_a_failure() {
+    use std::io::{Read as _, Write as _};
+    for body in [r#"{"success":false}"#, "{}"] {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut seen = Vec::new();
+            let mut buf = [0u8; 4096];
+            // Headers, then the JSON body (small enough to arrive by the closing brace).
+            while !seen.ends_with(b"}") {
+                let n = stream.read(&mut buf).unwrap();
+                if n == 0 {
+                    break;
+                }
+                seen.extend_from_slice(&buf[..n]);
+            }
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(answer.as_bytes());
+        });
+        let run = Cli::new()
+            .args(["--json", "--base-url", &format!("http://127.0.0.1:{port}"), "revoke", "--merchant-id", MERCHANT])
+            .env("SQUARE_CLIENT_ID", CLIENT_ID)
+            .env("SQUARE_CLIENT_SECRET", SENTINEL)
+            .run();
+        // Should the command have failed before connecting, this releases the server's accept.
+        let _ = std::net::TcpStream::connect(("127.0.0.1", port));
+        server.join().unwrap();
+        run.code(5).leaks_none(&[SENTINEL]);
+        let doc = run.json();
+        assert_eq!(doc["ok"], false, "{body}: {}", run.stdout);
+        assert!(doc["error"]["message"].as_str().unwrap().contains("`success` is not true"), "{}", run.stdout);
+    }
 }

@@ -91,6 +91,51 @@ impl Error {
         })
     }
 
+    /// Whether this error means the seller must authorize the application again: nothing a
+    /// retry, a wait or a refresh can mend. What a refresh job stops on; every other error
+    /// (a 429 or 408, Square's 5xx, a lost connection, an answer that could not be read, a
+    /// malformed request) is worth trying again later.
+    ///
+    /// `true` for:
+    /// - a token set with no refresh token, or whose PKCE refresh token has expired
+    ///   ([`LifecycleError::NoRefreshToken`](crate::LifecycleError::NoRefreshToken),
+    ///   [`LifecycleError::RefreshWindowClosed`](crate::LifecycleError::RefreshWindowClosed));
+    /// - Square refusing with 400, 401 or 403 and `UNAUTHORIZED`, `ACCESS_TOKEN_REVOKED` or
+    ///   `ACCESS_TOKEN_EXPIRED`: the grant or token is revoked, spent or expired. Square gives
+    ///   `UNAUTHORIZED` for a wrong client secret too, which this cannot tell apart: check the
+    ///   secret before asking the seller.
+    ///
+    /// ```
+    /// use square_oauth::{Config, Operation, RetrieveTokenStatus, AccessToken};
+    ///
+    /// let status = RetrieveTokenStatus::new(AccessToken::new("EAAAexample"));
+    /// let answer = |code: u16, body: &'static str| {
+    ///     http::Response::builder().status(code).header("content-type", "application/json").body(body).unwrap()
+    /// };
+    /// let busy = status.parse(&Config::production(), answer(429, r#"{"errors":[{"category":"RATE_LIMIT_ERROR","code":"RATE_LIMITED"}]}"#));
+    /// assert!(!busy.unwrap_err().must_authorize_again());
+    /// let revoked = status.parse(&Config::production(), answer(401, r#"{"errors":[{"category":"AUTHENTICATION_ERROR","code":"UNAUTHORIZED"}]}"#));
+    /// assert!(revoked.unwrap_err().must_authorize_again());
+    /// ```
+    pub fn must_authorize_again(&self) -> bool {
+        match self {
+            Error::Lifecycle(lifecycle) => matches!(
+                lifecycle,
+                crate::LifecycleError::NoRefreshToken | crate::LifecycleError::RefreshWindowClosed { .. }
+            ),
+            Error::Square(refusal) => {
+                matches!(refusal.status.as_u16(), 400 | 401 | 403)
+                    && refusal.errors.iter().any(|e| {
+                        matches!(
+                            e.code,
+                            ErrorCode::Unauthorized | ErrorCode::AccessTokenRevoked | ErrorCode::AccessTokenExpired
+                        )
+                    })
+            }
+            _ => false,
+        }
+    }
+
     /// The answer's `Retry-After`, if it had one.
     pub fn retry_after(&self) -> Option<&RetryAfter> {
         match self {
@@ -155,7 +200,8 @@ impl InvalidInput {
 /// One error as Square reports it (`Error` in the specification).
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct SquareError {
-    /// The broad class of the error.
+    /// The broad class of the error; an empty [`ErrorCategory::Other`] when Square's error object
+    /// had none (the code and detail are what matter, so such an error is still read).
     pub category: ErrorCategory,
     /// The specific error.
     pub code: ErrorCode,
@@ -171,7 +217,8 @@ impl<'de> Deserialize<'de> for SquareError {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         #[derive(Deserialize)]
         struct Fields {
-            category: ErrorCategory,
+            #[serde(default)]
+            category: Option<ErrorCategory>,
             code: ErrorCode,
             #[serde(default)]
             detail: Option<String>,
@@ -193,13 +240,18 @@ impl<'de> Deserialize<'de> for SquareError {
         }
 
         let Fields { category, code, detail, field } = deserializer.deserialize_map(ObjectOnly)?;
+        let category = category.unwrap_or_else(|| ErrorCategory::Other(String::new()));
         Ok(SquareError { category, code, detail, field })
     }
 }
 
 impl fmt::Display for SquareError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.category, self.code)?;
+        if self.category.as_str().is_empty() {
+            write!(f, "{}", self.code)?;
+        } else {
+            write!(f, "{}/{}", self.category, self.code)?;
+        }
         if let Some(field) = &self.field {
             write!(f, " (field `{field}`)")?;
         }
@@ -278,6 +330,12 @@ pub enum UnexpectedKind {
     Empty,
     /// The `Content-Type` is not JSON.
     NotJson,
+    /// The answer reads, but does not confirm what was asked: this field is absent or `false`
+    /// (RevokeToken's `success`). The request may or may not have taken effect.
+    Unconfirmed {
+        /// The field that should have confirmed it.
+        field: &'static str,
+    },
     /// The body is not the JSON Square sends.
     Malformed {
         /// Where in the document it failed, as a serde path (`errors[0].code`, `.`).
@@ -299,6 +357,7 @@ impl fmt::Display for UnexpectedKind {
             }
             UnexpectedKind::Empty => f.write_str("empty body"),
             UnexpectedKind::NotJson => f.write_str("body is not JSON"),
+            UnexpectedKind::Unconfirmed { field } => write!(f, "`{field}` is not true: nothing confirms it was done"),
             UnexpectedKind::Malformed { path, message, line, column } => {
                 write!(f, "malformed JSON at `{path}` (line {line}, column {column}): {message}")
             }

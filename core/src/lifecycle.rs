@@ -14,8 +14,9 @@
 //! | refresh every 7 days or sooner | Square's guidance | [`RefreshRules::refresh_after`], default 7 days |
 //! | alert when a stored token is older than 8 days | Square's guidance | [`TokenSet::age`] |
 //! | never let a token run out | this crate | [`RefreshRules::margin_before_expiry`], default 1 day |
-//! | code flow: refresh up to 15 days after the access token expired | Square | [`CODE_FLOW_GRACE`] |
-//! | PKCE: refresh tokens are single-use, last 90 days | Square | rotated by [`TokenSet::apply_refresh`]; window closes at `refresh_token_expires_at` |
+//! | code flow: refresh tokens do not expire | Square | [`TokenSet::can_refresh`] is `true` for as long as there is one; Square's answer decides |
+//! | renew within 15 days of the access token's expiry (RenewToken's rule) | Square | only a warning for the code flow: [`TokenSet::refresh_overdue`], [`CODE_FLOW_GRACE`] |
+//! | PKCE: refresh tokens are single-use, last 90 days | Square | rotated by [`TokenSet::apply_refresh`]; window closes at `refresh_token_expires_at`, or 90 days after the grant when Square left it out |
 //!
 //! # Boundaries
 //!
@@ -26,11 +27,12 @@
 //! - [`TokenSet::is_expired`] is `true` at `expires_at` itself.
 //! - [`TokenSet::refresh_due`] is `true` at exactly `obtained_at + refresh_after` (7 days old is
 //!   due) and at exactly `expires_at - margin`.
-//! - [`TokenSet::can_refresh`] is `false` at exactly `expires_at + 15 days` (code flow) and at
-//!   exactly `refresh_token_expires_at` (PKCE).
+//! - [`TokenSet::can_refresh`] is `false` at exactly `refresh_token_expires_at` (PKCE).
+//! - [`TokenSet::refresh_overdue`] is `true` at exactly `expires_at + 15 days` (code flow).
 //!
-//! Being strict at the instant costs nothing (a refresh is due days earlier) and never asks
-//! Square for something it may refuse.
+//! Being strict at the instant costs nothing (a refresh is due days earlier). Where Square's
+//! documents leave a rule uncertain, nothing is refused here: a code-flow refresh is always sent,
+//! and Square's answer says whether the seller must authorize again.
 
 use core::fmt;
 
@@ -44,8 +46,16 @@ use crate::ids::{ClientId, MerchantId};
 use crate::obtain_token::{ObtainToken, ObtainTokenResponse};
 use crate::secret::{AccessToken, ClientSecret, RefreshToken};
 
-/// How long after its expiry a code-flow access token can still be refreshed (15 days).
+/// 15 days: how long after its expiry Square documents that an access token can still be renewed
+/// (RenewToken's rule). Square's documents say code-flow refresh tokens do not expire, so this is
+/// never used to refuse a refresh: past it, [`TokenSet::refresh_overdue`] warns that the refresh
+/// job has been failing for a long time.
 pub const CODE_FLOW_GRACE: SignedDuration = SignedDuration::from_hours(15 * 24);
+
+/// 90 days: how long Square documents that a PKCE refresh token lasts. Used when an answer leaves
+/// `refresh_token_expires_at` out, counted from when the answer arrived, which is never before
+/// Square issued the token: the window it gives never closes before Square's own.
+pub const PKCE_REFRESH_LIFETIME: SignedDuration = SignedDuration::from_hours(90 * 24);
 
 /// Which grant a token set came from; it decides how it is refreshed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -105,8 +115,8 @@ impl Default for RefreshRules {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum LifecycleError {
-    /// Square's answer lacks a field a token set cannot do without (`access_token`,
-    /// `merchant_id`, or a PKCE answer's `refresh_token`).
+    /// Square's answer lacks a field a token set cannot do without (`access_token` or
+    /// `merchant_id`).
     #[error("Square's answer has no `{0}`")]
     MissingField(&'static str),
     /// The refresh answer is for another seller than the token set's.
@@ -123,8 +133,8 @@ pub enum LifecycleError {
     /// A code-flow refresh needs the application secret, and none was given.
     #[error("a code-flow refresh needs the client secret")]
     ClientSecretRequired,
-    /// The refresh window has closed (15 days after the access token's expiry in the code flow,
-    /// the refresh token's own expiry in PKCE): the seller must authorize again.
+    /// The PKCE refresh token has expired: the seller must authorize again. (A code-flow refresh
+    /// is never refused here: Square's answer decides.)
     #[error("the {flow} refresh window closed at {closed_at}; the seller must authorize again")]
     RefreshWindowClosed {
         /// The token set's flow.
@@ -208,9 +218,15 @@ impl TokenSet {
     /// A token set from ObtainToken's answer to a code exchange (or a refresh), obtained at
     /// `now`.
     ///
-    /// `access_token` and `merchant_id` are required, and so is `refresh_token` in the PKCE flow
-    /// ([`LifecycleError::MissingField`]). The answer carries no scopes: record the granted ones
-    /// with [`with_scopes`](Self::with_scopes).
+    /// `access_token` and `merchant_id` are required ([`LifecycleError::MissingField`]). The
+    /// answer carries no scopes: record the granted ones with [`with_scopes`](Self::with_scopes).
+    ///
+    /// A PKCE answer without `refresh_token` still gives a set, since its access token works and
+    /// the code that bought it is spent: [`refresh_token`](Self::refresh_token) is then `None`,
+    /// which is the report that the seller must authorize again before the access token expires
+    /// ([`can_refresh`](Self::can_refresh) is `false`). A PKCE answer without
+    /// `refresh_token_expires_at` gets Square's documented 90 days from `now`
+    /// ([`PKCE_REFRESH_LIFETIME`]).
     pub fn from_response(
         flow: Flow,
         client_id: ClientId,
@@ -228,9 +244,8 @@ impl TokenSet {
         } = response;
         let access_token = access_token.ok_or(LifecycleError::MissingField("access_token"))?;
         let merchant_id = merchant_id.ok_or(LifecycleError::MissingField("merchant_id"))?;
-        if flow == Flow::Pkce && refresh_token.is_none() {
-            return Err(LifecycleError::MissingField("refresh_token").into());
-        }
+        let refresh_token_expires_at =
+            pkce_refresh_expiry(flow, refresh_token.is_some(), refresh_token_expires_at, now);
         Ok(TokenSet {
             flow,
             client_id,
@@ -273,8 +288,8 @@ impl TokenSet {
         &self.access_token
     }
 
-    /// The refresh token: always present in PKCE, present in the code flow unless Square left it
-    /// out.
+    /// The refresh token, unless Square's answer left it out (then the seller must authorize
+    /// again once the access token expires).
     pub fn refresh_token(&self) -> Option<&RefreshToken> {
         self.refresh_token.as_ref()
     }
@@ -284,7 +299,8 @@ impl TokenSet {
         self.expires_at
     }
 
-    /// When the refresh token expires (PKCE only).
+    /// When the refresh token expires (PKCE only): Square's `refresh_token_expires_at`, or 90
+    /// days after the answer arrived when Square left it out.
     pub fn refresh_token_expires_at(&self) -> Option<Timestamp> {
         self.refresh_token_expires_at
     }
@@ -331,7 +347,7 @@ impl TokenSet {
     /// Whether a refresh is due: from [`next_refresh_at`](Self::next_refresh_at) on (that
     /// instant included).
     ///
-    /// It stays `true` once the refresh window has closed, so that a refresh job notices:
+    /// It stays `true` once a PKCE refresh window has closed, so that a refresh job notices:
     /// [`refresh_operation_if_due`](Self::refresh_operation_if_due) then fails with
     /// [`LifecycleError::RefreshWindowClosed`] instead of quietly doing nothing. `false` when the
     /// set has no refresh token (nothing can be done before the seller authorizes again; check
@@ -342,10 +358,11 @@ impl TokenSet {
 
     /// Whether Square would still take the refresh token at `now`.
     ///
-    /// - Code flow: until 15 days after the access token's expiry ([`CODE_FLOW_GRACE`]), that
-    ///   instant excluded; always, when Square gave no expiry.
-    /// - PKCE: until `refresh_token_expires_at`, that instant excluded; always, when Square gave
-    ///   no such expiry.
+    /// - Code flow: always. Square's documents say code-flow refresh tokens do not expire, so
+    ///   the refresh is sent and Square's answer decides; see
+    ///   [`refresh_overdue`](Self::refresh_overdue) for the warning.
+    /// - PKCE: until `refresh_token_expires_at`, that instant excluded (90 days after the grant
+    ///   when Square's answer left it out, [`PKCE_REFRESH_LIFETIME`]).
     ///
     /// `false` without a refresh token. Whether the authorization was revoked is Square's to
     /// know; a refresh then fails with Square's error.
@@ -353,12 +370,43 @@ impl TokenSet {
         self.refresh_token.is_some() && self.refresh_window_closes_at().is_none_or(|closes| now < closes)
     }
 
-    /// When the refresh window closes, if it does: `expires_at + 15 days` in the code flow,
-    /// `refresh_token_expires_at` in PKCE.
+    /// When the refresh window closes, if it does: `refresh_token_expires_at` in PKCE, never in
+    /// the code flow.
     pub fn refresh_window_closes_at(&self) -> Option<Timestamp> {
         match self.flow {
-            Flow::CodeFlow => self.expires_at.map(|expires_at| add(expires_at, CODE_FLOW_GRACE)),
+            Flow::CodeFlow => None,
             Flow::Pkce => self.refresh_token_expires_at,
+        }
+    }
+
+    /// Whether a code-flow refresh is overdue at `now`: the access token expired 15 days
+    /// ([`CODE_FLOW_GRACE`]) or more ago, that instant included. A warning, not a refusal: the
+    /// refresh job has been failing for weeks, and Square may (its documents are not clear about
+    /// it) ask the seller to authorize again. Send the refresh anyway; Square's answer decides.
+    /// Always `false` in PKCE, whose refresh token has its own expiry
+    /// ([`can_refresh`](Self::can_refresh)).
+    ///
+    /// ```
+    /// # use square_oauth::{ClientId, Flow, TokenSet};
+    /// # use square_oauth::jiff::{SignedDuration, Timestamp};
+    /// # let answer = serde_json::from_str(r#"{"access_token":"EAAAx","merchant_id":"M","refresh_token":"EQAAx",
+    /// #     "expires_at":"1970-01-31T00:00:00Z"}"#).unwrap();
+    /// # let obtained = Timestamp::UNIX_EPOCH;
+    /// let tokens = TokenSet::from_response(Flow::CodeFlow, ClientId::new("sq0idp-app"), answer, obtained)?;
+    /// let day = SignedDuration::from_hours(24);
+    /// assert!(!tokens.refresh_overdue(obtained + day * 44));
+    /// assert!(tokens.refresh_overdue(obtained + day * 45));
+    /// // Still refreshable: only Square can say no.
+    /// assert!(tokens.can_refresh(obtained + day * 45));
+    /// # Ok::<(), square_oauth::Error>(())
+    /// ```
+    pub fn refresh_overdue(&self, now: Timestamp) -> bool {
+        match self.flow {
+            Flow::CodeFlow => {
+                self.refresh_token.is_some()
+                    && self.expires_at.is_some_and(|expires_at| now >= add(expires_at, CODE_FLOW_GRACE))
+            }
+            Flow::Pkce => false,
         }
     }
 
@@ -409,8 +457,10 @@ impl TokenSet {
     }
 
     /// What a refresh job does at `now`: `Ok(None)` when no refresh is due, the request when one
-    /// is, and [`LifecycleError::RefreshWindowClosed`] when one is due but Square would refuse it
-    /// (the application should drop the set and ask the seller to authorize again).
+    /// is, and [`LifecycleError::RefreshWindowClosed`] when one is due but the PKCE refresh token
+    /// has expired (the application should drop the set and ask the seller to authorize again).
+    /// A code-flow refresh is never refused here, however late: Square's answer decides
+    /// ([`refresh_overdue`](Self::refresh_overdue) says when to worry).
     ///
     /// Adapters' `refresh_if_due` is this, the sending, and [`apply_refresh`](Self::apply_refresh).
     pub fn refresh_operation_if_due(
@@ -432,8 +482,10 @@ impl TokenSet {
     /// Takes in the answer to [`refresh_operation`](Self::refresh_operation), received at `now`.
     ///
     /// - The access token, its expiry and `short_lived` are replaced; `obtained_at` becomes `now`.
-    /// - PKCE: the answer must carry a new refresh token, which replaces the spent one, with its
-    ///   expiry.
+    /// - PKCE: the new refresh token replaces the spent one, with its expiry (90 days from `now`
+    ///   when Square left it out). An answer without a refresh token still gives the new access
+    ///   token; the set is then left without a refresh token ([`refresh_token`](Self::refresh_token)
+    ///   is `None`): the seller must authorize again before that access token expires.
     /// - Code flow: Square returns the same refresh token; if it returned none, the old one is
     ///   kept.
     /// - An answer for another seller is refused ([`LifecycleError::MerchantMismatch`]); one
@@ -457,10 +509,15 @@ impl TokenSet {
             return Err(LifecycleError::MerchantMismatch { expected: self.merchant_id.clone(), actual }.into());
         }
         match (self.flow, refresh_token) {
-            (Flow::Pkce, None) => return Err(LifecycleError::MissingField("refresh_token").into()),
+            // The old refresh token is spent; keeping it would only schedule refreshes Square
+            // refuses. The new access token is kept: it works until it expires.
+            (Flow::Pkce, None) => {
+                self.refresh_token = None;
+                self.refresh_token_expires_at = None;
+            }
             (Flow::Pkce, Some(new)) => {
                 self.refresh_token = Some(new);
-                self.refresh_token_expires_at = refresh_token_expires_at;
+                self.refresh_token_expires_at = pkce_refresh_expiry(Flow::Pkce, true, refresh_token_expires_at, now);
             }
             (Flow::CodeFlow, Some(new)) => {
                 self.refresh_token = Some(new);
@@ -484,6 +541,21 @@ impl TokenSet {
     /// store, a file readable by this user alone).
     pub fn with_secrets(&self) -> WithSecrets<'_> {
         WithSecrets(self)
+    }
+}
+
+/// The PKCE refresh token's expiry: Square's, or 90 days from `now` when the answer has a PKCE
+/// refresh token but no expiry for it.
+fn pkce_refresh_expiry(
+    flow: Flow,
+    has_refresh_token: bool,
+    given: Option<Timestamp>,
+    now: Timestamp,
+) -> Option<Timestamp> {
+    match (flow, given) {
+        (Flow::Pkce, None) if has_refresh_token => Some(add(now, PKCE_REFRESH_LIFETIME)),
+        (Flow::Pkce, None) => None,
+        (_, given) => given,
     }
 }
 
@@ -558,7 +630,7 @@ impl Serialize for WithSecrets<'_> {
 }
 
 /// Reads what [`TokenSet::with_secrets`] wrote. JSON without `access_token` (what plain
-/// `Serialize` writes) is refused, and so is a PKCE set without `refresh_token`.
+/// `Serialize` writes) is refused.
 impl<'de> Deserialize<'de> for TokenSet {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let stored = Stored::<AccessToken, RefreshToken>::deserialize(deserializer)?;
@@ -566,9 +638,6 @@ impl<'de> Deserialize<'de> for TokenSet {
             D::Error::custom("missing field `access_token` (was the token set written without `with_secrets()`?)")
         })?;
         let refresh_token = stored.refresh_token;
-        if stored.flow == Flow::Pkce && refresh_token.is_none() {
-            return Err(D::Error::custom("a PKCE token set needs its `refresh_token`"));
-        }
         Ok(TokenSet {
             flow: stored.flow,
             client_id: stored.client_id,

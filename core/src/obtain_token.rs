@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::answer::{answer_type, parse_answer, timestamp};
+use crate::answer::{parse_answer, timestamp};
 use crate::config::{Config, SquareVersion};
 use crate::enums::Scope;
 use crate::error::{Error, InvalidInput, Problem};
@@ -302,39 +302,170 @@ impl Operation for ObtainToken {
     }
 }
 
-answer_type! {
-    /// What ObtainToken returns (`ObtainTokenResponse`). Every field is optional, as in Square's
-    /// specification.
-    pub struct ObtainTokenResponse / RawObtainToken {
-        /// The access token, sent as `Authorization: Bearer …` to every other Square API.
-        #[serde(default)]
-        pub access_token: Option<AccessToken>,
-        /// Always `bearer`.
-        #[serde(default)]
-        pub token_type: Option<String>,
-        /// When the access token expires (30 days, or 24 hours when short-lived).
-        #[serde(default, deserialize_with = "timestamp")]
-        pub expires_at: Option<jiff::Timestamp>,
-        /// The seller who authorized the application.
-        #[serde(default)]
-        pub merchant_id: Option<MerchantId>,
-        /// Legacy: the seller's subscription, when they subscribed during authorization.
-        #[serde(default)]
-        pub subscription_id: Option<String>,
-        /// Legacy: the subscription plan.
-        #[serde(default)]
-        pub plan_id: Option<String>,
-        /// Legacy OpenID token (deprecated since 2021-09-15).
-        #[serde(default)]
-        pub id_token: Option<IdToken>,
-        /// The refresh token: the same one again in the code flow, a new single-use one in PKCE.
-        #[serde(default)]
-        pub refresh_token: Option<RefreshToken>,
-        /// Whether the access token is short-lived.
-        #[serde(default)]
-        pub short_lived: Option<bool>,
-        /// When the refresh token expires (PKCE only: 90 days).
-        #[serde(default, deserialize_with = "timestamp")]
-        pub refresh_token_expires_at: Option<jiff::Timestamp>,
+/// What ObtainToken returns (`ObtainTokenResponse`). Every field is optional, as in Square's
+/// specification.
+///
+/// When read by [`ObtainToken`]'s `parse`, a malformed optional field (`expires_at` that is not
+/// a timestamp, `short_lived` that is not a boolean, …) does not fail the answer: its code or
+/// refresh token is already spent, and the tokens in it are the only ones there are. The field
+/// reads as absent and its name is listed in [`malformed_fields`](Self::malformed_fields).
+/// `access_token`, `refresh_token`, `merchant_id` and `id_token` are still read strictly.
+///
+/// ```
+/// use square_oauth::{AuthorizationCode, ClientId, ClientSecret, Config, ObtainToken, Operation};
+///
+/// let exchange = ObtainToken::authorization_code(
+///     ClientId::new("sq0idp-a"), ClientSecret::new("sq0csp-b"), AuthorizationCode::new("sq0cgb-c"));
+/// let answer = http::Response::builder().status(200).header("content-type", "application/json").body(
+///     r#"{"access_token":"EAAAx","merchant_id":"M1","refresh_token":"EQAAx","expires_at":"next month"}"#,
+/// )?;
+/// let tokens = exchange.parse(&Config::production(), answer)?;
+/// assert_eq!(tokens.access_token.unwrap().expose_secret(), "EAAAx");
+/// assert_eq!(tokens.expires_at, None);
+/// assert_eq!(tokens.malformed_fields, ["expires_at"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[non_exhaustive]
+pub struct ObtainTokenResponse {
+    /// The access token, sent as `Authorization: Bearer …` to every other Square API.
+    #[serde(default)]
+    pub access_token: Option<AccessToken>,
+    /// Always `bearer`.
+    #[serde(default)]
+    pub token_type: Option<String>,
+    /// When the access token expires (30 days, or 24 hours when short-lived).
+    #[serde(default, deserialize_with = "timestamp")]
+    pub expires_at: Option<jiff::Timestamp>,
+    /// The seller who authorized the application.
+    #[serde(default)]
+    pub merchant_id: Option<MerchantId>,
+    /// Legacy: the seller's subscription, when they subscribed during authorization.
+    #[serde(default)]
+    pub subscription_id: Option<String>,
+    /// Legacy: the subscription plan.
+    #[serde(default)]
+    pub plan_id: Option<String>,
+    /// Legacy OpenID token (deprecated since 2021-09-15).
+    #[serde(default)]
+    pub id_token: Option<IdToken>,
+    /// The refresh token: the same one again in the code flow, a new single-use one in PKCE.
+    #[serde(default)]
+    pub refresh_token: Option<RefreshToken>,
+    /// Whether the access token is short-lived.
+    #[serde(default)]
+    pub short_lived: Option<bool>,
+    /// When the refresh token expires (PKCE only: 90 days).
+    #[serde(default, deserialize_with = "timestamp")]
+    pub refresh_token_expires_at: Option<jiff::Timestamp>,
+    /// The optional fields whose values were malformed and are read as absent (see above).
+    /// Not part of Square's answer; empty when everything read.
+    #[serde(skip)]
+    pub malformed_fields: Vec<&'static str>,
+}
+
+/// An optional, non-secret field read without failing: a value of the wrong shape is kept as
+/// `Bad` for the report. It goes through a `serde_json::Value`, which is why no secret field is
+/// read this way (that memory is not wiped).
+#[derive(Default)]
+enum Lenient<T> {
+    #[default]
+    Absent,
+    Good(T),
+    Bad,
+}
+
+impl<'de, T: serde::de::DeserializeOwned> serde::Deserialize<'de> for Lenient<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        Ok(T::deserialize(value).map_or(Lenient::Bad, Lenient::Good))
+    }
+}
+
+impl<T> Lenient<Option<T>> {
+    fn take(self, name: &'static str, malformed: &mut Vec<&'static str>) -> Option<T> {
+        match self {
+            Lenient::Absent => None,
+            Lenient::Good(value) => value,
+            Lenient::Bad => {
+                malformed.push(name);
+                None
+            }
+        }
+    }
+}
+
+/// A timestamp as [`timestamp`] reads it, for [`Lenient`].
+struct Stamp(Option<jiff::Timestamp>);
+
+impl<'de> serde::Deserialize<'de> for Stamp {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        timestamp(deserializer).map(Stamp)
+    }
+}
+
+impl Lenient<Stamp> {
+    fn take(self, name: &'static str, malformed: &mut Vec<&'static str>) -> Option<jiff::Timestamp> {
+        match self {
+            Lenient::Absent => None,
+            Lenient::Good(Stamp(value)) => value,
+            Lenient::Bad => {
+                malformed.push(name);
+                None
+            }
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct RawObtainToken {
+    #[serde(default)]
+    access_token: Option<AccessToken>,
+    #[serde(default)]
+    token_type: Lenient<Option<String>>,
+    #[serde(default)]
+    expires_at: Lenient<Stamp>,
+    #[serde(default)]
+    merchant_id: Option<MerchantId>,
+    #[serde(default)]
+    subscription_id: Lenient<Option<String>>,
+    #[serde(default)]
+    plan_id: Lenient<Option<String>>,
+    #[serde(default)]
+    id_token: Option<IdToken>,
+    #[serde(default)]
+    refresh_token: Option<RefreshToken>,
+    #[serde(default)]
+    short_lived: Lenient<Option<bool>>,
+    #[serde(default)]
+    refresh_token_expires_at: Lenient<Stamp>,
+    #[serde(default)]
+    errors: Option<Vec<crate::error::SquareError>>,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default, rename = "type")]
+    legacy_type: Option<String>,
+    #[serde(default)]
+    field: Option<String>,
+}
+
+impl crate::answer::WithErrors for RawObtainToken {
+    type Answer = ObtainTokenResponse;
+    fn split(self) -> (ObtainTokenResponse, crate::answer::ErrorFields) {
+        let mut malformed = Vec::new();
+        let answer = ObtainTokenResponse {
+            access_token: self.access_token,
+            token_type: self.token_type.take("token_type", &mut malformed),
+            expires_at: self.expires_at.take("expires_at", &mut malformed),
+            merchant_id: self.merchant_id,
+            subscription_id: self.subscription_id.take("subscription_id", &mut malformed),
+            plan_id: self.plan_id.take("plan_id", &mut malformed),
+            id_token: self.id_token,
+            refresh_token: self.refresh_token,
+            short_lived: self.short_lived.take("short_lived", &mut malformed),
+            refresh_token_expires_at: self.refresh_token_expires_at.take("refresh_token_expires_at", &mut malformed),
+            malformed_fields: malformed,
+        };
+        (answer, crate::answer::ErrorFields::new(self.errors, self.message, self.legacy_type, self.field))
     }
 }

@@ -99,8 +99,10 @@ impl Operation for RenewToken {
     }
 
     fn replay(&self) -> Replay {
-        // Renewing twice returns a valid token both times.
-        Replay::Safe
+        // Square's answer may carry a different token ("may differ from the one sent"), and then
+        // the one sent is dead: a second copy after a lost answer would send a dead token and
+        // lose the renewed one, so it is sent again only if it provably never left.
+        Replay::SingleUse
     }
 }
 

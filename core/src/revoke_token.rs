@@ -2,9 +2,11 @@
 
 use serde::Serialize;
 
-use crate::answer::{answer_type, parse_answer};
+use crate::answer::{answer_type, excerpt, parse_answer};
 use crate::config::{Config, SquareVersion};
+use crate::enums::ErrorCode;
 use crate::error::Error;
+use crate::error::{SquareRefusal, UnexpectedKind, UnexpectedResponse, answer_metadata};
 use crate::ids::{ClientId, MerchantId};
 use crate::obtain_token::{check_client_id, check_client_secret};
 use crate::operation::{Operation, Replay, authorization, check_length, json_body, limits, request};
@@ -123,8 +125,31 @@ impl Operation for RevokeToken {
         request(config, self.square_version.as_ref(), "/oauth2/revoke", Some(authorization), Some(body))
     }
 
+    /// Only `"success": true` is a revocation. A 200 whose `success` is `false` or absent is
+    /// [`UnexpectedKind::Unconfirmed`]: nothing says the tokens are dead, so they must not be
+    /// dropped as if they were. A refusal with `ACCESS_TOKEN_REVOKED` is Square saying that what
+    /// was to be revoked is revoked already (an earlier copy of this request, whose answer was
+    /// lost, may have done it): that is the outcome asked for, given as
+    /// [`RevokeTokenResponse::already_revoked`].
     fn parse<B: AsRef<[u8]>>(&self, config: &Config, response: http::Response<B>) -> Result<Self::Output, Error> {
-        parse_answer::<RawRevokeToken, B>(config, response)
+        let status = response.status();
+        let (retry_after, square_version, content_type) = answer_metadata(response.headers());
+        let body_excerpt = excerpt(response.body().as_ref());
+        match parse_answer::<RawRevokeToken, B>(config, response) {
+            Ok(answer) if answer.success == Some(true) => Ok(answer),
+            Ok(_) => Err(Error::UnexpectedResponse(Box::new(UnexpectedResponse {
+                status,
+                content_type,
+                kind: UnexpectedKind::Unconfirmed { field: "success" },
+                excerpt: body_excerpt,
+                retry_after,
+                square_version,
+            }))),
+            Err(Error::Square(refusal)) if already_revoked(&refusal) => {
+                Ok(RevokeTokenResponse { success: None, already_revoked: true })
+            }
+            Err(error) => Err(error),
+        }
     }
 
     fn replay(&self) -> Replay {
@@ -132,11 +157,42 @@ impl Operation for RevokeToken {
     }
 }
 
+/// Whether every error of a refusal says the token is revoked already.
+fn already_revoked(refusal: &SquareRefusal) -> bool {
+    !refusal.errors.is_empty() && refusal.errors.iter().all(|e| e.code == ErrorCode::AccessTokenRevoked)
+}
+
 answer_type! {
-    /// What RevokeToken returns (`RevokeTokenResponse`).
+    /// What RevokeToken returns (`RevokeTokenResponse`). [`RevokeToken`]'s `parse` gives one
+    /// only when the revocation is done: `success` is `Some(true)`, or `already_revoked` is set.
     pub struct RevokeTokenResponse / RawRevokeToken {
-        /// Whether the revocation succeeded.
+        /// Whether the revocation succeeded (Square's `success`).
         #[serde(default)]
         pub success: Option<bool>,
+        /// Square refused with `ACCESS_TOKEN_REVOKED`: it was revoked before this request (by
+        /// an earlier copy of it whose answer was lost, or by the seller). Not part of Square's
+        /// answer; set by [`RevokeToken`]'s `parse`.
+        #[serde(skip)]
+        pub already_revoked: bool,
+    }
+}
+
+impl RevokeTokenResponse {
+    /// Whether what was to be revoked is revoked: Square said `success: true`, or that it was
+    /// revoked already.
+    ///
+    /// ```
+    /// use square_oauth::{ClientId, ClientSecret, Config, MerchantId, Operation, RevokeToken};
+    ///
+    /// let revoke = RevokeToken::merchant(ClientId::new("sq0idp-a"), ClientSecret::new("sq0csp-b"), MerchantId::new("M1"));
+    /// let again = http::Response::builder().status(401).header("content-type", "application/json").body(
+    ///     r#"{"errors":[{"category":"AUTHENTICATION_ERROR","code":"ACCESS_TOKEN_REVOKED"}]}"#,
+    /// )?;
+    /// let answer = revoke.parse(&Config::production(), again)?;
+    /// assert!(answer.revoked() && answer.already_revoked);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn revoked(&self) -> bool {
+        self.success == Some(true) || self.already_revoked
     }
 }

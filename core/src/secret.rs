@@ -15,6 +15,20 @@ pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && bool::from(a.ct_eq(b))
 }
 
+/// Moves a string into an exact-size box. `String::into_boxed_str` would shrink a string with
+/// spare capacity by reallocating, which frees the old buffer with the secret still in it; here
+/// such a string is copied instead, and the original buffer is wiped (whole capacity) and left
+/// in `value` for its owner to free.
+pub(crate) fn into_exact(value: &mut String) -> Box<str> {
+    if value.len() == value.capacity() {
+        // Already exact: the buffer itself becomes the box, with no copy to wipe.
+        return core::mem::take(value).into_boxed_str();
+    }
+    let exact = Box::<str>::from(value.as_str());
+    zeroize::Zeroize::zeroize(value);
+    exact
+}
+
 macro_rules! secret_string {
     ($(#[$meta:meta])* $name:ident) => {
         $(#[$meta])*
@@ -22,9 +36,12 @@ macro_rules! secret_string {
         pub struct $name(::secrecy::SecretString);
 
         impl $name {
-            /// Wraps a value. The `String` given is moved into wiped-on-drop storage.
+            /// Wraps a value. The `String` given is moved into wiped-on-drop storage; if it had
+            /// spare capacity, its bytes are copied to an exact-size buffer and the original is
+            /// wiped before it is freed.
             pub fn new(value: impl Into<String>) -> Self {
-                Self(::secrecy::SecretString::from(value.into()))
+                let mut value = value.into();
+                Self(::secrecy::SecretBox::new($crate::secret::into_exact(&mut value)))
             }
 
             /// Reads the secret. Every call site is a place the secret leaves its wrapper.
@@ -166,5 +183,45 @@ impl fmt::Debug for Body {
         } else {
             write!(f, "Body({} bytes, [REDACTED])", self.0.len())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // What these tests can see without `unsafe`: the helper never reallocates a string with
+    // spare capacity; it copies it and wipes the original, which stays with the caller (empty,
+    // its capacity kept, so nothing was freed before the wipe). That the wipe writes zeros over
+    // the whole capacity is `zeroize`'s documented behaviour, not observed here.
+
+    #[test]
+    fn a_string_with_spare_capacity_is_copied_and_the_original_wiped() {
+        let mut value = String::with_capacity(64);
+        value.push_str("sq0csp-secret");
+        let boxed = into_exact(&mut value);
+        assert_eq!(&*boxed, "sq0csp-secret");
+        assert!(value.is_empty(), "the original was wiped");
+        assert!(value.capacity() >= 64, "and still owns its buffer, so it was not freed unwiped");
+    }
+
+    #[test]
+    fn an_exact_string_becomes_the_box_without_a_copy() {
+        let mut value = String::from("EAAA-token");
+        value.shrink_to_fit();
+        let before = value.as_ptr();
+        let boxed = into_exact(&mut value);
+        assert_eq!(boxed.as_ptr(), before, "the same buffer, no copy left behind");
+        assert_eq!(&*boxed, "EAAA-token");
+        assert_eq!(value.capacity(), 0);
+    }
+
+    #[test]
+    fn constructors_keep_the_value_whatever_its_capacity() {
+        let mut spare = String::with_capacity(100);
+        spare.push_str("sq0csp-spare");
+        assert_eq!(ClientSecret::new(spare).expose_secret(), "sq0csp-spare");
+        assert_eq!(AccessToken::from("EAAA-x".to_owned()).expose_secret(), "EAAA-x");
+        assert_eq!(RefreshToken::new("").expose_secret(), "");
     }
 }

@@ -24,6 +24,42 @@
 //! assert_eq!(revoked.merchant_id.as_str(), "J9B9Q0CZ7WEXQ");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # Replays
+//!
+//! A valid signature says Square sent the bytes, not when: anyone who captured a notification
+//! can send it again, and it will verify for as long as the key lives. Square also redelivers a
+//! notification that was not acknowledged. An application refuses both with two checks:
+//!
+//! - **Deduplicate on [`AuthorizationRevoked::event_id`]**: it is the same on every delivery of
+//!   one event; store the ids handled (for longer than Square retries) and skip a known one.
+//! - **Ignore a revocation older than the grant held now**
+//!   ([`AuthorizationRevoked::is_older_than`], or
+//!   [`applies_to`](AuthorizationRevoked::applies_to) with the [`TokenSet`](crate::TokenSet)):
+//!   a replayed revocation of an earlier authorization must not drop the tokens of the seller's
+//!   newer one.
+//!
+//! ```
+//! use square_oauth::{ClientId, Flow, TokenSet, parse_revocation};
+//! use square_oauth::jiff::Timestamp;
+//! # use std::collections::HashSet;
+//!
+//! // The seller authorized again on 2020-09-01, after the revocation of 2020-08-14.
+//! # let answer = serde_json::from_str(r#"{"access_token":"EAAAx","merchant_id":"J9B9Q0CZ7WEXQ","refresh_token":"EQAAx"}"#)?;
+//! let granted: Timestamp = "2020-09-01T00:00:00Z".parse()?;
+//! let tokens = TokenSet::from_response(Flow::CodeFlow, ClientId::new("sq0idp-app"), answer, granted)?;
+//! let mut handled: HashSet<String> = HashSet::new();
+//!
+//! // (after verify_request) a captured notification of the old revocation, sent again:
+//! let body = br#"{"merchant_id":"J9B9Q0CZ7WEXQ","type":"oauth.authorization.revoked","event_id":"e1","created_at":"2020-08-14T15:51:04Z","data":{"type":"revocation","id":"r1","object":{"revocation":{"revoked_at":"2020-08-14T15:51:00Z","revoker_type":"MERCHANT"}}}}"#;
+//! let revoked = parse_revocation(body)?;
+//! if handled.insert(revoked.event_id.clone()) && revoked.applies_to(&tokens) {
+//!     // drop the tokens
+//!     unreachable!("a revocation older than the grant held is not this grant's");
+//! }
+//! assert!(revoked.is_older_than(tokens.obtained_at()));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -151,7 +187,8 @@ open_enum! {
 }
 
 /// An `oauth.authorization.revoked` notification: every token of the application for this
-/// seller is dead; drop them. `event_id` is the idempotency key (Square may deliver twice).
+/// seller is dead; drop them. `event_id` is the idempotency key (Square may deliver twice, and a
+/// captured notification can be sent again): see [the module's Replays section](self#replays).
 ///
 /// `revoked_at` and `revoker_type` are optional because Square's specification marks them (and
 /// the objects around them) nullable: a revocation is never refused for a missing detail, since
@@ -162,7 +199,7 @@ open_enum! {
 pub struct AuthorizationRevoked {
     /// The seller whose authorization ended.
     pub merchant_id: MerchantId,
-    /// The notification's unique id; the same on a redelivery.
+    /// The notification's unique id; the same on a redelivery: deduplicate on it.
     pub event_id: String,
     /// When Square created the notification.
     pub created_at: Timestamp,
@@ -172,6 +209,34 @@ pub struct AuthorizationRevoked {
     pub revoked_at: Option<Timestamp>,
     /// Who revoked it.
     pub revoker_type: Option<RevokerType>,
+}
+
+impl AuthorizationRevoked {
+    /// When the revocation happened: `revoked_at`, or the notification's `created_at` (never
+    /// earlier) when Square left it out.
+    pub fn revoked_or_created_at(&self) -> Timestamp {
+        self.revoked_at.unwrap_or(self.created_at)
+    }
+
+    /// Whether the revocation happened before `granted_at`: then it ended an earlier
+    /// authorization, not the one obtained at `granted_at`, and must not drop its tokens (a
+    /// replayed or long-delayed notification). Strictly before: a revocation at the very
+    /// instant is taken as applying. Without `revoked_at`, the notification's `created_at` is
+    /// used, which only makes a revocation look newer, never wrongly older.
+    ///
+    /// `granted_at` comes from the application's clock and `revoked_at` from Square's; a clock
+    /// that runs far ahead could make a real revocation look older, so keep the clock synced.
+    pub fn is_older_than(&self, granted_at: Timestamp) -> bool {
+        self.revoked_or_created_at() < granted_at
+    }
+
+    /// Whether this revocation ends the grant `tokens` holds: the same seller, and not older
+    /// than when the tokens were obtained ([`TokenSet::obtained_at`](crate::TokenSet::obtained_at)).
+    /// A token obtained after a revocation proves that revocation was of an earlier grant, since
+    /// Square refuses to refresh a revoked one.
+    pub fn applies_to(&self, tokens: &crate::TokenSet) -> bool {
+        &self.merchant_id == tokens.merchant_id() && !self.is_older_than(tokens.obtained_at())
+    }
 }
 
 #[derive(Deserialize)]

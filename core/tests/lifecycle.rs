@@ -93,8 +93,8 @@ fn code_flow_boundaries() {
             ("day 30: the expiry instant is expired", (at_day(30), true, true, true)),
             ("day 31", (at_day(31), true, true, true)),
             ("just before day 30 + 15", (at_day(45) - ns(), true, true, true)),
-            ("day 30 + 15: the grace has ended", (at_day(45), true, true, false)),
-            ("day 90", (at_day(90), true, true, false)),
+            ("day 30 + 15: overdue, still sent to Square", (at_day(45), true, true, true)),
+            ("day 90", (at_day(90), true, true, true)),
             ("before it was obtained", (t0() - day(), false, false, true)),
         ],
     );
@@ -102,7 +102,10 @@ fn code_flow_boundaries() {
     assert_eq!(code_flow().age(at_day(8)), day() * 8);
     assert_eq!(code_flow().age(t0() - day()), -day());
     assert_eq!(CODE_FLOW_GRACE, day() * 15);
-    assert_eq!(code_flow().refresh_window_closes_at(), Some(at_day(45)));
+    assert_eq!(code_flow().refresh_window_closes_at(), None);
+    assert!(!code_flow().refresh_overdue(at_day(45) - ns()));
+    assert!(code_flow().refresh_overdue(at_day(45)));
+    assert!(!pkce().refresh_overdue(at_day(89)));
 }
 
 #[test]
@@ -166,9 +169,10 @@ fn a_short_lived_token_is_refreshed_halfway_not_at_once() {
     assert!(!set.refresh_due(t0(), &rules));
     assert!(set.refresh_due(t0() + SignedDuration::from_hours(12), &rules));
     assert!(set.is_expired(t0() + SignedDuration::from_hours(24)));
-    // Code flow: the grace runs from the 24-hour expiry.
-    assert!(set.can_refresh(t0() + SignedDuration::from_hours(24) + day() * 15 - ns()));
-    assert!(!set.can_refresh(t0() + SignedDuration::from_hours(24) + day() * 15));
+    // Code flow: the 15-day warning runs from the 24-hour expiry; the refresh stays possible.
+    assert!(!set.refresh_overdue(t0() + SignedDuration::from_hours(24) + day() * 15 - ns()));
+    assert!(set.refresh_overdue(t0() + SignedDuration::from_hours(24) + day() * 15));
+    assert!(set.can_refresh(t0() + SignedDuration::from_hours(24) + day() * 15));
 }
 
 #[test]
@@ -215,7 +219,9 @@ fn extreme_rules_and_instants_saturate_instead_of_panicking() {
         "access_token": ACCESS, "expires_at": "9999-12-30T00:00:00Z", "merchant_id": MERCHANT, "refresh_token": REFRESH,
     }));
     let far = TokenSet::from_response(Flow::CodeFlow, ClientId::new("sq0idp-app"), far, t0()).unwrap();
-    assert_eq!(far.refresh_window_closes_at(), Some(Timestamp::MAX));
+    assert_eq!(far.refresh_window_closes_at(), None);
+    assert!(!far.refresh_overdue(at_day(10_000)));
+    assert!(far.refresh_overdue(Timestamp::MAX));
 }
 
 #[test]
@@ -224,7 +230,6 @@ fn from_response_requires_what_a_token_set_cannot_do_without() {
     let cases = [
         (Flow::CodeFlow, serde_json::json!({"merchant_id": MERCHANT, "refresh_token": REFRESH}), "access_token"),
         (Flow::CodeFlow, serde_json::json!({"access_token": ACCESS, "refresh_token": REFRESH}), "merchant_id"),
-        (Flow::Pkce, serde_json::json!({"access_token": ACCESS, "merchant_id": MERCHANT}), "refresh_token"),
     ];
     for (flow, fields, missing) in cases {
         let error = lifecycle_error(TokenSet::from_response(flow, id(), response(fields), t0()));
@@ -299,12 +304,6 @@ fn refresh_operation_if_due_is_none_then_the_request_then_a_closed_window() {
     assert!(set.refresh_operation_if_due(at_day(7) - ns(), &rules, Some(&secret)).unwrap().is_none());
     assert!(set.refresh_operation_if_due(at_day(7), &rules, Some(&secret)).unwrap().is_some());
     assert!(set.refresh_operation_if_due(at_day(45) - ns(), &rules, Some(&secret)).unwrap().is_some());
-    let closed = lifecycle_error(set.refresh_operation_if_due(at_day(45), &rules, Some(&secret)));
-    assert_eq!(closed, LifecycleError::RefreshWindowClosed { flow: Flow::CodeFlow, closed_at: at_day(45) });
-    assert_eq!(
-        closed.to_string(),
-        "the code flow refresh window closed at 2026-04-15T12:00:00Z; the seller must authorize again"
-    );
     // Due, refreshable, but no secret: the caller's mistake is named.
     assert_eq!(
         lifecycle_error(set.refresh_operation_if_due(at_day(7), &rules, None)),
@@ -313,10 +312,27 @@ fn refresh_operation_if_due_is_none_then_the_request_then_a_closed_window() {
 
     let set = pkce();
     assert!(set.refresh_operation_if_due(at_day(90) - ns(), &rules, None).unwrap().is_some());
+    let closed = lifecycle_error(set.refresh_operation_if_due(at_day(90), &rules, None));
+    assert_eq!(closed, LifecycleError::RefreshWindowClosed { flow: Flow::Pkce, closed_at: at_day(90) });
     assert_eq!(
-        lifecycle_error(set.refresh_operation_if_due(at_day(90), &rules, None)),
-        LifecycleError::RefreshWindowClosed { flow: Flow::Pkce, closed_at: at_day(90) }
+        closed.to_string(),
+        "the PKCE refresh window closed at 2026-05-30T12:00:00Z; the seller must authorize again"
     );
+}
+
+#[test]
+fn a_code_flow_refresh_is_never_refused_locally_however_late() {
+    // Square's documents say code-flow refresh tokens do not expire: only Square's answer may
+    // end the grant, so a refresh 15 days, or a year, after the expiry is still built and sent.
+    let rules = RefreshRules::default();
+    let secret = ClientSecret::new(SECRET);
+    let set = code_flow();
+    for now in [at_day(45), at_day(46), at_day(400)] {
+        assert!(set.refresh_overdue(now));
+        assert!(set.can_refresh(now));
+        let operation = set.refresh_operation_if_due(now, &rules, Some(&secret)).unwrap().expect("a refresh");
+        assert!(matches!(operation.grant(), Grant::Refresh { .. }));
+    }
 }
 
 fn refresh_answer(fields: serde_json::Value) -> ObtainTokenResponse {
@@ -348,15 +364,61 @@ fn a_pkce_refresh_rotates_the_refresh_token() {
 }
 
 #[test]
-fn a_pkce_answer_without_a_new_refresh_token_is_refused_and_changes_nothing() {
+fn a_pkce_refresh_answer_without_a_new_refresh_token_keeps_the_new_access_token() {
+    // The old refresh token is spent: dropping the answer would lose the one working token.
     let mut set = pkce();
-    let before = set.clone();
-    let error = lifecycle_error(set.apply_refresh(
-        refresh_answer(serde_json::json!({"access_token": NEW_ACCESS, "merchant_id": MERCHANT})),
+    set.apply_refresh(
+        refresh_answer(serde_json::json!({
+            "access_token": NEW_ACCESS, "expires_at": at_day(37).to_string(), "merchant_id": MERCHANT,
+        })),
         at_day(7),
-    ));
-    assert_eq!(error, LifecycleError::MissingField("refresh_token"));
-    assert_eq!(set, before);
+    )
+    .unwrap();
+    assert_eq!(set.access_token().expose_secret(), NEW_ACCESS);
+    assert_eq!(set.expires_at(), Some(at_day(37)));
+    // Reported: no refresh token, nothing to schedule, the seller must authorize again.
+    assert_eq!(set.refresh_token(), None);
+    assert!(!set.can_refresh(at_day(8)));
+    assert_eq!(set.next_refresh_at(&RefreshRules::default()), None);
+    assert_eq!(lifecycle_error(set.refresh_operation(None)), LifecycleError::NoRefreshToken);
+}
+
+#[test]
+fn a_pkce_grant_without_a_refresh_token_keeps_its_access_token() {
+    let answer = response(serde_json::json!({
+        "access_token": ACCESS, "expires_at": at_day(30).to_string(), "merchant_id": MERCHANT,
+    }));
+    let set = TokenSet::from_response(Flow::Pkce, ClientId::new("sq0idp-app"), answer, t0()).unwrap();
+    assert_eq!(set.access_token().expose_secret(), ACCESS);
+    assert_eq!(set.refresh_token(), None);
+    assert!(!set.can_refresh(t0()));
+    assert_eq!(lifecycle_error(set.refresh_operation(None)), LifecycleError::NoRefreshToken);
+    // It can be stored and loaded like any other set.
+    let loaded: TokenSet = serde_json::from_str(&serde_json::to_string(&set.with_secrets()).unwrap()).unwrap();
+    assert_eq!(loaded, set);
+}
+
+#[test]
+fn a_pkce_refresh_token_without_an_expiry_gets_square_s_90_days() {
+    let answer = response(serde_json::json!({
+        "access_token": ACCESS, "expires_at": at_day(30).to_string(), "merchant_id": MERCHANT,
+        "refresh_token": REFRESH,
+    }));
+    let mut set = TokenSet::from_response(Flow::Pkce, ClientId::new("sq0idp-app"), answer, t0()).unwrap();
+    assert_eq!(set.refresh_token_expires_at(), Some(at_day(90)));
+    assert!(set.can_refresh(at_day(90) - ns()));
+    assert!(!set.can_refresh(at_day(90)));
+    assert!(!set.can_refresh(at_day(10_000)));
+
+    set.apply_refresh(
+        refresh_answer(
+            serde_json::json!({"access_token": NEW_ACCESS, "merchant_id": MERCHANT, "refresh_token": NEW_REFRESH}),
+        ),
+        at_day(7),
+    )
+    .unwrap();
+    assert_eq!(set.refresh_token_expires_at(), Some(at_day(97)));
+    assert!(!set.can_refresh(at_day(97)));
 }
 
 #[test]
@@ -371,7 +433,8 @@ fn a_code_flow_refresh_keeps_the_refresh_token() {
     assert_eq!(set.refresh_token().unwrap().expose_secret(), REFRESH);
     assert_eq!(set.expires_at(), Some(at_day(38)));
     assert_eq!(set.obtained_at(), at_day(8));
-    assert_eq!(set.refresh_window_closes_at(), Some(at_day(53)));
+    assert_eq!(set.refresh_window_closes_at(), None);
+    assert!(set.refresh_overdue(at_day(53)));
 
     // Square returns the same token; if it ever returned another, Square's word wins.
     set.apply_refresh(
@@ -423,8 +486,8 @@ fn an_answer_without_merchant_id_is_taken_as_this_seller_s() {
     )
     .unwrap();
     assert_eq!(set.merchant_id().as_str(), MERCHANT);
-    // PKCE: the old refresh token's expiry went with it.
-    assert_eq!(set.refresh_token_expires_at(), None);
+    // PKCE: the old refresh token's expiry went with it; the new one gets Square's 90 days.
+    assert_eq!(set.refresh_token_expires_at(), Some(at_day(97)));
 }
 
 #[test]
@@ -491,13 +554,6 @@ fn loading_accepts_a_minimal_file_and_refuses_an_inconsistent_one() {
     let set: TokenSet = serde_json::from_value(minimal).unwrap();
     assert_eq!((set.refresh_token(), set.expires_at(), set.short_lived(), set.scopes()), (None, None, false, &[][..]));
 
-    let pkce_without_refresh = serde_json::json!({
-        "flow": "pkce", "client_id": "sq0idp-app", "merchant_id": MERCHANT,
-        "access_token": ACCESS, "obtained_at": "2026-03-01T12:00:00Z",
-    });
-    let error = serde_json::from_value::<TokenSet>(pkce_without_refresh).unwrap_err().to_string();
-    assert!(error.contains("refresh_token"), "{error}");
-
     let unknown_flow = serde_json::json!({
         "flow": "implicit", "client_id": "sq0idp-app", "merchant_id": MERCHANT,
         "access_token": ACCESS, "obtained_at": "2026-03-01T12:00:00Z",
@@ -520,7 +576,7 @@ fn no_secret_in_debug_or_errors() {
     }
     let errors: Vec<Error> = vec![
         code_flow().refresh_operation(None).unwrap_err(),
-        code_flow().refresh_operation_if_due(at_day(50), &RefreshRules::default(), Some(&secret)).unwrap_err(),
+        pkce().refresh_operation_if_due(at_day(95), &RefreshRules::default(), Some(&secret)).unwrap_err(),
         pkce()
             .apply_refresh(refresh_answer(serde_json::json!({"access_token": NEW_ACCESS, "merchant_id": "X"})), t0())
             .unwrap_err(),
@@ -572,7 +628,8 @@ proptest! {
         // A due refresh is refreshable unless the window has closed, and the window closes
         // after the access token expires in the code flow.
         if flow == Flow::CodeFlow {
-            prop_assert!(set.can_refresh(now) == (now < set.expires_at().unwrap() + CODE_FLOW_GRACE));
+            prop_assert!(set.can_refresh(now));
+            prop_assert!(set.refresh_overdue(now) == (now >= set.expires_at().unwrap() + CODE_FLOW_GRACE));
         }
         prop_assert_eq!(set.is_expired(now), now >= set.expires_at().unwrap());
     }

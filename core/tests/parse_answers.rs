@@ -349,7 +349,7 @@ fn an_empty_or_null_expiry_means_none() {
 }
 
 #[test]
-fn an_invalid_timestamp_is_a_typed_error_at_its_path() {
+fn an_invalid_timestamp_is_a_typed_error_at_its_path_or_a_reported_field() {
     let cases = [
         ("ObtainToken", r#"{"access_token":"EAAAx1","expires_at":"not a date"}"#, "expires_at"),
         ("ObtainToken", r#"{"refresh_token_expires_at":"2025-13-01T00:00:00Z"}"#, "refresh_token_expires_at"),
@@ -361,7 +361,12 @@ fn an_invalid_timestamp_is_a_typed_error_at_its_path() {
     for (operation, body, field) in cases {
         let [obtain, _, status, renew] = parse_everywhere(&Config::production(), 200, &[], body.as_bytes());
         let result = match operation {
-            "ObtainToken" => obtain.1,
+            // ObtainToken keeps the tokens and reports the field instead (its code is spent).
+            "ObtainToken" => {
+                let output = obtain.1.unwrap();
+                assert!(output.contains(&format!("malformed_fields: [\"{field}\"]")), "{output}");
+                continue;
+            }
             "RetrieveTokenStatus" => status.1,
             _ => renew.1,
         };
@@ -487,4 +492,100 @@ fn a_gateway_message_without_type_is_kept_with_the_status_code() {
     let result = operations().status.parse(&Config::production(), json(503, body)).map(|_| ());
     let Err(Error::Square(refusal)) = result else { panic!("{result:?}") };
     assert_eq!(refusal.errors.len(), 1);
+}
+
+// ---- RevokeToken: only `success: true` is a revocation ------------------------------------
+
+#[test]
+fn a_revoke_answer_without_success_true_is_not_a_revocation() {
+    for body in [r#"{"success":false}"#, "{}", r#"{"success":null}"#] {
+        let error = operations().revoke.parse(&Config::production(), json(200, body)).unwrap_err();
+        match &error {
+            Error::UnexpectedResponse(unexpected) => {
+                assert_eq!(unexpected.kind, UnexpectedKind::Unconfirmed { field: "success" }, "{body}");
+                assert_eq!(unexpected.status.as_u16(), 200);
+            }
+            other => panic!("{body}: expected an unconfirmed answer, got {other:?}"),
+        }
+        assert!(error.to_string().contains("`success` is not true"), "{error}");
+    }
+    let revoked = operations().revoke.parse(&Config::production(), json(200, r#"{"success":true}"#)).unwrap();
+    assert!(revoked.revoked() && !revoked.already_revoked);
+}
+
+#[test]
+fn a_revoke_refused_as_already_revoked_is_reported_as_done() {
+    let body = r#"{"errors":[{"category":"AUTHENTICATION_ERROR","code":"ACCESS_TOKEN_REVOKED","detail":"revoked"}]}"#;
+    for status in [400, 401] {
+        let answer = operations().revoke.parse(&Config::production(), json(status, body)).unwrap();
+        assert!(answer.already_revoked && answer.revoked(), "{status}");
+        assert_eq!(answer.success, None);
+    }
+    // Any other refusal stays a refusal, and so does one that mixes in another error.
+    let error = operations().revoke.parse(&Config::production(), json(401, UNAUTHORIZED_ANSWER)).unwrap_err();
+    assert!(error.has_code(&ErrorCode::Unauthorized));
+    let mixed = r#"{"errors":[{"category":"AUTHENTICATION_ERROR","code":"ACCESS_TOKEN_REVOKED"},
+        {"category":"INVALID_REQUEST_ERROR","code":"NOT_FOUND"}]}"#;
+    assert!(operations().revoke.parse(&Config::production(), json(404, mixed)).is_err());
+    // Only RevokeToken reads it so: a status call with a revoked token is a refusal.
+    assert!(operations().status.parse(&Config::production(), json(401, body)).is_err());
+}
+
+#[test]
+fn an_error_without_a_category_is_still_read() {
+    let body = r#"{"errors":[{"code":"UNAUTHORIZED","detail":"no category here"}]}"#;
+    for (name, result) in
+        parse_everywhere(&Config::production(), 401, &[("content-type", "application/json")], body.as_bytes())
+    {
+        let refusal = refusal(&result);
+        assert_eq!(refusal.errors.len(), 1, "{name}");
+        assert_eq!(refusal.errors[0].code, ErrorCode::Unauthorized, "{name}");
+        assert_eq!(refusal.errors[0].category, ErrorCategory::Other(String::new()), "{name}");
+        assert_eq!(refusal.errors[0].detail.as_deref(), Some("no category here"));
+        assert_eq!(refusal.errors[0].to_string(), "UNAUTHORIZED: no category here");
+    }
+    // A null category is absence too; a category of the wrong type is still malformed.
+    let null = r#"{"errors":[{"category":null,"code":"UNAUTHORIZED"}]}"#;
+    assert!(matches!(operations().status.parse(&Config::production(), json(401, null)), Err(Error::Square(_))));
+    let wrong = r#"{"errors":[{"category":7,"code":"UNAUTHORIZED"}]}"#;
+    assert!(matches!(
+        unexpected(&operations().status.parse(&Config::production(), json(401, wrong))).kind,
+        UnexpectedKind::Malformed { .. }
+    ));
+}
+
+// ---- ObtainToken: a malformed optional field does not cost the tokens ------------------------
+
+#[test]
+fn a_malformed_optional_field_keeps_the_tokens_and_is_reported() {
+    let body = r#"{"access_token":"EAAAkept","merchant_id":"MLQW2MYBY81PZ","refresh_token":"EQAAkept",
+        "token_type":1,"expires_at":"next month","short_lived":"yes","plan_id":7,"subscription_id":{"a":1},
+        "refresh_token_expires_at":false}"#;
+    let tokens = operations().obtain.parse(&Config::production(), json(200, body)).unwrap();
+    assert_eq!(tokens.access_token.unwrap().expose_secret(), "EAAAkept");
+    assert_eq!(tokens.refresh_token.unwrap().expose_secret(), "EQAAkept");
+    assert_eq!(tokens.merchant_id.unwrap().as_str(), "MLQW2MYBY81PZ");
+    assert_eq!((tokens.expires_at, tokens.short_lived, tokens.plan_id.as_deref()), (None, None, None));
+    assert_eq!(
+        tokens.malformed_fields,
+        ["token_type", "expires_at", "subscription_id", "plan_id", "short_lived", "refresh_token_expires_at"]
+    );
+    // One bad field, the others read.
+    let one = r#"{"access_token":"EAAAx","expires_at":"2025-04-03T18:31:06Z","short_lived":"no"}"#;
+    let tokens = operations().obtain.parse(&Config::production(), json(200, one)).unwrap();
+    assert_eq!(tokens.expires_at, Some(ts("2025-04-03T18:31:06Z")));
+    assert_eq!(tokens.malformed_fields, ["short_lived"]);
+    // A well-formed answer reports nothing.
+    let clean = operations().obtain.parse(&Config::production(), json(200, PKCE_ANSWER)).unwrap();
+    assert!(clean.malformed_fields.is_empty());
+}
+
+#[test]
+fn the_tokens_and_the_seller_are_still_read_strictly() {
+    for body in [r#"{"access_token":7}"#, r#"{"refresh_token":["EQAAx"]}"#, r#"{"merchant_id":false}"#] {
+        match operations().obtain.parse(&Config::production(), json(200, body)) {
+            Err(Error::UnexpectedResponse(u)) => assert!(matches!(u.kind, UnexpectedKind::Malformed { .. }), "{body}"),
+            other => panic!("{body}: {other:?}"),
+        }
+    }
 }

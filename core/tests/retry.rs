@@ -28,7 +28,11 @@ fn single_use_credentials_are_never_replayed_and_the_rest_are() {
     assert_eq!(ObtainToken::refresh(id(), secret(), RefreshToken::new("EQAAx")).replay(), Replay::Safe);
     assert_eq!(RevokeToken::merchant(id(), secret(), MerchantId::new("M")).replay(), Replay::Safe);
     assert_eq!(RetrieveTokenStatus::new(AccessToken::new("EAAAx")).replay(), Replay::Safe);
-    assert_eq!(RenewToken::new(id(), secret(), AccessToken::new("EAAAx")).replay(), Replay::Safe);
+    // Renewing replaces the token: a second copy after a lost answer would spend a dead token
+    // and lose the renewed one.
+    let renew = RenewToken::new(id(), secret(), AccessToken::new("EAAAx"));
+    assert_eq!(renew.replay(), Replay::SingleUse);
+    assert_eq!(RetryPolicy::default().decide(renew.replay(), 1, Outcome::MaybeSent, 0), Decision::Stop);
     assert_eq!(ObtainToken::NAME, "ObtainToken");
     assert_eq!(RevokeToken::NAME, "RevokeToken");
     assert_eq!(RetrieveTokenStatus::NAME, "RetrieveTokenStatus");
@@ -53,4 +57,69 @@ fn a_rate_limited_answer_becomes_a_wait_for_safe_calls_and_a_stop_for_single_use
     // A refusal that is not transient is final for everyone.
     let unauthorized = Outcome::Answer { status: http::StatusCode::UNAUTHORIZED, retry_after: None };
     assert_eq!(policy.decide(Replay::Safe, 1, unauthorized, 0), Decision::Stop);
+}
+
+/// Square's answer to a refresh, as an error.
+fn refused(status: u16, category: &str, code: &str) -> square_oauth::Error {
+    let body = format!(r#"{{"errors":[{{"category":"{category}","code":"{code}"}}]}}"#);
+    let answer =
+        http::Response::builder().status(status).header("content-type", "application/json").body(body).unwrap();
+    ObtainToken::refresh(id(), secret(), RefreshToken::new("EQAAx"))
+        .parse(&square_oauth::Config::production(), answer)
+        .unwrap_err()
+}
+
+#[test]
+fn only_a_refusal_of_the_grant_means_the_seller_must_authorize_again() {
+    for (status, category, code) in [
+        (400, "AUTHENTICATION_ERROR", "UNAUTHORIZED"),
+        (401, "AUTHENTICATION_ERROR", "UNAUTHORIZED"),
+        (401, "AUTHENTICATION_ERROR", "ACCESS_TOKEN_REVOKED"),
+        (401, "AUTHENTICATION_ERROR", "ACCESS_TOKEN_EXPIRED"),
+        (403, "AUTHENTICATION_ERROR", "ACCESS_TOKEN_REVOKED"),
+    ] {
+        assert!(refused(status, category, code).must_authorize_again(), "{status} {code}");
+    }
+    // Busy, slow, broken or malformed: worth another try, never the end of a seller's grant.
+    for (status, category, code) in [
+        (429, "RATE_LIMIT_ERROR", "RATE_LIMITED"),
+        (408, "API_ERROR", "REQUEST_TIMEOUT"),
+        (429, "AUTHENTICATION_ERROR", "UNAUTHORIZED"),
+        (500, "API_ERROR", "INTERNAL_SERVER_ERROR"),
+        (503, "API_ERROR", "SERVICE_UNAVAILABLE"),
+        (400, "INVALID_REQUEST_ERROR", "MISSING_REQUIRED_PARAMETER"),
+        (404, "INVALID_REQUEST_ERROR", "NOT_FOUND"),
+        (409, "INVALID_REQUEST_ERROR", "CONFLICT"),
+    ] {
+        assert!(!refused(status, category, code).must_authorize_again(), "{status} {code}");
+    }
+    let html =
+        http::Response::builder().status(400).header("content-type", "text/html").body("<html>proxy</html>").unwrap();
+    let unreadable =
+        RetrieveTokenStatus::new(AccessToken::new("EAAAx")).parse(&square_oauth::Config::production(), html);
+    assert!(!unreadable.unwrap_err().must_authorize_again());
+}
+
+#[test]
+fn a_token_set_that_cannot_refresh_means_the_seller_must_authorize_again() {
+    use square_oauth::jiff::Timestamp;
+    use square_oauth::{Flow, TokenSet};
+    let answer = |refresh: bool| {
+        let mut fields =
+            serde_json::json!({"access_token": "EAAAx", "merchant_id": "M1", "expires_at": "2026-01-31T00:00:00Z"});
+        if refresh {
+            fields["refresh_token"] = "EQAAx".into();
+            fields["refresh_token_expires_at"] = "2026-04-01T00:00:00Z".into();
+        }
+        serde_json::from_value(fields).unwrap()
+    };
+    let start: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+    let none = TokenSet::from_response(Flow::CodeFlow, id(), answer(false), start).unwrap();
+    assert!(none.refresh_operation(Some(&secret())).unwrap_err().must_authorize_again());
+    let pkce = TokenSet::from_response(Flow::Pkce, id(), answer(true), start).unwrap();
+    let closed = pkce.refresh_operation_if_due("2026-05-01T00:00:00Z".parse().unwrap(), &Default::default(), None);
+    assert!(closed.unwrap_err().must_authorize_again());
+    // A missing client secret is the caller's to fix, not the seller's.
+    let code_flow = TokenSet::from_response(Flow::CodeFlow, id(), answer(true), start).unwrap();
+    assert!(!code_flow.refresh_operation(None).unwrap_err().must_authorize_again());
 }

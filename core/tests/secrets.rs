@@ -206,6 +206,15 @@ fn answer_errors_hide_tokens_in_the_body() {
         for (operation, result) in
             parse_everywhere(&Config::production(), 200, &[("content-type", "application/json")], body.as_bytes())
         {
+            // ObtainToken keeps what it could read when only optional fields are bad; what it
+            // shows of it hides the tokens all the same.
+            if operation == "ObtainToken"
+                && let Ok(output) = &result
+            {
+                assert!(output.contains("malformed_fields: [\""), "{output}");
+                assert_hidden(operation, output);
+                continue;
+            }
             let error = result.expect_err("malformed");
             assert!(matches!(error, Error::UnexpectedResponse(_)), "{operation}: {error:?}");
             assert_debug_display_hidden(operation, &error);

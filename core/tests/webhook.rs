@@ -402,3 +402,90 @@ fn hostile_bodies_never_panic() {
     let deep = "[".repeat(10_000);
     assert!(parse_revocation(deep.as_bytes()).is_err());
 }
+
+// ---- Square's own vector, from its SDKs ----------------------------------------------------
+
+/// The vector in Square's Python SDK (`tests/utilities/test_webhooks_helper.py` of
+/// square/square-python-sdk): a `webhooks.test_notification` event, its key, URL and signature.
+const SDK_BODY: &str = r#"{"merchant_id":"MLEFBHHSJGVHD","type":"webhooks.test_notification","event_id":"ac3ac95b-f97d-458c-a6e6-18981597e05f","created_at":"2022-07-13T20:30:59.037339943Z","data":{"type":"webhooks","id":"bc368e64-01aa-407e-b46e-3231809b1129"}}"#;
+const SDK_SIGNATURE: &str = "GF4YkrJgGBDZ9NIYbNXBnMzqb2HoL4RW/S6vkZ9/2N4=";
+const SDK_KEY: &str = "Ibxx_5AKakO-3qeNVR61Dw";
+const SDK_URL: &str = "https://webhook.site/679a4f3a-dcfa-49ee-bac5-9d0edad886b9";
+
+#[test]
+fn square_s_sdk_vector_verifies() {
+    verify_signature(&key(SDK_KEY), SDK_URL, SDK_BODY.as_bytes(), SDK_SIGNATURE).unwrap();
+}
+
+#[test]
+fn square_s_sdk_vector_refuses_what_the_sdk_refuses() {
+    let mismatch = |url: &str, body: &str, key_text: &str| {
+        webhook_error(verify_signature(&key(key_text), url, body.as_bytes(), SDK_SIGNATURE))
+    };
+    // A URL one character short, another key, a body with another date, the body reformatted.
+    let url = "https://webhook.site/79a4f3a-dcfa-49ee-bac5-9d0edad886b9";
+    assert_eq!(mismatch(url, SDK_BODY, SDK_KEY), WebhookError::SignatureMismatch);
+    assert_eq!(mismatch(SDK_URL, SDK_BODY, "MCmhFRxGX82xMwg5FsaoQA"), WebhookError::SignatureMismatch);
+    let other_date = SDK_BODY.replace("2022-07-13", "2022-06-13");
+    assert_eq!(mismatch(SDK_URL, &other_date, SDK_KEY), WebhookError::SignatureMismatch);
+    let reformatted = SDK_BODY.replace(",", ", ");
+    assert_eq!(mismatch(SDK_URL, &reformatted, SDK_KEY), WebhookError::SignatureMismatch);
+    // The SDK's "invalid signature header" is a 20-byte value: not an HMAC-SHA256 at all.
+    let short = verify_signature(&key(SDK_KEY), SDK_URL, SDK_BODY.as_bytes(), "1z2n3DEJJiUPKcPzQo1ftvbxGdw=");
+    assert_eq!(webhook_error(short), WebhookError::MalformedSignature);
+}
+
+// ---- replays -------------------------------------------------------------------------------
+
+fn revocation(revoked_at: Option<&str>, created_at: &str) -> square_oauth::AuthorizationRevoked {
+    let revocation = match revoked_at {
+        Some(at) => format!(r#","object":{{"revocation":{{"revoked_at":"{at}","revoker_type":"MERCHANT"}}}}"#),
+        None => String::new(),
+    };
+    let body = format!(
+        r#"{{"merchant_id":"MLQW2MYBY81PZ","type":"oauth.authorization.revoked","event_id":"ev-1","created_at":"{created_at}","data":{{"type":"revocation","id":"r1"{revocation}}}}}"#
+    );
+    parse_revocation(body.as_bytes()).unwrap()
+}
+
+fn tokens_obtained_at(at: &str, merchant: &str) -> square_oauth::TokenSet {
+    let answer = serde_json::from_value(serde_json::json!({
+        "access_token": "EAAAx", "merchant_id": merchant, "refresh_token": "EQAAx",
+    }))
+    .unwrap();
+    square_oauth::TokenSet::from_response(
+        square_oauth::Flow::CodeFlow,
+        square_oauth::ClientId::new("sq0idp-app"),
+        answer,
+        at.parse().unwrap(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_revocation_older_than_the_grant_held_is_recognised() {
+    let revoked = revocation(Some("2026-03-01T12:00:00Z"), "2026-03-01T12:00:05Z");
+    assert_eq!(revoked.event_id, "ev-1");
+    let at = |t: &str| t.parse::<square_oauth::jiff::Timestamp>().unwrap();
+    assert!(revoked.is_older_than(at("2026-03-01T12:00:00.000000001Z")));
+    assert!(!revoked.is_older_than(at("2026-03-01T12:00:00Z")), "the same instant applies");
+    assert!(!revoked.is_older_than(at("2026-02-01T00:00:00Z")));
+
+    // A grant obtained after the revocation is not ended by it (a replay); one before is.
+    assert!(!revoked.applies_to(&tokens_obtained_at("2026-03-02T00:00:00Z", "MLQW2MYBY81PZ")));
+    assert!(revoked.applies_to(&tokens_obtained_at("2026-02-28T00:00:00Z", "MLQW2MYBY81PZ")));
+    // Another seller's grant never is.
+    assert!(!revoked.applies_to(&tokens_obtained_at("2026-02-28T00:00:00Z", "OTHERSELLER")));
+}
+
+#[test]
+fn without_revoked_at_the_notification_time_is_used() {
+    let revoked = revocation(None, "2026-03-01T12:00:05Z");
+    assert_eq!(revoked.revoked_at, None);
+    assert_eq!(
+        revoked.revoked_or_created_at(),
+        "2026-03-01T12:00:05Z".parse::<square_oauth::jiff::Timestamp>().unwrap()
+    );
+    assert!(revoked.applies_to(&tokens_obtained_at("2026-03-01T12:00:04Z", "MLQW2MYBY81PZ")));
+    assert!(!revoked.applies_to(&tokens_obtained_at("2026-03-01T12:00:06Z", "MLQW2MYBY81PZ")));
+}

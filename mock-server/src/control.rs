@@ -18,6 +18,7 @@
 //! | `GET /__mock/now` | none | `{"now"}` |
 //! | `GET /__mock/requests` | none | `[{"method","path","query","headers","body"}]`: the request log, secrets included |
 //! | `POST /__mock/clear-requests` | none | `{"cleared": n}` |
+//! | `POST /__mock/behaviour` | `{"specific_token_errors"?, "code_flow_refresh_grace"?, "refuse_repeated_revoke"?}` | the whole [`Behaviour`](crate::Behaviour) after the change; absent fields are left as they are |
 //!
 //! Fault kinds, as [`Fault`](crate::Fault): `{"kind":"status","status":429,"retry_after":"2"}`,
 //! `{"kind":"delay","millis":500}`, `{"kind":"reset"}`, `{"kind":"truncate"}`,
@@ -42,7 +43,7 @@ pub(crate) fn handle(shared: &Shared, method: &str, path: &str, body: &[u8]) -> 
     let name = path.strip_prefix(PREFIX).unwrap_or_default();
     let expected = match name {
         "now" | "requests" => "GET",
-        "app" | "approve" | "deny" | "fault" | "clear-faults" | "advance" | "clear-requests" => "POST",
+        "app" | "approve" | "deny" | "fault" | "clear-faults" | "advance" | "clear-requests" | "behaviour" => "POST",
         _ => return (404, json!({"error": format!("no control endpoint at {path}")})),
     };
     if method != expected {
@@ -69,6 +70,7 @@ pub(crate) fn handle(shared: &Shared, method: &str, path: &str, body: &[u8]) -> 
             Ok(json!({"cleared": cleared}))
         }
         "advance" => advance(shared, &body),
+        "behaviour" => behaviour(shared, &body),
         "now" => Ok(json!({"now": util::rfc3339(shared.now())})),
         "requests" => Ok(requests(shared)),
         _ => {
@@ -209,4 +211,25 @@ fn requests(shared: &Shared) -> Value {
             })
             .collect(),
     )
+}
+
+/// `POST /__mock/behaviour`: switches the named behaviours, leaves the others.
+fn behaviour(shared: &Shared, body: &Value) -> Result<Value, String> {
+    let mut state = lock(&shared.state);
+    let mut next = state.behaviour;
+    for (name, value) in body.as_object().into_iter().flatten() {
+        let flag = match name.as_str() {
+            "specific_token_errors" => &mut next.specific_token_errors,
+            "code_flow_refresh_grace" => &mut next.code_flow_refresh_grace,
+            "refuse_repeated_revoke" => &mut next.refuse_repeated_revoke,
+            other => return Err(format!("unknown behaviour `{other}`")),
+        };
+        *flag = value.as_bool().ok_or_else(|| format!("`{name}` must be a boolean"))?;
+    }
+    state.behaviour = next;
+    Ok(json!({
+        "specific_token_errors": next.specific_token_errors,
+        "code_flow_refresh_grace": next.code_flow_refresh_grace,
+        "refuse_repeated_revoke": next.refuse_repeated_revoke,
+    }))
 }

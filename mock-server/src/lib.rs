@@ -50,8 +50,9 @@
 //! - A code with a `code_challenge` needs the `code_verifier` whose S256 hash matches; only
 //!   `code_challenge_method=S256` (or none) is accepted. A code without one needs `client_secret`.
 //! - Access tokens (`EAAA…`) live 30 days, 24 hours with `short_lived`. Code-flow refresh
-//!   tokens (`EQAA…`) are multi-use and returned unchanged; they stop working once the newest
-//!   access token of that authorization has been expired for more than 15 days. PKCE refresh
+//!   tokens (`EQAA…`) are multi-use, returned unchanged and never expire (with
+//!   [`Behaviour::code_flow_refresh_grace`], they stop working once the newest access token of
+//!   that authorization has been expired for more than 15 days). PKCE refresh
 //!   tokens are single-use, expire in 90 days (`refresh_token_expires_at`) and are replaced by
 //!   a new one on every refresh.
 //! - `scopes` at ObtainToken narrows the new access token to the intersection with what the
@@ -77,10 +78,11 @@
 //! | --- | --- | --- | --- |
 //! | `Authorization` not `Client <secret>` (revoke, renew) | 400 | legacy shape `{"message":"bad authorization header","type":"bad_request.invalid_parameter"}` | |
 //! | unknown `client_id`, wrong `client_secret`, wrong secret in `Client` header | 401 | `AUTHENTICATION_ERROR` | `UNAUTHORIZED` |
-//! | code unknown, of another app, used or expired; `redirect_uri` mismatch; wrong `code_verifier`; refresh token unknown, of another app, revoked, used, expired or past the 15-day grace; migration token unknown or used | 400 | `AUTHENTICATION_ERROR` | `UNAUTHORIZED` (specific `detail`, e.g. "Authorization code is already used") |
+//! | code unknown, of another app, used or expired; `redirect_uri` mismatch; wrong `code_verifier`; refresh token unknown, of another app, revoked, used, expired or (with [`Behaviour::code_flow_refresh_grace`]) past the 15-day grace; migration token unknown or used | 400 | `AUTHENTICATION_ERROR` | `UNAUTHORIZED` (specific `detail`, e.g. "Authorization code is already used") |
 //! | token status: missing/malformed `Bearer`, unknown token | 401 | `AUTHENTICATION_ERROR` | `UNAUTHORIZED` |
-//! | token status or renew: expired token | 401 | `AUTHENTICATION_ERROR` | `ACCESS_TOKEN_EXPIRED` |
-//! | token status or renew: revoked token | 401 | `AUTHENTICATION_ERROR` | `ACCESS_TOKEN_REVOKED` |
+//! | token status or renew: expired or revoked token (the specification's answer) | 401 | `AUTHENTICATION_ERROR` | `UNAUTHORIZED` |
+//! | the same with [`Behaviour::specific_token_errors`] | 401 | `AUTHENTICATION_ERROR` | `ACCESS_TOKEN_EXPIRED` / `ACCESS_TOKEN_REVOKED` |
+//! | revoke of something already revoked, with [`Behaviour::refuse_repeated_revoke`] (otherwise `{"success": true}` again) | 401 | `AUTHENTICATION_ERROR` | `ACCESS_TOKEN_REVOKED` |
 //! | required field absent (`client_id`, `grant_type`, `code`, `refresh_token`, `migration_token`, `client_secret` for code flow, `code_verifier` for a PKCE code, `redirect_uri` when the authorize URL had one, revoke with neither `access_token` nor `merchant_id`) | 400 | `INVALID_REQUEST_ERROR` | `MISSING_REQUIRED_PARAMETER` (with `field`) |
 //! | revoke with both `access_token` and `merchant_id` | 400 | `INVALID_REQUEST_ERROR` | `CONFLICTING_PARAMETERS` |
 //! | field of the wrong JSON type | 400 | `INVALID_REQUEST_ERROR` | `EXPECTED_STRING` / `EXPECTED_BOOLEAN` / `EXPECTED_ARRAY` / `INVALID_ARRAY_VALUE` |
@@ -128,6 +130,7 @@
 //! | `GET /__mock/now` | none | `{"now"}` (RFC 3339) |
 //! | `GET /__mock/requests` | none | `[{"method","path","query","headers","body"}]`, as [`MockSquare::requests`] |
 //! | `POST /__mock/clear-requests` | none | `{"cleared"}` |
+//! | `POST /__mock/behaviour` | `{"specific_token_errors"?, "code_flow_refresh_grace"?, "refuse_repeated_revoke"?}` (booleans; absent ones unchanged) | the whole [`Behaviour`], as [`MockSquare::set_behaviour`] |
 //!
 //! Fault bodies, one per [`Fault`] mode: `{"kind":"status","status":429,"retry_after":"2"}`,
 //! `{"kind":"delay","millis":500}`, `{"kind":"reset"}`, `{"kind":"truncate"}`,
@@ -191,6 +194,7 @@ pub struct MockConfig {
     square_version: String,
     tls: Option<(String, String)>,
     control: bool,
+    behaviour: Behaviour,
 }
 
 impl Default for MockConfig {
@@ -203,6 +207,7 @@ impl Default for MockConfig {
             square_version: "2026-08-19".to_owned(),
             tls: None,
             control: false,
+            behaviour: Behaviour::default(),
         }
     }
 }
@@ -258,6 +263,39 @@ impl MockConfig {
         self.control = enabled;
         self
     }
+
+    /// Which of Square's uncertain behaviours to model (default: what the specification says).
+    /// It can be changed while running with [`MockSquare::set_behaviour`].
+    pub fn behaviour(mut self, behaviour: Behaviour) -> Self {
+        self.behaviour = behaviour;
+        self
+    }
+}
+
+/// How the fake answers where Square's documents leave Square's behaviour uncertain. The
+/// default follows the specification; each switch turns on the other behaviour, so that a
+/// client can be tested against both.
+///
+/// ```
+/// use square_oauth_mock::{Behaviour, MockConfig};
+///
+/// let config = MockConfig::new().behaviour(Behaviour { specific_token_errors: true, ..Behaviour::default() });
+/// # let _ = config;
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Behaviour {
+    /// RetrieveTokenStatus and RenewToken of an expired or revoked access token answer
+    /// `ACCESS_TOKEN_EXPIRED` / `ACCESS_TOKEN_REVOKED` instead of the specification's
+    /// `UNAUTHORIZED` (all 401, `AUTHENTICATION_ERROR`).
+    pub specific_token_errors: bool,
+    /// Code-flow refresh tokens stop working once the newest access token of the authorization
+    /// has been expired for more than 15 days (RenewToken's rule). Off: they never expire, as
+    /// Square's documents say.
+    pub code_flow_refresh_grace: bool,
+    /// RevokeToken of an access token already revoked, or of a seller with nothing left to
+    /// revoke, answers 401 `ACCESS_TOKEN_REVOKED` instead of `{"success": true}`: what a client
+    /// may see when it repeats a revocation whose first answer was lost.
+    pub refuse_repeated_revoke: bool,
 }
 
 /// A scripted fault for the next requests to one path (see [`MockSquare::fault`]).
@@ -414,7 +452,7 @@ impl MockSquare {
             sellers.push(util::new_merchant_id());
         }
         let shared = Arc::new(Shared {
-            state: Mutex::new(State::new(config.apps, sellers)),
+            state: Mutex::new(State::new(config.apps, sellers, config.behaviour)),
             log: Mutex::new(Vec::new()),
             faults: Mutex::new(HashMap::new()),
             webhook: Mutex::new(None),
@@ -461,6 +499,16 @@ impl MockSquare {
         let query = query_of(authorize_url)?;
         let req = lock(&self.shared.state).parse_authorize(query)?;
         Ok(server::deny_url(&req))
+    }
+
+    /// The behaviours modelled now (see [`Behaviour`]).
+    pub fn behaviour(&self) -> Behaviour {
+        lock(&self.shared.state).behaviour
+    }
+
+    /// Switches behaviours while running (the control API's `POST /__mock/behaviour`).
+    pub fn set_behaviour(&self, behaviour: Behaviour) {
+        lock(&self.shared.state).behaviour = behaviour;
     }
 
     /// Moves the fake's clock forward (codes, tokens and grace periods all follow it).

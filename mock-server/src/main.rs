@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use square_oauth_mock::{App, MockConfig, MockSquare};
+use square_oauth_mock::{App, Behaviour, MockConfig, MockSquare};
 
 /// A fake of Square's OAuth server, for offline tests and demos.
 #[derive(Debug, Parser)]
@@ -41,6 +41,17 @@ struct Args {
     /// log) to tests that cannot hold the library handle, such as WebAssembly tests.
     #[arg(long)]
     control: bool,
+    /// Answer RetrieveTokenStatus and RenewToken of an expired or revoked token with
+    /// ACCESS_TOKEN_EXPIRED / ACCESS_TOKEN_REVOKED instead of the specification's UNAUTHORIZED.
+    #[arg(long)]
+    specific_token_errors: bool,
+    /// Refuse a code-flow refresh once the access token has been expired for more than 15 days
+    /// (by default code-flow refresh tokens never expire, as Square's documents say).
+    #[arg(long)]
+    code_flow_refresh_grace: bool,
+    /// Refuse a repeated RevokeToken (401 ACCESS_TOKEN_REVOKED) instead of answering success again.
+    #[arg(long)]
+    refuse_repeated_revoke: bool,
     /// PEM certificate chain: serve https (with --tls-key).
     #[arg(long, requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -73,7 +84,12 @@ fn run(args: Args) -> Result<(), String> {
         .listen(args.listen)
         .max_body_bytes(args.max_body_bytes)
         .square_version(&args.square_version)
-        .control(args.control);
+        .control(args.control)
+        .behaviour(Behaviour {
+            specific_token_errors: args.specific_token_errors,
+            code_flow_refresh_grace: args.code_flow_refresh_grace,
+            refuse_repeated_revoke: args.refuse_repeated_revoke,
+        });
     for app in &apps {
         config = config.app(app.clone());
     }

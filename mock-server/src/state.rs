@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use serde_json::{Map, Value, json};
 
 use crate::errors::{ApiError, INVALID_REQUEST_ERROR};
-use crate::{App, MockError, scopes, util};
+use crate::{App, Behaviour, MockError, scopes, util};
 
 /// Authorization codes live this long.
 pub(crate) const CODE_LIFETIME: Duration = Duration::from_secs(5 * 60);
@@ -93,6 +93,8 @@ pub(crate) struct State {
     pub(crate) sellers: Vec<String>,
     /// How far the test has moved the clock.
     pub(crate) offset: Duration,
+    /// Which of Square's uncertain behaviours to model.
+    pub(crate) behaviour: Behaviour,
     codes: HashMap<String, Code>,
     access: HashMap<String, Access>,
     refresh: HashMap<String, Refresh>,
@@ -205,9 +207,19 @@ fn intersect(granted: &[String], requested: Option<Vec<&str>>) -> Result<Vec<Str
     Ok(narrowed)
 }
 
+/// What [`Behaviour::refuse_repeated_revoke`] answers to a revocation of something already revoked.
+fn already_revoked() -> ApiError {
+    ApiError::new(
+        401,
+        crate::errors::AUTHENTICATION_ERROR,
+        "ACCESS_TOKEN_REVOKED",
+        "The authorization has already been revoked",
+    )
+}
+
 impl State {
-    pub(crate) fn new(apps: Vec<App>, sellers: Vec<String>) -> Self {
-        State { apps, sellers, ..State::default() }
+    pub(crate) fn new(apps: Vec<App>, sellers: Vec<String>, behaviour: Behaviour) -> Self {
+        State { apps, sellers, behaviour, ..State::default() }
     }
 
     pub(crate) fn app(&self, client_id: &str) -> Option<&App> {
@@ -501,7 +513,9 @@ impl State {
             if !has_secret {
                 return Err(ApiError::missing("client_secret"));
             }
-            if now > r.access_expires_at + GRACE {
+            // Square's documents say code-flow refresh tokens do not expire; the 15-day rule is
+            // RenewToken's, applied here only when asked for.
+            if self.behaviour.code_flow_refresh_grace && now > r.access_expires_at + GRACE {
                 return Err(ApiError::bad_grant(
                     "The access token expired more than 15 days ago; the seller must authorize again",
                 ));
@@ -620,6 +634,9 @@ impl State {
                         )
                         .field("access_token")
                     })?;
+                if a.revoked && self.behaviour.refuse_repeated_revoke {
+                    return Err(already_revoked());
+                }
                 if only_access {
                     a.revoked = true;
                     return Ok((json!({"success": true}), None));
@@ -638,6 +655,13 @@ impl State {
                         "This seller has not authorized this application",
                     )
                     .field("merchant_id"));
+                }
+                let live =
+                    self.access.values().any(|a| {
+                        a.client_id.as_deref() == Some(client_id) && a.merchant_id == m && !a.revoked && !a.personal
+                    }) || self.refresh.values().any(|r| r.client_id == client_id && r.merchant_id == m && !r.revoked);
+                if !live && self.behaviour.refuse_repeated_revoke {
+                    return Err(already_revoked());
                 }
                 m.to_owned()
             }
@@ -687,21 +711,21 @@ impl State {
     /// An access token usable at `now` (allowing `grace` past its expiry).
     fn live_access(&self, token: &str, now: SystemTime, grace: Duration) -> Result<&Access, ApiError> {
         let a = self.access.get(token).ok_or_else(|| ApiError::unauthorized("The access token is not valid"))?;
+        // The specification gives `UNAUTHORIZED` for an expired or invalid token; the specific
+        // codes are the other behaviour, on request.
+        let specific = self.behaviour.specific_token_errors;
         if a.revoked {
+            let code = if specific { "ACCESS_TOKEN_REVOKED" } else { "UNAUTHORIZED" };
             return Err(ApiError::new(
                 401,
                 crate::errors::AUTHENTICATION_ERROR,
-                "ACCESS_TOKEN_REVOKED",
+                code,
                 "The access token has been revoked",
             ));
         }
         if a.expires_at.is_some_and(|e| now > e + grace) {
-            return Err(ApiError::new(
-                401,
-                crate::errors::AUTHENTICATION_ERROR,
-                "ACCESS_TOKEN_EXPIRED",
-                "The access token has expired",
-            ));
+            let code = if specific { "ACCESS_TOKEN_EXPIRED" } else { "UNAUTHORIZED" };
+            return Err(ApiError::new(401, crate::errors::AUTHENTICATION_ERROR, code, "The access token has expired"));
         }
         Ok(a)
     }

@@ -267,8 +267,26 @@ fn advance_moves_the_clock_tokens_follow() {
     let now = epoch_secs(a.json()["now"].as_str().unwrap());
     assert!(now >= before + 31 * 86_400, "{now} {before}");
     assert_eq!(epoch_secs(control(&base, "GET", "/__mock/now", None).json()["now"].as_str().unwrap()) / 60, now / 60);
-    assert_error(&status_of(&base, access), 401, "AUTHENTICATION_ERROR", "ACCESS_TOKEN_EXPIRED");
+    assert_error(&status_of(&base, access), 401, "AUTHENTICATION_ERROR", "UNAUTHORIZED");
     assert_eq!(control(&base, "POST", "/__mock/advance", Some(&json!({"seconds": "1"}))).status, 400);
+}
+
+#[test]
+fn behaviour_switches_one_behaviour_at_a_time() {
+    let square = start_with_control();
+    let base = square.base_url();
+    let a = control(&base, "POST", "/__mock/behaviour", Some(&json!({"specific_token_errors": true})));
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(
+        a.json(),
+        json!({"specific_token_errors": true, "code_flow_refresh_grace": false, "refuse_repeated_revoke": false})
+    );
+    assert!(square.behaviour().specific_token_errors);
+    let b = control(&base, "POST", "/__mock/behaviour", Some(&json!({"refuse_repeated_revoke": true})));
+    assert_eq!(b.json()["specific_token_errors"], true, "{}", b.body);
+    assert_eq!(b.json()["refuse_repeated_revoke"], true, "{}", b.body);
+    assert_eq!(control(&base, "POST", "/__mock/behaviour", Some(&json!({"nonsense": true}))).status, 400);
+    assert_eq!(control(&base, "POST", "/__mock/behaviour", Some(&json!({"specific_token_errors": 1}))).status, 400);
 }
 
 #[test]

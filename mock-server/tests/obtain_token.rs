@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use common::*;
 use serde_json::json;
+use square_oauth_mock::Behaviour;
 
 #[test]
 fn code_flow_exchange_returns_squares_token_shape() {
@@ -241,11 +242,11 @@ fn short_lived_tokens_last_24_hours() {
     square.advance(DAY - Duration::from_secs(60));
     assert_eq!(status_of(&base, token).status, 200);
     square.advance(Duration::from_secs(120));
-    assert_error(&status_of(&base, token), 401, "AUTHENTICATION_ERROR", "ACCESS_TOKEN_EXPIRED");
+    assert_error(&status_of(&base, token), 401, "AUTHENTICATION_ERROR", "UNAUTHORIZED");
 }
 
 #[test]
-fn access_tokens_last_30_days_and_code_flow_can_refresh_for_15_more() {
+fn access_tokens_last_30_days_and_code_flow_refresh_tokens_never_expire() {
     let square = start();
     let base = square.base_url();
     let v = token_ok(&exchange_code(&base, &code_flow_code(&square, "PAYMENTS_READ")));
@@ -254,16 +255,58 @@ fn access_tokens_last_30_days_and_code_flow_can_refresh_for_15_more() {
     square.advance(29 * DAY);
     assert_eq!(status_of(&base, token).status, 200);
     square.advance(2 * DAY);
-    assert_error(&status_of(&base, token), 401, "AUTHENTICATION_ERROR", "ACCESS_TOKEN_EXPIRED");
+    assert_error(&status_of(&base, token), 401, "AUTHENTICATION_ERROR", "UNAUTHORIZED");
     // 14 days past expiry: still refreshable.
     square.advance(13 * DAY);
     let r = token_ok(&refresh(&base, rt, Some(SECRET)));
     assert_eq!(status_of(&base, r["access_token"].as_str().unwrap()).status, 200);
+    // Square's documents say code-flow refresh tokens do not expire: long after the 15 days
+    // RenewToken allows, the refresh still works.
+    square.advance(46 * DAY);
+    let late = token_ok(&refresh(&base, rt, Some(SECRET)));
+    assert_eq!(status_of(&base, late["access_token"].as_str().unwrap()).status, 200);
+    square.advance(400 * DAY);
+    token_ok(&refresh(&base, rt, Some(SECRET)));
+}
+
+#[test]
+fn with_the_grace_switch_code_flow_refresh_ends_15_days_after_expiry() {
+    let square = start();
+    square.set_behaviour(Behaviour { code_flow_refresh_grace: true, ..Behaviour::default() });
+    let base = square.base_url();
+    let v = token_ok(&exchange_code(&base, &code_flow_code(&square, "PAYMENTS_READ")));
+    let rt = v["refresh_token"].as_str().unwrap();
+    // 14 days past expiry: still refreshable.
+    square.advance(44 * DAY);
+    token_ok(&refresh(&base, rt, Some(SECRET)));
     // The new token resets the clock; let it lapse for more than 15 days.
     square.advance(46 * DAY);
     let late = refresh(&base, rt, Some(SECRET));
     assert_error(&late, 400, "AUTHENTICATION_ERROR", "UNAUTHORIZED");
     assert!(late.body.contains("15 days"));
+}
+
+#[test]
+fn token_status_errors_follow_the_specification_unless_switched() {
+    let square = start();
+    let base = square.base_url();
+    let (expired, revoked) = (
+        token_ok(&exchange_code(&base, &code_flow_code(&square, "PAYMENTS_READ"))),
+        token_ok(&exchange_code(&base, &code_flow_code(&square, "PAYMENTS_READ"))),
+    );
+    let (expired, revoked) = (expired["access_token"].as_str().unwrap(), revoked["access_token"].as_str().unwrap());
+    let only = json!({"client_id": CLIENT_ID, "access_token": revoked, "revoke_only_access_token": true});
+    assert_eq!(
+        post_json(&base, "/oauth2/revoke", &only, &[("authorization", &format!("Client {SECRET}"))]).status,
+        200
+    );
+    square.advance(31 * DAY);
+    // The specification: 401 UNAUTHORIZED for an expired or invalid token.
+    assert_error(&status_of(&base, expired), 401, "AUTHENTICATION_ERROR", "UNAUTHORIZED");
+    assert_error(&status_of(&base, revoked), 401, "AUTHENTICATION_ERROR", "UNAUTHORIZED");
+    square.set_behaviour(Behaviour { specific_token_errors: true, ..Behaviour::default() });
+    assert_error(&status_of(&base, expired), 401, "AUTHENTICATION_ERROR", "ACCESS_TOKEN_EXPIRED");
+    assert_error(&status_of(&base, revoked), 401, "AUTHENTICATION_ERROR", "ACCESS_TOKEN_REVOKED");
 }
 
 #[test]
@@ -278,7 +321,7 @@ fn migration_token_gives_a_new_pair_once() {
     token_ok(&refresh(&base, v["refresh_token"].as_str().unwrap(), Some(SECRET)));
     assert_error(&post_json(&base, "/oauth2/token", &body, &[]), 400, "AUTHENTICATION_ERROR", "UNAUTHORIZED");
     // The legacy token itself stops working once migrated.
-    assert_error(&status_of(&base, &legacy), 401, "AUTHENTICATION_ERROR", "ACCESS_TOKEN_REVOKED");
+    assert_error(&status_of(&base, &legacy), 401, "AUTHENTICATION_ERROR", "UNAUTHORIZED");
     let not_seeded = json!({"client_id": CLIENT_ID, "client_secret": SECRET, "migration_token": "sq0atp-unknown", "grant_type": "migration_token"});
     assert_error(&post_json(&base, "/oauth2/token", &not_seeded, &[]), 400, "AUTHENTICATION_ERROR", "UNAUTHORIZED");
 }

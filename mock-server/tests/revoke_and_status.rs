@@ -11,7 +11,7 @@ use base64::Engine as _;
 use common::*;
 use hmac::Mac as _;
 use serde_json::{Value, json};
-use square_oauth_mock::MockSquare;
+use square_oauth_mock::{Behaviour, MockSquare};
 
 fn client_auth() -> String {
     format!("Client {SECRET}")
@@ -82,7 +82,7 @@ fn revoke_only_access_token_keeps_the_authorization() {
     assert_eq!(a.status, 200);
     assert_schema("RevokeTokenResponse", &a.json());
     assert_eq!(a.json(), json!({"success": true}));
-    assert_error(&status_of(&base, &token), 401, "AUTHENTICATION_ERROR", "ACCESS_TOKEN_REVOKED");
+    assert_error(&status_of(&base, &token), 401, "AUTHENTICATION_ERROR", "UNAUTHORIZED");
     assert_eq!(status_of(&base, &other).status, 200);
     token_ok(&refresh(&base, &rt, Some(SECRET)));
 }
@@ -97,7 +97,7 @@ fn full_revoke_kills_every_token_of_the_app_for_that_seller() {
     let a = revoke(&base, Some(&client_auth()), &json!({"client_id": CLIENT_ID, "access_token": t1}));
     assert_eq!(a.json(), json!({"success": true}));
     for t in [&t1, &t2] {
-        assert_error(&status_of(&base, t), 401, "AUTHENTICATION_ERROR", "ACCESS_TOKEN_REVOKED");
+        assert_error(&status_of(&base, t), 401, "AUTHENTICATION_ERROR", "UNAUTHORIZED");
     }
     for r in [&r1, &r2] {
         assert_error(&refresh(&base, r, Some(SECRET)), 400, "AUTHENTICATION_ERROR", "UNAUTHORIZED");
@@ -107,7 +107,7 @@ fn full_revoke_kills_every_token_of_the_app_for_that_seller() {
     // By merchant: the other seller's authorization ends too; repeating it is harmless.
     let body = json!({"client_id": CLIENT_ID, "merchant_id": SELLER_2});
     assert_eq!(revoke(&base, Some(&client_auth()), &body).json(), json!({"success": true}));
-    assert_error(&status_of(&base, &kept), 401, "AUTHENTICATION_ERROR", "ACCESS_TOKEN_REVOKED");
+    assert_error(&status_of(&base, &kept), 401, "AUTHENTICATION_ERROR", "UNAUTHORIZED");
     assert_eq!(revoke(&base, Some(&client_auth()), &body).status, 200);
     let never = revoke(&base, Some(&client_auth()), &json!({"client_id": CLIENT_ID, "merchant_id": "NEVERAUTHORIZED"}));
     assert_error(&never, 404, "INVALID_REQUEST_ERROR", "NOT_FOUND");
@@ -270,7 +270,33 @@ fn renew_token_works_within_15_days_of_expiry() {
     let late = renew(&base, CLIENT_ID, Some(&client_auth()), renewed);
     assert_eq!(late.status, 401);
     assert_schema_2024("RenewTokenResponse", &late.json());
-    assert_eq!(late.error().1, "ACCESS_TOKEN_EXPIRED");
+    assert_eq!(late.error().1, "UNAUTHORIZED");
+}
+
+#[test]
+fn a_repeated_revoke_succeeds_again_unless_switched_to_refuse() {
+    let square = start();
+    let base = square.base_url();
+    let (token, _) = grant(&square, SELLER);
+    let by_token = json!({"client_id": CLIENT_ID, "access_token": token});
+    let by_merchant = json!({"client_id": CLIENT_ID, "merchant_id": SELLER});
+    assert_eq!(revoke(&base, Some(&client_auth()), &by_token).json(), json!({"success": true}));
+    // The default: the same answer again.
+    assert_eq!(revoke(&base, Some(&client_auth()), &by_token).json(), json!({"success": true}));
+    assert_eq!(revoke(&base, Some(&client_auth()), &by_merchant).json(), json!({"success": true}));
+    // The other behaviour: what a client may see when the first answer was lost.
+    square.set_behaviour(Behaviour { refuse_repeated_revoke: true, ..Behaviour::default() });
+    assert_error(&revoke(&base, Some(&client_auth()), &by_token), 401, "AUTHENTICATION_ERROR", "ACCESS_TOKEN_REVOKED");
+    assert_error(
+        &revoke(&base, Some(&client_auth()), &by_merchant),
+        401,
+        "AUTHENTICATION_ERROR",
+        "ACCESS_TOKEN_REVOKED",
+    );
+    // A seller with a live grant is still revoked normally.
+    let (fresh, _) = grant(&square, SELLER);
+    assert_eq!(revoke(&base, Some(&client_auth()), &by_merchant).json(), json!({"success": true}));
+    assert_eq!(status_of(&base, &fresh).status, 401);
 }
 
 #[test]

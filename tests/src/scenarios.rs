@@ -11,7 +11,7 @@ use square_oauth::{
     MigrationToken, ObtainToken, RetrieveTokenStatus, RetryPolicy, RevokeToken, Scope, State, UnexpectedKind,
     parse_callback,
 };
-use square_oauth_mock::{Fault, MockSquare};
+use square_oauth_mock::{Behaviour, Fault, MockSquare};
 
 use crate::fixture::{CLIENT_ID, CLIENT_SECRET, Fixture, MERCHANT, REDIRECT_URL, REVOKE, STATUS, TOKEN};
 use crate::sockets;
@@ -34,6 +34,14 @@ fn assert_refused(error: &DriverError, status: u16, code: ErrorCode) {
     assert_eq!(error.status.map(|s| s.as_u16()), Some(status), "{error:?}");
     assert!(error.has_code(&code), "expected {code}: {error:?}");
     assert!(matches!(error.core, Some(square_oauth::Error::Square(_))), "{error:?}");
+}
+
+/// Asserts the refusal of a token that no longer works: 401 with the specification's
+/// `UNAUTHORIZED`, or the specific code (`ACCESS_TOKEN_REVOKED`, `ACCESS_TOKEN_EXPIRED`) the fake
+/// sends when switched to it. A client must handle both.
+fn assert_token_dead(error: &DriverError, specific: ErrorCode) {
+    let code = if error.has_code(&specific) { specific } else { ErrorCode::Unauthorized };
+    assert_refused(error, 401, code);
 }
 
 fn status_of(access: &AccessToken) -> RetrieveTokenStatus {
@@ -106,7 +114,7 @@ pub fn full_code_flow<D: Driver>() {
     assert_eq!(revoke.header("authorization"), Some(format!("Client {CLIENT_SECRET}").as_str()));
 
     let error = failure(driver.send(&status_of(&access)), "status of a revoked token");
-    assert_refused(&error, 401, ErrorCode::AccessTokenRevoked);
+    assert_refused(&error, 401, ErrorCode::Unauthorized);
 }
 
 /// PKCE: exchange with the verifier, then refresh: each refresh returns a new refresh token and
@@ -148,7 +156,12 @@ pub fn revoke_by_merchant<D: Driver>() {
     assert_eq!(body["merchant_id"], MERCHANT);
     assert!(body.get("access_token").is_none(), "never both: {body}");
 
-    assert_refused(&failure(driver.send(&status_of(&access)), "revoked status"), 401, ErrorCode::AccessTokenRevoked);
+    assert_token_dead(&failure(driver.send(&status_of(&access)), "revoked status"), ErrorCode::AccessTokenRevoked);
+    // The same token, with the fake switched to the specific code.
+    fixture.mock.set_behaviour(Behaviour { specific_token_errors: true, ..Behaviour::default() });
+    let error = failure(driver.send(&status_of(&access)), "revoked status");
+    assert_refused(&error, 401, ErrorCode::AccessTokenRevoked);
+    assert_token_dead(&error, ErrorCode::AccessTokenRevoked);
     let refreshed = driver.send(&ObtainToken::refresh(id(), secret(), refresh));
     assert_refused(&failure(refreshed, "refresh after revocation"), 400, ErrorCode::Unauthorized);
 }
@@ -162,13 +175,18 @@ pub fn revoke_only_access_token<D: Driver>() {
 
     let revoke = RevokeToken::access_token(id(), secret(), access.clone()).revoke_only_access_token(true);
     assert_eq!(driver.send(&revoke).expect("the revocation").success, Some(true));
-    assert_refused(&failure(driver.send(&status_of(&access)), "revoked status"), 401, ErrorCode::AccessTokenRevoked);
+    assert_token_dead(&failure(driver.send(&status_of(&access)), "revoked status"), ErrorCode::AccessTokenRevoked);
 
     let refreshed = driver.send(&ObtainToken::refresh(id(), secret(), refresh)).expect("the refresh token still works");
     driver.send(&status_of(&refreshed.access_token.expect("access"))).expect("and its new access token");
 }
 
-/// RenewToken (deprecated): a new access token, the old one replaced.
+fn renew_path() -> String {
+    format!("/oauth2/clients/{CLIENT_ID}/access-token/renew")
+}
+
+/// RenewToken (deprecated): a new access token, the old one replaced; a lost answer is not
+/// retried.
 #[allow(deprecated)]
 pub fn renew_token<D: Driver>() {
     let fixture = Fixture::start();
@@ -181,12 +199,24 @@ pub fn renew_token<D: Driver>() {
     assert_eq!(renewed.merchant_id.as_ref().map(MerchantId::as_str), Some(MERCHANT));
     driver.send(&status_of(&new_access)).expect("the renewed token works");
     if new_access != access {
-        assert_refused(
+        assert_token_dead(
             &failure(driver.send(&status_of(&access)), "the replaced token"),
-            401,
             ErrorCode::AccessTokenRevoked,
         );
     }
+
+    // A renewal whose answer is lost is not sent again: the token it carried is already dead.
+    fixture.mock.clear_requests();
+    fixture.mock.fault(&renew_path(), Fault::Truncate, 1);
+    let lost =
+        failure(driver.send(&square_oauth::RenewToken::new(id(), secret(), new_access.clone())), "a lost renewal");
+    assert_eq!(lost.kind, ErrorKind::Transport, "{lost:?}");
+    assert_eq!(fixture.requests_to(&renew_path()).len(), 1, "a renewal is sent once");
+    assert_token_dead(
+        &failure(driver.send(&status_of(&new_access)), "the renewed-away token"),
+        ErrorCode::AccessTokenRevoked,
+    );
+
     let wrong = square_oauth::RenewToken::new(id(), ClientSecret::new("sq0csp-SENTINEL-wrong"), new_access);
     let error = failure(driver.send(&wrong), "a renewal with a wrong secret");
     error.assert_no_secret("sq0csp-SENTINEL-wrong");

@@ -4,8 +4,9 @@
 //! adapter against `square-oauth-mock`, and checks after every step that three parties agree:
 //!
 //! - **the model**: Square's rules written out in whole hours, with no reference to the library
-//!   (access tokens live 720 h, a code-flow refresh works until 360 h after expiry, a PKCE refresh
-//!   token lives 2160 h, is single-use and rotated, a full revocation kills everything);
+//!   (access tokens live 720 h, a code-flow refresh token never expires, and a refresh 360 h or more
+//!   after the access token's expiry is overdue but still sent, a PKCE refresh token lives 2160 h,
+//!   is single-use and rotated, a full revocation kills everything);
 //! - **the library**: what `TokenSet` answers from the fake's clock (`is_expired`,
 //!   `refresh_due`, `can_refresh`, `next_refresh_at`, `refresh_operation_if_due`);
 //! - **the fake**: whether it accepts the refresh, the status call, the replayed token.
@@ -82,6 +83,8 @@ impl Model {
         self.hour >= self.access_expires()
     }
 
+    /// The instant the PKCE refresh token dies; in the code flow, when a refresh becomes
+    /// overdue (a warning only: the window never closes).
     fn window_closes(&self) -> i64 {
         match self.flow {
             Flow::CodeFlow => self.access_expires() + GRACE_HOURS,
@@ -89,9 +92,14 @@ impl Model {
         }
     }
 
-    /// What the library can know: the window is open (revocation is Square's secret).
+    /// What the library can know: the window is open (revocation is Square's secret). Code-flow
+    /// refresh tokens do not expire.
     fn refreshable(&self) -> bool {
-        self.hour < self.window_closes()
+        self.flow == Flow::CodeFlow || self.hour < self.window_closes()
+    }
+
+    fn overdue(&self) -> bool {
+        self.flow == Flow::CodeFlow && self.hour >= self.window_closes()
     }
 
     fn square_accepts_refresh(&self) -> bool {
@@ -365,6 +373,7 @@ impl Harness {
         assert_eq!(tokens.is_expired(now), model.expired(), "{}", at("is_expired"));
         assert_eq!(tokens.refresh_due(now, &self.rules), model.due(), "{}", at("refresh_due"));
         assert_eq!(tokens.can_refresh(now), model.refreshable(), "{}", at("can_refresh"));
+        assert_eq!(tokens.refresh_overdue(now), model.overdue(), "{}", at("refresh_overdue"));
         let next = tokens.next_refresh_at(&self.rules).expect("a refresh token");
         assert_eq!(self.hour_of(next), model.due_at(), "{}", at("next_refresh_at"));
         assert_eq!(self.hour_of(tokens.obtained_at()), model.obtained, "{}", at("obtained_at"));
@@ -480,12 +489,14 @@ fn code_flow_walk_through_the_boundaries() {
             (advance(0, 1), Time),
             (Status, Dead), // 30 days: expired
             (advance(14, 23), Time),
-            (RefreshIfDue, Refreshed), // 30 + 15 days - 1 h: the last chance, taken
+            (RefreshIfDue, Refreshed), // 30 + 15 days - 1 h
             (advance(30, 0), Time),
             (Status, Dead),
-            (advance(15, 0), Time),       // 30 + 15 days after that refresh
-            (RefreshIfDue, WindowClosed), // the library gives up...
-            (Refresh, Refused),           // ...and Square agrees
+            (advance(15, 0), Time),    // 30 + 15 days after that refresh: overdue...
+            (RefreshIfDue, Refreshed), // ...but still sent, and Square takes it
+            (advance(200, 0), Time),
+            (RefreshIfDue, Refreshed), // a code-flow refresh token does not expire
+            (Status, Live),
             (Reauthorize { pkce: false }, Authorized),
             (Status, Live),
             (Revoke { by_merchant: true, only_access: false }, Revoked),

@@ -355,6 +355,11 @@ impl<'a> Demo<'a> {
                 self.note("Refused with ACCESS_TOKEN_REVOKED: the seller must authorize again.");
                 true
             }
+            // What Square's specification gives for any token that no longer works.
+            Err(e) if e.has_code(&ErrorCode::Unauthorized) => {
+                self.note("Refused with UNAUTHORIZED (the token is revoked): the seller must authorize again.");
+                true
+            }
             Err(e) => {
                 self.note(&format!("Refused: {e}"));
                 true

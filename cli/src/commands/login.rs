@@ -21,7 +21,7 @@ use crate::tokenfile;
 pub(crate) fn run(cx: &Context, args: &Login) -> Result<(), Failure> {
     let config = cx.config()?;
     let client_id = client_id(args.client_id.as_deref())?;
-    let secret = client_secret(args.client_secret.as_deref());
+    let secret = client_secret(args.client_secret.as_ref());
     let flow = if secret.is_some() { Flow::CodeFlow } else { Flow::Pkce };
     let scopes: Vec<Scope> = args.scopes.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).map(Scope::from).collect();
     if let Some(out) = &args.out {

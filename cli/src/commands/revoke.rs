@@ -16,8 +16,8 @@ pub(crate) fn run(cx: &Context, args: &Revoke) -> Result<(), Failure> {
         RevokeTarget::AccessToken(set.access_token().clone())
     } else if let Some(merchant) = &args.merchant_id {
         RevokeTarget::Merchant(MerchantId::new(merchant.as_str()))
-    } else if let Some(token) = args.access_token.clone().or_else(|| env("SQUARE_ACCESS_TOKEN")) {
-        RevokeTarget::AccessToken(AccessToken::new(token))
+    } else if let Some(token) = args.access_token.clone().or_else(|| env("SQUARE_ACCESS_TOKEN").map(AccessToken::new)) {
+        RevokeTarget::AccessToken(token)
     } else {
         return Err(Failure::usage(
             "nothing to revoke: pass --access-token, --merchant-id or --token-file (or set SQUARE_ACCESS_TOKEN)",
@@ -27,7 +27,7 @@ pub(crate) fn run(cx: &Context, args: &Revoke) -> Result<(), Failure> {
         (None, Some(set)) if env("SQUARE_CLIENT_ID").is_none() => set.client_id().clone(),
         _ => client_id(args.client_id.as_deref())?,
     };
-    let secret = client_secret(args.client_secret.as_deref()).ok_or_else(|| {
+    let secret = client_secret(args.client_secret.as_ref()).ok_or_else(|| {
         Failure::usage("RevokeToken needs the application secret: pass --client-secret or set SQUARE_CLIENT_SECRET")
             .hint("the secret is on the OAuth page of the Developer Dashboard; the `Client ` header prefix is added for you")
     })?;
@@ -51,8 +51,14 @@ pub(crate) fn run(cx: &Context, args: &Revoke) -> Result<(), Failure> {
     cx.emit_json(&json!({
         "ok": true,
         "success": answer.success,
+        "already_revoked": answer.already_revoked,
         "revoked": if args.only_access_token { "access_token" } else { "authorization" },
     }));
-    cx.say(&format!("Revoked {what}."));
+    if answer.already_revoked {
+        // A repeat of a revocation whose answer was lost lands here: the outcome asked for.
+        cx.say(&format!("Already revoked: {what} (Square says it was revoked before this request)."));
+    } else {
+        cx.say(&format!("Revoked {what}."));
+    }
     Ok(())
 }

@@ -13,14 +13,14 @@ use crate::tokenfile;
 
 /// Runs `status`.
 pub(crate) fn run(cx: &Context, args: &Status) -> Result<(), Failure> {
-    let token =
-        if let Some(path) = &args.token_file {
-            tokenfile::read(path)?.access_token().clone()
-        } else {
-            args.access_token.clone().or_else(|| env("SQUARE_ACCESS_TOKEN")).map(AccessToken::new).ok_or_else(|| {
-                Failure::usage("no token: pass --access-token, --token-file or set SQUARE_ACCESS_TOKEN")
-            })?
-        };
+    let token = if let Some(path) = &args.token_file {
+        tokenfile::read(path)?.access_token().clone()
+    } else {
+        args.access_token
+            .clone()
+            .or_else(|| env("SQUARE_ACCESS_TOKEN").map(AccessToken::new))
+            .ok_or_else(|| Failure::usage("no token: pass --access-token, --token-file or set SQUARE_ACCESS_TOKEN"))?
+    };
     let client = cx.client(cx.config()?);
     let status = client
         .send(&RetrieveTokenStatus::new(token.clone()))
