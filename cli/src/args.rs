@@ -3,7 +3,6 @@
 //! The doc comments here are the `--help` text, so URLs stay bare: `<…>` would show in the terminal.
 #![allow(rustdoc::bare_urls)]
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -56,6 +55,7 @@ pub(crate) struct Global {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Walk through every flow against a fake Square started in this process, explaining each step.
+    #[cfg(feature = "mock")]
     Demo,
     /// Authorize in the browser and exchange the code for tokens.
     Login(Login),
@@ -66,6 +66,7 @@ pub(crate) enum Command {
     /// Revoke an authorization, or only one access token of it.
     Revoke(Revoke),
     /// Run the fake Square in the foreground, for trying an application against it.
+    #[cfg(feature = "mock")]
     Mock(Mock),
 }
 
@@ -146,11 +147,12 @@ pub(crate) struct Revoke {
 }
 
 /// `mock`.
+#[cfg(feature = "mock")]
 #[derive(Debug, Args)]
 pub(crate) struct Mock {
     /// The address to listen on (port 0: any free port).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
-    pub(crate) listen: SocketAddr,
+    pub(crate) listen: std::net::SocketAddr,
     /// Register an application as CLIENT_ID:SECRET:REDIRECT_URL (repeat the id to add redirect URLs).
     #[arg(long = "app", value_name = "CLIENT_ID:SECRET:REDIRECT_URL")]
     pub(crate) apps: Vec<String>,
@@ -159,23 +161,19 @@ pub(crate) struct Mock {
     pub(crate) sellers: Vec<String>,
 }
 
-/// `30s`, `5m`, `1h`, `250ms`, or a bare number of seconds.
+/// `30s`, `5m`, `1h 30m`, `250ms` (jiff's friendly format, or ISO 8601 such as `PT1M`), or a
+/// bare number of seconds.
 pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: f64 = number.parse().map_err(|_| format!("`{text}` is not a duration such as 30s, 5m or 500ms"))?;
-    let seconds = match unit.trim() {
-        "" | "s" => value,
-        "ms" => value / 1000.0,
-        "m" | "min" => value * 60.0,
-        "h" => value * 3600.0,
-        other => return Err(format!("unknown unit `{other}` (use ms, s, m or h)")),
+    let parsed = match text.parse::<f64>() {
+        Ok(seconds) => jiff::SignedDuration::try_from_secs_f64(seconds).map_err(|e| e.to_string()),
+        Err(_) => text.parse::<jiff::SignedDuration>().map_err(|e| e.to_string()),
     };
-    if !seconds.is_finite() || seconds <= 0.0 || seconds > 7.0 * 24.0 * 3600.0 {
-        return Err(format!("`{text}` must be more than zero and at most a week"));
+    let duration = parsed.map_err(|e| format!("`{text}` is not a duration such as 30s, 1h 30m or 500ms ({e})"))?;
+    match Duration::try_from(duration) {
+        Ok(d) if !d.is_zero() && d <= Duration::from_secs(7 * 24 * 3600) => Ok(d),
+        _ => Err(format!("`{text}` must be more than zero and at most a week")),
     }
-    Ok(Duration::from_secs_f64(seconds))
 }
 
 #[cfg(test)]
@@ -188,7 +186,11 @@ mod tests {
         assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
         assert!(parse_duration("0").is_err());
+        assert!(parse_duration("-5s").is_err());
+        assert!(parse_duration("8 days").is_err());
         assert!(parse_duration("5 parsecs").is_err());
     }
 

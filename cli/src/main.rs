@@ -22,6 +22,8 @@ mod callback;
 mod commands;
 mod context;
 mod failure;
+// Masking whole JSON documents and URLs serves the demo, which needs the embedded fake.
+#[cfg_attr(not(feature = "mock"), allow(dead_code))]
 mod mask;
 mod spinner;
 mod tokenfile;
@@ -38,11 +40,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let context = Context::new(cli.global);
     let result = match cli.command {
+        #[cfg(feature = "mock")]
         Command::Demo => commands::demo::run(&context),
         Command::Login(args) => commands::login::run(&context, &args),
         Command::Refresh(args) => commands::refresh::run(&context, &args),
         Command::Status(args) => commands::status::run(&context, &args),
         Command::Revoke(args) => commands::revoke::run(&context, &args),
+        #[cfg(feature = "mock")]
         Command::Mock(args) => commands::mock::run(&context, &args),
     };
     match result {
