@@ -83,9 +83,18 @@ pub(crate) struct Login {
     /// A permission to ask for (repeat, or separate with commas) [default: Square's defaults].
     #[arg(long = "scope", value_name = "SCOPE", value_delimiter = ',')]
     pub(crate) scopes: Vec<String>,
+    /// Read the application secret from this file (its first line), or from standard input for
+    /// `-`, instead of the command line or the environment.
+    #[arg(long, value_name = "PATH", conflicts_with = "client_secret")]
+    pub(crate) client_secret_file: Option<PathBuf>,
     /// Listen on http://localhost:PORT/callback, which must be the app's registered redirect URL.
-    #[arg(long, value_name = "PORT", default_value_t = 8000)]
+    #[arg(long, value_name = "PORT", default_value_t = 8000, conflicts_with = "redirect_url")]
     pub(crate) redirect_port: u16,
+    /// The app's registered redirect URL [env: SQUARE_REDIRECT_URL]. A loopback http URL
+    /// (http://localhost:PORT/callback) is listened on; any other (https, as Square requires)
+    /// is pasted: the browser lands there, and you paste the address it shows.
+    #[arg(long, value_name = "URL")]
+    pub(crate) redirect_url: Option<String>,
     /// The language of the authorize page (en-US, en-CA, en-IE, es-US, fr-CA, ja-JP).
     #[arg(long, value_name = "LOCALE")]
     pub(crate) locale: Option<String>,

@@ -25,6 +25,7 @@ mod failure;
 // Masking whole JSON documents and URLs serves the demo, which needs the embedded fake.
 #[cfg_attr(not(feature = "mock"), allow(dead_code))]
 mod mask;
+mod paste;
 mod spinner;
 mod tokenfile;
 mod transport;
