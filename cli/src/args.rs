@@ -68,6 +68,13 @@ pub(crate) enum Command {
     /// Run the fake Square in the foreground, for trying an application against it.
     #[cfg(feature = "mock")]
     Mock(Mock),
+    /// Print a shell completion script (bash, elvish, fish, powershell, zsh) on standard output.
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on standard output: `square-oauth man > square-oauth.1`.
+    Man,
 }
 
 /// `login`.

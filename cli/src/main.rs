@@ -33,12 +33,16 @@ mod transport;
 use std::process::ExitCode;
 
 use clap::Parser as _;
+use clap::error::ErrorKind;
 
 use crate::args::{Cli, Command};
 use crate::context::Context;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return argument_error(&error),
+    };
     let context = Context::new(cli.global);
     let result = match cli.command {
         #[cfg(feature = "mock")]
@@ -49,6 +53,8 @@ fn main() -> ExitCode {
         Command::Revoke(args) => commands::revoke::run(&context, &args),
         #[cfg(feature = "mock")]
         Command::Mock(args) => commands::mock::run(&context, &args),
+        Command::Completions { shell } => commands::completions::completions(shell),
+        Command::Man => commands::completions::man(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -58,4 +64,23 @@ fn main() -> ExitCode {
             failure.exit.into()
         }
     }
+}
+
+/// A command line clap refused (or `--help`, `--version`). With `--json` anywhere before `--`,
+/// the refusal is also one JSON document on standard output, like every other failure.
+fn argument_error(error: &clap::Error) -> ExitCode {
+    if matches!(error.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = error.print();
+        return ExitCode::SUCCESS;
+    }
+    let json = std::env::args_os().skip(1).take_while(|arg| arg != "--").any(|arg| arg == "--json");
+    if json {
+        let rendered = error.render().to_string();
+        let message = rendered.lines().next().unwrap_or_default().trim_start_matches("error: ").to_owned();
+        let failure = failure::Failure::usage(message);
+        let _ = serde_json::to_writer_pretty(std::io::stdout().lock(), &failure.to_json());
+        println!();
+    }
+    let _ = error.print();
+    ExitCode::from(2)
 }

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub(crate) mod completions;
 #[cfg(feature = "mock")]
 pub(crate) mod demo;
 pub(crate) mod login;
