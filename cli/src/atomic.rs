@@ -8,6 +8,7 @@
 use std::fs::File;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
 use tempfile::NamedTempFile;
 
@@ -19,7 +20,8 @@ use tempfile::NamedTempFile;
 pub(crate) struct Staged {
     target: PathBuf,
     dir: PathBuf,
-    file: NamedTempFile,
+    /// Taken by [`commit`](Staged::commit).
+    file: Option<NamedTempFile>,
 }
 
 impl Staged {
@@ -36,16 +38,52 @@ impl Staged {
             .into_owned();
         // tempfile creates it exclusively, with mode 0600 on Unix whatever the umask.
         let file = tempfile::Builder::new().prefix(&format!(".{name}.")).suffix(".tmp").tempfile_in(&dir)?;
-        Ok(Self { target: path.to_path_buf(), dir, file })
+        pending().push(file.path().to_path_buf());
+        Ok(Self { target: path.to_path_buf(), dir, file: Some(file) })
     }
 
     /// Writes `bytes`, syncs, and renames over the target.
     pub(crate) fn commit(mut self, bytes: &[u8]) -> io::Result<()> {
-        self.file.write_all(bytes)?;
-        self.file.as_file().sync_all()?;
-        self.file.persist(&self.target).map_err(|e| e.error)?;
+        let mut file = self.file.take().expect("a staged file is committed once");
+        let path = file.path().to_path_buf();
+        let persisted = file
+            .write_all(bytes)
+            .and_then(|()| file.as_file().sync_all())
+            .and_then(|()| file.persist(&self.target).map(drop).map_err(|e| e.error));
+        // Renamed, or removed when `file` was dropped on failure: nothing left to clean up.
+        forget(&path);
+        persisted?;
         sync_dir(&self.dir);
         Ok(())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        // `NamedTempFile` removes the file itself right after this.
+        if let Some(file) = &self.file {
+            forget(file.path());
+        }
+    }
+}
+
+/// The temporary files that exist right now, for [`remove_pending`]. A signal handler runs on
+/// its own thread while the command holds no lock for long, so a mutex serves.
+static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn pending() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    PENDING.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn forget(path: &Path) {
+    pending().retain(|p| p != path);
+}
+
+/// Removes every temporary file still pending: Ctrl-C ends the process without running
+/// destructors, so the interrupt handler calls this before exiting.
+pub(crate) fn remove_pending() {
+    for path in pending().drain(..) {
+        let _ = std::fs::remove_file(path);
     }
 }
 

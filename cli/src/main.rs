@@ -39,6 +39,12 @@ use crate::args::{Cli, Command};
 use crate::context::Context;
 
 fn main() -> ExitCode {
+    // Ctrl-C (SIGINT, SIGTERM) during login or refresh: no temporary file is left behind, and the
+    // exit code is the shell's usual 130.
+    let _ = ctrlc::set_handler(|| {
+        atomic::remove_pending();
+        std::process::exit(130);
+    });
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => return argument_error(&error),
