@@ -16,7 +16,7 @@ use square_oauth_mock::MockSquare;
 /// certificate, to trust.
 fn square_over_tls() -> (MockSquare, rustls::pki_types::CertificateDer<'static>) {
     let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
-    let square = MockSquare::start(mock_config().tls(&certified.cert.pem(), &certified.key_pair.serialize_pem()))
+    let square = MockSquare::start(mock_config().tls(&certified.cert.pem(), &certified.signing_key.serialize_pem()))
         .expect("the fake Square starts with TLS");
     (square, certified.cert.der().clone())
 }
@@ -81,7 +81,7 @@ async fn a_refused_certificate_is_not_retried() {
 async fn a_certificate_for_another_name_is_refused() {
     let certified = rcgen::generate_simple_self_signed(vec!["square.example".to_owned()]).unwrap();
     let square =
-        MockSquare::start(mock_config().tls(&certified.cert.pem(), &certified.key_pair.serialize_pem())).unwrap();
+        MockSquare::start(mock_config().tls(&certified.cert.pem(), &certified.signing_key.serialize_pem())).unwrap();
     let client = builder(&square.base_url()).tls_config(trusting(certified.cert.der().clone())).build();
 
     let error = client.token_status(&RetrieveTokenStatus::new(AccessToken::new("EAAA-any"))).await.unwrap_err();

@@ -71,7 +71,7 @@
 //! HTTP/2, async (see `square-oauth-hyper`), and any decision the core makes.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod builder;
 

@@ -3,7 +3,6 @@
 //! The doc comments here are the `--help` text, so URLs stay bare: `<…>` would show in the terminal.
 #![allow(rustdoc::bare_urls)]
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -57,6 +56,7 @@ pub(crate) struct Global {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Walk through every flow against a fake Square started in this process, explaining each step.
+    #[cfg(feature = "mock")]
     Demo,
     /// Authorize in the browser and exchange the code for tokens.
     Login(Login),
@@ -67,7 +67,15 @@ pub(crate) enum Command {
     /// Revoke an authorization, or only one access token of it.
     Revoke(Revoke),
     /// Run the fake Square in the foreground, for trying an application against it.
+    #[cfg(feature = "mock")]
     Mock(Mock),
+    /// Print a shell completion script (bash, elvish, fish, powershell, zsh) on standard output.
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on standard output: `square-oauth man > square-oauth.1`.
+    Man,
 }
 
 /// `login`.
@@ -83,9 +91,18 @@ pub(crate) struct Login {
     /// A permission to ask for (repeat, or separate with commas) [default: Square's defaults].
     #[arg(long = "scope", value_name = "SCOPE", value_delimiter = ',')]
     pub(crate) scopes: Vec<String>,
+    /// Read the application secret from this file (its first line), or from standard input for
+    /// `-`, instead of the command line or the environment.
+    #[arg(long, value_name = "PATH", conflicts_with = "client_secret")]
+    pub(crate) client_secret_file: Option<PathBuf>,
     /// Listen on http://localhost:PORT/callback, which must be the app's registered redirect URL.
-    #[arg(long, value_name = "PORT", default_value_t = 8000)]
+    #[arg(long, value_name = "PORT", default_value_t = 8000, conflicts_with = "redirect_url")]
     pub(crate) redirect_port: u16,
+    /// The app's registered redirect URL [env: SQUARE_REDIRECT_URL]. A loopback http URL
+    /// (http://localhost:PORT/callback) is listened on; any other (https, as Square requires)
+    /// is pasted: the browser lands there, and you paste the address it shows.
+    #[arg(long, value_name = "URL")]
+    pub(crate) redirect_url: Option<String>,
     /// The language of the authorize page (en-US, en-CA, en-IE, es-US, fr-CA, ja-JP).
     #[arg(long, value_name = "LOCALE")]
     pub(crate) locale: Option<String>,
@@ -147,11 +164,12 @@ pub(crate) struct Revoke {
 }
 
 /// `mock`.
+#[cfg(feature = "mock")]
 #[derive(Debug, Args)]
 pub(crate) struct Mock {
     /// The address to listen on (port 0: any free port).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
-    pub(crate) listen: SocketAddr,
+    pub(crate) listen: std::net::SocketAddr,
     /// Register an application as CLIENT_ID:SECRET:REDIRECT_URL (repeat the id to add redirect URLs).
     #[arg(long = "app", value_name = "CLIENT_ID:SECRET:REDIRECT_URL")]
     pub(crate) apps: Vec<String>,
@@ -180,23 +198,19 @@ fn secret<T: From<String>>(text: &str) -> Result<T, String> {
     Ok(T::from(text.to_owned()))
 }
 
-/// `30s`, `5m`, `1h`, `250ms`, or a bare number of seconds.
+/// `30s`, `5m`, `1h 30m`, `250ms` (jiff's friendly format, or ISO 8601 such as `PT1M`), or a
+/// bare number of seconds.
 pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: f64 = number.parse().map_err(|_| format!("`{text}` is not a duration such as 30s, 5m or 500ms"))?;
-    let seconds = match unit.trim() {
-        "" | "s" => value,
-        "ms" => value / 1000.0,
-        "m" | "min" => value * 60.0,
-        "h" => value * 3600.0,
-        other => return Err(format!("unknown unit `{other}` (use ms, s, m or h)")),
+    let parsed = match text.parse::<f64>() {
+        Ok(seconds) => jiff::SignedDuration::try_from_secs_f64(seconds).map_err(|e| e.to_string()),
+        Err(_) => text.parse::<jiff::SignedDuration>().map_err(|e| e.to_string()),
     };
-    if !seconds.is_finite() || seconds <= 0.0 || seconds > 7.0 * 24.0 * 3600.0 {
-        return Err(format!("`{text}` must be more than zero and at most a week"));
+    let duration = parsed.map_err(|e| format!("`{text}` is not a duration such as 30s, 1h 30m or 500ms ({e})"))?;
+    match Duration::try_from(duration) {
+        Ok(d) if !d.is_zero() && d <= Duration::from_secs(7 * 24 * 3600) => Ok(d),
+        _ => Err(format!("`{text}` must be more than zero and at most a week")),
     }
-    Ok(Duration::from_secs_f64(seconds))
 }
 
 #[cfg(test)]
@@ -209,7 +223,11 @@ mod tests {
         assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
         assert!(parse_duration("0").is_err());
+        assert!(parse_duration("-5s").is_err());
+        assert!(parse_duration("8 days").is_err());
         assert!(parse_duration("5 parsecs").is_err());
     }
 

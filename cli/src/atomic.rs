@@ -5,9 +5,12 @@
 //! synced last so that the rename itself survives a crash. If anything fails before the rename,
 //! the old file is untouched and the temporary file is removed.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+
+use tempfile::NamedTempFile;
 
 /// A replacement of a file, prepared before its content is known: the temporary file exists
 /// from [`Staged::new`] on, so a directory that can't be written to is found out *before* a
@@ -17,8 +20,8 @@ use std::path::{Path, PathBuf};
 pub(crate) struct Staged {
     target: PathBuf,
     dir: PathBuf,
-    tmp_path: PathBuf,
-    file: Option<File>,
+    /// Taken by [`commit`](Staged::commit).
+    file: Option<NamedTempFile>,
 }
 
 impl Staged {
@@ -33,19 +36,23 @@ impl Staged {
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the path names no file"))?
             .to_string_lossy()
             .into_owned();
-        let (tmp_path, file) = create_temporary(&dir, &name)?;
-        Ok(Self { target: path.to_path_buf(), dir, tmp_path, file: Some(file) })
+        // tempfile creates it exclusively, with mode 0600 on Unix whatever the umask.
+        let file = tempfile::Builder::new().prefix(&format!(".{name}.")).suffix(".tmp").tempfile_in(&dir)?;
+        pending().push(file.path().to_path_buf());
+        Ok(Self { target: path.to_path_buf(), dir, file: Some(file) })
     }
 
     /// Writes `bytes`, syncs, and renames over the target.
     pub(crate) fn commit(mut self, bytes: &[u8]) -> io::Result<()> {
         let mut file = self.file.take().expect("a staged file is committed once");
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&self.tmp_path, &self.target)?;
-        // Renamed: nothing left to clean up.
-        self.tmp_path = PathBuf::new();
+        let path = file.path().to_path_buf();
+        let persisted = file
+            .write_all(bytes)
+            .and_then(|()| file.as_file().sync_all())
+            .and_then(|()| file.persist(&self.target).map(drop).map_err(|e| e.error));
+        // Renamed, or removed when `file` was dropped on failure: nothing left to clean up.
+        forget(&path);
+        persisted?;
         sync_dir(&self.dir);
         Ok(())
     }
@@ -53,46 +60,31 @@ impl Staged {
 
 impl Drop for Staged {
     fn drop(&mut self) {
-        if !self.tmp_path.as_os_str().is_empty() {
-            let _ = fs::remove_file(&self.tmp_path);
+        // `NamedTempFile` removes the file itself right after this.
+        if let Some(file) = &self.file {
+            forget(file.path());
         }
     }
 }
 
-/// A new, exclusive file `.NAME.tmp-PID-N` in `dir`.
-fn create_temporary(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
-    let pid = std::process::id();
-    let mut attempt = 0u32;
-    loop {
-        let candidate = dir.join(format!(".{name}.tmp-{pid}-{attempt}"));
-        let mut options = OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt as _;
-            options.mode(0o600);
-        }
-        match options.open(&candidate) {
-            Ok(file) => {
-                restrict(&file)?;
-                return Ok((candidate, file));
-            }
-            Err(error) if error.kind() == io::ErrorKind::AlreadyExists && attempt < 100 => attempt += 1,
-            Err(error) => return Err(error),
-        }
+/// The temporary files that exist right now, for [`remove_pending`]. A signal handler runs on
+/// its own thread while the command holds no lock for long, so a mutex serves.
+static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn pending() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    PENDING.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn forget(path: &Path) {
+    pending().retain(|p| p != path);
+}
+
+/// Removes every temporary file still pending: Ctrl-C ends the process without running
+/// destructors, so the interrupt handler calls this before exiting.
+pub(crate) fn remove_pending() {
+    for path in pending().drain(..) {
+        let _ = std::fs::remove_file(path);
     }
-}
-
-/// The mode given at creation is filtered by the umask; this makes it exactly 0600.
-#[cfg(unix)]
-fn restrict(file: &File) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt as _;
-    file.set_permissions(fs::Permissions::from_mode(0o600))
-}
-
-#[cfg(not(unix))]
-fn restrict(_file: &File) -> io::Result<()> {
-    Ok(())
 }
 
 /// Makes the rename durable; a failure here (some file systems refuse) changes nothing visible.
@@ -107,6 +99,8 @@ fn sync_dir(dir: &Path) {
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
 
     #[test]

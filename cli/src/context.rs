@@ -33,9 +33,27 @@ impl Context {
     /// then `SQUARE_ENVIRONMENT`, then production. The Square-Version: the flag, then
     /// `SQUARE_VERSION`.
     pub(crate) fn config(&self) -> Result<Config, Failure> {
+        self.config_with(false)
+    }
+
+    /// Whether `--sandbox`, `--production`, `--base-url`, `SQUARE_BASE_URL` or
+    /// `SQUARE_ENVIRONMENT` chose where requests go.
+    pub(crate) fn environment_chosen(&self) -> bool {
+        let g = &self.global;
+        g.sandbox
+            || g.production
+            || g.base_url.is_some()
+            || env("SQUARE_BASE_URL").is_some()
+            || env("SQUARE_ENVIRONMENT").is_some()
+    }
+
+    /// [`config`](Self::config), with the sandbox when `sandbox` is set and nothing chose otherwise.
+    pub(crate) fn config_with(&self, sandbox: bool) -> Result<Config, Failure> {
         let mut builder = Config::builder();
         let g = &self.global;
-        if let Some(url) = &g.base_url {
+        if sandbox && !self.environment_chosen() {
+            builder = builder.sandbox();
+        } else if let Some(url) = &g.base_url {
             builder = builder.base_url(url);
         } else if g.sandbox {
             builder = builder.sandbox();

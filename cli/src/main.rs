@@ -22,7 +22,10 @@ mod callback;
 mod commands;
 mod context;
 mod failure;
+// Masking whole JSON documents and URLs serves the demo, which needs the embedded fake.
+#[cfg_attr(not(feature = "mock"), allow(dead_code))]
 mod mask;
+mod paste;
 mod spinner;
 mod tokenfile;
 mod transport;
@@ -30,20 +33,34 @@ mod transport;
 use std::process::ExitCode;
 
 use clap::Parser as _;
+use clap::error::ErrorKind;
 
 use crate::args::{Cli, Command};
 use crate::context::Context;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Ctrl-C (SIGINT, SIGTERM) during login or refresh: no temporary file is left behind, and the
+    // exit code is the shell's usual 130.
+    let _ = ctrlc::set_handler(|| {
+        atomic::remove_pending();
+        std::process::exit(130);
+    });
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return argument_error(&error),
+    };
     let context = Context::new(cli.global);
     let result = match cli.command {
+        #[cfg(feature = "mock")]
         Command::Demo => commands::demo::run(&context),
         Command::Login(args) => commands::login::run(&context, &args),
         Command::Refresh(args) => commands::refresh::run(&context, &args),
         Command::Status(args) => commands::status::run(&context, &args),
         Command::Revoke(args) => commands::revoke::run(&context, &args),
+        #[cfg(feature = "mock")]
         Command::Mock(args) => commands::mock::run(&context, &args),
+        Command::Completions { shell } => commands::completions::completions(shell),
+        Command::Man => commands::completions::man(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -53,4 +70,23 @@ fn main() -> ExitCode {
             failure.exit.into()
         }
     }
+}
+
+/// A command line clap refused (or `--help`, `--version`). With `--json` anywhere before `--`,
+/// the refusal is also one JSON document on standard output, like every other failure.
+fn argument_error(error: &clap::Error) -> ExitCode {
+    if matches!(error.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = error.print();
+        return ExitCode::SUCCESS;
+    }
+    let json = std::env::args_os().skip(1).take_while(|arg| arg != "--").any(|arg| arg == "--json");
+    if json {
+        let rendered = error.render().to_string();
+        let message = rendered.lines().next().unwrap_or_default().trim_start_matches("error: ").to_owned();
+        let failure = failure::Failure::usage(message);
+        let _ = serde_json::to_writer_pretty(std::io::stdout().lock(), &failure.to_json());
+        println!();
+    }
+    let _ = error.print();
+    ExitCode::from(2)
 }

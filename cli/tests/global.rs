@@ -86,3 +86,37 @@ fn help_and_version() {
     Cli::new().arg("--version").run().code(0);
     Cli::new().arg("frobnicate").run().code(2);
 }
+
+#[test]
+fn completions_and_the_man_page_come_from_the_same_definitions() {
+    let run = Cli::new().args(["completions", "bash"]).run();
+    run.code(0);
+    // Every subcommand and a login option are offered.
+    for word in ["login", "refresh", "status", "revoke", "--redirect-url", "--client-secret-file"] {
+        assert!(run.stdout.contains(word), "the bash completion lacks {word}");
+    }
+    let run = Cli::new().args(["completions", "zsh"]).run();
+    run.code(0);
+    assert!(run.stdout.starts_with("#compdef square-oauth"), "{}", &run.stdout[..run.stdout.len().min(80)]);
+    let run = Cli::new().arg("man").run();
+    run.code(0);
+    assert!(run.stdout.contains(".TH square-oauth 1"), "{}", &run.stdout[..run.stdout.len().min(200)]);
+    assert!(run.stdout.contains("\\-\\-base\\-url"), "the man page documents --base-url");
+    assert!(run.stdout.contains("square\\-oauth\\-login(1)"), "the man page names the login command");
+    Cli::new().args(["completions", "tcsh"]).run().code(2);
+}
+
+#[test]
+fn json_mode_reports_an_argument_error_as_one_document_with_exit_2() {
+    let run = Cli::new().args(["--json", "login", "--no-such-option"]).run();
+    run.code(2);
+    let document = run.json();
+    assert_eq!(document["ok"], false);
+    assert_eq!(document["error"]["kind"], "usage");
+    assert_eq!(document["error"]["exit_code"], 2);
+    assert!(document["error"]["message"].as_str().unwrap().contains("--no-such-option"), "{document}");
+    // Without --json, standard output stays empty.
+    let run = Cli::new().args(["login", "--no-such-option"]).run();
+    run.code(2);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+}

@@ -72,7 +72,7 @@
 //! you with any Square client), and reading clocks or random numbers (pass them in).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use http;
 pub use jiff;

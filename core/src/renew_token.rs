@@ -1,7 +1,7 @@
 //! `POST /oauth2/clients/{client_id}/access-token/renew`: the deprecated RenewToken.
 #![allow(deprecated)]
 
-use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Serialize;
 
 use crate::answer::{answer_type, parse_answer, timestamp};
@@ -12,37 +12,9 @@ use crate::obtain_token::{check_client_id, check_client_secret};
 use crate::operation::{Operation, Replay, authorization, check_length, json_body, limits, request};
 use crate::secret::{AccessToken, Body, ClientSecret};
 
-/// Everything but RFC 3986 unreserved characters is encoded in a path segment.
-const PATH_SEGMENT: &AsciiSet = &CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'%')
-    .add(b'/')
-    .add(b':')
-    .add(b';')
-    .add(b'<')
-    .add(b'=')
-    .add(b'>')
-    .add(b'?')
-    .add(b'@')
-    .add(b'[')
-    .add(b'\\')
-    .add(b']')
-    .add(b'^')
-    .add(b'`')
-    .add(b'{')
-    .add(b'|')
-    .add(b'}')
-    .add(b'!')
-    .add(b'$')
-    .add(b'&')
-    .add(b'\'')
-    .add(b'(')
-    .add(b')')
-    .add(b'*')
-    .add(b'+')
-    .add(b',');
+/// Everything but RFC 3986 unreserved characters (`A-Z a-z 0-9 - . _ ~`) is encoded in a path
+/// segment.
+const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 /// RenewToken: renews an access token before, or up to 15 days after, it expires.
 ///

@@ -513,13 +513,17 @@ fn fire_webhook(shared: &Arc<Shared>, rev: Revocation) {
 
 async fn send_webhook(url: &str, key: &str, body: String) -> io::Result<()> {
     let other = |m: String| io::Error::other(m);
-    let rest = url.strip_prefix("http://").ok_or_else(|| other(format!("webhook URL must be plain http: {url}")))?;
-    let (authority, path) = match rest.find(['/', '?']) {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
+    let uri: hyper::Uri = url.parse().map_err(|e| other(format!("webhook URL {url}: {e}")))?;
+    let authority = match (uri.scheme_str(), uri.authority()) {
+        (Some("http"), Some(authority)) => authority.as_str(),
+        _ => return Err(other(format!("webhook URL must be plain http: {url}"))),
     };
-    let path = if path.starts_with('?') { format!("/{path}") } else { path.to_owned() };
-    let target = if authority.contains(':') { authority.to_owned() } else { format!("{authority}:80") };
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    let path = if path.starts_with('/') { path.to_owned() } else { format!("/{path}") };
+    let target = match uri.port_u16() {
+        Some(_) => authority.to_owned(),
+        None => format!("{authority}:80"),
+    };
     let stream = tokio::net::TcpStream::connect(&target).await?;
     let (mut sender, conn) =
         hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| other(e.to_string()))?;

@@ -12,7 +12,7 @@ use square_oauth_mock::MockSquare;
 #[test]
 fn serves_https_with_the_given_certificate() {
     let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
-    let square = MockSquare::start(config().tls(&cert.cert.pem(), &cert.key_pair.serialize_pem())).unwrap();
+    let square = MockSquare::start(config().tls(&cert.cert.pem(), &cert.signing_key.serialize_pem())).unwrap();
     let base = square.base_url();
     assert!(base.starts_with("https://127.0.0.1:"), "{base}");
     let root = ureq::tls::Certificate::from_der(cert.cert.der()).to_owned();

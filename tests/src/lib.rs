@@ -74,3 +74,11 @@ macro_rules! scenarios {
 #[doc = include_str!("../../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+/// The code blocks of the crates' own READMEs (their pages on crates.io), compiled as doctests.
+#[doc = include_str!("../../core/README.md")]
+#[doc = include_str!("../../adapter-hyper/README.md")]
+#[doc = include_str!("../../adapter-ureq/README.md")]
+#[doc = include_str!("../../mock-server/README.md")]
+#[cfg(doctest)]
+pub struct CrateReadmeDoctests;

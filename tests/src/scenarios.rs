@@ -532,7 +532,7 @@ pub fn single_use_retried_when_never_sent<D: Driver>() {
 pub fn tls_with_private_ca<D: Driver>() {
     let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
         .expect("a self-signed certificate");
-    let (certificate, key) = (certified.cert.pem(), certified.key_pair.serialize_pem());
+    let (certificate, key) = (certified.cert.pem(), certified.signing_key.serialize_pem());
     let fixture = Fixture::with(Fixture::mock_config().tls(&certificate, &key));
     assert!(fixture.mock.base_url().starts_with("https://"));
 

@@ -1,7 +1,7 @@
-//! `square-oauth login`: the authorize page in a browser, the redirect to a loopback listener,
-//! and the code exchange: code flow with a client secret, PKCE without one.
+//! `square-oauth login`: the authorize page in a browser, the redirect to a loopback listener
+//! (or, for an https redirect URL, the landed address pasted in), and the code exchange: code
+//! flow with a client secret, PKCE without one.
 
-use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use serde_json::json;
@@ -11,17 +11,57 @@ use square_oauth::lifecycle::{Flow, TokenSet};
 use square_oauth::{AuthorizeUrl, CodeVerifier, ObtainToken, RetrieveTokenStatus, Scope, State, parse_callback};
 
 use crate::args::Login;
-use crate::callback::{CallbackServer, WaitError};
-use crate::context::{Context, client_id, client_secret, local};
+use crate::callback::{Callback, CallbackServer, WaitError};
+use crate::context::{Context, client_id, client_secret, env, local};
 use crate::failure::{Context as Call, Exit, Failure};
+use crate::paste::{Environment, Landing, environment_of, landing, read_landed_url, read_secret};
 use crate::spinner::Spinner;
 use crate::tokenfile;
 
 /// Runs `login`.
 pub(crate) fn run(cx: &Context, args: &Login) -> Result<(), Failure> {
-    let config = cx.config()?;
     let client_id = client_id(args.client_id.as_deref())?;
-    let secret = client_secret(args.client_secret.as_ref());
+    let id_environment = environment_of(client_id.as_str());
+    let config = cx.config_with(id_environment == Environment::Sandbox)?;
+    if id_environment == Environment::Sandbox && !cx.environment_chosen() {
+        eprintln!("The application id starts with `sandbox-`: using Square's sandbox (--production to refuse).");
+    }
+    let target = if config.base_url() == square_oauth::Config::sandbox().base_url() {
+        Some(Environment::Sandbox)
+    } else if config.base_url() == square_oauth::Config::production().base_url() {
+        Some(Environment::Production)
+    } else {
+        None
+    };
+    match (id_environment, target) {
+        (Environment::Sandbox, Some(Environment::Production)) => {
+            return Err(Failure::usage(format!(
+                "`{client_id}` is a sandbox application id; production would refuse it"
+            ))
+            .hint("drop --production (the id selects the sandbox), or use the production id"));
+        }
+        (Environment::Production, Some(Environment::Sandbox)) => {
+            return Err(Failure::usage(format!(
+                "`{client_id}` is a production application id; the sandbox would refuse it"
+            ))
+            .hint("sandbox application ids start with `sandbox-`: use that one, or drop --sandbox"));
+        }
+        _ => {}
+    }
+    let redirect = args.redirect_url.clone().or_else(|| env("SQUARE_REDIRECT_URL"));
+    let mode = match &redirect {
+        Some(url) => landing(url)?,
+        None => Landing::Listen { port: args.redirect_port },
+    };
+    let secret = match &args.client_secret_file {
+        Some(path) if mode == Landing::Paste && path.as_os_str() == "-" => {
+            return Err(Failure::usage(
+                "standard input carries the landed URL in paste mode: give the secret in a file, not `-`",
+            ));
+        }
+        Some(path) => Some(square_oauth::ClientSecret::new(read_secret(path)?)),
+        None => client_secret(args.client_secret.as_ref()),
+    };
     let flow = if secret.is_some() { Flow::CodeFlow } else { Flow::Pkce };
     let scopes: Vec<Scope> = args.scopes.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).map(Scope::from).collect();
     if let Some(out) = &args.out {
@@ -29,11 +69,20 @@ pub(crate) fn run(cx: &Context, args: &Login) -> Result<(), Failure> {
         drop(tokenfile::stage(out)?);
     }
 
-    let server = CallbackServer::bind(args.redirect_port).map_err(|e| {
-        local(format!("cannot listen on 127.0.0.1:{}: {e}", args.redirect_port))
-            .hint("pick another --redirect-port, and register http://localhost:PORT/callback as the app's redirect URL")
-    })?;
-    let redirect_url = server.redirect_url();
+    let server = match mode {
+        Landing::Listen { port } => Some(CallbackServer::bind(port).map_err(|e| {
+            local(format!("cannot listen on 127.0.0.1:{port}: {e}")).hint(
+                "pick another --redirect-port, and register http://localhost:PORT/callback as the app's redirect URL",
+            )
+        })?),
+        Landing::Paste => None,
+    };
+    // The URL as given, byte for byte: Square compares it with the registered one.
+    let redirect_url = match (&redirect, &server) {
+        (Some(url), _) => url.clone(),
+        (None, Some(server)) => server.redirect_url(),
+        (None, None) => unreachable!("without --redirect-url the listener is used"),
+    };
     let state = State::generate().map_err(|e| local(format!("no randomness from the operating system: {e}")))?;
     let verifier = match flow {
         Flow::Pkce => {
@@ -54,30 +103,48 @@ pub(crate) fn run(cx: &Context, args: &Login) -> Result<(), Failure> {
     let url = authorize.build(&config).map_err(|e| Failure::from_core(&e, None))?;
 
     eprintln!("Logging in to {} as application {client_id} ({flow}).", config.base_url());
-    eprintln!("Listening for the redirect on {redirect_url} (it must be a registered redirect URL of the app).");
+    match &server {
+        Some(_) => {
+            eprintln!("Listening for the redirect on {redirect_url} (it must be a registered redirect URL of the app).")
+        }
+        None => {
+            eprintln!("After you allow access, the browser lands on {redirect_url}: copy the whole address it shows.")
+        }
+    }
     eprintln!("Open this URL in a browser to authorize:\n\n  {url}\n");
     if !args.no_browser {
-        match open_browser(&url) {
+        // webbrowser honours $BROWSER and opens the Windows browser from WSL.
+        match webbrowser::open(&url) {
             Ok(()) => eprintln!("(opened in the default browser)"),
             Err(e) => eprintln!("(could not open a browser: {e}; open the URL above yourself)"),
         }
     }
 
-    let mut spinner = Spinner::new("Waiting for the browser to come back");
-    let waited = server.wait(Instant::now() + args.wait, |left| spinner.tick(left));
-    spinner.finish();
-    let callback = waited.map_err(|e| match e {
-        WaitError::TimedOut => Failure::new(
-            Exit::Transport,
-            format!("no redirect came back to {redirect_url} within {}s", args.wait.as_secs()),
-        )
-        .hint("finish the authorize page sooner, or raise --wait; check that the app's redirect URL is this one"),
-        WaitError::Io(e) => local(format!("the callback listener failed: {e}")),
-    })?;
-    let code = match parse_callback(callback.query(), &state) {
+    let (mut callback, landed) = match &server {
+        Some(server) => {
+            let mut spinner = Spinner::new("Waiting for the browser to come back");
+            let waited = server.wait(Instant::now() + args.wait, |left| spinner.tick(left));
+            spinner.finish();
+            let callback = waited.map_err(|e| match e {
+                WaitError::TimedOut => Failure::new(
+                    Exit::Transport,
+                    format!("no redirect came back to {redirect_url} within {}s", args.wait.as_secs()),
+                )
+                .hint(
+                    "finish the authorize page sooner, or raise --wait; check that the app's redirect URL is this one",
+                ),
+                WaitError::Io(e) => local(format!("the callback listener failed: {e}")),
+            })?;
+            let query = callback.query().to_owned();
+            (Some(callback), query)
+        }
+        None => (None, read_landed_url()?),
+    };
+    let code = match parse_callback(&landed, &state) {
         Ok(code) => code,
         Err(e) => {
-            callback.respond(
+            reply(
+                &mut callback,
                 400,
                 "Authorization failed",
                 "square-oauth could not use this redirect; see the terminal.",
@@ -100,7 +167,7 @@ pub(crate) fn run(cx: &Context, args: &Login) -> Result<(), Failure> {
     let answer = match client.send(&exchange) {
         Ok(answer) => answer,
         Err(e) => {
-            callback.respond(502, "Authorization failed", "Square refused the code exchange; see the terminal.");
+            reply(&mut callback, 502, "Authorization failed", "Square refused the code exchange; see the terminal.");
             return Err(Failure::from_transport(&e, Some(Call::Exchange { pkce: flow == Flow::Pkce })));
         }
     };
@@ -108,11 +175,11 @@ pub(crate) fn run(cx: &Context, args: &Login) -> Result<(), Failure> {
     let set = match TokenSet::from_response(flow, client_id, answer, now) {
         Ok(set) => set,
         Err(e) => {
-            callback.respond(502, "Authorization failed", "Square's answer could not be used; see the terminal.");
+            reply(&mut callback, 502, "Authorization failed", "Square's answer could not be used; see the terminal.");
             return Err(Failure::from_core(&e, None));
         }
     };
-    callback.respond(200, "Authorized", "square-oauth has the tokens. You can close this window.");
+    reply(&mut callback, 200, "Authorized", "square-oauth has the tokens. You can close this window.");
 
     // Record what was granted (Square's answer to the exchange doesn't say); if the status call
     // fails, what was asked for is the best there is.
@@ -148,19 +215,9 @@ pub(crate) fn run(cx: &Context, args: &Login) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Hands the URL to the system's opener, without waiting for the browser.
-fn open_browser(url: &str) -> std::io::Result<()> {
-    let mut command = if cfg!(target_os = "macos") {
-        Command::new("open")
-    } else if cfg!(windows) {
-        let mut c = Command::new("rundll32");
-        c.arg("url.dll,FileProtocolHandler");
-        c
-    } else {
-        Command::new("xdg-open")
-    };
-    let mut child = command.arg(url).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
-    // Reap the opener whenever it exits, so it never lingers as a zombie.
-    std::thread::spawn(move || child.wait());
-    Ok(())
+/// Answers the browser waiting on the loopback listener; in paste mode nobody is waiting.
+fn reply(callback: &mut Option<Callback>, status: u16, title: &str, message: &str) {
+    if let Some(callback) = callback.take() {
+        callback.respond(status, title, message);
+    }
 }

@@ -29,6 +29,7 @@ pub const SQUARE_VARS: &[&str] = &[
     "SQUARE_ENVIRONMENT",
     "SQUARE_BASE_URL",
     "SQUARE_VERSION",
+    "SQUARE_REDIRECT_URL",
 ];
 
 /// A fake Square with the test application, whose redirect URL is the CLI's loopback callback
@@ -190,6 +191,55 @@ impl Cli {
                         && let Some(browser) = browser.take()
                     {
                         browser(trimmed);
+                    }
+                }
+                text
+            });
+            (out.join().unwrap(), err.join().unwrap())
+        });
+        let status = child.wait().unwrap();
+        Run { code: status.code(), stdout: out, stderr: err }
+    }
+}
+
+impl Cli {
+    /// Runs `login` in paste mode: `browser` gets the authorize URL the CLI prints on standard
+    /// error and returns the address the browser landed on, which is written to the CLI's
+    /// standard input as one line, as a user pastes it.
+    pub fn run_pasting(mut self, browser: impl FnOnce(&str) -> String + Send) -> Run {
+        let mut child = self
+            .command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary runs");
+        let mut stdin = child.stdin.take();
+        let stderr = child.stderr.take().unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let (out, err) = std::thread::scope(|scope| {
+            let out = scope.spawn(move || {
+                let mut text = String::new();
+                stdout.read_to_string(&mut text).unwrap();
+                text
+            });
+            let err = scope.spawn(move || {
+                let mut browser = Some(browser);
+                let mut text = String::new();
+                for line in BufReader::new(stderr).lines() {
+                    let line = line.unwrap();
+                    text.push_str(&line);
+                    text.push('\n');
+                    let trimmed = line.trim();
+                    if trimmed.starts_with("http")
+                        && trimmed.contains("/oauth2/authorize?")
+                        && let Some(browser) = browser.take()
+                    {
+                        let landed = browser(trimmed);
+                        let mut input = stdin.take().expect("standard input is written once");
+                        use std::io::Write as _;
+                        // The CLI may already have given up; its exit code tells.
+                        let _ = writeln!(input, "{landed}");
                     }
                 }
                 text

@@ -74,7 +74,7 @@ fn check_schema(root: Value, name: &str, properties: &Value, instance: &Value) {
         }
     };
     let errors: Vec<String> =
-        validator.iter_errors(instance).map(|e| format!("{e} at `{}`", e.instance_path)).collect();
+        validator.iter_errors(instance).map(|e| format!("{e} at `{}`", e.instance_path())).collect();
     assert!(errors.is_empty(), "{instance} does not match {name}: {errors:?}");
     // Square's schemas allow unknown fields; a request this crate builds must not invent any.
     let properties = properties.as_object().expect("the schema lists its properties");

@@ -174,7 +174,7 @@ fn spec_2024() -> &'static Value {
 fn check(schema: Value, name: &str, instance: &Value) {
     let validator = jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("schema {name} compiles: {e}"));
     let errors: Vec<String> =
-        validator.iter_errors(instance).map(|e| format!("{} at {}", e, e.instance_path)).collect();
+        validator.iter_errors(instance).map(|e| format!("{} at {}", e, e.instance_path())).collect();
     assert!(errors.is_empty(), "{instance} does not match {name}: {errors:?}");
 }
 
