@@ -102,7 +102,12 @@ impl<S: Store + 'static> AsyncVault<S> {
             }
             let outcome = self.refresh(merchant_id, false, &mut send).await?;
             let error = match outcome {
-                RefreshOutcome::Refreshed | RefreshOutcome::NotDue | RefreshOutcome::Stale => continue,
+                RefreshOutcome::Refreshed => {
+                    let merchant = merchant_id.clone();
+                    return self.blocking_call(move |vault| Ok(vault.tokens(&merchant)?.access_token().clone())).await;
+                }
+                RefreshOutcome::NotDue | RefreshOutcome::Stale if Instant::now() < deadline => continue,
+                RefreshOutcome::NotDue | RefreshOutcome::Stale => VaultError::WaitTimedOut(merchant_id.clone()),
                 RefreshOutcome::HeldElsewhere { .. } if Instant::now() < deadline => {
                     tokio::time::sleep(self.inner.settings().poll).await;
                     continue;

@@ -513,7 +513,12 @@ impl<S: Store> Vault<S> {
                 return Ok(token);
             }
             match self.refresh(merchant_id, false, send)? {
-                RefreshOutcome::Refreshed | RefreshOutcome::NotDue | RefreshOutcome::Stale => {}
+                // The newest token Square gave, even if a skewed clock finds it expiring already.
+                RefreshOutcome::Refreshed => return Ok(self.tokens(merchant_id)?.access_token().clone()),
+                RefreshOutcome::NotDue | RefreshOutcome::Stale if Instant::now() < deadline => {}
+                RefreshOutcome::NotDue | RefreshOutcome::Stale => {
+                    return self.fallback(merchant_id, VaultError::WaitTimedOut(merchant_id.clone()));
+                }
                 RefreshOutcome::HeldElsewhere { .. } => {
                     if Instant::now() >= deadline {
                         return self.fallback(merchant_id, VaultError::WaitTimedOut(merchant_id.clone()));

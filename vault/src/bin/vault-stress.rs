@@ -41,8 +41,10 @@ fn run() -> Result<(), String> {
     };
     let store = SqliteStore::open(arg("db")?.as_ref()).map_err(|e| e.to_string())?;
     let key = Key::from_file(arg("key-file")?.as_ref()).map_err(|e| e.to_string())?;
-    let mut settings =
-        Settings::new(ClientId::new(arg("client-id")?), args.get("client-secret").map(|s| ClientSecret::new(s.clone())));
+    let mut settings = Settings::new(
+        ClientId::new(arg("client-id")?),
+        args.get("client-secret").map(|s| ClientSecret::new(s.clone())),
+    );
     settings.policy.lease = SignedDuration::from_millis(i64::try_from(number("lease-ms", 30_000)?).unwrap_or(30_000));
     let vault = Vault::new(store, Keyring::new(key), settings);
     let config = Config::custom(&arg("base-url")?).map_err(|e| e.to_string())?;
@@ -64,15 +66,15 @@ fn run() -> Result<(), String> {
 
     let threads = number("threads", 4)?;
     let target = number("target", 20)?;
-    let pending: Mutex<Vec<MerchantId>> = Mutex::new(
-        vault.sellers().map_err(|e| e.to_string())?.into_iter().map(|s| s.record.merchant_id).collect(),
-    );
+    let pending: Mutex<Vec<MerchantId>> =
+        Mutex::new(vault.sellers().map_err(|e| e.to_string())?.into_iter().map(|s| s.record.merchant_id).collect());
     let counts: [AtomicU64; 5] = Default::default();
     std::thread::scope(|scope| {
         for t in 0..threads {
             let (vault, client, pending, counts) = (&vault, &client, &pending, &counts);
             scope.spawn(move || {
-                let mut send = |operation: &square_oauth::ObtainToken| client.obtain_token(operation).map_err(from_ureq);
+                let mut send =
+                    |operation: &square_oauth::ObtainToken| client.obtain_token(operation).map_err(from_ureq);
                 let mut pick = (std::process::id() as u64) << 8 | t;
                 loop {
                     let merchant = {
@@ -99,8 +101,7 @@ fn run() -> Result<(), String> {
                                 _ => 4,
                             };
                             counts[slot].fetch_add(1, Ordering::Relaxed);
-                            slot == 3
-                                || vault.record(&merchant).map(|r| r.refreshes >= target).unwrap_or(true)
+                            slot == 3 || vault.record(&merchant).map(|r| r.refreshes >= target).unwrap_or(true)
                         }
                         Err(error) => {
                             eprintln!("vault-stress: {merchant}: {error}");

@@ -25,7 +25,8 @@ pub struct Dir(pub PathBuf);
 
 impl Dir {
     pub fn new(name: &str, in_memory: bool) -> Dir {
-        let base = if in_memory && Path::new("/dev/shm").is_dir() { PathBuf::from("/dev/shm") } else { std::env::temp_dir() };
+        let base =
+            if in_memory && Path::new("/dev/shm").is_dir() { PathBuf::from("/dev/shm") } else { std::env::temp_dir() };
         let dir = base.join(format!("square-oauth-vault-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("a test directory");
@@ -119,8 +120,5 @@ pub fn accepted_by_fake(vault: &Vault<SqliteStore>, client: &square_oauth_ureq::
     if status.is_err() {
         return false;
     }
-    matches!(
-        vault.refresh(merchant, true, &mut sender(client)),
-        Ok(square_oauth_vault::RefreshOutcome::Refreshed)
-    )
+    matches!(vault.refresh(merchant, true, &mut sender(client)), Ok(square_oauth_vault::RefreshOutcome::Refreshed))
 }
