@@ -179,7 +179,7 @@ impl Flight {
 #[derive(Debug)]
 pub enum Begin {
     /// The lease is held: send [`Flight::operation`], then call [`Vault::finish_refresh`].
-    Send(Flight),
+    Send(Box<Flight>),
     /// Nothing to send.
     Done(RefreshOutcome),
 }
@@ -402,7 +402,7 @@ impl<S: Store> Vault<S> {
         match prepared {
             Ok((tokens, operation)) => {
                 tracing::debug!(merchant_id = %merchant_id, fence, "lease taken");
-                Ok(Begin::Send(Flight { merchant_id: merchant_id.clone(), fence, tokens, operation }))
+                Ok(Begin::Send(Box::new(Flight { merchant_id: merchant_id.clone(), fence, tokens, operation })))
             }
             Err(error) => {
                 // Nothing was sent: give the lease back so that nobody takes it for a crash.
@@ -419,11 +419,11 @@ impl<S: Store> Vault<S> {
     /// fencing number. New tokens are durable when this returns.
     pub fn finish_refresh(
         &self,
-        flight: Flight,
+        flight: Box<Flight>,
         result: Result<ObtainTokenResponse, RefreshFailure>,
     ) -> Result<RefreshOutcome, VaultError> {
         let now = self.now();
-        let Flight { merchant_id, fence, mut tokens, .. } = flight;
+        let Flight { merchant_id, fence, mut tokens, .. } = *flight;
         let (completion, sealed, failure) = match result {
             Ok(response) => match tokens.apply_refresh(response, now) {
                 Ok(()) => (Completion::Refreshed(self.meta(&tokens)), Some(self.seal(&tokens)?), None),
