@@ -109,9 +109,18 @@ fn refused_connection(error: &(dyn StdError + 'static)) -> bool {
 #[cfg(feature = "ureq")]
 pub fn from_ureq(error: square_oauth_ureq::Error) -> RefreshFailure {
     use square_oauth_ureq::Error;
+    use square_oauth_ureq::ureq::Error as Ureq;
+    // ureq keeps the I/O error as a variant, not as the error's source.
+    let never_connected = |source: &(dyn StdError + Send + Sync + 'static)| match source.downcast_ref::<Ureq>() {
+        Some(Ureq::Io(io)) => {
+            matches!(io.kind(), std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::AddrNotAvailable)
+        }
+        Some(Ureq::HostNotFound | Ureq::ConnectionFailed) => true,
+        _ => refused_connection(source),
+    };
     match error {
         Error::Core(error) => RefreshFailure::from_core(error, jiff::Timestamp::now()),
-        Error::Transport { source } if refused_connection(source.as_ref()) => {
+        Error::Transport { source } if never_connected(source.as_ref()) => {
             RefreshFailure::NotSent { source: Some(source) }
         }
         Error::Transport { source } => RefreshFailure::MaybeSent { source: Some(source) },
@@ -130,5 +139,71 @@ pub fn from_hyper(error: square_oauth_hyper::Error) -> RefreshFailure {
         }
         Error::Transport { source } => RefreshFailure::MaybeSent { source: Some(source) },
         other => RefreshFailure::MaybeSent { source: Some(Box::new(other)) },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(status: u16, category: &str, code: &str, retry_after: Option<&str>) -> square_oauth::Error {
+        let op = square_oauth::ObtainToken::pkce_refresh(
+            square_oauth::ClientId::new("sq0idp-app"),
+            square_oauth::RefreshToken::new("EQAAx"),
+        );
+        let mut response = http::Response::builder().status(status).header("content-type", "application/json");
+        if let Some(after) = retry_after {
+            response = response.header("retry-after", after);
+        }
+        let body = format!(r#"{{"errors":[{{"category":"{category}","code":"{code}","detail":"d"}}]}}"#);
+        let response = response.body(body.into_bytes()).unwrap();
+        square_oauth::Operation::parse(&op, &square_oauth::Config::production(), response).unwrap_err()
+    }
+
+    fn now() -> jiff::Timestamp {
+        "2026-07-01T00:00:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn a_dead_refresh_token_sends_the_seller_to_authorize_again() {
+        let failure = RefreshFailure::from_core(refusal(400, "AUTHENTICATION_ERROR", "UNAUTHORIZED", None), now());
+        assert_eq!(failure.completion(), Completion::Refused { reauthorize: true });
+        let failure =
+            RefreshFailure::from_core(refusal(401, "AUTHENTICATION_ERROR", "ACCESS_TOKEN_REVOKED", None), now());
+        assert_eq!(failure.completion(), Completion::Refused { reauthorize: true });
+    }
+
+    #[test]
+    fn a_wrong_application_secret_is_not_the_sellers_doing() {
+        let failure = RefreshFailure::from_core(refusal(401, "AUTHENTICATION_ERROR", "UNAUTHORIZED", None), now());
+        assert_eq!(failure.completion(), Completion::Refused { reauthorize: false });
+        let failure =
+            RefreshFailure::from_core(refusal(400, "INVALID_REQUEST_ERROR", "MISSING_REQUIRED_PARAMETER", None), now());
+        assert_eq!(failure.completion(), Completion::Refused { reauthorize: false });
+    }
+
+    #[test]
+    fn busy_answers_carry_retry_after_and_server_errors_may_have_acted() {
+        let failure = RefreshFailure::from_core(refusal(429, "RATE_LIMIT_ERROR", "RATE_LIMITED", Some("7")), now());
+        assert_eq!(failure.completion(), Completion::Busy { retry_after: Some(Duration::from_secs(7)) });
+        let failure = RefreshFailure::from_core(refusal(503, "API_ERROR", "SERVICE_UNAVAILABLE", None), now());
+        assert_eq!(failure.completion(), Completion::Busy { retry_after: None });
+        let failure = RefreshFailure::from_core(refusal(500, "API_ERROR", "INTERNAL_SERVER_ERROR", None), now());
+        assert_eq!(failure.completion(), Completion::MaybeSent);
+    }
+
+    #[cfg(feature = "ureq")]
+    #[test]
+    fn a_refused_connection_was_never_sent_and_a_timeout_may_have_been() {
+        let client = square_oauth_ureq::Client::builder(square_oauth::Config::custom("http://127.0.0.1:9").unwrap())
+            .retry_policy(square_oauth::RetryPolicy::never())
+            .build();
+        let op = square_oauth::ObtainToken::pkce_refresh(
+            square_oauth::ClientId::new("sq0idp-app"),
+            square_oauth::RefreshToken::new("EQAAx"),
+        );
+        let failure = from_ureq(client.obtain_token(&op).unwrap_err());
+        assert_eq!(failure.completion(), Completion::NotSent, "{failure:?}");
+        assert_eq!(from_ureq(square_oauth_ureq::Error::Timeout).completion(), Completion::MaybeSent);
     }
 }
