@@ -67,6 +67,71 @@ pub(crate) enum Command {
     Revoke(Revoke),
     /// Run the fake Square in the foreground, for trying an application against it.
     Mock(Mock),
+    /// List the sellers in the token vault, with their health.
+    Sellers(Sellers),
+    /// Print a fresh access token from the vault (refreshing it if needed), for `$(…)`.
+    Token(Token),
+    /// Refresh the vault's due sellers, in the foreground.
+    Refresher(VaultRefresher),
+    /// Re-seal every token in the vault with a new key.
+    RotateKey(RotateKey),
+}
+
+/// `sellers`.
+#[derive(Debug, Args)]
+pub(crate) struct Sellers {
+    /// The vault file (default: `SQUARE_STORE`, else `vault.sqlite` in the data directory).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) store: Option<PathBuf>,
+}
+
+/// `token`.
+#[derive(Debug, Args)]
+pub(crate) struct Token {
+    /// The vault file (default: `SQUARE_STORE`, else `vault.sqlite` in the data directory).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) store: Option<PathBuf>,
+    /// The seller (required when the vault holds several).
+    #[arg(long, value_name = "MERCHANT_ID")]
+    pub(crate) merchant: Option<String>,
+    /// The application id (default: `SQUARE_CLIENT_ID`).
+    #[arg(long, value_name = "ID")]
+    pub(crate) client_id: Option<String>,
+    /// The application secret, for code-flow sellers (default: `SQUARE_CLIENT_SECRET`).
+    #[arg(long, value_name = "SECRET")]
+    pub(crate) client_secret: Option<String>,
+}
+
+/// `refresher`.
+#[derive(Debug, Args)]
+pub(crate) struct VaultRefresher {
+    /// The vault file (default: `SQUARE_STORE`, else `vault.sqlite` in the data directory).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) store: Option<PathBuf>,
+    /// The application id (default: `SQUARE_CLIENT_ID`).
+    #[arg(long, value_name = "ID")]
+    pub(crate) client_id: Option<String>,
+    /// The application secret, for code-flow sellers (default: `SQUARE_CLIENT_SECRET`).
+    #[arg(long, value_name = "SECRET")]
+    pub(crate) client_secret: Option<String>,
+    /// Refreshes at the same time.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub(crate) concurrency: usize,
+    /// One round, then exit.
+    #[arg(long)]
+    pub(crate) once: bool,
+}
+
+/// `rotate-key`.
+#[derive(Debug, Args)]
+pub(crate) struct RotateKey {
+    /// The vault file (default: `SQUARE_STORE`, else `vault.sqlite` in the data directory).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) store: Option<PathBuf>,
+    /// The new key's file (created, mode 0600, if missing); the current key stays readable
+    /// until every row is re-sealed.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) new_key_file: PathBuf,
 }
 
 /// `login`.

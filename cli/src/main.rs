@@ -44,6 +44,10 @@ fn main() -> ExitCode {
         Command::Status(args) => commands::status::run(&context, &args),
         Command::Revoke(args) => commands::revoke::run(&context, &args),
         Command::Mock(args) => commands::mock::run(&context, &args),
+        Command::Sellers(args) => commands::vault::sellers(&context, &args),
+        Command::Token(args) => commands::vault::token(&context, &args),
+        Command::Refresher(args) => commands::vault::refresher(&context, &args),
+        Command::RotateKey(args) => commands::vault::rotate_key(&context, &args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

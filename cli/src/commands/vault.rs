@@ -1,0 +1,157 @@
+//! The commands over the token vault: `sellers`, `token`, `refresher`, `rotate-key`.
+//!
+//! The vault is a SQLite file: `--store`, else `SQUARE_STORE`, else `vault.sqlite` in the data
+//! directory (`$XDG_DATA_HOME/square-oauth`, else `~/.local/share/square-oauth`). Its key comes
+//! from `SQUARE_VAULT_KEY`, else the key file `vault.key` beside the store, created with mode
+//! 0600 on first use.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use serde_json::json;
+use square_oauth::MerchantId;
+use square_oauth_vault::transport::from_ureq;
+use square_oauth_vault::{Key, Keyring, Settings, SqliteStore, Vault, VaultError};
+
+use crate::args::{RotateKey, Sellers, Token, VaultRefresher};
+use crate::context::{self, Context, env, local};
+use crate::failure::{Exit, Failure};
+
+/// Where the vault lives: the flag, `SQUARE_STORE`, then the data directory.
+fn store_path(flag: Option<&Path>) -> Result<PathBuf, Failure> {
+    if let Some(path) = flag {
+        return Ok(path.to_owned());
+    }
+    if let Some(path) = env("SQUARE_STORE") {
+        return Ok(PathBuf::from(path));
+    }
+    let data = env("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").map(|home| Path::new(&home).join(".local/share")))
+        .ok_or_else(|| Failure::usage("no data directory: pass --store, or set SQUARE_STORE or HOME"))?;
+    Ok(data.join("square-oauth").join("vault.sqlite"))
+}
+
+/// The vault's key: `SQUARE_VAULT_KEY`, else the key file beside the store.
+fn key(store: &Path) -> Result<Key, Failure> {
+    if env(square_oauth_vault::seal::KEY_ENV).is_some() {
+        return Key::from_env(square_oauth_vault::seal::KEY_ENV).map_err(|e| Failure::usage(e.to_string()));
+    }
+    Key::from_file_or_create(&store.with_file_name("vault.key")).map_err(|e| local(e.to_string()))
+}
+
+fn open(
+    store: Option<&Path>,
+    client_id: Option<&str>,
+    client_secret: Option<&str>,
+) -> Result<Vault<SqliteStore>, Failure> {
+    let path = store_path(store)?;
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| local(format!("{}: {e}", dir.display())))?;
+    }
+    let key = key(&path)?;
+    let sqlite = SqliteStore::open(&path).map_err(|e| local(format!("{}: {e}", path.display())))?;
+    // Listing needs no application; refreshing does, and says so when it is missing.
+    let client_id = context::client_id(client_id).unwrap_or_else(|_| square_oauth::ClientId::new("unset"));
+    Ok(Vault::new(sqlite, Keyring::new(key), Settings::new(client_id, context::client_secret(client_secret))))
+}
+
+fn failure(error: VaultError) -> Failure {
+    let exit = match &error {
+        VaultError::Unavailable { .. } | VaultError::Refresh { .. } => Exit::Refused,
+        VaultError::WaitTimedOut(_) | VaultError::BackingOff { .. } => Exit::Transport,
+        VaultError::UnknownSeller(_) => Exit::Usage,
+        _ => Exit::Local,
+    };
+    Failure::new(exit, error.to_string())
+}
+
+/// Runs `sellers`: every seller in the vault with its health.
+pub(crate) fn sellers(cx: &Context, args: &Sellers) -> Result<(), Failure> {
+    let vault = open(args.store.as_deref(), None, None)?;
+    let sellers = vault.sellers().map_err(failure)?;
+    let rows: Vec<_> = sellers
+        .iter()
+        .map(|s| {
+            json!({
+                "merchant_id": s.record.merchant_id,
+                "flow": s.record.flow,
+                "health": s.health.name(),
+                "obtained_at": s.record.obtained_at.to_string(),
+                "refresh_at": s.record.refresh_at.to_string(),
+                "refreshes": s.record.refreshes,
+            })
+        })
+        .collect();
+    cx.emit_json(&json!({"ok": true, "sellers": rows}));
+    for s in &sellers {
+        cx.say(&format!(
+            "{:<16} {:<9} {:<16} obtained {}",
+            s.record.merchant_id,
+            s.record.flow.to_string(),
+            s.health.name(),
+            s.record.obtained_at
+        ));
+    }
+    if sellers.is_empty() {
+        cx.say("no sellers in the vault");
+    }
+    Ok(())
+}
+
+/// Runs `token`: a fresh access token on standard output, for `$(…)`.
+pub(crate) fn token(cx: &Context, args: &Token) -> Result<(), Failure> {
+    let vault = open(args.store.as_deref(), args.client_id.as_deref(), args.client_secret.as_deref())?;
+    let merchant = match &args.merchant {
+        Some(merchant) => MerchantId::new(merchant.clone()),
+        None => {
+            let sellers = vault.sellers().map_err(failure)?;
+            match sellers.as_slice() {
+                [only] => only.record.merchant_id.clone(),
+                [] => return Err(Failure::usage("the vault holds no seller")),
+                _ => return Err(Failure::usage("the vault holds several sellers: pass --merchant")),
+            }
+        }
+    };
+    let client = cx.client(cx.config()?);
+    let token = vault
+        .access_token(&merchant, &mut |operation| client.obtain_token(operation).map_err(from_ureq))
+        .map_err(failure)?;
+    cx.emit_json(&json!({"ok": true, "merchant_id": merchant, "access_token": token.expose_secret()}));
+    cx.say(token.expose_secret());
+    Ok(())
+}
+
+/// Runs `refresher`: the refresher loop in the foreground (or one round with `--once`).
+pub(crate) fn refresher(cx: &Context, args: &VaultRefresher) -> Result<(), Failure> {
+    let vault = open(args.store.as_deref(), args.client_id.as_deref(), args.client_secret.as_deref())?;
+    let config = cx.config()?;
+    let make_send = || {
+        let client = cx.client(config.clone());
+        move |operation: &square_oauth::ObtainToken| client.obtain_token(operation).map_err(from_ureq)
+    };
+    if args.once {
+        let (refreshed, other) = vault.refresh_due(usize::MAX, args.concurrency, &make_send).map_err(failure)?;
+        cx.emit_json(&json!({"ok": true, "refreshed": refreshed, "not_refreshed": other}));
+        cx.say(&format!("refreshed {refreshed}, not refreshed {other}"));
+        return Ok(());
+    }
+    cx.say("refreshing due sellers; stop with Ctrl-C");
+    let stop = AtomicBool::new(false);
+    vault.run_refresher(args.concurrency, Duration::from_secs(60), &stop, &make_send).map_err(failure)
+}
+
+/// Runs `rotate-key`: re-seals every row with a new key; the old key opens them meanwhile.
+pub(crate) fn rotate_key(cx: &Context, args: &RotateKey) -> Result<(), Failure> {
+    let path = store_path(args.store.as_deref())?;
+    let old = key(&path)?;
+    let new = Key::from_file_or_create(&args.new_key_file).map_err(|e| local(e.to_string()))?;
+    let sqlite = SqliteStore::open(&path).map_err(|e| local(format!("{}: {e}", path.display())))?;
+    let keys = Keyring::new(new).with_older(old);
+    let vault = Vault::new(sqlite, keys, Settings::new(square_oauth::ClientId::new("unset"), None));
+    let resealed = vault.rotate_key().map_err(failure)?;
+    cx.emit_json(&json!({"ok": true, "resealed": resealed}));
+    cx.say(&format!("re-sealed {resealed} sellers; use the new key from now on"));
+    Ok(())
+}

@@ -1,0 +1,77 @@
+//! The vault commands: `sellers`, `token`, `refresher --once`, `rotate-key`, on a vault file
+//! whose key file is created beside it on first use.
+
+mod common;
+
+use common::*;
+use square_oauth::{ClientId, ClientSecret};
+use square_oauth_vault::{Key, Keyring, Settings, SqliteStore, Vault};
+
+fn put(fx: &Fixture, tokens: &square_oauth::TokenSet) {
+    let store = fx.path("vault.sqlite");
+    let key = Key::from_file_or_create(&fx.path("vault.key")).unwrap();
+    let settings = Settings::new(ClientId::new(CLIENT_ID), Some(ClientSecret::new(SENTINEL)));
+    Vault::new(SqliteStore::open(&store).unwrap(), Keyring::new(key), settings).put(tokens).unwrap();
+}
+
+#[test]
+fn token_prints_the_stored_access_token_and_sellers_lists_its_health() {
+    let fx = Fixture::new();
+    let tokens = fx.pkce_tokens();
+    put(&fx, &tokens);
+    assert_eq!(mode(&fx.path("vault.key")) & 0o777, 0o600);
+    let store = fx.path("vault.sqlite");
+    let run = fx.cli().args(["token", "--client-id", CLIENT_ID, "--store"]).arg(&store).run();
+    run.code(0);
+    assert_eq!(run.stdout.trim(), tokens.access_token().expose_secret());
+    let run = fx.cli().args(["--json", "sellers", "--store"]).arg(&store).run();
+    run.code(0).leaks_none(&[tokens.access_token().expose_secret(), tokens.refresh_token().unwrap().expose_secret()]);
+    let listed = run.json();
+    assert_eq!(listed["sellers"][0]["merchant_id"], MERCHANT);
+    assert_eq!(listed["sellers"][0]["health"], "fresh");
+    assert_eq!(listed["sellers"][0]["flow"], "pkce");
+}
+
+#[test]
+fn an_unknown_seller_is_a_usage_error_and_a_store_without_its_key_opens_nothing() {
+    let fx = Fixture::new();
+    put(&fx, &fx.code_flow_tokens());
+    let store = fx.path("vault.sqlite");
+    fx.cli()
+        .args(["token", "--client-id", CLIENT_ID, "--merchant", "NOSUCHSELLER", "--store"])
+        .arg(&store)
+        .run()
+        .code(2);
+    std::fs::remove_file(fx.path("vault.key")).unwrap();
+    // A new key is made, and it does not open the old rows.
+    let run = fx.cli().args(["token", "--client-id", CLIENT_ID, "--store"]).arg(&store).run();
+    run.code(1);
+    assert!(run.stderr.contains("wrong key"), "{}", run.stderr);
+}
+
+#[test]
+fn rotate_key_reseals_and_a_refresher_round_leaves_fresh_sellers_alone() {
+    let fx = Fixture::new();
+    put(&fx, &fx.code_flow_tokens());
+    let store = fx.path("vault.sqlite");
+    let run = fx
+        .cli()
+        .args(["--json", "rotate-key", "--store"])
+        .arg(&store)
+        .arg("--new-key-file")
+        .arg(fx.path("new.key"))
+        .run();
+    run.code(0);
+    assert_eq!(run.json()["resealed"], 1);
+    std::fs::rename(fx.path("new.key"), fx.path("vault.key")).unwrap();
+    let run = fx
+        .cli()
+        .args(["--json", "refresher", "--once", "--client-id", CLIENT_ID, "--client-secret", SENTINEL, "--store"])
+        .arg(&store)
+        .run();
+    run.code(0);
+    assert_eq!(run.json()["refreshed"], 0, "nothing is due yet");
+    let run = fx.cli().args(["sellers", "--store"]).arg(&store).run();
+    run.code(0);
+    assert!(run.stdout.contains("fresh"), "{}", run.stdout);
+}
