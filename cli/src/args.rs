@@ -75,6 +75,25 @@ pub(crate) enum Command {
     Refresher(VaultRefresher),
     /// Re-seal every token in the vault with a new key.
     RotateKey(RotateKey),
+    /// Revoke a seller's authorization at Square and forget it in the vault.
+    Logout(Logout),
+}
+
+/// `logout`.
+#[derive(Debug, Args)]
+pub(crate) struct Logout {
+    /// The vault file (default: `SQUARE_STORE`, else `vault.sqlite` in the data directory).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) store: Option<PathBuf>,
+    /// The seller.
+    #[arg(long, value_name = "MERCHANT_ID")]
+    pub(crate) merchant: String,
+    /// The application id (default: `SQUARE_CLIENT_ID`).
+    #[arg(long, value_name = "ID")]
+    pub(crate) client_id: Option<String>,
+    /// The application secret, which RevokeToken needs (default: `SQUARE_CLIENT_SECRET`).
+    #[arg(long, value_name = "SECRET")]
+    pub(crate) client_secret: Option<String>,
 }
 
 /// `sellers`.
@@ -168,11 +187,23 @@ pub(crate) struct Login {
 #[derive(Debug, Args)]
 pub(crate) struct Refresh {
     /// The token file to refresh and write back.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) token_file: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present_any = ["merchant", "all_due"], conflicts_with_all = ["merchant", "all_due"])]
+    pub(crate) token_file: Option<PathBuf>,
     /// The application secret, needed for code-flow tokens [env: SQUARE_CLIENT_SECRET].
     #[arg(long, value_name = "SECRET")]
     pub(crate) client_secret: Option<String>,
+    /// Refresh this seller in the vault now, due or not.
+    #[arg(long, value_name = "MERCHANT_ID", conflicts_with = "all_due")]
+    pub(crate) merchant: Option<String>,
+    /// Refresh every seller in the vault whose refresh is due.
+    #[arg(long)]
+    pub(crate) all_due: bool,
+    /// The vault file (default: `SQUARE_STORE`, else `vault.sqlite` in the data directory).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) store: Option<PathBuf>,
+    /// The application id, for the vault (default: `SQUARE_CLIENT_ID`).
+    #[arg(long, value_name = "ID")]
+    pub(crate) client_id: Option<String>,
 }
 
 /// `status`.

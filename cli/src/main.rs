@@ -48,6 +48,7 @@ fn main() -> ExitCode {
         Command::Token(args) => commands::vault::token(&context, &args),
         Command::Refresher(args) => commands::vault::refresher(&context, &args),
         Command::RotateKey(args) => commands::vault::rotate_key(&context, &args),
+        Command::Logout(args) => commands::vault::logout(&context, &args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -75,3 +75,37 @@ fn rotate_key_reseals_and_a_refresher_round_leaves_fresh_sellers_alone() {
     run.code(0);
     assert!(run.stdout.contains("fresh"), "{}", run.stdout);
 }
+
+#[test]
+fn refresh_merchant_refreshes_through_the_vault_and_logout_revokes_and_forgets() {
+    let fx = Fixture::new();
+    let tokens = fx.code_flow_tokens();
+    put(&fx, &tokens);
+    let store = fx.path("vault.sqlite");
+    fx.cli()
+        .args(["refresh", "--merchant", MERCHANT, "--client-id", CLIENT_ID, "--client-secret", SENTINEL, "--store"])
+        .arg(&store)
+        .run()
+        .code(0);
+    let run = fx.cli().args(["token", "--client-id", CLIENT_ID, "--store"]).arg(&store).run();
+    run.code(0);
+    assert_ne!(run.stdout.trim(), tokens.access_token().expose_secret(), "the token was refreshed");
+    let run = fx.cli().args(["--json", "refresh", "--all-due", "--client-id", CLIENT_ID, "--store"]).arg(&store).run();
+    run.code(0);
+    assert_eq!(run.json()["refreshed"], 0);
+    fx.cli()
+        .args(["logout", "--merchant", MERCHANT, "--client-id", CLIENT_ID, "--client-secret", SENTINEL, "--store"])
+        .arg(&store)
+        .run()
+        .code(0)
+        .leaks_none(&[SENTINEL]);
+    let run = fx.cli().args(["--json", "sellers", "--store"]).arg(&store).run();
+    assert_eq!(run.json()["sellers"].as_array().unwrap().len(), 0);
+    // Square no longer takes the old refresh token.
+    let refresh = square_oauth::ObtainToken::refresh(
+        ClientId::new(CLIENT_ID),
+        ClientSecret::new(SENTINEL),
+        tokens.refresh_token().unwrap().clone(),
+    );
+    assert!(send(&square_oauth::Config::custom(&fx.base_url()).unwrap(), &refresh).is_err());
+}

@@ -1,4 +1,5 @@
-//! The commands over the token vault: `sellers`, `token`, `refresher`, `rotate-key`.
+//! The commands over the token vault: `sellers`, `token`, `refresh --merchant | --all-due`,
+//! `refresher`, `rotate-key`, `logout`.
 //!
 //! The vault is a SQLite file: `--store`, else `SQUARE_STORE`, else `vault.sqlite` in the data
 //! directory (`$XDG_DATA_HOME/square-oauth`, else `~/.local/share/square-oauth`). Its key comes
@@ -14,7 +15,7 @@ use square_oauth::MerchantId;
 use square_oauth_vault::transport::from_ureq;
 use square_oauth_vault::{Key, Keyring, Settings, SqliteStore, Vault, VaultError};
 
-use crate::args::{RotateKey, Sellers, Token, VaultRefresher};
+use crate::args::{Logout, Refresh, RotateKey, Sellers, Token, VaultRefresher};
 use crate::context::{self, Context, env, local};
 use crate::failure::{Exit, Failure};
 
@@ -153,5 +154,47 @@ pub(crate) fn rotate_key(cx: &Context, args: &RotateKey) -> Result<(), Failure> 
     let resealed = vault.rotate_key().map_err(failure)?;
     cx.emit_json(&json!({"ok": true, "resealed": resealed}));
     cx.say(&format!("re-sealed {resealed} sellers; use the new key from now on"));
+    Ok(())
+}
+
+/// Runs `refresh --merchant M` (now, due or not) or `refresh --all-due`.
+pub(crate) fn refresh(cx: &Context, args: &Refresh) -> Result<(), Failure> {
+    let vault = open(args.store.as_deref(), args.client_id.as_deref(), args.client_secret.as_deref())?;
+    let config = cx.config()?;
+    if let Some(merchant) = &args.merchant {
+        let client = cx.client(config);
+        let merchant = MerchantId::new(merchant.clone());
+        let outcome = vault
+            .refresh(&merchant, true, &mut |operation| client.obtain_token(operation).map_err(from_ureq))
+            .map_err(failure)?;
+        let refreshed = matches!(outcome, square_oauth_vault::RefreshOutcome::Refreshed);
+        cx.emit_json(&json!({"ok": refreshed, "merchant_id": merchant, "outcome": format!("{outcome:?}")}));
+        cx.say(&format!("{merchant}: {outcome:?}"));
+        return if refreshed { Ok(()) } else { Err(Failure::new(Exit::Refused, format!("{merchant}: not refreshed"))) };
+    }
+    let make_send = || {
+        let client = cx.client(config.clone());
+        move |operation: &square_oauth::ObtainToken| client.obtain_token(operation).map_err(from_ureq)
+    };
+    let (refreshed, other) = vault.refresh_due(usize::MAX, 4, &make_send).map_err(failure)?;
+    cx.emit_json(&json!({"ok": true, "refreshed": refreshed, "not_refreshed": other}));
+    cx.say(&format!("refreshed {refreshed}, not refreshed {other}"));
+    Ok(())
+}
+
+/// Runs `logout`: RevokeToken for the seller, then forgets it.
+pub(crate) fn logout(cx: &Context, args: &Logout) -> Result<(), Failure> {
+    let vault = open(args.store.as_deref(), args.client_id.as_deref(), args.client_secret.as_deref())?;
+    let merchant = MerchantId::new(args.merchant.clone());
+    vault.record(&merchant).map_err(failure)?;
+    let secret = context::client_secret(args.client_secret.as_deref()).ok_or_else(|| {
+        Failure::usage("RevokeToken needs the application secret: pass --client-secret or set SQUARE_CLIENT_SECRET")
+    })?;
+    let revoke =
+        square_oauth::RevokeToken::merchant(context::client_id(args.client_id.as_deref())?, secret, merchant.clone());
+    cx.client(cx.config()?).revoke_token(&revoke).map_err(|e| Failure::from_transport(&e, None))?;
+    vault.forget(&merchant).map_err(failure)?;
+    cx.emit_json(&json!({"ok": true, "merchant_id": merchant, "revoked": true, "forgotten": true}));
+    cx.say(&format!("{merchant}: revoked at Square and forgotten"));
     Ok(())
 }
