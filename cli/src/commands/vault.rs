@@ -198,3 +198,94 @@ pub(crate) fn logout(cx: &Context, args: &Logout) -> Result<(), Failure> {
     cx.say(&format!("{merchant}: revoked at Square and forgotten"));
     Ok(())
 }
+
+/// What the demo's vault chapter saw.
+pub(crate) struct DemoRace {
+    /// Refresh requests that reached the fake Square.
+    pub(crate) sent: usize,
+    /// One line per refresher, then the tally.
+    pub(crate) notes: Vec<String>,
+}
+
+/// The demo's vault chapter: two refreshers, each with its own connection to one vault file (as
+/// two processes would have), race to refresh one PKCE seller whose refresh is due. One takes
+/// the lease and sends; the other finds the lease held, or the new tokens already stored.
+pub(crate) fn demo_race(
+    square: &square_oauth_mock::MockSquare,
+    config: &square_oauth::Config,
+    client_id: &str,
+) -> Result<DemoRace, Failure> {
+    use std::sync::Barrier;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use square_oauth::jiff::{SignedDuration, Timestamp};
+    use square_oauth_vault::RefreshOutcome;
+
+    let reuses_before = square.refused_reuses();
+    let dir = std::env::temp_dir().join(format!("square-oauth-demo-vault-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| local(format!("{}: {e}", dir.display())))?;
+    let result = (|| {
+        let answer = square.mint_grants(client_id, 1, true).map_err(|e| local(e.to_string()))?;
+        let answer: square_oauth::ObtainTokenResponse =
+            serde_json::from_str(&answer[0]).map_err(|e| local(format!("the fake's grant: {e}")))?;
+        let tokens = square_oauth::TokenSet::from_response(
+            square_oauth::Flow::Pkce,
+            square_oauth::ClientId::new(client_id),
+            answer,
+            Timestamp::now(),
+        )
+        .map_err(|e| Failure::from_core(&e, None))?;
+        let merchant = tokens.merchant_id().clone();
+        let keys = Keyring::new(Key::generate());
+        let path = dir.join("vault.sqlite");
+        let open = || -> Result<Vault<SqliteStore>, Failure> {
+            let mut settings = Settings::new(square_oauth::ClientId::new(client_id), None);
+            // A week later: the refresh is due.
+            settings.clock = std::sync::Arc::new(|| Timestamp::now() + SignedDuration::from_hours(7 * 24));
+            let store = SqliteStore::open(&path).map_err(|e| local(e.to_string()))?;
+            Ok(Vault::new(store, keys.clone(), settings))
+        };
+        let (a, b) = (open()?, open()?);
+        a.put(&tokens).map_err(failure)?;
+        let sent = AtomicUsize::new(0);
+        let barrier = Barrier::new(2);
+        let outcomes: Vec<Result<RefreshOutcome, VaultError>> = std::thread::scope(|scope| {
+            let racers: Vec<_> = [&a, &b]
+                .into_iter()
+                .map(|vault| {
+                    let (sent, barrier, merchant) = (&sent, &barrier, &merchant);
+                    scope.spawn(move || {
+                        let client = square_oauth_ureq::Client::new(config.clone());
+                        barrier.wait();
+                        vault.refresh(merchant, false, &mut |operation| {
+                            sent.fetch_add(1, Ordering::SeqCst);
+                            client.obtain_token(operation).map_err(from_ureq)
+                        })
+                    })
+                })
+                .collect();
+            racers
+                .into_iter()
+                .map(|r| r.join().unwrap_or_else(|_| Err(VaultError::WaitTimedOut(merchant.clone()))))
+                .collect()
+        });
+        let mut notes = Vec::new();
+        for (name, outcome) in ["A", "B"].into_iter().zip(outcomes) {
+            let said = match outcome.map_err(failure)? {
+                RefreshOutcome::Refreshed => "took the lease, sent the refresh, stored the new tokens".to_owned(),
+                RefreshOutcome::HeldElsewhere { .. } => "found the lease held by the other: sent nothing".to_owned(),
+                RefreshOutcome::NotDue => "found the new tokens already stored: sent nothing".to_owned(),
+                other => format!("{other:?}"),
+            };
+            notes.push(format!("refresher {name}: {said}"));
+        }
+        let sent = sent.load(Ordering::SeqCst);
+        notes.push(format!(
+            "{sent} refresh sent; spent refresh tokens presented in the race: {}",
+            square.refused_reuses() - reuses_before
+        ));
+        Ok(DemoRace { sent, notes })
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
