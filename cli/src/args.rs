@@ -139,6 +139,17 @@ pub(crate) struct VaultRefresher {
     /// One round, then exit.
     #[arg(long)]
     pub(crate) once: bool,
+    /// Also receive Square's `oauth.authorization.revoked` webhook on this address (plain
+    /// http; put TLS in front of it).
+    #[arg(long, value_name = "ADDR", conflicts_with = "once")]
+    pub(crate) webhook_listen: Option<std::net::SocketAddr>,
+    /// The notification URL exactly as registered with Square, which the signature covers
+    /// (default: `http://ADDR/`).
+    #[arg(long, value_name = "URL", requires = "webhook_listen")]
+    pub(crate) webhook_url: Option<String>,
+    /// The subscription's signature key (default: `SQUARE_WEBHOOK_SIGNATURE_KEY`).
+    #[arg(long, value_name = "KEY", requires = "webhook_listen")]
+    pub(crate) webhook_signature_key: Option<String>,
 }
 
 /// `rotate-key`.

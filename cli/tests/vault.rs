@@ -109,3 +109,46 @@ fn refresh_merchant_refreshes_through_the_vault_and_logout_revokes_and_forgets()
     );
     assert!(send(&square_oauth::Config::custom(&fx.base_url()).unwrap(), &refresh).is_err());
 }
+
+#[test]
+fn the_refresher_receives_the_revocation_webhook_and_marks_the_seller_revoked() {
+    let fx = Fixture::new();
+    put(&fx, &fx.code_flow_tokens());
+    let store = fx.path("vault.sqlite");
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}/square/webhooks");
+    let mut refresher = std::process::Command::new(env!("CARGO_BIN_EXE_square-oauth"))
+        .args(["--base-url", &fx.base_url(), "refresher", "--client-id", CLIENT_ID, "--client-secret", SENTINEL])
+        .args(["--webhook-listen", &format!("127.0.0.1:{port}"), "--webhook-url", &url])
+        .args(["--webhook-signature-key", "cli-webhook-key", "--store"])
+        .arg(&store)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait for the listener, then revoke at the fake, which sends the signed webhook.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "the refresher does not listen");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    fx.square.webhook(&url, "cli-webhook-key");
+    let revoke = square_oauth::RevokeToken::merchant(
+        ClientId::new(CLIENT_ID),
+        ClientSecret::new(SENTINEL),
+        square_oauth::MerchantId::new(MERCHANT),
+    );
+    send(&square_oauth::Config::custom(&fx.base_url()).unwrap(), &revoke).unwrap();
+    let mut health = String::new();
+    while std::time::Instant::now() < deadline {
+        let run = fx.cli().args(["--json", "sellers", "--store"]).arg(&store).run();
+        health = run.json()["sellers"][0]["health"].as_str().unwrap_or_default().to_owned();
+        if health == "revoked" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    refresher.kill().unwrap();
+    refresher.wait().unwrap();
+    assert_eq!(health, "revoked");
+}

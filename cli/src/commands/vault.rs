@@ -138,9 +138,90 @@ pub(crate) fn refresher(cx: &Context, args: &VaultRefresher) -> Result<(), Failu
         cx.say(&format!("refreshed {refreshed}, not refreshed {other}"));
         return Ok(());
     }
-    cx.say("refreshing due sellers; stop with Ctrl-C");
     let stop = AtomicBool::new(false);
-    vault.run_refresher(args.concurrency, Duration::from_secs(60), &stop, &make_send).map_err(failure)
+    let Some(addr) = args.webhook_listen else {
+        cx.say("refreshing due sellers; stop with Ctrl-C");
+        return vault.run_refresher(args.concurrency, Duration::from_secs(60), &stop, &make_send).map_err(failure);
+    };
+    let key = args
+        .webhook_signature_key
+        .clone()
+        .or_else(|| env("SQUARE_WEBHOOK_SIGNATURE_KEY"))
+        .map(square_oauth::WebhookSignatureKey::new)
+        .ok_or_else(|| {
+            Failure::usage("--webhook-listen needs --webhook-signature-key or SQUARE_WEBHOOK_SIGNATURE_KEY")
+        })?;
+    let listener = std::net::TcpListener::bind(addr).map_err(|e| local(format!("cannot listen on {addr}: {e}")))?;
+    let bound = listener.local_addr().map_err(|e| local(e.to_string()))?;
+    let url = args.webhook_url.clone().unwrap_or_else(|| format!("http://{bound}/"));
+    cx.say(&format!("refreshing due sellers, and receiving webhooks on {bound} for {url}; stop with Ctrl-C"));
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            for stream in listener.incoming().flatten() {
+                webhook(&vault, &key, &url, stream);
+            }
+        });
+        vault.run_refresher(args.concurrency, Duration::from_secs(60), &stop, &make_send).map_err(failure)
+    })
+}
+
+/// The largest webhook body taken.
+const MAX_WEBHOOK_BODY: usize = 64 * 1024;
+
+/// Reads one webhook request, hands it to the vault, answers. Nothing a peer sends makes it
+/// panic: a request it cannot read gets 400, a bad signature 401.
+fn webhook(
+    vault: &Vault<SqliteStore>,
+    key: &square_oauth::WebhookSignatureKey,
+    url: &str,
+    stream: std::net::TcpStream,
+) {
+    use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut reader = BufReader::new(stream.take(MAX_WEBHOOK_BODY as u64 + 16 * 1024));
+    let request = (|| -> Option<square_oauth::http::Request<Vec<u8>>> {
+        let mut line = String::new();
+        reader.read_line(&mut line).ok()?;
+        let mut parts = line.split_whitespace();
+        let mut request = square_oauth::http::Request::builder().method(parts.next()?).uri(parts.next()?);
+        let mut length = 0usize;
+        for _ in 0..100 {
+            line.clear();
+            reader.read_line(&mut line).ok()?;
+            let header = line.trim_end();
+            if header.is_empty() {
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).ok()?;
+                return request.body(body).ok();
+            }
+            let (name, value) = header.split_once(':')?;
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().ok().filter(|n| *n <= MAX_WEBHOOK_BODY)?;
+            }
+            request = request.header(name.trim(), value.trim());
+        }
+        None
+    })();
+    let status = match request {
+        None => "400 Bad Request",
+        Some(request) => match vault.revocation(key, url, &request) {
+            Ok(outcome) => {
+                eprintln!("webhook: {outcome:?}");
+                "200 OK"
+            }
+            Err(VaultError::Core(error)) => {
+                eprintln!("webhook refused: {error}");
+                "401 Unauthorized"
+            }
+            Err(error) => {
+                eprintln!("webhook: {error}");
+                "500 Internal Server Error"
+            }
+        },
+    };
+    let mut stream = reader.into_inner().into_inner();
+    let _ = write!(stream, "HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
 }
 
 /// Runs `rotate-key`: re-seals every row with a new key; the old key opens them meanwhile.
