@@ -192,6 +192,9 @@ pub(crate) struct Login {
     /// Write the token set here (mode 0600, atomically) instead of to standard output.
     #[arg(long, value_name = "FILE")]
     pub(crate) out: Option<PathBuf>,
+    /// Also store the grant in this token vault (default: `SQUARE_STORE`, if set).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) store: Option<PathBuf>,
 }
 
 /// `refresh`.

@@ -152,3 +152,25 @@ fn the_refresher_receives_the_revocation_webhook_and_marks_the_seller_revoked() 
     refresher.wait().unwrap();
     assert_eq!(health, "revoked");
 }
+
+#[test]
+fn login_with_a_store_puts_the_grant_in_the_vault() {
+    let fx = Fixture::new();
+    let store = fx.path("vault.sqlite");
+    let run = fx
+        .cli()
+        .args(["login", "--client-id", CLIENT_ID, "--no-browser", "--wait", "60s"])
+        .args(["--redirect-port", &fx.redirect_port.to_string(), "--store"])
+        .arg(&store)
+        .run_with_browser(|url| {
+            approve_and_follow(&fx.square, url);
+        });
+    run.code(0);
+    let listed = fx.cli().args(["--json", "sellers", "--store"]).arg(&store).run();
+    assert_eq!(listed.json()["sellers"][0]["merchant_id"], MERCHANT);
+    assert_eq!(listed.json()["sellers"][0]["flow"], "pkce");
+    let token = fx.cli().args(["token", "--client-id", CLIENT_ID, "--store"]).arg(&store).run();
+    token.code(0);
+    assert!(token.stdout.trim().starts_with("EAAA"), "{}", token.stdout);
+    run.leaks_none(&[token.stdout.trim()]);
+}

@@ -370,3 +370,14 @@ pub(crate) fn demo_race(
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
+
+/// `login --store FILE` (or `SQUARE_STORE`): the grant goes into the vault too.
+pub(crate) fn store_login(flag: Option<&Path>, tokens: &square_oauth::TokenSet) -> Result<(), Failure> {
+    let Some(path) = flag.map(Path::to_owned).or_else(|| env("SQUARE_STORE").map(PathBuf::from)) else {
+        return Ok(());
+    };
+    let vault = open(Some(&path), Some(tokens.client_id().as_str()), None)?;
+    vault.put(tokens).map_err(failure)?;
+    eprintln!("Stored in the vault {} for merchant {}.", path.display(), tokens.merchant_id());
+    Ok(())
+}
