@@ -76,6 +76,101 @@ pub(crate) enum Command {
     },
     /// Print the man page (roff) on standard output: `square-oauth man > square-oauth.1`.
     Man,
+    /// List the sellers in the token vault, with their health.
+    Sellers(Sellers),
+    /// Print a fresh access token from the vault (refreshing it if needed), for `$(…)`.
+    Token(Token),
+    /// Refresh the vault's due sellers, in the foreground.
+    Refresher(VaultRefresher),
+    /// Re-seal every token in the vault with a new key.
+    RotateKey(RotateKey),
+    /// Revoke a seller's authorization at Square and forget it in the vault.
+    Logout(Logout),
+}
+
+/// `logout`.
+#[derive(Debug, Args)]
+pub(crate) struct Logout {
+    /// The vault file (default: `SQUARE_STORE`, else `vault.sqlite` in the data directory).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) store: Option<PathBuf>,
+    /// The seller.
+    #[arg(long, value_name = "MERCHANT_ID")]
+    pub(crate) merchant: String,
+    /// The application id (default: `SQUARE_CLIENT_ID`).
+    #[arg(long, value_name = "ID")]
+    pub(crate) client_id: Option<String>,
+    /// The application secret, which RevokeToken needs (default: `SQUARE_CLIENT_SECRET`).
+    #[arg(long, value_name = "SECRET", value_parser = secret::<ClientSecret>)]
+    pub(crate) client_secret: Option<ClientSecret>,
+}
+
+/// `sellers`.
+#[derive(Debug, Args)]
+pub(crate) struct Sellers {
+    /// The vault file (default: `SQUARE_STORE`, else `vault.sqlite` in the data directory).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) store: Option<PathBuf>,
+}
+
+/// `token`.
+#[derive(Debug, Args)]
+pub(crate) struct Token {
+    /// The vault file (default: `SQUARE_STORE`, else `vault.sqlite` in the data directory).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) store: Option<PathBuf>,
+    /// The seller (required when the vault holds several).
+    #[arg(long, value_name = "MERCHANT_ID")]
+    pub(crate) merchant: Option<String>,
+    /// The application id (default: `SQUARE_CLIENT_ID`).
+    #[arg(long, value_name = "ID")]
+    pub(crate) client_id: Option<String>,
+    /// The application secret, for code-flow sellers (default: `SQUARE_CLIENT_SECRET`).
+    #[arg(long, value_name = "SECRET", value_parser = secret::<ClientSecret>)]
+    pub(crate) client_secret: Option<ClientSecret>,
+}
+
+/// `refresher`.
+#[derive(Debug, Args)]
+pub(crate) struct VaultRefresher {
+    /// The vault file (default: `SQUARE_STORE`, else `vault.sqlite` in the data directory).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) store: Option<PathBuf>,
+    /// The application id (default: `SQUARE_CLIENT_ID`).
+    #[arg(long, value_name = "ID")]
+    pub(crate) client_id: Option<String>,
+    /// The application secret, for code-flow sellers (default: `SQUARE_CLIENT_SECRET`).
+    #[arg(long, value_name = "SECRET", value_parser = secret::<ClientSecret>)]
+    pub(crate) client_secret: Option<ClientSecret>,
+    /// Refreshes at the same time.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub(crate) concurrency: usize,
+    /// One round, then exit.
+    #[arg(long)]
+    pub(crate) once: bool,
+    /// Also receive Square's `oauth.authorization.revoked` webhook on this address (plain
+    /// http; put TLS in front of it).
+    #[arg(long, value_name = "ADDR", conflicts_with = "once")]
+    pub(crate) webhook_listen: Option<std::net::SocketAddr>,
+    /// The notification URL exactly as registered with Square, which the signature covers
+    /// (default: `http://ADDR/`).
+    #[arg(long, value_name = "URL", requires = "webhook_listen")]
+    pub(crate) webhook_url: Option<String>,
+    /// The subscription's signature key (default: `SQUARE_WEBHOOK_SIGNATURE_KEY`).
+    #[arg(long, value_name = "KEY", requires = "webhook_listen")]
+    pub(crate) webhook_signature_key: Option<String>,
+}
+
+/// `rotate-key`.
+#[derive(Debug, Args)]
+pub(crate) struct RotateKey {
+    /// The vault file (default: `SQUARE_STORE`, else `vault.sqlite` in the data directory).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) store: Option<PathBuf>,
+    /// The new key's file (created, mode 0600, if missing); the current key stays readable
+    /// until every row is re-sealed.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) new_key_file: PathBuf,
 }
 
 /// `login`.
@@ -115,17 +210,32 @@ pub(crate) struct Login {
     /// Write the token set here (mode 0600, atomically) instead of to standard output.
     #[arg(long, value_name = "FILE")]
     pub(crate) out: Option<PathBuf>,
+    /// Also store the grant in this token vault (default: `SQUARE_STORE`, if set).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) store: Option<PathBuf>,
 }
 
 /// `refresh`.
 #[derive(Debug, Args)]
 pub(crate) struct Refresh {
     /// The token file to refresh and write back.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) token_file: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present_any = ["merchant", "all_due"], conflicts_with_all = ["merchant", "all_due"])]
+    pub(crate) token_file: Option<PathBuf>,
     /// The application secret, needed for code-flow tokens [env: SQUARE_CLIENT_SECRET].
     #[arg(long, value_name = "SECRET", value_parser = secret::<ClientSecret>)]
     pub(crate) client_secret: Option<ClientSecret>,
+    /// Refresh this seller in the vault now, due or not.
+    #[arg(long, value_name = "MERCHANT_ID", conflicts_with = "all_due")]
+    pub(crate) merchant: Option<String>,
+    /// Refresh every seller in the vault whose refresh is due.
+    #[arg(long)]
+    pub(crate) all_due: bool,
+    /// The vault file (default: `SQUARE_STORE`, else `vault.sqlite` in the data directory).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) store: Option<PathBuf>,
+    /// The application id, for the vault (default: `SQUARE_CLIENT_ID`).
+    #[arg(long, value_name = "ID")]
+    pub(crate) client_id: Option<String>,
 }
 
 /// `status`.

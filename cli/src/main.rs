@@ -7,6 +7,12 @@
 //! square-oauth status --token-file tokens.json        # scopes, seller, expiry
 //! square-oauth revoke --merchant-id M --client-secret S
 //! square-oauth mock --app ID:SECRET:http://localhost:8000/callback
+//! square-oauth sellers                                # the token vault's sellers, with health
+//! square-oauth token --merchant M                     # a fresh access token from the vault
+//! square-oauth refresh --merchant M | --all-due       # refresh through the vault
+//! square-oauth refresher [--webhook-listen ADDR]      # the refresher loop (and revocations)
+//! square-oauth rotate-key --new-key-file FILE         # re-seal the vault with a new key
+//! square-oauth logout --merchant M                    # revoke at Square and forget
 //! ```
 //!
 //! Built on the sans-IO core (`square-oauth`) and the blocking adapter (`square-oauth-ureq`);
@@ -61,6 +67,11 @@ fn main() -> ExitCode {
         Command::Mock(args) => commands::mock::run(&context, &args),
         Command::Completions { shell } => commands::completions::completions(shell),
         Command::Man => commands::completions::man(),
+        Command::Sellers(args) => commands::vault::sellers(&context, &args),
+        Command::Token(args) => commands::vault::token(&context, &args),
+        Command::Refresher(args) => commands::vault::refresher(&context, &args),
+        Command::RotateKey(args) => commands::vault::rotate_key(&context, &args),
+        Command::Logout(args) => commands::vault::logout(&context, &args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

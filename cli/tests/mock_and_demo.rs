@@ -145,7 +145,9 @@ fn demo_walks_every_flow_and_masks_every_secret() {
         "authorization: Client sq0c…[masked]",
         "authorization: Bearer EAAA…[masked]",
         "Refused with UNAUTHORIZED (the token is revoked)",
-        "Done: 14 steps",
+        "Two refreshers race on one PKCE seller",
+        "1 refresh sent; spent refresh tokens presented in the race: 0",
+        "Done: 15 steps",
     ] {
         assert!(out.contains(step), "missing `{step}` in:\n{out}");
     }
@@ -167,6 +169,6 @@ fn demo_with_json_keeps_stdout_for_the_summary() {
     run.code(0);
     let doc = run.json();
     assert_eq!(doc["ok"], true);
-    assert_eq!(doc["steps"], 14);
+    assert_eq!(doc["steps"], 15);
     assert!(run.stderr.contains("Try the old refresh token again"));
 }

@@ -19,6 +19,8 @@
 //! | `GET /__mock/requests` | none | `[{"method","path","query","headers","body"}]`: the request log, secrets included |
 //! | `POST /__mock/clear-requests` | none | `{"cleared": n}` |
 //! | `POST /__mock/behaviour` | `{"specific_token_errors"?, "code_flow_refresh_grace"?, "refuse_repeated_revoke"?}` | the whole [`Behaviour`](crate::Behaviour) after the change; absent fields are left as they are |
+//! | `POST /__mock/grants` | `{"client_id", "count", "pkce"?}` | `{"grants": [..]}`: ObtainToken's answers for `count` new sellers (at most 100 000) |
+//! | `GET /__mock/stats` | none | `{"refused_reuses": n}`: refreshes refused for presenting a spent PKCE refresh token |
 //!
 //! Fault kinds, as [`Fault`](crate::Fault): `{"kind":"status","status":429,"retry_after":"2"}`,
 //! `{"kind":"delay","millis":500}`, `{"kind":"reset"}`, `{"kind":"truncate"}`,
@@ -42,8 +44,10 @@ pub(crate) const PREFIX: &str = "/__mock/";
 pub(crate) fn handle(shared: &Shared, method: &str, path: &str, body: &[u8]) -> (u16, Value) {
     let name = path.strip_prefix(PREFIX).unwrap_or_default();
     let expected = match name {
-        "now" | "requests" => "GET",
-        "app" | "approve" | "deny" | "fault" | "clear-faults" | "advance" | "clear-requests" | "behaviour" => "POST",
+        "now" | "requests" | "stats" => "GET",
+        "app" | "approve" | "deny" | "fault" | "clear-faults" | "advance" | "clear-requests" | "behaviour" | "grants" => {
+            "POST"
+        }
         _ => return (404, json!({"error": format!("no control endpoint at {path}")})),
     };
     if method != expected {
@@ -73,6 +77,8 @@ pub(crate) fn handle(shared: &Shared, method: &str, path: &str, body: &[u8]) -> 
         "behaviour" => behaviour(shared, &body),
         "now" => Ok(json!({"now": util::rfc3339(shared.now())})),
         "requests" => Ok(requests(shared)),
+        "grants" => grants(shared, &body),
+        "stats" => Ok(json!({"refused_reuses": lock(&shared.state).refused_reuses})),
         _ => {
             let mut log = lock(&shared.log);
             let cleared = log.len();
@@ -188,6 +194,23 @@ fn fault(shared: &Shared, body: &Value) -> Result<Value, String> {
     let fault = parse_fault(body)?;
     crate::queue_fault(shared, path, fault, times);
     Ok(json!({"queued": times}))
+}
+
+fn grants(shared: &Shared, body: &Value) -> Result<Value, String> {
+    let client_id = text(body, "client_id")?;
+    let count = number(body, "count")?;
+    if count > 100_000 {
+        return Err("`count` is at most 100000".to_owned());
+    }
+    let pkce = match body.get("pkce") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(pkce)) => *pkce,
+        Some(_) => return Err("`pkce` must be a boolean".to_owned()),
+    };
+    let mut st = lock(&shared.state);
+    let now = SystemTime::now() + st.offset;
+    let grants = (0..count).map(|_| st.mint_grant(client_id, pkce, now)).collect::<Result<Vec<_>, _>>();
+    Ok(json!({"grants": grants.map_err(|e| e.to_string())?}))
 }
 
 fn advance(shared: &Shared, body: &Value) -> Result<Value, String> {

@@ -131,6 +131,8 @@
 //! | `GET /__mock/requests` | none | `[{"method","path","query","headers","body"}]`, as [`MockSquare::requests`] |
 //! | `POST /__mock/clear-requests` | none | `{"cleared"}` |
 //! | `POST /__mock/behaviour` | `{"specific_token_errors"?, "code_flow_refresh_grace"?, "refuse_repeated_revoke"?}` (booleans; absent ones unchanged) | the whole [`Behaviour`], as [`MockSquare::set_behaviour`] |
+//! | `POST /__mock/grants` | `{"client_id", "count", "pkce"?}` | `{"grants": [..]}`: ObtainToken answers for `count` new sellers, as [`MockSquare::mint_grants`] |
+//! | `GET /__mock/stats` | none | `{"refused_reuses"}`, as [`MockSquare::refused_reuses`] |
 //!
 //! Fault bodies, one per [`Fault`] mode: `{"kind":"status","status":429,"retry_after":"2"}`,
 //! `{"kind":"delay","millis":500}`, `{"kind":"reset"}`, `{"kind":"truncate"}`,
@@ -557,6 +559,22 @@ impl MockSquare {
     /// Delivery is asynchronous and failures are ignored.
     pub fn webhook(&self, url: &str, signature_key: &str) {
         *lock(&self.shared.webhook) = Some((url.to_owned(), signature_key.to_owned()));
+    }
+
+    /// Mints `count` grants of `client_id` at once, each for a new seller, as if each seller had
+    /// pressed Allow and the code had been exchanged (`pkce`: with a single-use refresh token):
+    /// ObtainToken's JSON answers, for tests that need many sellers. Fails for an unknown
+    /// application.
+    pub fn mint_grants(&self, client_id: &str, count: usize, pkce: bool) -> Result<Vec<String>, MockError> {
+        let mut st = lock(&self.shared.state);
+        let now = SystemTime::now() + st.offset;
+        (0..count).map(|_| st.mint_grant(client_id, pkce, now).map(|answer| answer.to_string())).collect()
+    }
+
+    /// How many refreshes were refused because they presented a spent single-use (PKCE)
+    /// refresh token: a client that loses track of its rotation shows up here.
+    pub fn refused_reuses(&self) -> u64 {
+        lock(&self.shared.state).refused_reuses
     }
 
     /// Stops the server and waits for its thread (the same as dropping the handle).

@@ -99,6 +99,8 @@ pub(crate) struct State {
     access: HashMap<String, Access>,
     refresh: HashMap<String, Refresh>,
     legacy: HashMap<String, Legacy>,
+    /// Refreshes refused because they presented a spent single-use (PKCE) refresh token.
+    pub(crate) refused_reuses: u64,
 }
 
 /// Typed, bounded reads of a JSON request body, with Square's error codes on mismatch.
@@ -335,6 +337,34 @@ impl State {
         Ok(redirect_with(&req.redirect_to, &params))
     }
 
+    /// A new seller who approved `client_id` and whose code was exchanged at `now`: what
+    /// ObtainToken answered (PKCE: a single-use refresh token), without the browser steps.
+    pub(crate) fn mint_grant(&mut self, client_id: &str, pkce: bool, now: SystemTime) -> Result<Value, MockError> {
+        if self.app(client_id).is_none() {
+            return Err(MockError::UnknownClient(client_id.to_owned()));
+        }
+        let merchant_id = util::new_merchant_id();
+        self.sellers.push(merchant_id.clone());
+        let granted: Vec<String> = scopes::DEFAULT_SCOPES.iter().map(|s| (*s).to_owned()).collect();
+        let (access, expires_at) = self.mint_access(client_id, &merchant_id, granted.clone(), false, now);
+        let refresh = util::new_refresh_token();
+        let refresh_expires = pkce.then(|| now + PKCE_REFRESH_LIFETIME);
+        self.refresh.insert(
+            refresh.clone(),
+            Refresh {
+                client_id: client_id.to_owned(),
+                merchant_id: merchant_id.clone(),
+                scopes: granted,
+                pkce,
+                expires_at: refresh_expires,
+                access_expires_at: expires_at,
+                used: false,
+                revoked: false,
+            },
+        );
+        Ok(token_response(&access, expires_at, &merchant_id, &refresh, false, refresh_expires))
+    }
+
     // ---- ObtainToken -----------------------------------------------------------------------
 
     /// `POST /oauth2/token`.
@@ -504,6 +534,7 @@ impl State {
         }
         if r.pkce {
             if r.used {
+                self.refused_reuses += 1;
                 return Err(ApiError::bad_grant("Refresh token is already used"));
             }
             if r.expires_at.is_some_and(|e| now > e) {

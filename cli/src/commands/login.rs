@@ -191,6 +191,7 @@ pub(crate) fn run(cx: &Context, args: &Login) -> Result<(), Failure> {
         Err(_) => set.with_scopes(scopes),
     };
 
+    crate::commands::vault::store_login(args.store.as_deref(), &set)?;
     let view = tokenfile::view(&set, cx.reveal);
     match (&args.out, staged) {
         (Some(path), Some(staged)) => {

@@ -9,3 +9,4 @@ pub(crate) mod mock;
 pub(crate) mod refresh;
 pub(crate) mod revoke;
 pub(crate) mod status;
+pub(crate) mod vault;

@@ -17,7 +17,9 @@ use crate::tokenfile;
 
 /// Runs `refresh`.
 pub(crate) fn run(cx: &Context, args: &Refresh) -> Result<(), Failure> {
-    let path = &args.token_file;
+    let Some(path) = &args.token_file else {
+        return crate::commands::vault::refresh(cx, args);
+    };
     let mut set = tokenfile::read(path)?;
     let secret = match set.flow() {
         Flow::CodeFlow => client_secret(args.client_secret.as_ref()),

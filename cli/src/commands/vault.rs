@@ -1,0 +1,383 @@
+//! The commands over the token vault: `sellers`, `token`, `refresh --merchant | --all-due`,
+//! `refresher`, `rotate-key`, `logout`.
+//!
+//! The vault is a SQLite file: `--store`, else `SQUARE_STORE`, else `vault.sqlite` in the data
+//! directory (`$XDG_DATA_HOME/square-oauth`, else `~/.local/share/square-oauth`). Its key comes
+//! from `SQUARE_VAULT_KEY`, else the key file `vault.key` beside the store, created with mode
+//! 0600 on first use.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use serde_json::json;
+use square_oauth::MerchantId;
+use square_oauth_vault::transport::from_ureq;
+use square_oauth_vault::{Key, Keyring, Settings, SqliteStore, Vault, VaultError};
+
+use crate::args::{Logout, Refresh, RotateKey, Sellers, Token, VaultRefresher};
+use crate::context::{self, Context, env, local};
+use crate::failure::{Exit, Failure};
+
+/// Where the vault lives: the flag, `SQUARE_STORE`, then the data directory.
+fn store_path(flag: Option<&Path>) -> Result<PathBuf, Failure> {
+    if let Some(path) = flag {
+        return Ok(path.to_owned());
+    }
+    if let Some(path) = env("SQUARE_STORE") {
+        return Ok(PathBuf::from(path));
+    }
+    let data = env("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").map(|home| Path::new(&home).join(".local/share")))
+        .ok_or_else(|| Failure::usage("no data directory: pass --store, or set SQUARE_STORE or HOME"))?;
+    Ok(data.join("square-oauth").join("vault.sqlite"))
+}
+
+/// The vault's key: `SQUARE_VAULT_KEY`, else the key file beside the store.
+fn key(store: &Path) -> Result<Key, Failure> {
+    if env(square_oauth_vault::seal::KEY_ENV).is_some() {
+        return Key::from_env(square_oauth_vault::seal::KEY_ENV).map_err(|e| Failure::usage(e.to_string()));
+    }
+    Key::from_file_or_create(&store.with_file_name("vault.key")).map_err(|e| local(e.to_string()))
+}
+
+fn open(
+    store: Option<&Path>,
+    client_id: Option<&str>,
+    client_secret: Option<&str>,
+) -> Result<Vault<SqliteStore>, Failure> {
+    let path = store_path(store)?;
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| local(format!("{}: {e}", dir.display())))?;
+    }
+    let key = key(&path)?;
+    let sqlite = SqliteStore::open(&path).map_err(|e| local(format!("{}: {e}", path.display())))?;
+    // Listing needs no application; refreshing does, and says so when it is missing.
+    let client_id = context::client_id(client_id).unwrap_or_else(|_| square_oauth::ClientId::new("unset"));
+    Ok(Vault::new(sqlite, Keyring::new(key), Settings::new(client_id, context::client_secret(client_secret))))
+}
+
+fn failure(error: VaultError) -> Failure {
+    let exit = match &error {
+        VaultError::Unavailable { .. } | VaultError::Refresh { .. } => Exit::Refused,
+        VaultError::WaitTimedOut(_) | VaultError::BackingOff { .. } => Exit::Transport,
+        VaultError::UnknownSeller(_) => Exit::Usage,
+        _ => Exit::Local,
+    };
+    Failure::new(exit, error.to_string())
+}
+
+/// Runs `sellers`: every seller in the vault with its health.
+pub(crate) fn sellers(cx: &Context, args: &Sellers) -> Result<(), Failure> {
+    let vault = open(args.store.as_deref(), None, None)?;
+    let sellers = vault.sellers().map_err(failure)?;
+    let rows: Vec<_> = sellers
+        .iter()
+        .map(|s| {
+            json!({
+                "merchant_id": s.record.merchant_id,
+                "flow": s.record.flow,
+                "health": s.health.name(),
+                "obtained_at": s.record.obtained_at.to_string(),
+                "refresh_at": s.record.refresh_at.to_string(),
+                "refreshes": s.record.refreshes,
+            })
+        })
+        .collect();
+    cx.emit_json(&json!({"ok": true, "sellers": rows}));
+    for s in &sellers {
+        cx.say(&format!(
+            "{:<16} {:<9} {:<16} obtained {}",
+            s.record.merchant_id,
+            s.record.flow.to_string(),
+            s.health.name(),
+            s.record.obtained_at
+        ));
+    }
+    if sellers.is_empty() {
+        cx.say("no sellers in the vault");
+    }
+    Ok(())
+}
+
+/// Runs `token`: a fresh access token on standard output, for `$(…)`.
+pub(crate) fn token(cx: &Context, args: &Token) -> Result<(), Failure> {
+    let vault = open(args.store.as_deref(), args.client_id.as_deref(), args.client_secret.as_deref())?;
+    let merchant = match &args.merchant {
+        Some(merchant) => MerchantId::new(merchant.clone()),
+        None => {
+            let sellers = vault.sellers().map_err(failure)?;
+            match sellers.as_slice() {
+                [only] => only.record.merchant_id.clone(),
+                [] => return Err(Failure::usage("the vault holds no seller")),
+                _ => return Err(Failure::usage("the vault holds several sellers: pass --merchant")),
+            }
+        }
+    };
+    let client = cx.client(cx.config()?);
+    let token = vault
+        .access_token(&merchant, &mut |operation| client.obtain_token(operation).map_err(from_ureq))
+        .map_err(failure)?;
+    cx.emit_json(&json!({"ok": true, "merchant_id": merchant, "access_token": token.expose_secret()}));
+    cx.say(token.expose_secret());
+    Ok(())
+}
+
+/// Runs `refresher`: the refresher loop in the foreground (or one round with `--once`).
+pub(crate) fn refresher(cx: &Context, args: &VaultRefresher) -> Result<(), Failure> {
+    let vault = open(args.store.as_deref(), args.client_id.as_deref(), args.client_secret.as_deref())?;
+    let config = cx.config()?;
+    let make_send = || {
+        let client = cx.client(config.clone());
+        move |operation: &square_oauth::ObtainToken| client.obtain_token(operation).map_err(from_ureq)
+    };
+    if args.once {
+        let (refreshed, other) = vault.refresh_due(usize::MAX, args.concurrency, &make_send).map_err(failure)?;
+        cx.emit_json(&json!({"ok": true, "refreshed": refreshed, "not_refreshed": other}));
+        cx.say(&format!("refreshed {refreshed}, not refreshed {other}"));
+        return Ok(());
+    }
+    let stop = AtomicBool::new(false);
+    let Some(addr) = args.webhook_listen else {
+        cx.say("refreshing due sellers; stop with Ctrl-C");
+        return vault.run_refresher(args.concurrency, Duration::from_secs(60), &stop, &make_send).map_err(failure);
+    };
+    let key = args
+        .webhook_signature_key
+        .clone()
+        .or_else(|| env("SQUARE_WEBHOOK_SIGNATURE_KEY"))
+        .map(square_oauth::WebhookSignatureKey::new)
+        .ok_or_else(|| {
+            Failure::usage("--webhook-listen needs --webhook-signature-key or SQUARE_WEBHOOK_SIGNATURE_KEY")
+        })?;
+    let listener = std::net::TcpListener::bind(addr).map_err(|e| local(format!("cannot listen on {addr}: {e}")))?;
+    let bound = listener.local_addr().map_err(|e| local(e.to_string()))?;
+    let url = args.webhook_url.clone().unwrap_or_else(|| format!("http://{bound}/"));
+    cx.say(&format!("refreshing due sellers, and receiving webhooks on {bound} for {url}; stop with Ctrl-C"));
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            for stream in listener.incoming().flatten() {
+                webhook(&vault, &key, &url, stream);
+            }
+        });
+        vault.run_refresher(args.concurrency, Duration::from_secs(60), &stop, &make_send).map_err(failure)
+    })
+}
+
+/// The largest webhook body taken.
+const MAX_WEBHOOK_BODY: usize = 64 * 1024;
+
+/// Reads one webhook request, hands it to the vault, answers. Nothing a peer sends makes it
+/// panic: a request it cannot read gets 400, a bad signature 401.
+fn webhook(
+    vault: &Vault<SqliteStore>,
+    key: &square_oauth::WebhookSignatureKey,
+    url: &str,
+    stream: std::net::TcpStream,
+) {
+    use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut reader = BufReader::new(stream.take(MAX_WEBHOOK_BODY as u64 + 16 * 1024));
+    let request = (|| -> Option<square_oauth::http::Request<Vec<u8>>> {
+        let mut line = String::new();
+        reader.read_line(&mut line).ok()?;
+        let mut parts = line.split_whitespace();
+        let mut request = square_oauth::http::Request::builder().method(parts.next()?).uri(parts.next()?);
+        let mut length = 0usize;
+        for _ in 0..100 {
+            line.clear();
+            reader.read_line(&mut line).ok()?;
+            let header = line.trim_end();
+            if header.is_empty() {
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).ok()?;
+                return request.body(body).ok();
+            }
+            let (name, value) = header.split_once(':')?;
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().ok().filter(|n| *n <= MAX_WEBHOOK_BODY)?;
+            }
+            request = request.header(name.trim(), value.trim());
+        }
+        None
+    })();
+    let status = match request {
+        None => "400 Bad Request",
+        Some(request) => match vault.revocation(key, url, &request) {
+            Ok(outcome) => {
+                eprintln!("webhook: {outcome:?}");
+                "200 OK"
+            }
+            Err(VaultError::Core(error)) => {
+                eprintln!("webhook refused: {error}");
+                "401 Unauthorized"
+            }
+            Err(error) => {
+                eprintln!("webhook: {error}");
+                "500 Internal Server Error"
+            }
+        },
+    };
+    let mut stream = reader.into_inner().into_inner();
+    let _ = write!(stream, "HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+}
+
+/// Runs `rotate-key`: re-seals every row with a new key; the old key opens them meanwhile.
+pub(crate) fn rotate_key(cx: &Context, args: &RotateKey) -> Result<(), Failure> {
+    let path = store_path(args.store.as_deref())?;
+    let old = key(&path)?;
+    let new = Key::from_file_or_create(&args.new_key_file).map_err(|e| local(e.to_string()))?;
+    let sqlite = SqliteStore::open(&path).map_err(|e| local(format!("{}: {e}", path.display())))?;
+    let keys = Keyring::new(new).with_older(old);
+    let vault = Vault::new(sqlite, keys, Settings::new(square_oauth::ClientId::new("unset"), None));
+    let resealed = vault.rotate_key().map_err(failure)?;
+    cx.emit_json(&json!({"ok": true, "resealed": resealed}));
+    cx.say(&format!("re-sealed {resealed} sellers; use the new key from now on"));
+    Ok(())
+}
+
+/// Runs `refresh --merchant M` (now, due or not) or `refresh --all-due`.
+pub(crate) fn refresh(cx: &Context, args: &Refresh) -> Result<(), Failure> {
+    let vault = open(args.store.as_deref(), args.client_id.as_deref(), args.client_secret.as_deref())?;
+    let config = cx.config()?;
+    if let Some(merchant) = &args.merchant {
+        let client = cx.client(config);
+        let merchant = MerchantId::new(merchant.clone());
+        let outcome = vault
+            .refresh(&merchant, true, &mut |operation| client.obtain_token(operation).map_err(from_ureq))
+            .map_err(failure)?;
+        let refreshed = matches!(outcome, square_oauth_vault::RefreshOutcome::Refreshed);
+        cx.emit_json(&json!({"ok": refreshed, "merchant_id": merchant, "outcome": format!("{outcome:?}")}));
+        cx.say(&format!("{merchant}: {outcome:?}"));
+        return if refreshed { Ok(()) } else { Err(Failure::new(Exit::Refused, format!("{merchant}: not refreshed"))) };
+    }
+    let make_send = || {
+        let client = cx.client(config.clone());
+        move |operation: &square_oauth::ObtainToken| client.obtain_token(operation).map_err(from_ureq)
+    };
+    let (refreshed, other) = vault.refresh_due(usize::MAX, 4, &make_send).map_err(failure)?;
+    cx.emit_json(&json!({"ok": true, "refreshed": refreshed, "not_refreshed": other}));
+    cx.say(&format!("refreshed {refreshed}, not refreshed {other}"));
+    Ok(())
+}
+
+/// Runs `logout`: RevokeToken for the seller, then forgets it.
+pub(crate) fn logout(cx: &Context, args: &Logout) -> Result<(), Failure> {
+    let vault = open(args.store.as_deref(), args.client_id.as_deref(), args.client_secret.as_deref())?;
+    let merchant = MerchantId::new(args.merchant.clone());
+    vault.record(&merchant).map_err(failure)?;
+    let secret = context::client_secret(args.client_secret.as_deref()).ok_or_else(|| {
+        Failure::usage("RevokeToken needs the application secret: pass --client-secret or set SQUARE_CLIENT_SECRET")
+    })?;
+    let revoke =
+        square_oauth::RevokeToken::merchant(context::client_id(args.client_id.as_deref())?, secret, merchant.clone());
+    cx.client(cx.config()?).revoke_token(&revoke).map_err(|e| Failure::from_transport(&e, None))?;
+    vault.forget(&merchant).map_err(failure)?;
+    cx.emit_json(&json!({"ok": true, "merchant_id": merchant, "revoked": true, "forgotten": true}));
+    cx.say(&format!("{merchant}: revoked at Square and forgotten"));
+    Ok(())
+}
+
+/// What the demo's vault chapter saw.
+pub(crate) struct DemoRace {
+    /// Refresh requests that reached the fake Square.
+    pub(crate) sent: usize,
+    /// One line per refresher, then the tally.
+    pub(crate) notes: Vec<String>,
+}
+
+/// The demo's vault chapter: two refreshers, each with its own connection to one vault file (as
+/// two processes would have), race to refresh one PKCE seller whose refresh is due. One takes
+/// the lease and sends; the other finds the lease held, or the new tokens already stored.
+pub(crate) fn demo_race(
+    square: &square_oauth_mock::MockSquare,
+    config: &square_oauth::Config,
+    client_id: &str,
+) -> Result<DemoRace, Failure> {
+    use std::sync::Barrier;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use square_oauth::jiff::{SignedDuration, Timestamp};
+    use square_oauth_vault::RefreshOutcome;
+
+    let reuses_before = square.refused_reuses();
+    let dir = std::env::temp_dir().join(format!("square-oauth-demo-vault-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| local(format!("{}: {e}", dir.display())))?;
+    let result = (|| {
+        let answer = square.mint_grants(client_id, 1, true).map_err(|e| local(e.to_string()))?;
+        let answer: square_oauth::ObtainTokenResponse =
+            serde_json::from_str(&answer[0]).map_err(|e| local(format!("the fake's grant: {e}")))?;
+        let tokens = square_oauth::TokenSet::from_response(
+            square_oauth::Flow::Pkce,
+            square_oauth::ClientId::new(client_id),
+            answer,
+            Timestamp::now(),
+        )
+        .map_err(|e| Failure::from_core(&e, None))?;
+        let merchant = tokens.merchant_id().clone();
+        let keys = Keyring::new(Key::generate());
+        let path = dir.join("vault.sqlite");
+        let open = || -> Result<Vault<SqliteStore>, Failure> {
+            let mut settings = Settings::new(square_oauth::ClientId::new(client_id), None);
+            // A week later: the refresh is due.
+            settings.clock = std::sync::Arc::new(|| Timestamp::now() + SignedDuration::from_hours(7 * 24));
+            let store = SqliteStore::open(&path).map_err(|e| local(e.to_string()))?;
+            Ok(Vault::new(store, keys.clone(), settings))
+        };
+        let (a, b) = (open()?, open()?);
+        a.put(&tokens).map_err(failure)?;
+        let sent = AtomicUsize::new(0);
+        let barrier = Barrier::new(2);
+        let outcomes: Vec<Result<RefreshOutcome, VaultError>> = std::thread::scope(|scope| {
+            let racers: Vec<_> = [&a, &b]
+                .into_iter()
+                .map(|vault| {
+                    let (sent, barrier, merchant) = (&sent, &barrier, &merchant);
+                    scope.spawn(move || {
+                        let client = square_oauth_ureq::Client::new(config.clone());
+                        barrier.wait();
+                        vault.refresh(merchant, false, &mut |operation| {
+                            sent.fetch_add(1, Ordering::SeqCst);
+                            client.obtain_token(operation).map_err(from_ureq)
+                        })
+                    })
+                })
+                .collect();
+            racers
+                .into_iter()
+                .map(|r| r.join().unwrap_or_else(|_| Err(VaultError::WaitTimedOut(merchant.clone()))))
+                .collect()
+        });
+        let mut notes = Vec::new();
+        for (name, outcome) in ["A", "B"].into_iter().zip(outcomes) {
+            let said = match outcome.map_err(failure)? {
+                RefreshOutcome::Refreshed => "took the lease, sent the refresh, stored the new tokens".to_owned(),
+                RefreshOutcome::HeldElsewhere { .. } => "found the lease held by the other: sent nothing".to_owned(),
+                RefreshOutcome::NotDue => "found the new tokens already stored: sent nothing".to_owned(),
+                other => format!("{other:?}"),
+            };
+            notes.push(format!("refresher {name}: {said}"));
+        }
+        let sent = sent.load(Ordering::SeqCst);
+        notes.push(format!(
+            "{sent} refresh sent; spent refresh tokens presented in the race: {}",
+            square.refused_reuses() - reuses_before
+        ));
+        Ok(DemoRace { sent, notes })
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+/// `login --store FILE` (or `SQUARE_STORE`): the grant goes into the vault too.
+pub(crate) fn store_login(flag: Option<&Path>, tokens: &square_oauth::TokenSet) -> Result<(), Failure> {
+    let Some(path) = flag.map(Path::to_owned).or_else(|| env("SQUARE_STORE").map(PathBuf::from)) else {
+        return Ok(());
+    };
+    let vault = open(Some(&path), Some(tokens.client_id().as_str()), None)?;
+    vault.put(tokens).map_err(failure)?;
+    eprintln!("Stored in the vault {} for merchant {}.", path.display(), tokens.merchant_id());
+    Ok(())
+}

@@ -1,0 +1,176 @@
+//! The vault commands: `sellers`, `token`, `refresher --once`, `rotate-key`, on a vault file
+//! whose key file is created beside it on first use.
+
+mod common;
+
+use common::*;
+use square_oauth::{ClientId, ClientSecret};
+use square_oauth_vault::{Key, Keyring, Settings, SqliteStore, Vault};
+
+fn put(fx: &Fixture, tokens: &square_oauth::TokenSet) {
+    let store = fx.path("vault.sqlite");
+    let key = Key::from_file_or_create(&fx.path("vault.key")).unwrap();
+    let settings = Settings::new(ClientId::new(CLIENT_ID), Some(ClientSecret::new(SENTINEL)));
+    Vault::new(SqliteStore::open(&store).unwrap(), Keyring::new(key), settings).put(tokens).unwrap();
+}
+
+#[test]
+fn token_prints_the_stored_access_token_and_sellers_lists_its_health() {
+    let fx = Fixture::new();
+    let tokens = fx.pkce_tokens();
+    put(&fx, &tokens);
+    assert_eq!(mode(&fx.path("vault.key")) & 0o777, 0o600);
+    let store = fx.path("vault.sqlite");
+    let run = fx.cli().args(["token", "--client-id", CLIENT_ID, "--store"]).arg(&store).run();
+    run.code(0);
+    assert_eq!(run.stdout.trim(), tokens.access_token().expose_secret());
+    let run = fx.cli().args(["--json", "sellers", "--store"]).arg(&store).run();
+    run.code(0).leaks_none(&[tokens.access_token().expose_secret(), tokens.refresh_token().unwrap().expose_secret()]);
+    let listed = run.json();
+    assert_eq!(listed["sellers"][0]["merchant_id"], MERCHANT);
+    assert_eq!(listed["sellers"][0]["health"], "fresh");
+    assert_eq!(listed["sellers"][0]["flow"], "pkce");
+}
+
+#[test]
+fn an_unknown_seller_is_a_usage_error_and_a_store_without_its_key_opens_nothing() {
+    let fx = Fixture::new();
+    put(&fx, &fx.code_flow_tokens());
+    let store = fx.path("vault.sqlite");
+    fx.cli()
+        .args(["token", "--client-id", CLIENT_ID, "--merchant", "NOSUCHSELLER", "--store"])
+        .arg(&store)
+        .run()
+        .code(2);
+    std::fs::remove_file(fx.path("vault.key")).unwrap();
+    // A new key is made, and it does not open the old rows.
+    let run = fx.cli().args(["token", "--client-id", CLIENT_ID, "--store"]).arg(&store).run();
+    run.code(1);
+    assert!(run.stderr.contains("wrong key"), "{}", run.stderr);
+}
+
+#[test]
+fn rotate_key_reseals_and_a_refresher_round_leaves_fresh_sellers_alone() {
+    let fx = Fixture::new();
+    put(&fx, &fx.code_flow_tokens());
+    let store = fx.path("vault.sqlite");
+    let run = fx
+        .cli()
+        .args(["--json", "rotate-key", "--store"])
+        .arg(&store)
+        .arg("--new-key-file")
+        .arg(fx.path("new.key"))
+        .run();
+    run.code(0);
+    assert_eq!(run.json()["resealed"], 1);
+    std::fs::rename(fx.path("new.key"), fx.path("vault.key")).unwrap();
+    let run = fx
+        .cli()
+        .args(["--json", "refresher", "--once", "--client-id", CLIENT_ID, "--client-secret", SENTINEL, "--store"])
+        .arg(&store)
+        .run();
+    run.code(0);
+    assert_eq!(run.json()["refreshed"], 0, "nothing is due yet");
+    let run = fx.cli().args(["sellers", "--store"]).arg(&store).run();
+    run.code(0);
+    assert!(run.stdout.contains("fresh"), "{}", run.stdout);
+}
+
+#[test]
+fn refresh_merchant_refreshes_through_the_vault_and_logout_revokes_and_forgets() {
+    let fx = Fixture::new();
+    let tokens = fx.code_flow_tokens();
+    put(&fx, &tokens);
+    let store = fx.path("vault.sqlite");
+    fx.cli()
+        .args(["refresh", "--merchant", MERCHANT, "--client-id", CLIENT_ID, "--client-secret", SENTINEL, "--store"])
+        .arg(&store)
+        .run()
+        .code(0);
+    let run = fx.cli().args(["token", "--client-id", CLIENT_ID, "--store"]).arg(&store).run();
+    run.code(0);
+    assert_ne!(run.stdout.trim(), tokens.access_token().expose_secret(), "the token was refreshed");
+    let run = fx.cli().args(["--json", "refresh", "--all-due", "--client-id", CLIENT_ID, "--store"]).arg(&store).run();
+    run.code(0);
+    assert_eq!(run.json()["refreshed"], 0);
+    fx.cli()
+        .args(["logout", "--merchant", MERCHANT, "--client-id", CLIENT_ID, "--client-secret", SENTINEL, "--store"])
+        .arg(&store)
+        .run()
+        .code(0)
+        .leaks_none(&[SENTINEL]);
+    let run = fx.cli().args(["--json", "sellers", "--store"]).arg(&store).run();
+    assert_eq!(run.json()["sellers"].as_array().unwrap().len(), 0);
+    // Square no longer takes the old refresh token.
+    let refresh = square_oauth::ObtainToken::refresh(
+        ClientId::new(CLIENT_ID),
+        ClientSecret::new(SENTINEL),
+        tokens.refresh_token().unwrap().clone(),
+    );
+    assert!(send(&square_oauth::Config::custom(&fx.base_url()).unwrap(), &refresh).is_err());
+}
+
+#[test]
+fn the_refresher_receives_the_revocation_webhook_and_marks_the_seller_revoked() {
+    let fx = Fixture::new();
+    put(&fx, &fx.code_flow_tokens());
+    let store = fx.path("vault.sqlite");
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}/square/webhooks");
+    let mut refresher = std::process::Command::new(env!("CARGO_BIN_EXE_square-oauth"))
+        .args(["--base-url", &fx.base_url(), "refresher", "--client-id", CLIENT_ID, "--client-secret", SENTINEL])
+        .args(["--webhook-listen", &format!("127.0.0.1:{port}"), "--webhook-url", &url])
+        .args(["--webhook-signature-key", "cli-webhook-key", "--store"])
+        .arg(&store)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait for the listener, then revoke at the fake, which sends the signed webhook.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "the refresher does not listen");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    fx.square.webhook(&url, "cli-webhook-key");
+    let revoke = square_oauth::RevokeToken::merchant(
+        ClientId::new(CLIENT_ID),
+        ClientSecret::new(SENTINEL),
+        square_oauth::MerchantId::new(MERCHANT),
+    );
+    send(&square_oauth::Config::custom(&fx.base_url()).unwrap(), &revoke).unwrap();
+    let mut health = String::new();
+    while std::time::Instant::now() < deadline {
+        let run = fx.cli().args(["--json", "sellers", "--store"]).arg(&store).run();
+        health = run.json()["sellers"][0]["health"].as_str().unwrap_or_default().to_owned();
+        if health == "revoked" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    refresher.kill().unwrap();
+    refresher.wait().unwrap();
+    assert_eq!(health, "revoked");
+}
+
+#[test]
+fn login_with_a_store_puts_the_grant_in_the_vault() {
+    let fx = Fixture::new();
+    let store = fx.path("vault.sqlite");
+    let run = fx
+        .cli()
+        .args(["login", "--client-id", CLIENT_ID, "--no-browser", "--wait", "60s"])
+        .args(["--redirect-port", &fx.redirect_port.to_string(), "--store"])
+        .arg(&store)
+        .run_with_browser(|url| {
+            approve_and_follow(&fx.square, url);
+        });
+    run.code(0);
+    let listed = fx.cli().args(["--json", "sellers", "--store"]).arg(&store).run();
+    assert_eq!(listed.json()["sellers"][0]["merchant_id"], MERCHANT);
+    assert_eq!(listed.json()["sellers"][0]["flow"], "pkce");
+    let token = fx.cli().args(["token", "--client-id", CLIENT_ID, "--store"]).arg(&store).run();
+    token.code(0);
+    assert!(token.stdout.trim().starts_with("EAAA"), "{}", token.stdout);
+    run.leaks_none(&[token.stdout.trim()]);
+}

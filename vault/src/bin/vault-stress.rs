@@ -1,0 +1,133 @@
+//! A refresher process for the vault's multi-process tests: opens a vault file and forces
+//! refreshes of its sellers against a Square (the fake, in the tests) until each has been
+//! refreshed `--target` times; or, with `--pause-after-send`, refreshes one seller and waits for
+//! a line on stdin between Square's answer and the store, so a test can stop it there.
+//!
+//! ```text
+//! vault-stress --db FILE --key-file FILE --base-url URL --client-id ID [--client-secret S]
+//!              [--threads N] [--target N] [--lease-ms MS] [--pause-after-send MERCHANT]
+//! ```
+//!
+//! It prints one line at the end: `done refreshed=N stale=N held=N unavailable=N failed=N`.
+
+use std::collections::HashMap;
+use std::io::BufRead as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use jiff::SignedDuration;
+use square_oauth::{ClientId, ClientSecret, Config, MerchantId};
+use square_oauth_vault::transport::from_ureq;
+use square_oauth_vault::{Begin, Key, Keyring, RefreshOutcome, Settings, SqliteStore, Vault};
+
+fn main() {
+    if let Err(message) = run() {
+        eprintln!("vault-stress: {message}");
+        std::process::exit(2);
+    }
+}
+
+fn run() -> Result<(), String> {
+    let mut args: HashMap<String, String> = HashMap::new();
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let name = flag.strip_prefix("--").ok_or_else(|| format!("unexpected argument {flag}"))?.to_owned();
+        let value = it.next().ok_or_else(|| format!("--{name} needs a value"))?;
+        args.insert(name, value);
+    }
+    let arg = |name: &str| args.get(name).cloned().ok_or_else(|| format!("--{name} is required"));
+    let number = |name: &str, default: u64| -> Result<u64, String> {
+        args.get(name).map_or(Ok(default), |v| v.parse().map_err(|_| format!("--{name}: not a number")))
+    };
+    let store = SqliteStore::open(arg("db")?.as_ref()).map_err(|e| e.to_string())?;
+    let key = Key::from_file(arg("key-file")?.as_ref()).map_err(|e| e.to_string())?;
+    let mut settings = Settings::new(
+        ClientId::new(arg("client-id")?),
+        args.get("client-secret").map(|s| ClientSecret::new(s.clone())),
+    );
+    settings.policy.lease = SignedDuration::from_millis(i64::try_from(number("lease-ms", 30_000)?).unwrap_or(30_000));
+    let vault = Vault::new(store, Keyring::new(key), settings);
+    let config = Config::custom(&arg("base-url")?).map_err(|e| e.to_string())?;
+    let client = square_oauth_ureq::Client::new(config);
+
+    if let Some(merchant) = args.get("pause-after-send") {
+        let merchant = MerchantId::new(merchant.clone());
+        let Begin::Send(flight) = vault.begin_refresh(&merchant, true).map_err(|e| e.to_string())? else {
+            return Err("no lease".into());
+        };
+        let result = client.obtain_token(flight.operation()).map_err(from_ureq);
+        println!("answered ok={}", result.is_ok());
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map_err(|e| e.to_string())?;
+        let outcome = vault.finish_refresh(flight, result).map_err(|e| e.to_string())?;
+        println!("finished {}", name(&outcome));
+        return Ok(());
+    }
+
+    let threads = number("threads", 4)?;
+    let target = number("target", 20)?;
+    let pending: Mutex<Vec<MerchantId>> =
+        Mutex::new(vault.sellers().map_err(|e| e.to_string())?.into_iter().map(|s| s.record.merchant_id).collect());
+    let counts: [AtomicU64; 5] = Default::default();
+    std::thread::scope(|scope| {
+        for t in 0..threads {
+            let (vault, client, pending, counts) = (&vault, &client, &pending, &counts);
+            scope.spawn(move || {
+                let mut send =
+                    |operation: &square_oauth::ObtainToken| client.obtain_token(operation).map_err(from_ureq);
+                let mut pick = (std::process::id() as u64) << 8 | t;
+                loop {
+                    let merchant = {
+                        let list = pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                        if list.is_empty() {
+                            break;
+                        }
+                        pick = pick.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                        list[(pick >> 33) as usize % list.len()].clone()
+                    };
+                    if vault.record(&merchant).map(|r| r.refreshes >= target).unwrap_or(true) {
+                        pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner).retain(|m| *m != merchant);
+                        continue;
+                    }
+                    let done = match vault.refresh(&merchant, true, &mut send) {
+                        Ok(outcome) => {
+                            let slot = match outcome {
+                                RefreshOutcome::Refreshed => 0,
+                                RefreshOutcome::Stale => 1,
+                                RefreshOutcome::HeldElsewhere { .. } => 2,
+                                RefreshOutcome::Unavailable(_)
+                                | RefreshOutcome::OutcomeUnknown
+                                | RefreshOutcome::MustAuthorize => 3,
+                                _ => 4,
+                            };
+                            counts[slot].fetch_add(1, Ordering::Relaxed);
+                            slot == 3 || vault.record(&merchant).map(|r| r.refreshes >= target).unwrap_or(true)
+                        }
+                        Err(error) => {
+                            eprintln!("vault-stress: {merchant}: {error}");
+                            counts[4].fetch_add(1, Ordering::Relaxed);
+                            false
+                        }
+                    };
+                    if done {
+                        pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner).retain(|m| *m != merchant);
+                    }
+                }
+            });
+        }
+    });
+    let [refreshed, stale, held, unavailable, failed] = counts.map(AtomicU64::into_inner);
+    println!("done refreshed={refreshed} stale={stale} held={held} unavailable={unavailable} failed={failed}");
+    Ok(())
+}
+
+fn name(outcome: &RefreshOutcome) -> &'static str {
+    match outcome {
+        RefreshOutcome::Refreshed => "refreshed",
+        RefreshOutcome::Stale => "stale",
+        RefreshOutcome::OutcomeUnknown => "outcome_unknown",
+        RefreshOutcome::MustAuthorize => "must_authorize",
+        RefreshOutcome::Failed(_) => "failed",
+        _ => "other",
+    }
+}

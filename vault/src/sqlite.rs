@@ -1,0 +1,302 @@
+//! The embedded store: one SQLite file (SQLite is compiled in, nothing to install).
+//!
+//! - WAL journal, so readers never wait for the writer and writers never wait for readers.
+//! - `synchronous=FULL`: every commit is on disk before [`Store::update`] returns.
+//! - Every write is `BEGIN IMMEDIATE … COMMIT`: the write lock is taken first, so two
+//!   processes deciding on the same row cannot both read the old value.
+//! - A small pool of connections, one per thread using it at a time; many processes may open
+//!   the same file.
+//!
+//! ```
+//! use square_oauth_vault::SqliteStore;
+//! # let dir = std::env::temp_dir().join(format!("sqv-doc-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir)?;
+//! let store = SqliteStore::open(&dir.join("vault.sqlite"))?;
+//! # let _ = store;
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use square_oauth::{Flow, MerchantId};
+
+use crate::decide::{Lease, Record, SellerState};
+use crate::store::{Row, SealedTokens, Store, StoreError};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS sellers (
+    merchant_id TEXT PRIMARY KEY,
+    flow TEXT NOT NULL,
+    state TEXT NOT NULL,
+    unknown_deadline INTEGER,
+    fence INTEGER NOT NULL,
+    lease_owner TEXT,
+    lease_fence INTEGER,
+    lease_expires_at INTEGER,
+    obtained_at INTEGER NOT NULL,
+    expires_at INTEGER,
+    refresh_at INTEGER NOT NULL,
+    granted_at INTEGER NOT NULL,
+    failures INTEGER NOT NULL,
+    retry_at INTEGER,
+    refreshes INTEGER NOT NULL,
+    key_id TEXT NOT NULL,
+    token_meta TEXT NOT NULL,
+    access_token BLOB NOT NULL,
+    refresh_token BLOB
+) STRICT;
+CREATE INDEX IF NOT EXISTS sellers_refresh_at ON sellers (refresh_at);
+CREATE TABLE IF NOT EXISTS webhook_events (
+    event_id TEXT PRIMARY KEY,
+    received_at INTEGER NOT NULL
+) STRICT;
+";
+
+const COLUMNS: &str = "merchant_id, flow, state, unknown_deadline, fence, lease_owner, lease_fence, lease_expires_at, \
+    obtained_at, expires_at, refresh_at, granted_at, failures, retry_at, refreshes, key_id, token_meta, access_token, \
+    refresh_token";
+
+/// A vault in one SQLite file. See [the module](self).
+#[derive(Debug)]
+pub struct SqliteStore {
+    path: PathBuf,
+    pool: Mutex<Vec<Connection>>,
+}
+
+fn sql(what: &str) -> impl FnOnce(rusqlite::Error) -> StoreError + '_ {
+    move |e| StoreError::new(format!("SQLite: {what}"), e)
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the vault file at `path`, with its schema.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let store = SqliteStore { path: path.to_owned(), pool: Mutex::new(Vec::new()) };
+        let mut connection = store.connect()?;
+        let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql("begin"))?;
+        tx.execute_batch(SCHEMA).map_err(sql("create the schema"))?;
+        tx.commit().map_err(sql("commit the schema"))?;
+        store.give_back(connection);
+        Ok(store)
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn connect(&self) -> Result<Connection, StoreError> {
+        let connection = Connection::open(&self.path).map_err(sql("open"))?;
+        connection.busy_timeout(Duration::from_secs(30)).map_err(sql("busy_timeout"))?;
+        let mode: String =
+            connection.query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0)).map_err(sql("journal_mode"))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::msg(format!("SQLite: the file refused WAL mode ({mode})")));
+        }
+        connection.execute_batch("PRAGMA synchronous=FULL;").map_err(sql("synchronous"))?;
+        Ok(connection)
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let pooled = self.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
+        let mut connection = match pooled {
+            Some(connection) => connection,
+            None => self.connect()?,
+        };
+        let result = f(&mut connection);
+        self.give_back(connection);
+        result
+    }
+
+    fn give_back(&self, connection: Connection) {
+        let mut pool = self.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if pool.len() < 16 {
+            pool.push(connection);
+        }
+    }
+}
+
+fn millis(t: Timestamp) -> i64 {
+    t.as_millisecond()
+}
+
+fn from_millis(ms: i64) -> rusqlite::Result<Timestamp> {
+    Timestamp::from_millisecond(ms)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Integer, Box::new(e)))
+}
+
+fn opt_millis(ms: Option<i64>) -> rusqlite::Result<Option<Timestamp>> {
+    ms.map(from_millis).transpose()
+}
+
+fn bad(what: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, what.to_owned().into())
+}
+
+fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+    let flow = match row.get::<_, String>(1)?.as_str() {
+        "code_flow" => Flow::CodeFlow,
+        "pkce" => Flow::Pkce,
+        _ => return Err(bad("unknown flow")),
+    };
+    let state = match row.get::<_, String>(2)?.as_str() {
+        "active" => SellerState::Active,
+        "outcome_unknown" => {
+            let deadline: Option<i64> = row.get(3)?;
+            SellerState::OutcomeUnknown { deadline: from_millis(deadline.ok_or_else(|| bad("no deadline"))?)? }
+        }
+        "must_authorize" => SellerState::MustAuthorize,
+        "revoked" => SellerState::Revoked,
+        _ => return Err(bad("unknown state")),
+    };
+    let lease = match (row.get::<_, Option<String>>(5)?, row.get::<_, Option<i64>>(6)?, row.get::<_, Option<i64>>(7)?) {
+        (Some(owner), Some(fence), Some(expires_at)) => {
+            Some(Lease { owner, fence: fence as u64, expires_at: from_millis(expires_at)? })
+        }
+        _ => None,
+    };
+    let record = Record {
+        merchant_id: MerchantId::new(row.get::<_, String>(0)?),
+        flow,
+        state,
+        fence: row.get::<_, i64>(4)? as u64,
+        lease,
+        obtained_at: from_millis(row.get(8)?)?,
+        expires_at: opt_millis(row.get(9)?)?,
+        refresh_at: from_millis(row.get(10)?)?,
+        granted_at: from_millis(row.get(11)?)?,
+        failures: row.get(12)?,
+        retry_at: opt_millis(row.get(13)?)?,
+        refreshes: row.get::<_, i64>(14)? as u64,
+    };
+    let tokens = SealedTokens {
+        key_id: row.get(15)?,
+        token_meta: row.get(16)?,
+        access_token: row.get(17)?,
+        refresh_token: row.get(18)?,
+    };
+    Ok(Row { record, tokens })
+}
+
+fn write_row(tx: &rusqlite::Transaction<'_>, row: &Row) -> rusqlite::Result<()> {
+    let r = &row.record;
+    let flow = match r.flow {
+        Flow::CodeFlow => "code_flow",
+        Flow::Pkce => "pkce",
+    };
+    let deadline = match r.state {
+        SellerState::OutcomeUnknown { deadline } => Some(millis(deadline)),
+        _ => None,
+    };
+    tx.execute(
+        &format!("INSERT OR REPLACE INTO sellers ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"),
+        params![
+            r.merchant_id.as_str(),
+            flow,
+            r.state.name(),
+            deadline,
+            r.fence as i64,
+            r.lease.as_ref().map(|l| l.owner.as_str()),
+            r.lease.as_ref().map(|l| l.fence as i64),
+            r.lease.as_ref().map(|l| millis(l.expires_at)),
+            millis(r.obtained_at),
+            r.expires_at.map(millis),
+            millis(r.refresh_at),
+            millis(r.granted_at),
+            r.failures,
+            r.retry_at.map(millis),
+            r.refreshes as i64,
+            row.tokens.key_id,
+            row.tokens.token_meta,
+            row.tokens.access_token,
+            row.tokens.refresh_token,
+        ],
+    )?;
+    Ok(())
+}
+
+impl Store for SqliteStore {
+    fn get(&self, merchant: &MerchantId) -> Result<Option<Row>, StoreError> {
+        self.with(|c| {
+            c.query_row(&format!("SELECT {COLUMNS} FROM sellers WHERE merchant_id = ?1"), [merchant.as_str()], read_row)
+                .optional()
+                .map_err(sql("read a seller"))
+        })
+    }
+
+    fn update(
+        &self,
+        merchant: &MerchantId,
+        decide: &mut dyn FnMut(Option<&Row>) -> Option<Row>,
+    ) -> Result<(), StoreError> {
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql("begin"))?;
+            let current = tx
+                .query_row(
+                    &format!("SELECT {COLUMNS} FROM sellers WHERE merchant_id = ?1"),
+                    [merchant.as_str()],
+                    read_row,
+                )
+                .optional()
+                .map_err(sql("read a seller"))?;
+            if let Some(next) = decide(current.as_ref()) {
+                if next.record.merchant_id != *merchant {
+                    return Err(StoreError::msg("a decision wrote another seller's row"));
+                }
+                write_row(&tx, &next).map_err(sql("write a seller"))?;
+                tx.commit().map_err(sql("commit"))?;
+            }
+            // Without a write, dropping the transaction rolls it back: nothing to make durable.
+            Ok(())
+        })
+    }
+
+    fn delete(&self, merchant: &MerchantId) -> Result<bool, StoreError> {
+        self.with(|c| {
+            c.execute("DELETE FROM sellers WHERE merchant_id = ?1", [merchant.as_str()])
+                .map(|n| n > 0)
+                .map_err(sql("delete a seller"))
+        })
+    }
+
+    fn records(&self) -> Result<Vec<Record>, StoreError> {
+        self.with(|c| {
+            let mut statement =
+                c.prepare(&format!("SELECT {COLUMNS} FROM sellers ORDER BY merchant_id")).map_err(sql("list"))?;
+            let rows = statement.query_map([], read_row).map_err(sql("list"))?;
+            rows.map(|row| row.map(|row| row.record)).collect::<Result<_, _>>().map_err(sql("list"))
+        })
+    }
+
+    fn due(&self, now: Timestamp, limit: usize) -> Result<Vec<MerchantId>, StoreError> {
+        self.with(|c| {
+            let mut statement = c
+                .prepare(
+                    "SELECT merchant_id FROM sellers WHERE state = 'active' AND refresh_at <= ?1 \
+                     AND (lease_expires_at IS NULL OR lease_expires_at <= ?1) AND (retry_at IS NULL OR retry_at <= ?1) \
+                     ORDER BY refresh_at LIMIT ?2",
+                )
+                .map_err(sql("due"))?;
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let rows = statement
+                .query_map(params![millis(now), limit], |row| row.get::<_, String>(0).map(MerchantId::new))
+                .map_err(sql("due"))?;
+            rows.collect::<Result<_, _>>().map_err(sql("due"))
+        })
+    }
+
+    fn remember_event(&self, event_id: &str, received_at: Timestamp) -> Result<bool, StoreError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT OR IGNORE INTO webhook_events (event_id, received_at) VALUES (?1, ?2)",
+                params![event_id, millis(received_at)],
+            )
+            .map(|n| n > 0)
+            .map_err(sql("remember a webhook event"))
+        })
+    }
+}

@@ -1,0 +1,110 @@
+//! The one trait every store implements, and the row it keeps.
+//!
+//! A store is a thin adapter: it reads and writes rows, and runs a caller's decision inside
+//! one short transaction ([`Store::update`]). It makes no decision of its own, holds nothing
+//! between calls, and never sees a token in clear. Nothing in the trait is particular to one
+//! database: SQLite runs [`Store::update`] as `BEGIN IMMEDIATE … COMMIT`, a server database as
+//! `SELECT … FOR UPDATE` in a transaction.
+
+use jiff::Timestamp;
+use square_oauth::MerchantId;
+
+use crate::decide::Record;
+
+/// A seller's tokens as stored: sealed, with what is not secret beside them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SealedTokens {
+    /// The id of the key that sealed them.
+    pub key_id: String,
+    /// The token set without its secrets (what `TokenSet`'s `Serialize` writes), as JSON.
+    pub token_meta: String,
+    /// The sealed access token.
+    pub access_token: Vec<u8>,
+    /// The sealed refresh token, if the grant had one.
+    pub refresh_token: Option<Vec<u8>>,
+}
+
+/// One seller's row: the decision record and the sealed tokens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Row {
+    /// What the decisions read and write.
+    pub record: Record,
+    /// The tokens.
+    pub tokens: SealedTokens,
+}
+
+/// A failure of the store itself (the database, its file, its schema).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct StoreError {
+    message: String,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl StoreError {
+    /// A store error with a message and its cause.
+    pub fn new(message: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+        StoreError { message: message.into(), source: Some(Box::new(source)) }
+    }
+
+    /// A store error with a message alone (a row the store cannot read back, say).
+    pub fn msg(message: impl Into<String>) -> StoreError {
+        StoreError { message: message.into(), source: None }
+    }
+}
+
+/// Where the vault keeps its rows. Every method is one short transaction (or one statement);
+/// none is held across a call to Square.
+pub trait Store: Send + Sync {
+    /// One seller's row, read without taking any lock.
+    fn get(&self, merchant: &MerchantId) -> Result<Option<Row>, StoreError>;
+
+    /// Reads `merchant`'s row, calls `decide` with it, and writes the row `decide` returns (if
+    /// any), all in one transaction that no other writer can interleave with; the write is
+    /// durable when this returns. `decide` may be called more than once if the store retries
+    /// the transaction, so it must only compute.
+    fn update(
+        &self,
+        merchant: &MerchantId,
+        decide: &mut dyn FnMut(Option<&Row>) -> Option<Row>,
+    ) -> Result<(), StoreError>;
+
+    /// Deletes a seller's row; whether there was one.
+    fn delete(&self, merchant: &MerchantId) -> Result<bool, StoreError>;
+
+    /// Every seller's decision record (no tokens), for the health query and listings.
+    fn records(&self) -> Result<Vec<Record>, StoreError>;
+
+    /// Up to `limit` sellers that are active, unleased (or whose lease has expired), not backing
+    /// off, and whose `refresh_at` is at or before `now`, earliest first.
+    fn due(&self, now: Timestamp, limit: usize) -> Result<Vec<MerchantId>, StoreError>;
+
+    /// Records a webhook event id; `false` if it was recorded before.
+    fn remember_event(&self, event_id: &str, received_at: Timestamp) -> Result<bool, StoreError>;
+}
+
+impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
+    fn get(&self, merchant: &MerchantId) -> Result<Option<Row>, StoreError> {
+        (**self).get(merchant)
+    }
+    fn update(
+        &self,
+        merchant: &MerchantId,
+        decide: &mut dyn FnMut(Option<&Row>) -> Option<Row>,
+    ) -> Result<(), StoreError> {
+        (**self).update(merchant, decide)
+    }
+    fn delete(&self, merchant: &MerchantId) -> Result<bool, StoreError> {
+        (**self).delete(merchant)
+    }
+    fn records(&self) -> Result<Vec<Record>, StoreError> {
+        (**self).records()
+    }
+    fn due(&self, now: Timestamp, limit: usize) -> Result<Vec<MerchantId>, StoreError> {
+        (**self).due(now, limit)
+    }
+    fn remember_event(&self, event_id: &str, received_at: Timestamp) -> Result<bool, StoreError> {
+        (**self).remember_event(event_id, received_at)
+    }
+}

@@ -1,0 +1,209 @@
+//! How a refresh call ended, in the words the vault decides with; and the glue from each
+//! adapter's error type (one function per adapter, behind its feature).
+//!
+//! The vault sends through a closure of yours, so any transport fits:
+//! blocking `FnMut(&ObtainToken) -> Result<ObtainTokenResponse, RefreshFailure>`, or an async
+//! closure returning a future of the same. With `square-oauth-ureq`:
+//!
+//! ```no_run
+//! use square_oauth_vault::transport::from_ureq;
+//! # let client = square_oauth_ureq::Client::new(square_oauth::Config::production());
+//! let mut send = |operation: &square_oauth::ObtainToken| client.obtain_token(operation).map_err(from_ureq);
+//! # let _ = &mut send;
+//! ```
+
+use core::time::Duration;
+use std::error::Error as StdError;
+
+use square_oauth::{ErrorCategory, ErrorCode};
+
+use crate::decide::Completion;
+
+/// Why a refresh call brought no tokens.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RefreshFailure {
+    /// Square refused. `reauthorize`: the refresh token is dead and the seller must authorize
+    /// again; otherwise the refusal is about the request or the application.
+    #[error("Square refused the refresh: {error}")]
+    Refused {
+        /// Whether the seller must authorize again.
+        reauthorize: bool,
+        /// Square's answer.
+        #[source]
+        error: square_oauth::Error,
+    },
+    /// The request never left this machine (refused connection, DNS, invalid input): safe to
+    /// send again.
+    #[error("the refresh was not sent")]
+    NotSent {
+        /// Why.
+        #[source]
+        source: Option<Box<dyn StdError + Send + Sync>>,
+    },
+    /// The request may have reached Square and no usable answer came: for a PKCE refresh the
+    /// token may be spent.
+    #[error("the refresh may have reached Square; its answer was lost")]
+    MaybeSent {
+        /// Why.
+        #[source]
+        source: Option<Box<dyn StdError + Send + Sync>>,
+    },
+    /// Square answered that it did not act (429, 503): try later.
+    #[error("Square is busy; try again later")]
+    Busy {
+        /// Square's `Retry-After`, as a wait.
+        retry_after: Option<Duration>,
+    },
+}
+
+impl RefreshFailure {
+    /// What the decisions make of it.
+    pub fn completion(&self) -> Completion {
+        match self {
+            RefreshFailure::Refused { reauthorize, .. } => Completion::Refused { reauthorize: *reauthorize },
+            RefreshFailure::NotSent { .. } => Completion::NotSent,
+            RefreshFailure::MaybeSent { .. } => Completion::MaybeSent,
+            RefreshFailure::Busy { retry_after } => Completion::Busy { retry_after: *retry_after },
+        }
+    }
+
+    /// Reads the core's error: Square's refusals by status and code, an answer that could not
+    /// be understood as "may have been sent", invalid input as "not sent".
+    pub fn from_core(error: square_oauth::Error, now: jiff::Timestamp) -> RefreshFailure {
+        let Some(status) = error.status() else {
+            return RefreshFailure::NotSent { source: Some(Box::new(error)) };
+        };
+        let code = status.as_u16();
+        if matches!(code, 429 | 503) {
+            return RefreshFailure::Busy { retry_after: error.retry_after().map(|after| after.delay_from(now)) };
+        }
+        if matches!(error, square_oauth::Error::UnexpectedResponse(_)) || status.is_server_error() || code == 408 {
+            return RefreshFailure::MaybeSent { source: Some(Box::new(error)) };
+        }
+        // A dead grant: Square answers 400/401 with an authentication error about the token.
+        // A wrong application secret is 401 too, but it is not the seller's doing, so only a
+        // 400, or a code that names the token, sends the seller back to authorize.
+        let names_token =
+            error.has_code(&ErrorCode::AccessTokenRevoked) || error.has_code(&ErrorCode::AccessTokenExpired);
+        let authentication = error.square_errors().iter().any(|e| e.category == ErrorCategory::AuthenticationError);
+        let reauthorize = names_token || (code == 400 && authentication);
+        RefreshFailure::Refused { reauthorize, error }
+    }
+}
+
+fn refused_connection(error: &(dyn StdError + 'static)) -> bool {
+    let mut cause: Option<&(dyn StdError + 'static)> = Some(error);
+    while let Some(e) = cause {
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && matches!(io.kind(), std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::AddrNotAvailable)
+        {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
+
+/// `square-oauth-ureq`'s error as a [`RefreshFailure`].
+#[cfg(feature = "ureq")]
+pub fn from_ureq(error: square_oauth_ureq::Error) -> RefreshFailure {
+    use square_oauth_ureq::Error;
+    use square_oauth_ureq::ureq::Error as Ureq;
+    // ureq keeps the I/O error as a variant, not as the error's source.
+    let never_connected = |source: &(dyn StdError + Send + Sync + 'static)| match source.downcast_ref::<Ureq>() {
+        Some(Ureq::Io(io)) => {
+            matches!(io.kind(), std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::AddrNotAvailable)
+        }
+        Some(Ureq::HostNotFound | Ureq::ConnectionFailed) => true,
+        _ => refused_connection(source),
+    };
+    match error {
+        Error::Core(error) => RefreshFailure::from_core(error, jiff::Timestamp::now()),
+        Error::Transport { source } if never_connected(source.as_ref()) => {
+            RefreshFailure::NotSent { source: Some(source) }
+        }
+        Error::Transport { source } => RefreshFailure::MaybeSent { source: Some(source) },
+        other => RefreshFailure::MaybeSent { source: Some(Box::new(other)) },
+    }
+}
+
+/// `square-oauth-hyper`'s error as a [`RefreshFailure`].
+#[cfg(feature = "hyper")]
+pub fn from_hyper(error: square_oauth_hyper::Error) -> RefreshFailure {
+    use square_oauth_hyper::Error;
+    match error {
+        Error::Core(error) => RefreshFailure::from_core(error, jiff::Timestamp::now()),
+        Error::Transport { source } if refused_connection(source.as_ref()) => {
+            RefreshFailure::NotSent { source: Some(source) }
+        }
+        Error::Transport { source } => RefreshFailure::MaybeSent { source: Some(source) },
+        other => RefreshFailure::MaybeSent { source: Some(Box::new(other)) },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(status: u16, category: &str, code: &str, retry_after: Option<&str>) -> square_oauth::Error {
+        let op = square_oauth::ObtainToken::pkce_refresh(
+            square_oauth::ClientId::new("sq0idp-app"),
+            square_oauth::RefreshToken::new("EQAAx"),
+        );
+        let mut response = http::Response::builder().status(status).header("content-type", "application/json");
+        if let Some(after) = retry_after {
+            response = response.header("retry-after", after);
+        }
+        let body = format!(r#"{{"errors":[{{"category":"{category}","code":"{code}","detail":"d"}}]}}"#);
+        let response = response.body(body.into_bytes()).unwrap();
+        square_oauth::Operation::parse(&op, &square_oauth::Config::production(), response).unwrap_err()
+    }
+
+    fn now() -> jiff::Timestamp {
+        "2026-07-01T00:00:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn a_dead_refresh_token_sends_the_seller_to_authorize_again() {
+        let failure = RefreshFailure::from_core(refusal(400, "AUTHENTICATION_ERROR", "UNAUTHORIZED", None), now());
+        assert_eq!(failure.completion(), Completion::Refused { reauthorize: true });
+        let failure =
+            RefreshFailure::from_core(refusal(401, "AUTHENTICATION_ERROR", "ACCESS_TOKEN_REVOKED", None), now());
+        assert_eq!(failure.completion(), Completion::Refused { reauthorize: true });
+    }
+
+    #[test]
+    fn a_wrong_application_secret_is_not_the_sellers_doing() {
+        let failure = RefreshFailure::from_core(refusal(401, "AUTHENTICATION_ERROR", "UNAUTHORIZED", None), now());
+        assert_eq!(failure.completion(), Completion::Refused { reauthorize: false });
+        let failure =
+            RefreshFailure::from_core(refusal(400, "INVALID_REQUEST_ERROR", "MISSING_REQUIRED_PARAMETER", None), now());
+        assert_eq!(failure.completion(), Completion::Refused { reauthorize: false });
+    }
+
+    #[test]
+    fn busy_answers_carry_retry_after_and_server_errors_may_have_acted() {
+        let failure = RefreshFailure::from_core(refusal(429, "RATE_LIMIT_ERROR", "RATE_LIMITED", Some("7")), now());
+        assert_eq!(failure.completion(), Completion::Busy { retry_after: Some(Duration::from_secs(7)) });
+        let failure = RefreshFailure::from_core(refusal(503, "API_ERROR", "SERVICE_UNAVAILABLE", None), now());
+        assert_eq!(failure.completion(), Completion::Busy { retry_after: None });
+        let failure = RefreshFailure::from_core(refusal(500, "API_ERROR", "INTERNAL_SERVER_ERROR", None), now());
+        assert_eq!(failure.completion(), Completion::MaybeSent);
+    }
+
+    #[cfg(feature = "ureq")]
+    #[test]
+    fn a_refused_connection_was_never_sent_and_a_timeout_may_have_been() {
+        let client = square_oauth_ureq::Client::builder(square_oauth::Config::custom("http://127.0.0.1:9").unwrap())
+            .retry_policy(square_oauth::RetryPolicy::never())
+            .build();
+        let op = square_oauth::ObtainToken::pkce_refresh(
+            square_oauth::ClientId::new("sq0idp-app"),
+            square_oauth::RefreshToken::new("EQAAx"),
+        );
+        let failure = from_ureq(client.obtain_token(&op).unwrap_err());
+        assert_eq!(failure.completion(), Completion::NotSent, "{failure:?}");
+        assert_eq!(from_ureq(square_oauth_ureq::Error::Timeout).completion(), Completion::MaybeSent);
+    }
+}

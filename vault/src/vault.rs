@@ -1,0 +1,707 @@
+//! The blocking vault: the decisions of [`decide`](crate::decide), run against a [`Store`],
+//! with the tokens sealed by a [`Keyring`], sending through your transport.
+
+use core::fmt;
+use core::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Instant;
+
+use jiff::{SignedDuration, Timestamp};
+use square_oauth::{
+    AccessToken, ClientId, ClientSecret, MerchantId, ObtainToken, ObtainTokenResponse, RefreshRules, TokenSet,
+    WebhookSignatureKey,
+};
+use zeroize::Zeroizing;
+
+use crate::decide::{self, Acquire, Completed, Completion, GrantMeta, Health, Policy, Read, Record, Unavailable};
+use crate::seal::{Keyring, SealError};
+use crate::store::{Row, SealedTokens, Store, StoreError};
+use crate::transport::RefreshFailure;
+
+/// The clock the vault reads (the wall clock unless a test moves it).
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+/// How the vault refreshes.
+#[derive(Clone)]
+pub struct Settings {
+    /// The application the grants belong to.
+    pub client_id: ClientId,
+    /// The application secret, for code-flow refreshes (PKCE applications have none).
+    pub client_secret: Option<ClientSecret>,
+    /// When a token is due (7 days old by default).
+    pub rules: RefreshRules,
+    /// Leases, deadlines, backoff.
+    pub policy: Policy,
+    /// Sellers are refreshed up to this long before their 7-day mark, at random, so that
+    /// sellers granted together are spread out (default 12 hours).
+    pub spread: Duration,
+    /// How long a reader waits for another holder's refresh (default 30 s).
+    pub wait_timeout: Duration,
+    /// How often a waiting reader looks again (default 20 ms).
+    pub poll: Duration,
+    /// The clock.
+    pub clock: Clock,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .field("rules", &self.rules)
+            .field("policy", &self.policy)
+            .field("spread", &self.spread)
+            .field("wait_timeout", &self.wait_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Settings {
+    /// The defaults, for this application.
+    pub fn new(client_id: ClientId, client_secret: Option<ClientSecret>) -> Settings {
+        Settings {
+            client_id,
+            client_secret,
+            rules: RefreshRules::default(),
+            policy: Policy::default(),
+            spread: Duration::from_secs(12 * 3600),
+            wait_timeout: Duration::from_secs(30),
+            poll: Duration::from_millis(20),
+            clock: Arc::new(Timestamp::now),
+        }
+    }
+}
+
+/// What went wrong. No variant carries a token.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VaultError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A sealed value could not be opened (wrong key, tampered, swapped).
+    #[error(transparent)]
+    Seal(#[from] SealError),
+    /// The vault holds no such seller.
+    #[error("the vault holds no seller {0}")]
+    UnknownSeller(MerchantId),
+    /// The seller's tokens cannot be had.
+    #[error("seller {merchant_id}: {reason}")]
+    Unavailable {
+        /// The seller.
+        merchant_id: MerchantId,
+        /// Why.
+        reason: Unavailable,
+    },
+    /// Another holder's refresh did not finish in time.
+    #[error("seller {0}: the refresh in flight did not finish in time")]
+    WaitTimedOut(MerchantId),
+    /// The refresh failed and the access token is expired.
+    #[error("seller {merchant_id}: {failure}")]
+    Refresh {
+        /// The seller.
+        merchant_id: MerchantId,
+        /// How the call ended.
+        #[source]
+        failure: RefreshFailure,
+    },
+    /// The refresh is backing off after failures (or as Square asked) and the access token is
+    /// expired.
+    #[error("seller {merchant_id}: refreshing is backing off until {until}")]
+    BackingOff {
+        /// The seller.
+        merchant_id: MerchantId,
+        /// Until when.
+        until: Timestamp,
+    },
+    /// The core refused something: a webhook that fails verification, a refresh that cannot be
+    /// built (no client secret for a code-flow seller).
+    #[error(transparent)]
+    Core(#[from] square_oauth::Error),
+    /// A row's clear part cannot be read back.
+    #[error("seller {0}: the stored row is not readable")]
+    CorruptRow(MerchantId),
+}
+
+/// How one refresh ended.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum RefreshOutcome {
+    /// New tokens are stored (durably).
+    Refreshed,
+    /// Nothing was due.
+    NotDue,
+    /// Someone else holds the lease, until then.
+    HeldElsewhere {
+        /// The lease's expiry.
+        until: Timestamp,
+    },
+    /// The seller is backing off after failures.
+    BackingOff {
+        /// Until when.
+        until: Timestamp,
+    },
+    /// The answer came after a newer lease (or a revocation or a new grant): dropped.
+    Stale,
+    /// The call failed; the tokens stand and the failure is recorded.
+    Failed(RefreshFailure),
+    /// A PKCE refresh may have spent the token: the seller is marked "outcome unknown".
+    OutcomeUnknown,
+    /// Square refused the refresh token: the seller must authorize again.
+    MustAuthorize,
+    /// The seller cannot be refreshed.
+    Unavailable(Unavailable),
+}
+
+/// A refresh under lease: the request to send, and what [`Vault::finish_refresh`] needs back.
+#[derive(Debug)]
+pub struct Flight {
+    merchant_id: MerchantId,
+    fence: u64,
+    tokens: TokenSet,
+    operation: ObtainToken,
+}
+
+impl Flight {
+    /// The request to send (a `refresh_token` ObtainToken). Send it at most once.
+    pub fn operation(&self) -> &ObtainToken {
+        &self.operation
+    }
+
+    /// The lease's fencing number.
+    pub fn fence(&self) -> u64 {
+        self.fence
+    }
+}
+
+/// What [`Vault::begin_refresh`] decided.
+#[derive(Debug)]
+pub enum Begin {
+    /// The lease is held: send [`Flight::operation`], then call [`Vault::finish_refresh`].
+    Send(Box<Flight>),
+    /// Nothing to send.
+    Done(RefreshOutcome),
+}
+
+/// How many sellers are in each [`Health`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HealthReport {
+    /// Counts, in the order of [`Health::ALL`].
+    pub counts: [usize; 7],
+}
+
+impl HealthReport {
+    /// The count for one health.
+    pub fn count(&self, health: Health) -> usize {
+        self.counts[Health::ALL.iter().position(|h| *h == health).unwrap_or(0)]
+    }
+
+    /// Every seller.
+    pub fn total(&self) -> usize {
+        self.counts.iter().sum()
+    }
+}
+
+/// One seller, as listed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SellerSummary {
+    /// The seller's decision record.
+    pub record: Record,
+    /// Its health now.
+    pub health: Health,
+}
+
+/// What a revocation webhook did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RevocationOutcome {
+    /// The seller is now revoked.
+    Revoked(MerchantId),
+    /// The event was handled before (same event id), or the seller was revoked already.
+    Duplicate(MerchantId),
+    /// The revocation is older than the grant held: the seller authorized again since.
+    OlderThanGrant(MerchantId),
+    /// The vault holds no such seller.
+    UnknownSeller(MerchantId),
+}
+
+/// Many sellers' tokens, kept in a [`Store`], sealed with a [`Keyring`].
+///
+/// - Storing: [`put`](Self::put) a new grant, [`forget`](Self::forget) a seller.
+/// - Reading: [`access_token`](Self::access_token) (refreshing or joining the refresh in
+///   flight when needed), [`tokens`](Self::tokens).
+/// - Refreshing: [`refresh`](Self::refresh), or [`begin_refresh`](Self::begin_refresh) and
+///   [`finish_refresh`](Self::finish_refresh) around your own send; [`refresh_due`](Self::refresh_due)
+///   and [`run_refresher`](Self::run_refresher) for the schedule.
+/// - Operating: [`health`](Self::health), [`sellers`](Self::sellers),
+///   [`revocation`](Self::revocation), [`rotate_key`](Self::rotate_key).
+///
+/// The send closure is any transport: `FnMut(&ObtainToken) -> Result<ObtainTokenResponse,
+/// RefreshFailure>` (see [`transport`](crate::transport)).
+pub struct Vault<S> {
+    store: S,
+    keys: Keyring,
+    settings: Settings,
+    owner: String,
+    leases: AtomicU64,
+}
+
+impl<S> fmt::Debug for Vault<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Vault")
+            .field("owner", &self.owner)
+            .field("key_id", &self.keys.primary_id())
+            .finish_non_exhaustive()
+    }
+}
+
+const ACCESS: &str = "access_token";
+const REFRESH: &str = "refresh_token";
+
+fn entropy() -> u64 {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).expect("the operating system's random source failed");
+    u64::from_le_bytes(bytes)
+}
+
+impl<S: Store> Vault<S> {
+    /// A vault over `store`, sealing with `keys`. There is no vault without a key: get one from
+    /// [`Key::from_env`](crate::seal::Key::from_env) or a key file.
+    pub fn new(store: S, keys: Keyring, settings: Settings) -> Vault<S> {
+        let owner = format!("{:016x}", entropy());
+        Vault { store, keys, settings, owner, leases: AtomicU64::new(0) }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    fn now(&self) -> Timestamp {
+        (self.settings.clock)()
+    }
+
+    fn seal(&self, tokens: &TokenSet) -> Result<SealedTokens, VaultError> {
+        let merchant = tokens.merchant_id().as_str();
+        let token_meta =
+            serde_json::to_string(tokens).map_err(|_| VaultError::CorruptRow(tokens.merchant_id().clone()))?;
+        Ok(SealedTokens {
+            key_id: self.keys.primary_id(),
+            token_meta,
+            access_token: self.keys.seal(merchant, ACCESS, tokens.access_token().expose_secret().as_bytes()),
+            refresh_token: tokens
+                .refresh_token()
+                .map(|t| self.keys.seal(merchant, REFRESH, t.expose_secret().as_bytes())),
+        })
+    }
+
+    fn open(&self, merchant_id: &MerchantId, sealed: &SealedTokens) -> Result<TokenSet, VaultError> {
+        let corrupt = || VaultError::CorruptRow(merchant_id.clone());
+        let mut meta: serde_json::Value = serde_json::from_str(&sealed.token_meta).map_err(|_| corrupt())?;
+        let access = self.keys.open(merchant_id.as_str(), ACCESS, &sealed.access_token)?;
+        let object = meta.as_object_mut().ok_or_else(corrupt)?;
+        object.insert(ACCESS.into(), String::from_utf8(access.to_vec()).map_err(|_| corrupt())?.into());
+        if let Some(refresh) = &sealed.refresh_token {
+            let refresh = self.keys.open(merchant_id.as_str(), REFRESH, refresh)?;
+            object.insert(REFRESH.into(), String::from_utf8(refresh.to_vec()).map_err(|_| corrupt())?.into());
+        }
+        let json = Zeroizing::new(serde_json::to_string(&meta).map_err(|_| corrupt())?);
+        if let Some(object) = meta.as_object_mut() {
+            object.remove(ACCESS);
+            object.remove(REFRESH);
+        }
+        serde_json::from_str(&json).map_err(|_| corrupt())
+    }
+
+    fn meta(&self, tokens: &TokenSet) -> GrantMeta {
+        let due = tokens.next_refresh_at(&self.settings.rules).unwrap_or(Timestamp::MAX);
+        GrantMeta {
+            obtained_at: tokens.obtained_at(),
+            expires_at: tokens.expires_at(),
+            refresh_at: decide::refresh_at(due, self.settings.spread, entropy()),
+        }
+    }
+
+    /// Stores a new grant (a code exchange, a re-authorization), replacing whatever the vault
+    /// held for the seller: a refresh of the old grant still in flight will be dropped.
+    pub fn put(&self, tokens: &TokenSet) -> Result<(), VaultError> {
+        let sealed = self.seal(tokens)?;
+        let meta = self.meta(tokens);
+        let now = self.now();
+        let merchant_id = tokens.merchant_id().clone();
+        self.store.update(&merchant_id, &mut |current| {
+            let record = decide::grant(current.map(|row| &row.record), merchant_id.clone(), tokens.flow(), meta, now);
+            Some(Row { record, tokens: sealed.clone() })
+        })?;
+        tracing::info!(merchant_id = %merchant_id, flow = %tokens.flow(), "grant stored");
+        Ok(())
+    }
+
+    /// The seller's tokens as stored, opened, without any refresh.
+    pub fn tokens(&self, merchant_id: &MerchantId) -> Result<TokenSet, VaultError> {
+        let row = self.store.get(merchant_id)?.ok_or_else(|| VaultError::UnknownSeller(merchant_id.clone()))?;
+        self.open(merchant_id, &row.tokens)
+    }
+
+    /// The seller's decision record.
+    pub fn record(&self, merchant_id: &MerchantId) -> Result<Record, VaultError> {
+        let row = self.store.get(merchant_id)?.ok_or_else(|| VaultError::UnknownSeller(merchant_id.clone()))?;
+        Ok(row.record)
+    }
+
+    /// Forgets a seller (after revoking it at Square, say); whether it was held.
+    pub fn forget(&self, merchant_id: &MerchantId) -> Result<bool, VaultError> {
+        let deleted = self.store.delete(merchant_id)?;
+        tracing::info!(merchant_id = %merchant_id, deleted, "seller forgotten");
+        Ok(deleted)
+    }
+
+    /// Takes the lease for a refresh, if one is due (or `force`d): the request to send, or why
+    /// there is none. One short transaction; nothing is held when it returns.
+    pub fn begin_refresh(&self, merchant_id: &MerchantId, force: bool) -> Result<Begin, VaultError> {
+        let now = self.now();
+        let owner = format!("{}-{}", self.owner, self.leases.fetch_add(1, Ordering::Relaxed));
+        let mut decided = None;
+        let mut leased_row = None;
+        self.store.update(merchant_id, &mut |current| {
+            let Some(row) = current else {
+                decided = None;
+                return None;
+            };
+            let (acquired, write) = decide::acquire(&row.record, &owner, now, &self.settings.policy, force);
+            decided = Some(acquired);
+            leased_row = Some(row.tokens.clone());
+            write.map(|record| Row { record, tokens: row.tokens.clone() })
+        })?;
+        let acquired = decided.ok_or_else(|| VaultError::UnknownSeller(merchant_id.clone()))?;
+        let fence = match acquired {
+            Acquire::Refresh { fence } => fence,
+            Acquire::NotDue => return Ok(Begin::Done(RefreshOutcome::NotDue)),
+            Acquire::Wait { until } => return Ok(Begin::Done(RefreshOutcome::HeldElsewhere { until })),
+            Acquire::Backoff { until } => return Ok(Begin::Done(RefreshOutcome::BackingOff { until })),
+            Acquire::Unavailable(reason) => {
+                if reason == Unavailable::OutcomeUnknown {
+                    tracing::warn!(merchant_id = %merchant_id, "a PKCE refresh's outcome is unknown; not resending");
+                }
+                return Ok(Begin::Done(RefreshOutcome::Unavailable(reason)));
+            }
+        };
+        let prepared = leased_row
+            .ok_or_else(|| VaultError::UnknownSeller(merchant_id.clone()))
+            .and_then(|sealed| self.open(merchant_id, &sealed))
+            .and_then(|tokens| {
+                let operation = tokens.refresh_operation(self.settings.client_secret.as_ref())?;
+                Ok((tokens, operation))
+            });
+        match prepared {
+            Ok((tokens, operation)) => {
+                tracing::debug!(merchant_id = %merchant_id, fence, "lease taken");
+                Ok(Begin::Send(Box::new(Flight { merchant_id: merchant_id.clone(), fence, tokens, operation })))
+            }
+            Err(error) => {
+                // Nothing was sent: give the lease back so that nobody takes it for a crash.
+                self.store.update(merchant_id, &mut |current| {
+                    let row = current?;
+                    decide::release(&row.record, fence).map(|record| Row { record, tokens: row.tokens.clone() })
+                })?;
+                Err(error)
+            }
+        }
+    }
+
+    /// Takes in how the flight's call ended, and stores the result by compare-and-swap on the
+    /// fencing number. New tokens are durable when this returns.
+    pub fn finish_refresh(
+        &self,
+        flight: Box<Flight>,
+        result: Result<ObtainTokenResponse, RefreshFailure>,
+    ) -> Result<RefreshOutcome, VaultError> {
+        let now = self.now();
+        let Flight { merchant_id, fence, mut tokens, .. } = *flight;
+        let (completion, sealed, failure) = match result {
+            Ok(response) => match tokens.apply_refresh(response, now) {
+                Ok(()) => (Completion::Refreshed(self.meta(&tokens)), Some(self.seal(&tokens)?), None),
+                // An answer without the new PKCE token spent the old one all the same.
+                Err(error) => {
+                    let failure = RefreshFailure::MaybeSent { source: Some(Box::new(error)) };
+                    (failure.completion(), None, Some(failure))
+                }
+            },
+            Err(failure) => (failure.completion(), None, Some(failure)),
+        };
+        let mut completed = Completed::Stale;
+        self.store.update(&merchant_id, &mut |current| {
+            let row = current?;
+            let (done, write) = decide::complete(&row.record, fence, completion, now, &self.settings.policy);
+            completed = done;
+            let tokens = match (&sealed, done) {
+                (Some(sealed), Completed::Stored) => sealed.clone(),
+                _ => row.tokens.clone(),
+            };
+            write.map(|record| Row { record, tokens })
+        })?;
+        let outcome = match completed {
+            Completed::Stored => RefreshOutcome::Refreshed,
+            Completed::Stale => RefreshOutcome::Stale,
+            Completed::Failed => RefreshOutcome::Failed(failure.unwrap_or(RefreshFailure::NotSent { source: None })),
+            Completed::OutcomeUnknown => RefreshOutcome::OutcomeUnknown,
+            Completed::MustAuthorize => RefreshOutcome::MustAuthorize,
+        };
+        match &outcome {
+            RefreshOutcome::Refreshed => tracing::info!(merchant_id = %merchant_id, fence, "refresh stored"),
+            RefreshOutcome::Failed(failure) => {
+                tracing::warn!(merchant_id = %merchant_id, fence, error = %failure, "refresh failed")
+            }
+            other => tracing::warn!(merchant_id = %merchant_id, fence, outcome = ?other, "refresh not stored"),
+        }
+        Ok(outcome)
+    }
+
+    /// Refreshes one seller if due (or `force`d): lease, send, store.
+    pub fn refresh(
+        &self,
+        merchant_id: &MerchantId,
+        force: bool,
+        send: &mut dyn FnMut(&ObtainToken) -> Result<ObtainTokenResponse, RefreshFailure>,
+    ) -> Result<RefreshOutcome, VaultError> {
+        match self.begin_refresh(merchant_id, force)? {
+            Begin::Done(outcome) => Ok(outcome),
+            Begin::Send(flight) => {
+                let result = send(&flight.operation);
+                self.finish_refresh(flight, result)
+            }
+        }
+    }
+
+    /// What a reader does after one look at the row: the token, or what to do next.
+    pub(crate) fn read_step(&self, merchant_id: &MerchantId) -> Result<Result<AccessToken, ()>, VaultError> {
+        let row = self.store.get(merchant_id)?.ok_or_else(|| VaultError::UnknownSeller(merchant_id.clone()))?;
+        match decide::read(&row.record, self.now(), &self.settings.policy) {
+            Read::Use => Ok(Ok(self.open(merchant_id, &row.tokens)?.access_token().clone())),
+            Read::Unavailable(reason) => Err(VaultError::Unavailable { merchant_id: merchant_id.clone(), reason }),
+            Read::Refresh => Ok(Err(())),
+        }
+    }
+
+    /// After a refresh that brought nothing: the old token if it still works, else the error.
+    pub(crate) fn fallback(&self, merchant_id: &MerchantId, error: VaultError) -> Result<AccessToken, VaultError> {
+        let tokens = self.tokens(merchant_id)?;
+        let record = self.record(merchant_id)?;
+        if matches!(record.state, decide::SellerState::Revoked | decide::SellerState::MustAuthorize) {
+            return Err(error);
+        }
+        if tokens.is_expired(self.now()) { Err(error) } else { Ok(tokens.access_token().clone()) }
+    }
+
+    /// The seller's access token: the stored one at once while it is valid; when it is
+    /// expired or about to be, a refresh (or a wait for the one in flight, up to
+    /// [`Settings::wait_timeout`]).
+    pub fn access_token(
+        &self,
+        merchant_id: &MerchantId,
+        send: &mut dyn FnMut(&ObtainToken) -> Result<ObtainTokenResponse, RefreshFailure>,
+    ) -> Result<AccessToken, VaultError> {
+        let deadline = Instant::now() + self.settings.wait_timeout;
+        loop {
+            if let Ok(token) = self.read_step(merchant_id)? {
+                return Ok(token);
+            }
+            match self.refresh(merchant_id, false, send)? {
+                // The newest token Square gave, even if a skewed clock finds it expiring already.
+                RefreshOutcome::Refreshed => return Ok(self.tokens(merchant_id)?.access_token().clone()),
+                RefreshOutcome::NotDue | RefreshOutcome::Stale if Instant::now() < deadline => {}
+                RefreshOutcome::NotDue | RefreshOutcome::Stale => {
+                    return self.fallback(merchant_id, VaultError::WaitTimedOut(merchant_id.clone()));
+                }
+                RefreshOutcome::HeldElsewhere { .. } => {
+                    if Instant::now() >= deadline {
+                        return self.fallback(merchant_id, VaultError::WaitTimedOut(merchant_id.clone()));
+                    }
+                    std::thread::sleep(self.settings.poll);
+                }
+                RefreshOutcome::BackingOff { until } => {
+                    return self
+                        .fallback(merchant_id, VaultError::BackingOff { merchant_id: merchant_id.clone(), until });
+                }
+                RefreshOutcome::Failed(failure) => {
+                    return self
+                        .fallback(merchant_id, VaultError::Refresh { merchant_id: merchant_id.clone(), failure });
+                }
+                RefreshOutcome::OutcomeUnknown => {
+                    let reason = Unavailable::OutcomeUnknown;
+                    return self
+                        .fallback(merchant_id, VaultError::Unavailable { merchant_id: merchant_id.clone(), reason });
+                }
+                RefreshOutcome::MustAuthorize => {
+                    let reason = Unavailable::MustAuthorize;
+                    return Err(VaultError::Unavailable { merchant_id: merchant_id.clone(), reason });
+                }
+                RefreshOutcome::Unavailable(reason) => {
+                    return self
+                        .fallback(merchant_id, VaultError::Unavailable { merchant_id: merchant_id.clone(), reason });
+                }
+            }
+        }
+    }
+
+    /// Every seller with its health now.
+    pub fn sellers(&self) -> Result<Vec<SellerSummary>, VaultError> {
+        let now = self.now();
+        Ok(self
+            .store
+            .records()?
+            .into_iter()
+            .map(|record| SellerSummary { health: decide::health(&record, now), record })
+            .collect())
+    }
+
+    /// How many sellers are in each health now.
+    pub fn health(&self) -> Result<HealthReport, VaultError> {
+        let mut report = HealthReport::default();
+        for seller in self.sellers()? {
+            report.counts[Health::ALL.iter().position(|h| *h == seller.health).unwrap_or(0)] += 1;
+        }
+        Ok(report)
+    }
+
+    /// Handles Square's `oauth.authorization.revoked` webhook from the raw request: verifies
+    /// its signature against `notification_url` (as registered with Square), marks the seller
+    /// revoked, ignores a revocation older than the grant held, and deduplicates on the event
+    /// id.
+    pub fn revocation<B: AsRef<[u8]>>(
+        &self,
+        signature_key: &WebhookSignatureKey,
+        notification_url: &str,
+        request: &http::Request<B>,
+    ) -> Result<RevocationOutcome, VaultError> {
+        square_oauth::verify_request(signature_key, notification_url, request)?;
+        let event = square_oauth::parse_revocation(request.body().as_ref())?;
+        let merchant_id = event.merchant_id.clone();
+        let revoked_at = event.revoked_at.unwrap_or(event.created_at);
+        let mut result = None;
+        // Marked first, remembered after: a crash in between redoes an idempotent mark rather
+        // than forgetting the revocation.
+        self.store.update(&merchant_id, &mut |current| {
+            let row = current?;
+            let (revocation, write) = decide::revoke(&row.record, revoked_at);
+            result = Some(revocation);
+            write.map(|record| Row { record, tokens: row.tokens.clone() })
+        })?;
+        let first_time = self.store.remember_event(&event.event_id, self.now())?;
+        let outcome = match result {
+            None => RevocationOutcome::UnknownSeller(merchant_id),
+            Some(_) if !first_time => RevocationOutcome::Duplicate(merchant_id),
+            Some(decide::Revocation::Revoked) => RevocationOutcome::Revoked(merchant_id),
+            Some(decide::Revocation::AlreadyRevoked) => RevocationOutcome::Duplicate(merchant_id),
+            Some(decide::Revocation::OlderThanGrant) => RevocationOutcome::OlderThanGrant(merchant_id),
+        };
+        tracing::info!(event_id = %event.event_id, outcome = ?outcome, "revocation webhook");
+        Ok(outcome)
+    }
+
+    /// Re-seals every seller's tokens with the keyring's primary key (after adding the old key
+    /// with [`Keyring::with_older`]); how many rows were re-sealed.
+    pub fn rotate_key(&self) -> Result<usize, VaultError> {
+        let primary = self.keys.primary_id();
+        let mut resealed = 0;
+        for record in self.store.records()? {
+            let merchant_id = record.merchant_id;
+            let mut failure = None;
+            let mut changed = false;
+            self.store.update(&merchant_id, &mut |current| {
+                let row = current?;
+                if row.tokens.key_id == primary {
+                    return None;
+                }
+                match self.open(&merchant_id, &row.tokens).and_then(|tokens| self.seal(&tokens)) {
+                    Ok(tokens) => {
+                        changed = true;
+                        Some(Row { record: row.record.clone(), tokens })
+                    }
+                    Err(error) => {
+                        failure = Some(error);
+                        None
+                    }
+                }
+            })?;
+            if let Some(error) = failure {
+                return Err(error);
+            }
+            resealed += usize::from(changed);
+        }
+        tracing::info!(resealed, key_id = %primary, "vault re-sealed");
+        Ok(resealed)
+    }
+
+    /// One round of the refresher: up to `limit` due sellers, refreshed by `concurrency`
+    /// threads, each with its own sender from `make_send`. Returns (refreshed, not refreshed).
+    pub fn refresh_due<F>(
+        &self,
+        limit: usize,
+        concurrency: usize,
+        make_send: &(dyn Fn() -> F + Sync),
+    ) -> Result<(usize, usize), VaultError>
+    where
+        S: Sync,
+        F: FnMut(&ObtainToken) -> Result<ObtainTokenResponse, RefreshFailure>,
+    {
+        let due = self.store.due(self.now(), limit)?;
+        let next = AtomicU64::new(0);
+        let refreshed = AtomicU64::new(0);
+        let other = AtomicU64::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..concurrency.max(1) {
+                scope.spawn(|| {
+                    let mut send = make_send();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                        let Some(merchant_id) = due.get(i) else { break };
+                        match self.refresh(merchant_id, false, &mut send) {
+                            Ok(RefreshOutcome::Refreshed) => refreshed.fetch_add(1, Ordering::Relaxed),
+                            Ok(_) => other.fetch_add(1, Ordering::Relaxed),
+                            Err(error) => {
+                                tracing::warn!(merchant_id = %merchant_id, error = %error, "refresher");
+                                other.fetch_add(1, Ordering::Relaxed)
+                            }
+                        };
+                    }
+                });
+            }
+        });
+        Ok((refreshed.into_inner() as usize, other.into_inner() as usize))
+    }
+
+    /// The refresher loop, until `stop` is set: rounds of [`refresh_due`](Self::refresh_due),
+    /// and when nothing is due a sleep of about `idle` (with jitter, so that many refreshers do
+    /// not wake together).
+    pub fn run_refresher<F>(
+        &self,
+        concurrency: usize,
+        idle: Duration,
+        stop: &AtomicBool,
+        make_send: &(dyn Fn() -> F + Sync),
+    ) -> Result<(), VaultError>
+    where
+        S: Sync,
+        F: FnMut(&ObtainToken) -> Result<ObtainTokenResponse, RefreshFailure>,
+    {
+        while !stop.load(Ordering::Relaxed) {
+            let (refreshed, other) = self.refresh_due(concurrency.max(1) * 16, concurrency, make_send)?;
+            if refreshed + other == 0 {
+                let jitter = SignedDuration::from_millis((entropy() % 1000) as i64);
+                let nap = idle.mul_f64(0.75) + idle.mul_f64(0.5).mul_f64(jitter.as_secs_f64());
+                let until = Instant::now() + nap;
+                while Instant::now() < until && !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(20).min(nap));
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,124 @@
+//! The harness the vault's tests share: a fake Square with many sellers, a vault file with its
+//! key, and the refresher processes.
+#![allow(dead_code, unreachable_pub)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use square_oauth::{ClientId, ClientSecret, Config, Flow, MerchantId, ObtainToken, ObtainTokenResponse, TokenSet};
+use square_oauth_mock::{App, MockConfig, MockSquare};
+use square_oauth_vault::transport::from_ureq;
+use square_oauth_vault::{Key, Keyring, RefreshFailure, Settings, SqliteStore, Vault};
+
+pub const CLIENT_ID: &str = "sq0idp-VaultTestApplication";
+pub const SECRET: &str = "sq0csp-VaultTestSecret-0123456789";
+
+pub fn fake() -> MockSquare {
+    MockSquare::start(MockConfig::new().app(App::new(CLIENT_ID, SECRET, &["http://127.0.0.1:9/callback"])))
+        .expect("the fake starts")
+}
+
+/// A directory for one test's vault. Multi-process tests put it in memory (`/dev/shm`) when
+/// there is one: the file is still a real SQLite file shared by real processes, but a commit
+/// does not wait for the disk, which would turn a minute of refreshing into ten.
+pub struct Dir(pub PathBuf);
+
+impl Dir {
+    pub fn new(name: &str, in_memory: bool) -> Dir {
+        let base =
+            if in_memory && Path::new("/dev/shm").is_dir() { PathBuf::from("/dev/shm") } else { std::env::temp_dir() };
+        let dir = base.join(format!("square-oauth-vault-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a test directory");
+        Dir(dir)
+    }
+    pub fn db(&self) -> PathBuf {
+        self.0.join("vault.sqlite")
+    }
+    pub fn key_file(&self) -> PathBuf {
+        self.0.join("vault.key")
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub fn settings() -> Settings {
+    Settings::new(ClientId::new(CLIENT_ID), Some(ClientSecret::new(SECRET)))
+}
+
+pub fn vault(dir: &Dir) -> Vault<SqliteStore> {
+    let key = Key::from_file_or_create(&dir.key_file()).expect("a key");
+    Vault::new(SqliteStore::open(&dir.db()).expect("the store opens"), Keyring::new(key), settings())
+}
+
+/// `count` sellers of `flow`, minted by the fake and stored in the vault; their merchant ids.
+pub fn grant(square: &MockSquare, vault: &Vault<SqliteStore>, count: usize, flow: Flow) -> Vec<MerchantId> {
+    let now = square_oauth::jiff::Timestamp::now();
+    square
+        .mint_grants(CLIENT_ID, count, flow == Flow::Pkce)
+        .expect("grants")
+        .iter()
+        .map(|answer| {
+            let answer: ObtainTokenResponse = serde_json::from_str(answer).expect("an ObtainToken answer");
+            let tokens = TokenSet::from_response(flow, ClientId::new(CLIENT_ID), answer, now).expect("a token set");
+            vault.put(&tokens).expect("stored");
+            tokens.merchant_id().clone()
+        })
+        .collect()
+}
+
+pub fn client(square: &MockSquare) -> square_oauth_ureq::Client {
+    square_oauth_ureq::Client::new(Config::custom(&square.base_url()).expect("a config"))
+}
+
+pub fn sender(
+    client: &square_oauth_ureq::Client,
+) -> impl FnMut(&ObtainToken) -> Result<ObtainTokenResponse, RefreshFailure> + '_ {
+    move |operation| client.obtain_token(operation).map_err(from_ureq)
+}
+
+/// A refresher process on the vault in `dir`.
+pub fn refresher(square: &MockSquare, dir: &Dir, extra: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_vault-stress"))
+        .args(["--db", dir.db().to_str().unwrap(), "--key-file", dir.key_file().to_str().unwrap()])
+        .args(["--base-url", &square.base_url(), "--client-id", CLIENT_ID, "--client-secret", SECRET])
+        .args(extra)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the refresher starts")
+}
+
+/// Every PKCE refresh token presented to the fake, and whether one was presented twice.
+pub fn pkce_presented_twice(square: &MockSquare, pkce_tokens_seen: &mut std::collections::HashSet<String>) -> usize {
+    let mut twice = 0;
+    for request in square.requests() {
+        if request.path != "/oauth2/token" {
+            continue;
+        }
+        let Ok(body) = serde_json::from_slice::<serde_json::Value>(&request.body) else { continue };
+        if body["grant_type"] == "refresh_token" && body.get("client_secret").is_none() {
+            let token = body["refresh_token"].as_str().unwrap_or_default().to_owned();
+            if !pkce_tokens_seen.insert(token) {
+                twice += 1;
+            }
+        }
+    }
+    twice
+}
+
+/// Whether the fake takes the seller's tokens: the access token's status, then one more
+/// refresh through the vault (which spends a PKCE refresh token, so it is the last check).
+pub fn accepted_by_fake(vault: &Vault<SqliteStore>, client: &square_oauth_ureq::Client, merchant: &MerchantId) -> bool {
+    let Ok(tokens) = vault.tokens(merchant) else { return false };
+    let status = client.token_status(&square_oauth::RetrieveTokenStatus::new(tokens.access_token().clone()));
+    if status.is_err() {
+        return false;
+    }
+    matches!(vault.refresh(merchant, true, &mut sender(client)), Ok(square_oauth_vault::RefreshOutcome::Refreshed))
+}

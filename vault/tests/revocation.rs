@@ -1,0 +1,119 @@
+//! Guarantee 7: the revocation webhook, as the fake Square sends it on a real socket, marks the
+//! seller revoked; redeliveries are deduplicated; a forged or altered one is refused; a
+//! revocation older than the grant held is ignored; a revoked seller is neither refreshed nor
+//! served.
+
+mod common;
+
+use std::io::{BufRead as _, BufReader, Read as _};
+use std::net::TcpListener;
+use std::time::Duration;
+
+use base64::Engine as _;
+use common::*;
+use hmac::{Hmac, Mac as _};
+use square_oauth::{ClientId, ClientSecret, Flow, ObtainToken, ObtainTokenResponse, RevokeToken, WebhookSignatureKey};
+use square_oauth_vault::decide::Unavailable;
+use square_oauth_vault::{RefreshFailure, RefreshOutcome, RevocationOutcome, VaultError};
+
+const SIGNATURE_KEY: &str = "vault-test-signature-key";
+
+/// Receives one HTTP request on `listener`, as a server would hand it to the application.
+fn receive(listener: &TcpListener) -> http::Request<Vec<u8>> {
+    let (stream, _) = listener.accept().unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    let mut parts = line.split_whitespace();
+    let mut request = http::Request::builder().method(parts.next().unwrap()).uri(parts.next().unwrap());
+    let mut length = 0;
+    loop {
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+        let header = line.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        let (name, value) = header.split_once(':').unwrap();
+        if name.eq_ignore_ascii_case("content-length") {
+            length = value.trim().parse().unwrap();
+        }
+        request = request.header(name.trim(), value.trim());
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).unwrap();
+    let mut stream = reader.into_inner();
+    std::io::Write::write_all(&mut stream, b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+        .unwrap();
+    request.body(body).unwrap()
+}
+
+fn signed(url: &str, body: &str) -> http::Request<Vec<u8>> {
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(SIGNATURE_KEY.as_bytes()).unwrap();
+    mac.update(url.as_bytes());
+    mac.update(body.as_bytes());
+    let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    http::Request::post(url).header("x-square-hmacsha256-signature", signature).body(body.as_bytes().to_vec()).unwrap()
+}
+
+fn never_send(_: &ObtainToken) -> Result<ObtainTokenResponse, RefreshFailure> {
+    panic!("a revoked seller was refreshed")
+}
+
+#[test]
+fn the_fakes_revocation_webhook_revokes_the_seller_once() {
+    let square = fake();
+    let dir = Dir::new("revocation", false);
+    let vault = vault(&dir);
+    let merchant = grant(&square, &vault, 1, Flow::CodeFlow).remove(0);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/square/webhooks", listener.local_addr().unwrap());
+    square.webhook(&url, SIGNATURE_KEY);
+    let revoke = RevokeToken::merchant(ClientId::new(CLIENT_ID), ClientSecret::new(SECRET), merchant.clone());
+    client(&square).revoke_token(&revoke).unwrap();
+    let request = receive(&listener);
+    let key = WebhookSignatureKey::new(SIGNATURE_KEY);
+
+    let mut altered = request.clone();
+    altered.body_mut().extend_from_slice(b" ");
+    assert!(matches!(vault.revocation(&key, &url, &altered), Err(VaultError::Core(_))));
+    assert!(matches!(vault.revocation(&key, "http://elsewhere/", &request), Err(VaultError::Core(_))));
+    assert!(vault.access_token(&merchant, &mut never_send).is_ok(), "not revoked by a refused webhook");
+
+    assert_eq!(vault.revocation(&key, &url, &request).unwrap(), RevocationOutcome::Revoked(merchant.clone()));
+    assert_eq!(vault.revocation(&key, &url, &request).unwrap(), RevocationOutcome::Duplicate(merchant.clone()));
+    let error = vault.access_token(&merchant, &mut never_send).unwrap_err();
+    assert!(matches!(error, VaultError::Unavailable { reason: Unavailable::Revoked, .. }), "{error}");
+    let outcome = vault.refresh(&merchant, true, &mut never_send).unwrap();
+    assert!(matches!(outcome, RefreshOutcome::Unavailable(Unavailable::Revoked)));
+    assert_eq!(vault.health().unwrap().count(square_oauth_vault::decide::Health::Revoked), 1);
+}
+
+#[test]
+fn a_revocation_older_than_the_grant_held_is_ignored() {
+    let square = fake();
+    let dir = Dir::new("revocation-old", false);
+    let vault = vault(&dir);
+    let merchant = grant(&square, &vault, 1, Flow::Pkce).remove(0);
+    let url = "https://example.com/square/webhooks";
+    let key = WebhookSignatureKey::new(SIGNATURE_KEY);
+    let event = |id: &str, at: &str| {
+        format!(
+            r#"{{"merchant_id":"{merchant}","type":"oauth.authorization.revoked","event_id":"{id}","created_at":"{at}","data":{{"type":"revocation","id":"r","object":{{"revocation":{{"revoked_at":"{at}","revoker_type":"MERCHANT"}}}}}}}}"#
+        )
+    };
+    let before = "2020-01-01T00:00:00Z";
+    assert_eq!(
+        vault.revocation(&key, url, &signed(url, &event("e-old", before))).unwrap(),
+        RevocationOutcome::OlderThanGrant(merchant.clone())
+    );
+    assert!(vault.access_token(&merchant, &mut never_send).is_ok());
+    let now = square_oauth::jiff::Timestamp::now().to_string();
+    assert_eq!(
+        vault.revocation(&key, url, &signed(url, &event("e-new", &now))).unwrap(),
+        RevocationOutcome::Revoked(merchant.clone())
+    );
+    let unknown = signed(url, &event("e-other", &now).replace(merchant.as_str(), "NOSUCHSELLER"));
+    assert!(matches!(vault.revocation(&key, url, &unknown).unwrap(), RevocationOutcome::UnknownSeller(_)));
+}

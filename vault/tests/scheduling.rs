@@ -1,0 +1,156 @@
+//! Guarantee 8: the refresher takes sellers at 7 days old less a random spread, with bounded
+//! concurrency, backs off after failures and honours `Retry-After`; the health query counts
+//! every state.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::*;
+use square_oauth::jiff::{SignedDuration, Timestamp};
+use square_oauth::{Flow, ObtainToken, ObtainTokenResponse};
+use square_oauth_mock::Fault;
+use square_oauth_vault::decide::{Health, Unavailable};
+use square_oauth_vault::{Key, Keyring, RefreshFailure, RefreshOutcome, SqliteStore, Vault};
+
+fn vault_at(dir: &Dir, offset: Arc<Mutex<SignedDuration>>) -> Vault<SqliteStore> {
+    let mut settings = settings();
+    settings.clock = Arc::new(move || Timestamp::now() + *offset.lock().unwrap());
+    let key = Key::from_file_or_create(&dir.key_file()).unwrap();
+    Vault::new(SqliteStore::open(&dir.db()).unwrap(), Keyring::new(key), settings)
+}
+
+const DAY: SignedDuration = SignedDuration::from_hours(24);
+
+#[test]
+fn due_sellers_are_spread_before_seven_days_and_refreshed_with_bounded_concurrency() {
+    let square = fake();
+    let dir = Dir::new("schedule", false);
+    let offset = Arc::new(Mutex::new(SignedDuration::ZERO));
+    let vault = vault_at(&dir, offset.clone());
+    let sellers = grant(&square, &vault, 30, Flow::Pkce);
+    let spread = SignedDuration::try_from(vault.settings().spread).unwrap();
+    let mut spread_at = std::collections::HashSet::new();
+    for seller in vault.sellers().unwrap() {
+        let seven = seller.record.obtained_at + DAY * 7;
+        assert!(seller.record.refresh_at <= seven && seller.record.refresh_at >= seven - spread);
+        spread_at.insert(seller.record.refresh_at);
+    }
+    assert!(spread_at.len() > 20, "the refresh times are not spread: {}", spread_at.len());
+
+    let client = client(&square);
+    let in_flight = AtomicUsize::new(0);
+    let most = AtomicUsize::new(0);
+    let make_send = || {
+        |operation: &ObtainToken| {
+            let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(now, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(20));
+            let answer = sender(&client)(operation);
+            in_flight.fetch_sub(1, Ordering::SeqCst);
+            answer
+        }
+    };
+    assert_eq!(vault.refresh_due(100, 3, &make_send).unwrap(), (0, 0), "nothing is due at 6 days");
+    *offset.lock().unwrap() = DAY * 6;
+    assert_eq!(vault.refresh_due(100, 3, &make_send).unwrap(), (0, 0), "nothing is due at 6 days");
+    *offset.lock().unwrap() = DAY * 7;
+    assert_eq!(vault.refresh_due(100, 3, &make_send).unwrap(), (30, 0));
+    assert_eq!(most.load(Ordering::SeqCst), 3);
+    assert_eq!(vault.health().unwrap().count(Health::Fresh), 30);
+    for merchant in &sellers {
+        assert_eq!(vault.record(merchant).unwrap().refreshes, 1);
+    }
+    assert_eq!(square.refused_reuses(), 0);
+}
+
+#[test]
+fn a_busy_square_is_left_alone_for_its_retry_after_and_failures_back_off() {
+    let square = fake();
+    let dir = Dir::new("retry-after", false);
+    let offset = Arc::new(Mutex::new(SignedDuration::ZERO));
+    let vault = vault_at(&dir, offset.clone());
+    let merchant = grant(&square, &vault, 1, Flow::CodeFlow).remove(0);
+    *offset.lock().unwrap() = DAY * 7;
+    square.fault("/oauth2/token", Fault::Status { status: 429, retry_after: Some("120".into()) }, 3);
+    let client = square_oauth_ureq::Client::builder(square_oauth::Config::custom(&square.base_url()).unwrap())
+        .retry_policy(square_oauth::RetryPolicy::never())
+        .build();
+    let before = Timestamp::now() + DAY * 7;
+    let outcome = vault.refresh(&merchant, false, &mut sender(&client)).unwrap();
+    assert!(matches!(outcome, RefreshOutcome::Failed(RefreshFailure::Busy { retry_after: Some(_) })), "{outcome:?}");
+    let record = vault.record(&merchant).unwrap();
+    let retry_at = record.retry_at.unwrap();
+    assert!(
+        retry_at >= before + SignedDuration::from_secs(119)
+            && retry_at <= Timestamp::now() + DAY * 7 + SignedDuration::from_secs(121)
+    );
+    assert_eq!(vault.health().unwrap().count(Health::Failing), 1);
+    let make_send = || sender(&client);
+    *offset.lock().unwrap() = DAY * 7 + SignedDuration::from_secs(60);
+    assert_eq!(vault.refresh_due(10, 2, &make_send).unwrap(), (0, 0), "retried before Retry-After");
+    assert!(matches!(
+        vault.refresh(&merchant, false, &mut sender(&client)).unwrap(),
+        RefreshOutcome::BackingOff { .. }
+    ));
+    // Past it, a further failure (no Retry-After this time) backs off exponentially.
+    *offset.lock().unwrap() = DAY * 7 + SignedDuration::from_secs(200);
+    square.fault("/oauth2/token", Fault::Status { status: 503, retry_after: None }, 1);
+    let _ = vault.refresh_due(10, 2, &make_send).unwrap();
+    let record = vault.record(&merchant).unwrap();
+    assert!(record.failures >= 2);
+    // Once the queued faults are spent, it refreshes.
+    *offset.lock().unwrap() = DAY * 8;
+    loop {
+        match vault.refresh(&merchant, true, &mut sender(&client)).unwrap() {
+            RefreshOutcome::Refreshed => break,
+            RefreshOutcome::Failed(_) => continue,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(vault.record(&merchant).unwrap().failures, 0);
+}
+
+#[test]
+fn the_health_query_counts_every_state() {
+    let square = fake();
+    let dir = Dir::new("health", false);
+    let offset = Arc::new(Mutex::new(SignedDuration::ZERO));
+    let vault = vault_at(&dir, offset.clone());
+    let code_flow = grant(&square, &vault, 3, Flow::CodeFlow);
+    let pkce = grant(&square, &vault, 3, Flow::Pkce);
+    let fail = |failure: fn() -> RefreshFailure| {
+        move |_: &ObtainToken| -> Result<ObtainTokenResponse, RefreshFailure> { Err(failure()) }
+    };
+    let _ = vault.refresh(&code_flow[0], true, &mut fail(|| RefreshFailure::NotSent { source: None })).unwrap();
+    let _ = vault.refresh(&pkce[0], true, &mut fail(|| RefreshFailure::MaybeSent { source: None })).unwrap();
+    let refused = || RefreshFailure::Refused {
+        reauthorize: true,
+        error: square_oauth::Error::from(square_oauth::LifecycleError::NoRefreshToken),
+    };
+    assert!(matches!(vault.refresh(&pkce[1], true, &mut fail(refused)).unwrap(), RefreshOutcome::MustAuthorize));
+    assert!(matches!(
+        vault.refresh(&pkce[0], true, &mut fail(refused)).unwrap(),
+        RefreshOutcome::Unavailable(Unavailable::OutcomeUnknown)
+    ));
+    let report = vault.health().unwrap();
+    assert_eq!(
+        [Health::Fresh, Health::Failing, Health::OutcomeUnknown, Health::MustAuthorize].map(|h| report.count(h)),
+        [3, 1, 1, 1]
+    );
+    *offset.lock().unwrap() = DAY * 7 + SignedDuration::from_hours(1);
+    let report = vault.health().unwrap();
+    assert_eq!(report.count(Health::Due), 3, "{report:?}");
+    *offset.lock().unwrap() = DAY * 8 + SignedDuration::from_hours(1);
+    let report = vault.health().unwrap();
+    assert_eq!(report.count(Health::Overdue), 3, "{report:?}");
+    // Past the unknown outcome's deadline, it counts as "must authorize again".
+    assert_eq!(report.count(Health::MustAuthorize), 2);
+    assert_eq!(report.total(), 6);
+
+    let stop = AtomicBool::new(true);
+    let client = client(&square);
+    vault.run_refresher(2, Duration::from_millis(10), &stop, &|| sender(&client)).unwrap();
+}
