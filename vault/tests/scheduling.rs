@@ -154,3 +154,44 @@ fn the_health_query_counts_every_state() {
     let client = client(&square);
     vault.run_refresher(2, Duration::from_millis(10), &stop, &|| sender(&client)).unwrap();
 }
+
+#[test]
+fn sixteen_threads_on_one_due_code_flow_seller_send_one_refresh() {
+    let square = fake();
+    let dir = Dir::new("single-flight", false);
+    let offset = Arc::new(Mutex::new(DAY * 7));
+    let vaults: Vec<_> = (0..16).map(|_| vault_at(&dir, offset.clone())).collect();
+    let merchant = grant(&square, &vaults[0], 1, Flow::CodeFlow).remove(0);
+    let client = client(&square);
+    let sent = AtomicUsize::new(0);
+    let barrier = std::sync::Barrier::new(vaults.len());
+    let outcomes: Vec<RefreshOutcome> = std::thread::scope(|scope| {
+        let threads: Vec<_> = vaults
+            .iter()
+            .map(|vault| {
+                let (client, sent, barrier, merchant) = (&client, &sent, &barrier, &merchant);
+                scope.spawn(move || {
+                    barrier.wait();
+                    vault
+                        .refresh(merchant, false, &mut |operation: &ObtainToken| {
+                            sent.fetch_add(1, Ordering::SeqCst);
+                            std::thread::sleep(Duration::from_millis(50));
+                            sender(client)(operation)
+                        })
+                        .unwrap()
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    assert_eq!(sent.load(Ordering::SeqCst), 1);
+    assert_eq!(outcomes.iter().filter(|o| matches!(o, RefreshOutcome::Refreshed)).count(), 1);
+    assert!(
+        outcomes.iter().all(|o| matches!(
+            o,
+            RefreshOutcome::Refreshed | RefreshOutcome::HeldElsewhere { .. } | RefreshOutcome::NotDue
+        )),
+        "{outcomes:?}"
+    );
+    assert_eq!(vaults[0].record(&merchant).unwrap().refreshes, 1);
+}
