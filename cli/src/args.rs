@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use square_oauth::{AccessToken, ClientSecret};
+use square_oauth::{AccessToken, ClientSecret, WebhookSignatureKey};
 
 /// Get, refresh, check and revoke Square OAuth tokens, or try it all against a fake Square.
 ///
@@ -157,8 +157,8 @@ pub(crate) struct VaultRefresher {
     #[arg(long, value_name = "URL", requires = "webhook_listen")]
     pub(crate) webhook_url: Option<String>,
     /// The subscription's signature key (default: `SQUARE_WEBHOOK_SIGNATURE_KEY`).
-    #[arg(long, value_name = "KEY", requires = "webhook_listen")]
-    pub(crate) webhook_signature_key: Option<String>,
+    #[arg(long, value_name = "KEY", requires = "webhook_listen", value_parser = secret::<WebhookSignatureKey>)]
+    pub(crate) webhook_signature_key: Option<WebhookSignatureKey>,
 }
 
 /// `rotate-key`.

@@ -45,9 +45,8 @@ pub(crate) fn handle(shared: &Shared, method: &str, path: &str, body: &[u8]) -> 
     let name = path.strip_prefix(PREFIX).unwrap_or_default();
     let expected = match name {
         "now" | "requests" | "stats" => "GET",
-        "app" | "approve" | "deny" | "fault" | "clear-faults" | "advance" | "clear-requests" | "behaviour" | "grants" => {
-            "POST"
-        }
+        "app" | "approve" | "deny" | "fault" | "clear-faults" | "advance" | "clear-requests" | "behaviour"
+        | "grants" => "POST",
         _ => return (404, json!({"error": format!("no control endpoint at {path}")})),
     };
     if method != expected {

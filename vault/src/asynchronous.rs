@@ -15,20 +15,20 @@ use crate::vault::{Begin, RefreshOutcome, Vault, VaultError};
 
 /// A [`Vault`] for async code. Cheap to clone. The send closure returns a future: an async
 /// adapter's call (with the `hyper` feature, map `square-oauth-hyper`'s error with
-/// [`transport::from_hyper`](crate::transport)), or, as here, a blocking one on tokio's
+/// [`transport::from_call`](crate::transport)), or, as here, a blocking one on tokio's
 /// blocking pool.
 ///
 /// ```no_run
 /// # async fn demo(vault: square_oauth_vault::AsyncVault<square_oauth_vault::SqliteStore>,
 /// #               client: square_oauth_ureq::Client) -> Result<(), Box<dyn std::error::Error>> {
-/// use square_oauth_vault::transport::from_ureq;
+/// use square_oauth_vault::transport::from_call;
 /// let merchant = square_oauth::MerchantId::new("MLQW2MYBY81PZ");
 /// let token = vault
 ///     .access_token(&merchant, |operation| {
 ///         let client = client.clone();
 ///         async move {
 ///             let answer = tokio::task::spawn_blocking(move || client.obtain_token(&operation)).await;
-///             answer.expect("the blocking task ran").map_err(from_ureq)
+///             answer.expect("the blocking task ran").map_err(from_call)
 ///         }
 ///     })
 ///     .await?;

@@ -6,7 +6,7 @@
 //!
 //! ```no_run
 //! use square_oauth::{ClientId, ClientSecret, Config, MerchantId};
-//! use square_oauth_vault::{Key, Keyring, Settings, SqliteStore, Vault, transport::from_ureq};
+//! use square_oauth_vault::{Key, Keyring, Settings, SqliteStore, Vault, transport::from_call};
 //!
 //! let store = SqliteStore::open("vault.sqlite".as_ref())?;
 //! let keys = Keyring::new(Key::from_env("SQUARE_VAULT_KEY")?);
@@ -14,7 +14,7 @@
 //! let vault = Vault::new(store, keys, settings);
 //!
 //! let client = square_oauth_ureq::Client::new(Config::production());
-//! let mut send = |operation: &square_oauth::ObtainToken| client.obtain_token(operation).map_err(from_ureq);
+//! let mut send = |operation: &square_oauth::ObtainToken| client.obtain_token(operation).map_err(from_call);
 //! // Valid: at once. Expiring: refreshed here, or by whoever holds the lease.
 //! let token = vault.access_token(&MerchantId::new("MLQW2MYBY81PZ"), &mut send)?;
 //! # let _ = token;

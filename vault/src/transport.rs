@@ -1,14 +1,15 @@
-//! How a refresh call ended, in the words the vault decides with; and the glue from each
-//! adapter's error type (one function per adapter, behind its feature).
+//! How a refresh call ended, in the words the vault decides with; and the glue from every
+//! adapter's error (one function for all of them: they share the core's `CallError`).
 //!
 //! The vault sends through a closure of yours, so any transport fits:
 //! blocking `FnMut(&ObtainToken) -> Result<ObtainTokenResponse, RefreshFailure>`, or an async
 //! closure returning a future of the same. With `square-oauth-ureq`:
 //!
 //! ```no_run
-//! use square_oauth_vault::transport::from_ureq;
+//! use square_oauth_ureq::Calls as _;
+//! use square_oauth_vault::transport::from_call;
 //! # let client = square_oauth_ureq::Client::new(square_oauth::Config::production());
-//! let mut send = |operation: &square_oauth::ObtainToken| client.obtain_token(operation).map_err(from_ureq);
+//! let mut send = |operation: &square_oauth::ObtainToken| client.obtain_token(operation).map_err(from_call);
 //! # let _ = &mut send;
 //! ```
 
@@ -92,53 +93,25 @@ impl RefreshFailure {
     }
 }
 
-fn refused_connection(error: &(dyn StdError + 'static)) -> bool {
-    let mut cause: Option<&(dyn StdError + 'static)> = Some(error);
-    while let Some(e) = cause {
-        if let Some(io) = e.downcast_ref::<std::io::Error>()
-            && matches!(io.kind(), std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::AddrNotAvailable)
-        {
-            return true;
-        }
-        cause = e.source();
-    }
-    false
-}
-
-/// `square-oauth-ureq`'s error as a [`RefreshFailure`].
-#[cfg(feature = "ureq")]
-pub fn from_ureq(error: square_oauth_ureq::Error) -> RefreshFailure {
-    use square_oauth_ureq::Error;
-    use square_oauth_ureq::ureq::Error as Ureq;
-    // ureq keeps the I/O error as a variant, not as the error's source.
-    let never_connected = |source: &(dyn StdError + Send + Sync + 'static)| match source.downcast_ref::<Ureq>() {
-        Some(Ureq::Io(io)) => {
-            matches!(io.kind(), std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::AddrNotAvailable)
-        }
-        Some(Ureq::HostNotFound | Ureq::ConnectionFailed) => true,
-        _ => refused_connection(source),
-    };
-    match error {
-        Error::Core(error) => RefreshFailure::from_core(error, jiff::Timestamp::now()),
-        Error::Transport { source } if never_connected(source.as_ref()) => {
-            RefreshFailure::NotSent { source: Some(source) }
-        }
-        Error::Transport { source } => RefreshFailure::MaybeSent { source: Some(source) },
-        other => RefreshFailure::MaybeSent { source: Some(Box::new(other)) },
+/// Any adapter's error as a [`RefreshFailure`]: every adapter's `Error` is the core's
+/// [`CallError`](square_oauth::CallError) over its transport's error, which already says whether
+/// the request may have reached Square.
+impl<E: StdError + Send + Sync + 'static> From<square_oauth::CallError<E>> for RefreshFailure {
+    fn from(error: square_oauth::CallError<E>) -> RefreshFailure {
+        from_call(error)
     }
 }
 
-/// `square-oauth-hyper`'s error as a [`RefreshFailure`].
-#[cfg(feature = "hyper")]
-pub fn from_hyper(error: square_oauth_hyper::Error) -> RefreshFailure {
-    use square_oauth_hyper::Error;
+/// Any adapter's error as a [`RefreshFailure`] (the same as `RefreshFailure::from`, as a function
+/// to hand to `map_err`). A refused certificate was never sent, like a refused connection: the
+/// vault backs off and tries again later, and an operator fixes the trust store in between.
+pub fn from_call<E: StdError + Send + Sync + 'static>(error: square_oauth::CallError<E>) -> RefreshFailure {
+    use square_oauth::CallError;
+    let reached = error.may_have_reached_square();
     match error {
-        Error::Core(error) => RefreshFailure::from_core(error, jiff::Timestamp::now()),
-        Error::Transport { source } if refused_connection(source.as_ref()) => {
-            RefreshFailure::NotSent { source: Some(source) }
-        }
-        Error::Transport { source } => RefreshFailure::MaybeSent { source: Some(source) },
-        other => RefreshFailure::MaybeSent { source: Some(Box::new(other)) },
+        CallError::Core(error) => RefreshFailure::from_core(error, jiff::Timestamp::now()),
+        other if reached => RefreshFailure::MaybeSent { source: Some(Box::new(other)) },
+        other => RefreshFailure::NotSent { source: Some(Box::new(other)) },
     }
 }
 
@@ -195,6 +168,7 @@ mod tests {
     #[cfg(feature = "ureq")]
     #[test]
     fn a_refused_connection_was_never_sent_and_a_timeout_may_have_been() {
+        use square_oauth_ureq::Calls as _;
         let client = square_oauth_ureq::Client::builder(square_oauth::Config::custom("http://127.0.0.1:9").unwrap())
             .retry_policy(square_oauth::RetryPolicy::never())
             .build();
@@ -202,8 +176,11 @@ mod tests {
             square_oauth::ClientId::new("sq0idp-app"),
             square_oauth::RefreshToken::new("EQAAx"),
         );
-        let failure = from_ureq(client.obtain_token(&op).unwrap_err());
+        let failure = from_call(client.obtain_token(&op).unwrap_err());
         assert_eq!(failure.completion(), Completion::NotSent, "{failure:?}");
-        assert_eq!(from_ureq(square_oauth_ureq::Error::Timeout).completion(), Completion::MaybeSent);
+        let timeout = square_oauth_ureq::Error::Timeout { may_have_reached: true };
+        assert_eq!(from_call(timeout).completion(), Completion::MaybeSent);
+        let connect_timeout = square_oauth_ureq::Error::Timeout { may_have_reached: false };
+        assert_eq!(from_call(connect_timeout).completion(), Completion::NotSent);
     }
 }

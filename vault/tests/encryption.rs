@@ -6,6 +6,7 @@ mod common;
 use common::*;
 use rusqlite::Connection;
 use square_oauth::{Flow, MerchantId, ObtainToken, ObtainTokenResponse};
+use square_oauth_ureq::Calls as _;
 use square_oauth_vault::{Key, Keyring, RefreshFailure, RefreshOutcome, SealError, SqliteStore, Vault, VaultError};
 
 fn blob(dir: &Dir, merchant: &MerchantId, column: &str) -> Vec<u8> {
@@ -121,7 +122,7 @@ fn no_token_issued_is_in_the_file_or_its_wal_in_clear() {
     for _ in 0..3 {
         for merchant in &sellers {
             let mut send = |operation: &ObtainToken| {
-                let answer = client.obtain_token(operation).map_err(square_oauth_vault::transport::from_ureq)?;
+                let answer = client.obtain_token(operation).map_err(square_oauth_vault::transport::from_call)?;
                 issued.extend(answer.access_token.as_ref().map(|t| t.expose_secret().to_owned()));
                 issued.extend(answer.refresh_token.as_ref().map(|t| t.expose_secret().to_owned()));
                 Ok(answer)

@@ -4,6 +4,7 @@
 
 mod common;
 
+use square_oauth_ureq::Calls as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -84,7 +85,7 @@ fn readers_of_an_expired_token_join_the_refresh_in_flight_and_time_out_without_i
     assert!(started.elapsed() >= vault.settings().wait_timeout);
 
     // The holder finishes while three readers wait: they all get its token, none sends.
-    let answer = client.obtain_token(flight.operation()).map_err(square_oauth_vault::transport::from_ureq);
+    let answer = client.obtain_token(flight.operation()).map_err(square_oauth_vault::transport::from_call);
     let tokens = std::thread::scope(|scope| {
         let readers: Vec<_> =
             (0..3).map(|_| scope.spawn(|| vault.access_token(&merchant, &mut never_send).unwrap())).collect();
@@ -125,7 +126,7 @@ fn the_async_vault_refreshes_once_for_many_concurrent_readers() {
                                 sent.fetch_add(1, Ordering::Relaxed);
                                 let answer =
                                     tokio::task::spawn_blocking(move || client.obtain_token(&operation)).await.unwrap();
-                                answer.map_err(square_oauth_vault::transport::from_ureq)
+                                answer.map_err(square_oauth_vault::transport::from_call)
                             }
                         })
                         .await

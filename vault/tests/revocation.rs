@@ -5,6 +5,7 @@
 
 mod common;
 
+use square_oauth_ureq::Calls as _;
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::net::TcpListener;
 use std::time::Duration;

@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use serde_json::json;
 use square_oauth::MerchantId;
-use square_oauth_vault::transport::from_ureq;
+use square_oauth_ureq::Calls as _;
+use square_oauth_vault::transport::from_call;
 use square_oauth_vault::{Key, Keyring, Settings, SqliteStore, Vault, VaultError};
 
 use crate::args::{Logout, Refresh, RotateKey, Sellers, Token, VaultRefresher};
@@ -45,7 +46,7 @@ fn key(store: &Path) -> Result<Key, Failure> {
 fn open(
     store: Option<&Path>,
     client_id: Option<&str>,
-    client_secret: Option<&str>,
+    client_secret: Option<&square_oauth::ClientSecret>,
 ) -> Result<Vault<SqliteStore>, Failure> {
     let path = store_path(store)?;
     if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
@@ -103,7 +104,7 @@ pub(crate) fn sellers(cx: &Context, args: &Sellers) -> Result<(), Failure> {
 
 /// Runs `token`: a fresh access token on standard output, for `$(…)`.
 pub(crate) fn token(cx: &Context, args: &Token) -> Result<(), Failure> {
-    let vault = open(args.store.as_deref(), args.client_id.as_deref(), args.client_secret.as_deref())?;
+    let vault = open(args.store.as_deref(), args.client_id.as_deref(), args.client_secret.as_ref())?;
     let merchant = match &args.merchant {
         Some(merchant) => MerchantId::new(merchant.clone()),
         None => {
@@ -117,7 +118,7 @@ pub(crate) fn token(cx: &Context, args: &Token) -> Result<(), Failure> {
     };
     let client = cx.client(cx.config()?);
     let token = vault
-        .access_token(&merchant, &mut |operation| client.obtain_token(operation).map_err(from_ureq))
+        .access_token(&merchant, &mut |operation| client.obtain_token(operation).map_err(from_call))
         .map_err(failure)?;
     cx.emit_json(&json!({"ok": true, "merchant_id": merchant, "access_token": token.expose_secret()}));
     cx.say(token.expose_secret());
@@ -126,11 +127,11 @@ pub(crate) fn token(cx: &Context, args: &Token) -> Result<(), Failure> {
 
 /// Runs `refresher`: the refresher loop in the foreground (or one round with `--once`).
 pub(crate) fn refresher(cx: &Context, args: &VaultRefresher) -> Result<(), Failure> {
-    let vault = open(args.store.as_deref(), args.client_id.as_deref(), args.client_secret.as_deref())?;
+    let vault = open(args.store.as_deref(), args.client_id.as_deref(), args.client_secret.as_ref())?;
     let config = cx.config()?;
     let make_send = || {
         let client = cx.client(config.clone());
-        move |operation: &square_oauth::ObtainToken| client.obtain_token(operation).map_err(from_ureq)
+        move |operation: &square_oauth::ObtainToken| client.obtain_token(operation).map_err(from_call)
     };
     if args.once {
         let (refreshed, other) = vault.refresh_due(usize::MAX, args.concurrency, &make_send).map_err(failure)?;
@@ -146,8 +147,7 @@ pub(crate) fn refresher(cx: &Context, args: &VaultRefresher) -> Result<(), Failu
     let key = args
         .webhook_signature_key
         .clone()
-        .or_else(|| env("SQUARE_WEBHOOK_SIGNATURE_KEY"))
-        .map(square_oauth::WebhookSignatureKey::new)
+        .or_else(|| env("SQUARE_WEBHOOK_SIGNATURE_KEY").map(square_oauth::WebhookSignatureKey::new))
         .ok_or_else(|| {
             Failure::usage("--webhook-listen needs --webhook-signature-key or SQUARE_WEBHOOK_SIGNATURE_KEY")
         })?;
@@ -240,13 +240,13 @@ pub(crate) fn rotate_key(cx: &Context, args: &RotateKey) -> Result<(), Failure> 
 
 /// Runs `refresh --merchant M` (now, due or not) or `refresh --all-due`.
 pub(crate) fn refresh(cx: &Context, args: &Refresh) -> Result<(), Failure> {
-    let vault = open(args.store.as_deref(), args.client_id.as_deref(), args.client_secret.as_deref())?;
+    let vault = open(args.store.as_deref(), args.client_id.as_deref(), args.client_secret.as_ref())?;
     let config = cx.config()?;
     if let Some(merchant) = &args.merchant {
         let client = cx.client(config);
         let merchant = MerchantId::new(merchant.clone());
         let outcome = vault
-            .refresh(&merchant, true, &mut |operation| client.obtain_token(operation).map_err(from_ureq))
+            .refresh(&merchant, true, &mut |operation| client.obtain_token(operation).map_err(from_call))
             .map_err(failure)?;
         let refreshed = matches!(outcome, square_oauth_vault::RefreshOutcome::Refreshed);
         cx.emit_json(&json!({"ok": refreshed, "merchant_id": merchant, "outcome": format!("{outcome:?}")}));
@@ -255,7 +255,7 @@ pub(crate) fn refresh(cx: &Context, args: &Refresh) -> Result<(), Failure> {
     }
     let make_send = || {
         let client = cx.client(config.clone());
-        move |operation: &square_oauth::ObtainToken| client.obtain_token(operation).map_err(from_ureq)
+        move |operation: &square_oauth::ObtainToken| client.obtain_token(operation).map_err(from_call)
     };
     let (refreshed, other) = vault.refresh_due(usize::MAX, 4, &make_send).map_err(failure)?;
     cx.emit_json(&json!({"ok": true, "refreshed": refreshed, "not_refreshed": other}));
@@ -265,10 +265,10 @@ pub(crate) fn refresh(cx: &Context, args: &Refresh) -> Result<(), Failure> {
 
 /// Runs `logout`: RevokeToken for the seller, then forgets it.
 pub(crate) fn logout(cx: &Context, args: &Logout) -> Result<(), Failure> {
-    let vault = open(args.store.as_deref(), args.client_id.as_deref(), args.client_secret.as_deref())?;
+    let vault = open(args.store.as_deref(), args.client_id.as_deref(), args.client_secret.as_ref())?;
     let merchant = MerchantId::new(args.merchant.clone());
     vault.record(&merchant).map_err(failure)?;
-    let secret = context::client_secret(args.client_secret.as_deref()).ok_or_else(|| {
+    let secret = context::client_secret(args.client_secret.as_ref()).ok_or_else(|| {
         Failure::usage("RevokeToken needs the application secret: pass --client-secret or set SQUARE_CLIENT_SECRET")
     })?;
     let revoke =
@@ -340,7 +340,7 @@ pub(crate) fn demo_race(
                         barrier.wait();
                         vault.refresh(merchant, false, &mut |operation| {
                             sent.fetch_add(1, Ordering::SeqCst);
-                            client.obtain_token(operation).map_err(from_ureq)
+                            client.obtain_token(operation).map_err(from_call)
                         })
                     })
                 })

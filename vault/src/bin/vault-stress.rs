@@ -17,7 +17,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use jiff::SignedDuration;
 use square_oauth::{ClientId, ClientSecret, Config, MerchantId};
-use square_oauth_vault::transport::from_ureq;
+use square_oauth_ureq::Calls as _;
+use square_oauth_vault::transport::from_call;
 use square_oauth_vault::{Begin, Key, Keyring, RefreshOutcome, Settings, SqliteStore, Vault};
 
 fn main() {
@@ -55,7 +56,7 @@ fn run() -> Result<(), String> {
         let Begin::Send(flight) = vault.begin_refresh(&merchant, true).map_err(|e| e.to_string())? else {
             return Err("no lease".into());
         };
-        let result = client.obtain_token(flight.operation()).map_err(from_ureq);
+        let result = client.obtain_token(flight.operation()).map_err(from_call);
         println!("answered ok={}", result.is_ok());
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line).map_err(|e| e.to_string())?;
@@ -74,7 +75,7 @@ fn run() -> Result<(), String> {
             let (vault, client, pending, counts) = (&vault, &client, &pending, &counts);
             scope.spawn(move || {
                 let mut send =
-                    |operation: &square_oauth::ObtainToken| client.obtain_token(operation).map_err(from_ureq);
+                    |operation: &square_oauth::ObtainToken| client.obtain_token(operation).map_err(from_call);
                 let mut pick = (std::process::id() as u64) << 8 | t;
                 loop {
                     let merchant = {

@@ -2,12 +2,13 @@
 //! key, and the refresher processes.
 #![allow(dead_code, unreachable_pub)]
 
+use square_oauth_ureq::Calls as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use square_oauth::{ClientId, ClientSecret, Config, Flow, MerchantId, ObtainToken, ObtainTokenResponse, TokenSet};
 use square_oauth_mock::{App, MockConfig, MockSquare};
-use square_oauth_vault::transport::from_ureq;
+use square_oauth_vault::transport::from_call;
 use square_oauth_vault::{Key, Keyring, RefreshFailure, Settings, SqliteStore, Vault};
 
 pub const CLIENT_ID: &str = "sq0idp-VaultTestApplication";
@@ -78,7 +79,7 @@ pub fn client(square: &MockSquare) -> square_oauth_ureq::Client {
 pub fn sender(
     client: &square_oauth_ureq::Client,
 ) -> impl FnMut(&ObtainToken) -> Result<ObtainTokenResponse, RefreshFailure> + '_ {
-    move |operation| client.obtain_token(operation).map_err(from_ureq)
+    move |operation| client.obtain_token(operation).map_err(from_call)
 }
 
 /// A refresher process on the vault in `dir`.
