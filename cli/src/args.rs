@@ -125,6 +125,9 @@ pub(crate) struct Refresh {
     /// The application secret, needed for code-flow tokens [env: SQUARE_CLIENT_SECRET].
     #[arg(long, value_name = "SECRET")]
     pub(crate) client_secret: Option<String>,
+    /// Read the application secret from this file (its first line), or from standard input for `-`.
+    #[arg(long, value_name = "PATH", conflicts_with = "client_secret")]
+    pub(crate) client_secret_file: Option<PathBuf>,
 }
 
 /// `status`.

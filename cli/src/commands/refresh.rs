@@ -19,7 +19,10 @@ pub(crate) fn run(cx: &Context, args: &Refresh) -> Result<(), Failure> {
     let path = &args.token_file;
     let mut set = tokenfile::read(path)?;
     let secret = match set.flow() {
-        Flow::CodeFlow => client_secret(args.client_secret.as_deref()),
+        Flow::CodeFlow => match &args.client_secret_file {
+            Some(file) => Some(square_oauth::ClientSecret::new(crate::paste::read_secret(file)?)),
+            None => client_secret(args.client_secret.as_deref()),
+        },
         Flow::Pkce => None,
     };
     let operation = set.refresh_operation(secret.as_ref()).map_err(|e| Failure::from_core(&e, None))?;
