@@ -17,7 +17,7 @@ use crate::failure::Failure;
 /// Where the browser comes back to.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Landing {
-    /// `http://localhost:PORT/callback` (or 127.0.0.1, [::1]): listened on.
+    /// `http://localhost:PORT/callback` (or `127.0.0.1`, `[::1]`): listened on.
     Listen { port: u16 },
     /// Anything else: the user pastes the address the browser landed on.
     Paste,
