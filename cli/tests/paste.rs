@@ -122,3 +122,19 @@ fn refresh_reads_the_client_secret_from_standard_input() {
     let body: serde_json::Value = serde_json::from_slice(&sent.body).unwrap();
     assert_eq!(body["client_secret"], SENTINEL);
 }
+
+#[test]
+fn tokens_of_a_sandbox_application_are_not_refreshed_in_production() {
+    let fx = Fixture::new();
+    let mut json: serde_json::Value = serde_json::to_value(fx.pkce_tokens().with_secrets()).unwrap();
+    assert_eq!(json["client_id"], CLIENT_ID);
+    json["client_id"] = "sandbox-sq0idb-CliTestApplication".into();
+    let path = fx.path("tokens.json");
+    std::fs::write(&path, serde_json::to_vec(&json).unwrap()).unwrap();
+    let before = std::fs::read(&path).unwrap();
+    let run = Cli::new().args(["--production", "refresh", "--token-file"]).arg(&path).run();
+    run.code(2);
+    assert!(run.stderr.contains("sandbox application id"), "{}", run.stderr);
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    assert_eq!(std::fs::read_dir(fx.dir.path()).unwrap().count(), 1, "no temporary file is left");
+}

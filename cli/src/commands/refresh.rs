@@ -26,7 +26,8 @@ pub(crate) fn run(cx: &Context, args: &Refresh) -> Result<(), Failure> {
         Flow::Pkce => None,
     };
     let operation = set.refresh_operation(secret.as_ref()).map_err(|e| Failure::from_core(&e, None))?;
-    let config = cx.config()?;
+    // Tokens of a sandbox application are refreshed in the sandbox.
+    let config = crate::paste::config_for(cx, set.client_id().as_str())?;
     let staged = tokenfile::stage(path)?;
 
     let pkce = set.flow() == Flow::Pkce;
