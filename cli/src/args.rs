@@ -236,6 +236,9 @@ pub(crate) struct Refresh {
     /// The application id, for the vault (default: `SQUARE_CLIENT_ID`).
     #[arg(long, value_name = "ID")]
     pub(crate) client_id: Option<String>,
+    /// Read the application secret from this file (its first line), or from standard input for `-`.
+    #[arg(long, value_name = "PATH", conflicts_with = "client_secret")]
+    pub(crate) client_secret_file: Option<PathBuf>,
 }
 
 /// `status`.

@@ -9,15 +9,17 @@
 use std::io::{self, BufRead as _, IsTerminal as _, Read as _, Write as _};
 use std::path::Path;
 
+use square_oauth::Config;
 use square_oauth::http::Uri;
 
 use crate::callback::CALLBACK_PATH;
+use crate::context::Context;
 use crate::failure::Failure;
 
 /// Where the browser comes back to.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Landing {
-    /// `http://localhost:PORT/callback` (or 127.0.0.1, [::1]): listened on.
+    /// `http://localhost:PORT/callback` (or `127.0.0.1`, `[::1]`): listened on.
     Listen { port: u16 },
     /// Anything else: the user pastes the address the browser landed on.
     Paste,
@@ -94,6 +96,35 @@ pub(crate) enum Environment {
 /// Sandbox application ids start with `sandbox-`; production ids never do.
 pub(crate) fn environment_of(client_id: &str) -> Environment {
     if client_id.starts_with("sandbox-") { Environment::Sandbox } else { Environment::Production }
+}
+
+/// Where requests for `client_id` go: the sandbox for a `sandbox-` id when nothing chose
+/// otherwise (saying so), and a usage error, before anything is sent, when the id and the chosen
+/// environment are Square's two different ones. Any other base URL (the fake) takes any id.
+pub(crate) fn config_for(cx: &Context, client_id: &str) -> Result<Config, Failure> {
+    let id_environment = environment_of(client_id);
+    let config = cx.config_with(id_environment == Environment::Sandbox)?;
+    if id_environment == Environment::Sandbox && !cx.environment_chosen() {
+        eprintln!("The application id starts with `sandbox-`: using Square's sandbox (--production to refuse).");
+    }
+    let target = if config.base_url() == Config::sandbox().base_url() {
+        Some(Environment::Sandbox)
+    } else if config.base_url() == Config::production().base_url() {
+        Some(Environment::Production)
+    } else {
+        None
+    };
+    match (id_environment, target) {
+        (Environment::Sandbox, Some(Environment::Production)) => {
+            Err(Failure::usage(format!("`{client_id}` is a sandbox application id; production would refuse it"))
+                .hint("drop --production (the id selects the sandbox), or use the production id"))
+        }
+        (Environment::Production, Some(Environment::Sandbox)) => {
+            Err(Failure::usage(format!("`{client_id}` is a production application id; the sandbox would refuse it"))
+                .hint("sandbox application ids start with `sandbox-`: use that one, or drop --sandbox"))
+        }
+        _ => Ok(config),
+    }
 }
 
 #[cfg(test)]

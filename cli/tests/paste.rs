@@ -97,3 +97,44 @@ fn a_sandbox_id_selects_the_sandbox_and_refuses_production() {
     assert!(run.stderr.contains("using Square's sandbox"), "{}", run.stderr);
     assert!(run.stderr.contains("https://connect.squareupsandbox.com/oauth2/authorize?"), "{}", run.stderr);
 }
+
+#[test]
+fn refresh_reads_the_client_secret_from_standard_input() {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+
+    let fx = Fixture::new();
+    let path = fx.token_file("tokens.json", &fx.code_flow_tokens());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_square-oauth"))
+        .env_clear()
+        .args(["--base-url", &fx.base_url(), "refresh", "--client-secret-file", "-", "--token-file"])
+        .arg(&path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{SENTINEL}").unwrap();
+    let output = child.wait_with_output().unwrap();
+    let run = Run::from(output);
+    run.code(0).leaks_none(&[SENTINEL]);
+    let sent = fx.square.requests().into_iter().rfind(|r| r.path == "/oauth2/token").unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&sent.body).unwrap();
+    assert_eq!(body["client_secret"], SENTINEL);
+}
+
+#[test]
+fn tokens_of_a_sandbox_application_are_not_refreshed_in_production() {
+    let fx = Fixture::new();
+    let mut json: serde_json::Value = serde_json::to_value(fx.pkce_tokens().with_secrets()).unwrap();
+    assert_eq!(json["client_id"], CLIENT_ID);
+    json["client_id"] = "sandbox-sq0idb-CliTestApplication".into();
+    let path = fx.path("tokens.json");
+    std::fs::write(&path, serde_json::to_vec(&json).unwrap()).unwrap();
+    let before = std::fs::read(&path).unwrap();
+    let run = Cli::new().args(["--production", "refresh", "--token-file"]).arg(&path).run();
+    run.code(2);
+    assert!(run.stderr.contains("sandbox application id"), "{}", run.stderr);
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    assert_eq!(std::fs::read_dir(fx.dir.path()).unwrap().count(), 1, "no temporary file is left");
+}

@@ -339,6 +339,8 @@ fn raw_preflight(square: &MockSquare) -> u16 {
     answer.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
 }
 
+// The binary exists only with the `cli` feature (a default one).
+#[cfg(feature = "cli")]
 #[test]
 fn the_binary_offers_control_with_the_flag() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_square-oauth-mock"))

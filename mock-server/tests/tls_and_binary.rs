@@ -45,6 +45,8 @@ fn bad_tls_material_is_an_error_not_a_panic() {
     assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
 }
 
+// The binary exists only with the `cli` feature (a default one).
+#[cfg(feature = "cli")]
 #[test]
 fn the_binary_prints_its_base_url_and_serves() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_square-oauth-mock"))
@@ -77,6 +79,8 @@ fn the_binary_prints_its_base_url_and_serves() {
     result.unwrap();
 }
 
+// The binary exists only with the `cli` feature (a default one).
+#[cfg(feature = "cli")]
 #[test]
 fn the_binary_refuses_a_malformed_app() {
     let out = Command::new(env!("CARGO_BIN_EXE_square-oauth-mock"))

@@ -14,40 +14,14 @@ use crate::args::Login;
 use crate::callback::{Callback, CallbackServer, WaitError};
 use crate::context::{Context, client_id, client_secret, env, local};
 use crate::failure::{Context as Call, Exit, Failure};
-use crate::paste::{Environment, Landing, environment_of, landing, read_landed_url, read_secret};
+use crate::paste::{Landing, config_for, landing, read_landed_url, read_secret};
 use crate::spinner::Spinner;
 use crate::tokenfile;
 
 /// Runs `login`.
 pub(crate) fn run(cx: &Context, args: &Login) -> Result<(), Failure> {
     let client_id = client_id(args.client_id.as_deref())?;
-    let id_environment = environment_of(client_id.as_str());
-    let config = cx.config_with(id_environment == Environment::Sandbox)?;
-    if id_environment == Environment::Sandbox && !cx.environment_chosen() {
-        eprintln!("The application id starts with `sandbox-`: using Square's sandbox (--production to refuse).");
-    }
-    let target = if config.base_url() == square_oauth::Config::sandbox().base_url() {
-        Some(Environment::Sandbox)
-    } else if config.base_url() == square_oauth::Config::production().base_url() {
-        Some(Environment::Production)
-    } else {
-        None
-    };
-    match (id_environment, target) {
-        (Environment::Sandbox, Some(Environment::Production)) => {
-            return Err(Failure::usage(format!(
-                "`{client_id}` is a sandbox application id; production would refuse it"
-            ))
-            .hint("drop --production (the id selects the sandbox), or use the production id"));
-        }
-        (Environment::Production, Some(Environment::Sandbox)) => {
-            return Err(Failure::usage(format!(
-                "`{client_id}` is a production application id; the sandbox would refuse it"
-            ))
-            .hint("sandbox application ids start with `sandbox-`: use that one, or drop --sandbox"));
-        }
-        _ => {}
-    }
+    let config = config_for(cx, client_id.as_str())?;
     let redirect = args.redirect_url.clone().or_else(|| env("SQUARE_REDIRECT_URL"));
     let mode = match &redirect {
         Some(url) => landing(url)?,

@@ -22,11 +22,15 @@ pub(crate) fn run(cx: &Context, args: &Refresh) -> Result<(), Failure> {
     };
     let mut set = tokenfile::read(path)?;
     let secret = match set.flow() {
-        Flow::CodeFlow => client_secret(args.client_secret.as_ref()),
+        Flow::CodeFlow => match &args.client_secret_file {
+            Some(file) => Some(square_oauth::ClientSecret::new(crate::paste::read_secret(file)?)),
+            None => client_secret(args.client_secret.as_ref()),
+        },
         Flow::Pkce => None,
     };
     let operation = set.refresh_operation(secret.as_ref()).map_err(|e| Failure::from_core(&e, None))?;
-    let config = cx.config()?;
+    // Tokens of a sandbox application are refreshed in the sandbox.
+    let config = crate::paste::config_for(cx, set.client_id().as_str())?;
     let staged = tokenfile::stage(path)?;
 
     let pkce = set.flow() == Flow::Pkce;
