@@ -303,6 +303,12 @@ pub(crate) struct Mock {
     /// Refuse a repeated RevokeToken (401 ACCESS_TOKEN_REVOKED) instead of answering success again.
     #[arg(long)]
     pub(crate) refuse_repeated_revoke: bool,
+    /// Let pages of this origin call the fake from a browser (repeat; `*` for any). None by default.
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    pub(crate) allow_origins: Vec<String>,
+    /// Let allowed pages read this response header, such as retry-after (repeat). None by default.
+    #[arg(long = "expose-header", value_name = "NAME")]
+    pub(crate) expose_headers: Vec<String>,
 }
 
 /// A secret flag, wrapped the moment it is read, so that the argument structs' `Debug` (and

@@ -96,19 +96,46 @@ fn json_mode_puts_one_document_on_stdout() {
 }
 
 #[test]
-fn a_state_mismatch_is_refused_and_nothing_is_exchanged() {
+fn a_redirect_with_a_wrong_state_is_refused_and_the_login_keeps_waiting() {
+    // Any web page can send the browser to the callback: such a request gets an error page and
+    // the real redirect, arriving after it, still completes the login.
     let fx = Fixture::new();
     let out = fx.path("tokens.json");
-    let mut callback_status = 0;
+    let (mut forged_status, mut missing_status, mut real_status) = (0, 0, 0);
     let run = login(&fx).arg("--out").arg(&out).run_with_browser(|url| {
         let redirect = fx.square.approve(url, None).unwrap();
         let code = query_param(&redirect, "code").unwrap();
         let forged = format!("http://127.0.0.1:{}/callback?code={code}&state=forged-state", fx.redirect_port);
-        callback_status = get(&forged);
+        forged_status = get(&forged);
+        missing_status = get(&format!("http://127.0.0.1:{}/callback?code=sq0cgb-forged", fx.redirect_port));
+        assert!(fx.square.requests().iter().all(|r| r.path != "/oauth2/token"), "no exchange of a forged redirect");
+        real_status = get(&redirect.replace("localhost", "127.0.0.1"));
     });
-    run.code(5);
-    assert_eq!(callback_status, 400);
+    run.code(0);
+    assert_eq!((forged_status, missing_status, real_status), (400, 400, 200));
     assert!(run.stderr.contains("`state` does not match"), "{}", run.stderr);
+    assert!(out.exists());
+    assert_eq!(fx.square.requests().iter().filter(|r| r.path == "/oauth2/token").count(), 1);
+}
+
+#[test]
+fn only_wrong_state_redirects_end_in_the_wait_running_out_with_nothing_exchanged() {
+    let fx = Fixture::new();
+    let out = fx.path("tokens.json");
+    let mut callback_status = 0;
+    let run = fx
+        .cli()
+        .args(["login", "--client-id", CLIENT_ID, "--no-browser", "--wait", "2s"])
+        .args(["--redirect-port", &fx.redirect_port.to_string()])
+        .arg("--out")
+        .arg(&out)
+        .run_with_browser(|url| {
+            let redirect = fx.square.approve(url, None).unwrap();
+            let code = query_param(&redirect, "code").unwrap();
+            callback_status = get(&format!("http://127.0.0.1:{}/callback?code={code}&state=forged", fx.redirect_port));
+        });
+    run.code(4);
+    assert_eq!(callback_status, 400);
     assert!(!out.exists());
     assert!(fx.square.requests().iter().all(|r| r.path != "/oauth2/token"), "no exchange after a forged redirect");
     assert_eq!(std::fs::read_dir(fx.dir.path()).unwrap().count(), 0, "no temporary file left");

@@ -365,8 +365,8 @@ pub struct ObtainTokenResponse {
 }
 
 /// An optional, non-secret field read without failing: a value of the wrong shape is kept as
-/// `Bad` for the report. It goes through a `serde_json::Value`, which is why no secret field is
-/// read this way (that memory is not wiped).
+/// `Bad` for the report. Read through [`Scalar`] rather than `serde_json::Value`, which would
+/// add its whole deserializer to every WebAssembly module.
 #[derive(Default)]
 enum Lenient<T> {
     #[default]
@@ -375,10 +375,100 @@ enum Lenient<T> {
     Bad,
 }
 
-impl<'de, T: serde::de::DeserializeOwned> serde::Deserialize<'de> for Lenient<T> {
+/// What a JSON value is, as far as an optional scalar field needs to know.
+enum Scalar {
+    Null,
+    Bool(bool),
+    Str(String),
+    Other,
+}
+
+impl<'de> serde::Deserialize<'de> for Scalar {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = serde_json::Value::deserialize(deserializer)?;
-        Ok(T::deserialize(value).map_or(Lenient::Bad, Lenient::Good))
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_unit<E>(self) -> Result<Scalar, E> {
+                Ok(Scalar::Null)
+            }
+            fn visit_none<E>(self) -> Result<Scalar, E> {
+                Ok(Scalar::Null)
+            }
+            fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Scalar, D::Error> {
+                <Scalar as serde::Deserialize>::deserialize(d)
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Scalar, E> {
+                Ok(Scalar::Bool(v))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Scalar, E> {
+                Ok(Scalar::Str(v.to_owned()))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Scalar, E> {
+                Ok(Scalar::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Scalar, E> {
+                Ok(Scalar::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Scalar, E> {
+                Ok(Scalar::Other)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Other)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Scalar, A::Error> {
+                while map.next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Other)
+            }
+        }
+        deserializer.deserialize_any(Visit)
+    }
+}
+
+/// A field's type, from a [`Scalar`]: `None` when the value has the wrong shape.
+trait FromScalar: Sized {
+    fn from_scalar(scalar: Scalar) -> Option<Self>;
+}
+
+impl FromScalar for Option<String> {
+    fn from_scalar(scalar: Scalar) -> Option<Self> {
+        match scalar {
+            Scalar::Null => Some(None),
+            Scalar::Str(text) => Some(Some(text)),
+            _ => None,
+        }
+    }
+}
+
+impl FromScalar for Option<bool> {
+    fn from_scalar(scalar: Scalar) -> Option<Self> {
+        match scalar {
+            Scalar::Null => Some(None),
+            Scalar::Bool(value) => Some(Some(value)),
+            _ => None,
+        }
+    }
+}
+
+/// A timestamp as [`timestamp`] reads it: absent, `null` or empty is `None`.
+impl FromScalar for Option<jiff::Timestamp> {
+    fn from_scalar(scalar: Scalar) -> Option<Self> {
+        match scalar {
+            Scalar::Null => Some(None),
+            Scalar::Str(text) if text.trim().is_empty() => Some(None),
+            Scalar::Str(text) => text.trim().parse().ok().map(Some),
+            _ => None,
+        }
+    }
+}
+
+impl<'de, T: FromScalar> serde::Deserialize<'de> for Lenient<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(T::from_scalar(<Scalar as serde::Deserialize>::deserialize(deserializer)?)
+            .map_or(Lenient::Bad, Lenient::Good))
     }
 }
 
@@ -395,28 +485,6 @@ impl<T> Lenient<Option<T>> {
     }
 }
 
-/// A timestamp as [`timestamp`] reads it, for [`Lenient`].
-struct Stamp(Option<jiff::Timestamp>);
-
-impl<'de> serde::Deserialize<'de> for Stamp {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        timestamp(deserializer).map(Stamp)
-    }
-}
-
-impl Lenient<Stamp> {
-    fn take(self, name: &'static str, malformed: &mut Vec<&'static str>) -> Option<jiff::Timestamp> {
-        match self {
-            Lenient::Absent => None,
-            Lenient::Good(Stamp(value)) => value,
-            Lenient::Bad => {
-                malformed.push(name);
-                None
-            }
-        }
-    }
-}
-
 #[derive(serde::Deserialize)]
 struct RawObtainToken {
     #[serde(default)]
@@ -424,7 +492,7 @@ struct RawObtainToken {
     #[serde(default)]
     token_type: Lenient<Option<String>>,
     #[serde(default)]
-    expires_at: Lenient<Stamp>,
+    expires_at: Lenient<Option<jiff::Timestamp>>,
     #[serde(default)]
     merchant_id: Option<MerchantId>,
     #[serde(default)]
@@ -438,7 +506,7 @@ struct RawObtainToken {
     #[serde(default)]
     short_lived: Lenient<Option<bool>>,
     #[serde(default)]
-    refresh_token_expires_at: Lenient<Stamp>,
+    refresh_token_expires_at: Lenient<Option<jiff::Timestamp>>,
     #[serde(default)]
     errors: Option<Vec<crate::error::SquareError>>,
     #[serde(default)]

@@ -99,8 +99,10 @@
 //!
 //! # Headers
 //! Every answer carries `Square-Version` (the request's if well-formed, else the configured
-//! default, `2026-08-19`), `Access-Control-Allow-Origin` (the request's `Origin`, else `*`)
-//! and `Access-Control-Expose-Headers: square-version, retry-after, content-length`.
+//! default, `2026-08-19`) and `Vary: Origin`. CORS follows [`Cors`]: by default no origin is
+//! allowed and no header exposed; a request from an allowed origin gets
+//! `Access-Control-Allow-Origin` naming it, and `Access-Control-Expose-Headers` with the
+//! configured headers, if any.
 //! Preflights answer 204 with `Access-Control-Allow-Methods: GET, POST, OPTIONS` and
 //! `Access-Control-Allow-Headers: content-type, authorization, square-version`.
 //!
@@ -197,6 +199,7 @@ pub struct MockConfig {
     tls: Option<(String, String)>,
     control: bool,
     behaviour: Behaviour,
+    cors: Cors,
 }
 
 impl Default for MockConfig {
@@ -210,6 +213,7 @@ impl Default for MockConfig {
             tls: None,
             control: false,
             behaviour: Behaviour::default(),
+            cors: Cors::default(),
         }
     }
 }
@@ -271,6 +275,57 @@ impl MockConfig {
     pub fn behaviour(mut self, behaviour: Behaviour) -> Self {
         self.behaviour = behaviour;
         self
+    }
+
+    /// Which pages may call the fake from a browser, and which headers they may read (default:
+    /// none; see [`Cors`]).
+    pub fn cors(mut self, cors: Cors) -> Self {
+        self.cors = cors;
+        self
+    }
+}
+
+/// The fake's CORS: which pages (origins) may read its answers, and which response headers
+/// beyond the CORS-safelisted ones they may read.
+///
+/// The default is the strictest, since what Square sends is not documented: no origin is
+/// allowed (a page cannot read any answer) and no header is exposed (`Retry-After` and
+/// `Square-Version` stay hidden from a page that is allowed). A client running in a browser must
+/// therefore work without those headers.
+///
+/// ```
+/// use square_oauth_mock::{Cors, MockConfig};
+///
+/// let cors = Cors::default().allow_origin("http://127.0.0.1:5173").expose_header("retry-after");
+/// let config = MockConfig::new().cors(cors);
+/// # let _ = config;
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cors {
+    /// Origins whose pages may read answers, as a browser sends them (`http://127.0.0.1:5173`);
+    /// `*` allows any origin (named back, never `*` itself).
+    pub allow_origins: Vec<String>,
+    /// Response headers pages may read besides the safelisted ones (`retry-after`,
+    /// `square-version`); none by default.
+    pub expose_headers: Vec<String>,
+}
+
+impl Cors {
+    /// Allows pages of `origin` (`*`: any).
+    pub fn allow_origin(mut self, origin: &str) -> Self {
+        self.allow_origins.push(origin.to_owned());
+        self
+    }
+
+    /// Lets allowed pages read the header `name`.
+    pub fn expose_header(mut self, name: &str) -> Self {
+        self.expose_headers.push(name.to_ascii_lowercase());
+        self
+    }
+
+    /// Whether pages of `origin` may read answers.
+    pub fn allows(&self, origin: &str) -> bool {
+        self.allow_origins.iter().any(|allowed| allowed == "*" || allowed.eq_ignore_ascii_case(origin))
     }
 }
 
@@ -461,6 +516,7 @@ impl MockSquare {
             square_version: config.square_version,
             max_body: config.max_body_bytes,
             control: config.control,
+            cors: config.cors,
         });
         let (tx, rx) = tokio::sync::oneshot::channel();
         let for_thread = shared.clone();

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use square_oauth_mock::{App, Behaviour, MockConfig, MockSquare};
+use square_oauth_mock::{App, Behaviour, Cors, MockConfig, MockSquare};
 
 /// A fake of Square's OAuth server, for offline tests and demos.
 #[derive(Debug, Parser)]
@@ -52,6 +52,12 @@ struct Args {
     /// Refuse a repeated RevokeToken (401 ACCESS_TOKEN_REVOKED) instead of answering success again.
     #[arg(long)]
     refuse_repeated_revoke: bool,
+    /// Let pages of this origin call the fake from a browser (repeat; `*` for any). None by default.
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    allow_origins: Vec<String>,
+    /// Let allowed pages read this response header, such as retry-after (repeat). None by default.
+    #[arg(long = "expose-header", value_name = "NAME")]
+    expose_headers: Vec<String>,
     /// PEM certificate chain: serve https (with --tls-key).
     #[arg(long, requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -89,7 +95,8 @@ fn run(args: Args) -> Result<(), String> {
             specific_token_errors: args.specific_token_errors,
             code_flow_refresh_grace: args.code_flow_refresh_grace,
             refuse_repeated_revoke: args.refuse_repeated_revoke,
-        });
+        })
+        .cors(Cors { allow_origins: args.allow_origins.clone(), expose_headers: args.expose_headers.clone() });
     for app in &apps {
         config = config.app(app.clone());
     }

@@ -39,6 +39,8 @@ pub(crate) struct Shared {
     pub(crate) max_body: usize,
     /// Whether `/__mock/…` answers (see [`crate::control`]).
     pub(crate) control: bool,
+    /// Which pages may read the answers.
+    pub(crate) cors: crate::Cors,
 }
 
 /// Locks, recovering the data if a thread panicked while holding the lock: a panicking test
@@ -221,7 +223,7 @@ pub(crate) async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Resul
             let (status, value) = control::handle(&shared, parts.method.as_str(), &path, &body);
             json_response(status, &value)
         };
-        cors(resp.headers_mut(), origin.as_deref());
+        cors(resp.headers_mut(), origin.as_deref(), &shared.cors);
         return Ok(resp);
     }
     lock(&shared.log).push(RecordedRequest {
@@ -298,16 +300,23 @@ pub(crate) async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Resul
     if let Ok(v) = HeaderValue::from_str(&version) {
         h.insert("square-version", v);
     }
-    cors(h, origin.as_deref());
+    cors(h, origin.as_deref(), &shared.cors);
     Ok(resp)
 }
 
-/// The CORS headers every answer carries, control answers included.
-fn cors(h: &mut HeaderMap, origin: Option<&str>) {
-    let allow_origin = origin.and_then(|o| HeaderValue::from_str(o).ok()).unwrap_or(HeaderValue::from_static("*"));
-    h.insert("access-control-allow-origin", allow_origin);
+/// The CORS headers of an answer, control answers included: an allowed `Origin` is named back
+/// (with the configured exposed headers); any other gets none, so a browser keeps the answer
+/// from the page.
+fn cors(h: &mut HeaderMap, origin: Option<&str>, config: &crate::Cors) {
     h.insert("vary", HeaderValue::from_static("Origin"));
-    h.insert("access-control-expose-headers", HeaderValue::from_static("square-version, retry-after, content-length"));
+    let Some(origin) = origin.filter(|o| config.allows(o)) else { return };
+    let Ok(allow_origin) = HeaderValue::from_str(origin) else { return };
+    h.insert("access-control-allow-origin", allow_origin);
+    if !config.expose_headers.is_empty()
+        && let Ok(exposed) = HeaderValue::from_str(&config.expose_headers.join(", "))
+    {
+        h.insert("access-control-expose-headers", exposed);
+    }
 }
 
 /// A 200 body of exactly `n` bytes that starts like a token answer.

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 
 use common::*;
 use serde_json::{Value, json};
-use square_oauth_mock::MockSquare;
+use square_oauth_mock::{Cors, MockSquare};
 
 /// A control call's answer: never schema-checked (it is not Square's), so sent here directly.
 fn control(base: &str, method: &str, path: &str, body: Option<&Value>) -> Answer {
@@ -29,7 +29,9 @@ fn control(base: &str, method: &str, path: &str, body: Option<&Value>) -> Answer
 }
 
 fn start_with_control() -> MockSquare {
-    MockSquare::start(config().control(true)).expect("the fake starts")
+    // The origin the control calls below send: a page on another origin, as in the wasm tests.
+    MockSquare::start(config().control(true).cors(Cors::default().allow_origin("http://127.0.0.1:9")))
+        .expect("the fake starts")
 }
 
 fn pkce_authorize(base: &str) -> String {

@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use serde_json::json;
-use square_oauth_mock::MockSquare;
+use square_oauth_mock::{Cors, MockSquare};
 
 #[test]
 fn every_answer_echoes_square_version() {
@@ -100,8 +100,28 @@ fn unknown_paths_and_methods_get_errors() {
 }
 
 #[test]
-fn cors_preflight_and_exposed_headers() {
+fn by_default_no_page_may_read_an_answer_and_no_header_is_exposed() {
     let square = start();
+    let base = square.base_url();
+    let e = post_json(&base, "/oauth2/token", &json!({}), &[("origin", "http://localhost:8000")]);
+    assert_eq!(e.header("access-control-allow-origin"), None);
+    assert_eq!(e.header("access-control-expose-headers"), None);
+    assert_eq!(status_of(&base, "EAAAx").header("access-control-allow-origin"), None);
+    // Allowed, but nothing exposed: the headers stay hidden from the page.
+    let allowed = MockSquare::start(config().cors(Cors::default().allow_origin("http://localhost:8000"))).unwrap();
+    let e = post_json(&allowed.base_url(), "/oauth2/token", &json!({}), &[("origin", "http://localhost:8000")]);
+    assert_eq!(e.header("access-control-allow-origin"), Some("http://localhost:8000"));
+    assert_eq!(e.header("access-control-expose-headers"), None);
+    let other = post_json(&allowed.base_url(), "/oauth2/token", &json!({}), &[("origin", "http://evil.example")]);
+    assert_eq!(other.header("access-control-allow-origin"), None, "only configured origins are named back");
+}
+
+#[test]
+fn cors_preflight_and_exposed_headers() {
+    let square = MockSquare::start(
+        config().cors(Cors::default().allow_origin("*").expose_header("Square-Version").expose_header("retry-after")),
+    )
+    .unwrap();
     let base = square.base_url();
     let a = agent()
         .options(format!("{base}/oauth2/token"))
@@ -120,7 +140,7 @@ fn cors_preflight_and_exposed_headers() {
     let exposed = e.header("access-control-expose-headers").unwrap().to_ascii_lowercase();
     assert!(exposed.contains("square-version") && exposed.contains("retry-after"));
     let no_origin = status_of(&base, "EAAAx");
-    assert_eq!(no_origin.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(no_origin.header("access-control-allow-origin"), None, "no Origin, no CORS headers");
 }
 
 #[test]

@@ -8,7 +8,9 @@ use serde_json::json;
 use square_oauth::Calls as _;
 use square_oauth::jiff::Timestamp;
 use square_oauth::lifecycle::{Flow, TokenSet};
-use square_oauth::{AuthorizeUrl, CodeVerifier, ObtainToken, RetrieveTokenStatus, Scope, State, parse_callback};
+use square_oauth::{
+    AuthorizeUrl, CallbackError, CodeVerifier, ObtainToken, RetrieveTokenStatus, Scope, State, parse_callback,
+};
 
 use crate::args::Login;
 use crate::callback::{Callback, CallbackServer, WaitError};
@@ -94,37 +96,53 @@ pub(crate) fn run(cx: &Context, args: &Login) -> Result<(), Failure> {
         }
     }
 
-    let (mut callback, landed) = match &server {
+    let (mut callback, code) = match &server {
         Some(server) => {
-            let mut spinner = Spinner::new("Waiting for the browser to come back");
-            let waited = server.wait(Instant::now() + args.wait, |left| spinner.tick(left));
-            spinner.finish();
-            let callback = waited.map_err(|e| match e {
-                WaitError::TimedOut => Failure::new(
-                    Exit::Transport,
-                    format!("no redirect came back to {redirect_url} within {}s", args.wait.as_secs()),
-                )
-                .hint(
-                    "finish the authorize page sooner, or raise --wait; check that the app's redirect URL is this one",
-                ),
-                WaitError::Io(e) => local(format!("the callback listener failed: {e}")),
-            })?;
-            let query = callback.query().to_owned();
-            (Some(callback), query)
+            let deadline = Instant::now() + args.wait;
+            loop {
+                let mut spinner = Spinner::new("Waiting for the browser to come back");
+                let waited = server.wait(deadline, |left| spinner.tick(left));
+                spinner.finish();
+                let callback = waited.map_err(|e| match e {
+                    WaitError::TimedOut => Failure::new(
+                        Exit::Transport,
+                        format!("no redirect came back to {redirect_url} within {}s", args.wait.as_secs()),
+                    )
+                    .hint(
+                        "finish the authorize page sooner, or raise --wait; check that the app's redirect URL is this one",
+                    ),
+                    WaitError::Io(e) => local(format!("the callback listener failed: {e}")),
+                })?;
+                match parse_callback(callback.query(), &state) {
+                    Ok(code) => break (Some(callback), code),
+                    // A request without this login's `state` is not its redirect: any web page can
+                    // send a browser here, and must not be able to end the login. Refuse it and
+                    // keep waiting.
+                    Err(square_oauth::Error::Callback(
+                        e @ (CallbackError::StateMismatch
+                        | CallbackError::StateMissing
+                        | CallbackError::Repeated("state")),
+                    )) => {
+                        eprintln!("ignored a request to the callback: {e}; still waiting");
+                        callback.respond(
+                            400,
+                            "Not this login's redirect",
+                            "This request does not carry the state square-oauth sent, so it was ignored.",
+                        );
+                    }
+                    Err(e) => {
+                        callback.respond(
+                            400,
+                            "Authorization failed",
+                            "square-oauth could not use this redirect; see the terminal.",
+                        );
+                        return Err(Failure::from_core(&e, None));
+                    }
+                }
+            }
         }
-        None => (None, read_landed_url()?),
-    };
-    let code = match parse_callback(&landed, &state) {
-        Ok(code) => code,
-        Err(e) => {
-            reply(
-                &mut callback,
-                400,
-                "Authorization failed",
-                "square-oauth could not use this redirect; see the terminal.",
-            );
-            return Err(Failure::from_core(&e, None));
-        }
+        // A pasted address is the seller's own browser's: whatever is wrong with it ends the login.
+        None => (None, parse_callback(&read_landed_url()?, &state).map_err(|e| Failure::from_core(&e, None))?),
     };
 
     let staged = args.out.as_deref().map(tokenfile::stage).transpose()?;

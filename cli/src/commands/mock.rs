@@ -1,7 +1,7 @@
 //! `square-oauth mock`: the fake Square in the foreground.
 
 use serde_json::json;
-use square_oauth_mock::{App, Behaviour, MockConfig, MockSquare};
+use square_oauth_mock::{App, Behaviour, Cors, MockConfig, MockSquare};
 
 use crate::args::Mock;
 use crate::context::{Context, local};
@@ -33,11 +33,15 @@ pub(crate) fn run(cx: &Context, args: &Mock) -> Result<(), Failure> {
             None => apps.push(App::new(&id, &secret, &[&url])),
         }
     }
-    let mut config = MockConfig::new().listen(args.listen).control(args.control).behaviour(Behaviour {
-        specific_token_errors: args.specific_token_errors,
-        code_flow_refresh_grace: args.code_flow_refresh_grace,
-        refuse_repeated_revoke: args.refuse_repeated_revoke,
-    });
+    let mut config = MockConfig::new()
+        .listen(args.listen)
+        .control(args.control)
+        .behaviour(Behaviour {
+            specific_token_errors: args.specific_token_errors,
+            code_flow_refresh_grace: args.code_flow_refresh_grace,
+            refuse_repeated_revoke: args.refuse_repeated_revoke,
+        })
+        .cors(Cors { allow_origins: args.allow_origins.clone(), expose_headers: args.expose_headers.clone() });
     for app in &apps {
         config = config.app(app.clone());
     }
