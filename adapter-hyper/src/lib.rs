@@ -55,7 +55,7 @@
 //! ## Secrets
 //!
 //! Each attempt hands hyper its own copy of the request body, wiped when hyper lets go of it; the
-//! answer is read into the core's [`WipingBuffer`](square_oauth::WipingBuffer), wiped after
+//! answer is read into the core's [`WipingBuffer`], wiped after
 //! parsing. Buffers inside hyper and rustls are
 //! theirs and are not wiped. No error or `Debug` output of this crate carries a secret.
 //!

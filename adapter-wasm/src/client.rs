@@ -109,7 +109,7 @@ pub fn now() -> Timestamp {
 }
 
 /// A PKCE verifier from Web Crypto's `getRandomValues`. Keep it (sessionStorage) until the seller
-/// comes back, then pass it to [`ObtainToken::pkce`].
+/// comes back, then pass it to [`ObtainToken::pkce`](square_oauth::ObtainToken::pkce).
 /// Fails when Web Crypto is missing (Node before 19 has no global `crypto`; run it with
 /// `--experimental-global-webcrypto`).
 pub fn generate_verifier() -> Result<CodeVerifier, getrandom::Error> {
