@@ -1,6 +1,5 @@
 //! Building a [`Client`]: timeouts, retry policy, pool, TLS or a connector of the caller's own.
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,14 +7,11 @@ use hyper_rustls::HttpsConnectorBuilder;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::{Connect, HttpConnector};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
-use square_oauth::{Config, RetryPolicy};
+use square_oauth::{AdapterSettings, Config};
 
 use crate::{Client, DefaultConnector, Inner};
 
-/// How long a TCP connection may take to open by default.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a whole attempt (connect, send, read the answer) may take by default.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+pub use square_oauth::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
 /// How long an idle pooled connection is kept.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 
@@ -30,17 +26,17 @@ const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 ///     .retry_policy(RetryPolicy::default().max_retries(1))
 ///     .build();
 /// ```
+#[derive(Debug)]
 pub struct ClientBuilder<C = DefaultConnector> {
     config: Config,
-    retry_policy: RetryPolicy,
-    connect_timeout: Duration,
-    timeout: Duration,
+    settings: AdapterSettings,
     pool_max_idle_per_host: usize,
     connector: Connector<C>,
 }
 
 /// Where the connector comes from: made at `build` (so that it sees the final connect timeout
 /// and TLS settings), or given whole by the caller.
+#[derive(Debug)]
 enum Connector<C> {
     Made { tls: Option<Box<rustls::ClientConfig>>, make: fn(Option<Box<rustls::ClientConfig>>, Duration) -> C },
     Given(C),
@@ -50,9 +46,7 @@ impl ClientBuilder {
     pub(crate) fn new(config: Config) -> Self {
         ClientBuilder {
             config,
-            retry_policy: RetryPolicy::default(),
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            timeout: DEFAULT_TIMEOUT,
+            settings: AdapterSettings::default(),
             pool_max_idle_per_host: usize::MAX,
             connector: Connector::Made { tls: None, make: https_connector },
         }
@@ -100,27 +94,7 @@ impl ClientBuilder {
 }
 
 impl<C> ClientBuilder<C> {
-    /// When to retry (default: [`RetryPolicy::default`]); [`RetryPolicy::never`] turns retries off.
-    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry_policy = policy;
-        self
-    }
-
-    /// How long opening a TCP connection may take (shared among the addresses of a host that
-    /// has several); default 10 s. The TLS handshake counts against [`timeout`](Self::timeout).
-    /// It applies to the built-in connector only: one given with [`connector`](Self::connector)
-    /// brings its own.
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// How long one attempt may take, from connecting to the last byte of the answer; default
-    /// 30 s. Each retry gets the full time again.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
+    square_oauth::adapter_settings!(connect_timeout);
 
     /// The most idle connections kept per host (no limit by default; idle ones close after 90 s).
     pub fn pool_max_idle_per_host(mut self, max: usize) -> Self {
@@ -134,9 +108,7 @@ impl<C> ClientBuilder<C> {
     pub fn connector<D>(self, connector: D) -> ClientBuilder<D> {
         ClientBuilder {
             config: self.config,
-            retry_policy: self.retry_policy,
-            connect_timeout: self.connect_timeout,
-            timeout: self.timeout,
+            settings: self.settings,
             pool_max_idle_per_host: self.pool_max_idle_per_host,
             connector: Connector::Given(connector),
         }
@@ -147,7 +119,7 @@ impl<C: Connect + Clone + Send + Sync + 'static> ClientBuilder<C> {
     /// The client.
     pub fn build(self) -> Client<C> {
         let connector = match self.connector {
-            Connector::Made { tls, make } => make(tls, self.connect_timeout),
+            Connector::Made { tls, make } => make(tls, self.settings.connect_timeout),
             Connector::Given(connector) => connector,
         };
         let http = HyperClient::builder(TokioExecutor::new())
@@ -158,29 +130,11 @@ impl<C: Connect + Clone + Send + Sync + 'static> ClientBuilder<C> {
         Client {
             inner: Arc::new(Inner {
                 config: self.config,
-                retry_policy: self.retry_policy,
-                timeout: self.timeout,
+                retry_policy: self.settings.retry_policy,
+                timeout: self.settings.timeout,
                 http,
             }),
         }
-    }
-}
-
-impl<C> fmt::Debug for ClientBuilder<C> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let connector = match &self.connector {
-            Connector::Made { tls: None, .. } => "built-in, webpki roots",
-            Connector::Made { tls: Some(_), .. } => "built-in, caller's TLS configuration",
-            Connector::Given(_) => "caller's",
-        };
-        f.debug_struct("ClientBuilder")
-            .field("config", &self.config)
-            .field("retry_policy", &self.retry_policy)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("timeout", &self.timeout)
-            .field("pool_max_idle_per_host", &self.pool_max_idle_per_host)
-            .field("connector", &connector)
-            .finish()
     }
 }
 

@@ -55,7 +55,7 @@
 //! ## Secrets
 //!
 //! Each attempt hands hyper its own copy of the request body, wiped when hyper lets go of it; the
-//! answer is read into the core's [`WipingBuffer`](square_oauth::WipingBuffer), wiped after
+//! answer is read into the core's [`WipingBuffer`], wiped after
 //! parsing. Buffers inside hyper and rustls are
 //! theirs and are not wiped. No error or `Debug` output of this crate carries a secret.
 //!
@@ -138,31 +138,17 @@ pub type Error = square_oauth::CallError<TransportError>;
 /// # Ok(())
 /// # }
 /// ```
+#[derive(Clone, Debug)]
 pub struct Client<C = DefaultConnector> {
     inner: Arc<Inner<C>>,
 }
 
+#[derive(Debug)]
 struct Inner<C> {
     config: Config,
     retry_policy: RetryPolicy,
     timeout: Duration,
     http: HyperClient<C, Full<Bytes>>,
-}
-
-impl<C> Clone for Client<C> {
-    fn clone(&self) -> Self {
-        Client { inner: Arc::clone(&self.inner) }
-    }
-}
-
-impl<C> fmt::Debug for Client<C> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Client")
-            .field("config", &self.inner.config)
-            .field("retry_policy", &self.inner.retry_policy)
-            .field("timeout", &self.inner.timeout)
-            .finish_non_exhaustive()
-    }
 }
 
 impl Client {
@@ -193,10 +179,7 @@ impl<C: Connect + Clone + Send + Sync + 'static> AsyncTransport for Client<C> {
         // hyper wants a body it owns: this attempt's copy, wiped when hyper drops it.
         let mut body = WipingBuffer::with_capacity(request.body().len());
         body.push(request.body().expose_secret()).map_err(|error| Failure::Refused(boxed(error)))?;
-        let mut owned = Request::new(Full::new(Bytes::from_owner(body)));
-        *owned.method_mut() = request.method().clone();
-        *owned.uri_mut() = request.uri().clone();
-        *owned.headers_mut() = request.headers().clone();
+        let owned = square_oauth::with_body(request, Full::new(Bytes::from_owner(body)));
         let exchange = async {
             let response = self.inner.http.request(owned).await.map_err(classify)?;
             let limit = self.inner.config.max_response_bytes();

@@ -65,7 +65,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::{Request, Response};
-use square_oauth::{AsyncTransport, Body, Config, Failure, RetryPolicy, WipingBuffer};
+use square_oauth::{AdapterSettings, AsyncTransport, Body, Config, Failure, RetryPolicy, WipingBuffer};
 
 pub use square_oauth::AsyncCalls;
 pub use {reqwest, rustls, square_oauth};
@@ -75,16 +75,14 @@ pub use {reqwest, rustls, square_oauth};
 /// holds a secret.
 pub type Error = square_oauth::CallError<reqwest::Error>;
 
-/// How long one attempt may take by default, from sending to the last byte of the answer.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+pub use square_oauth::DEFAULT_TIMEOUT;
 
 /// An async client for Square's OAuth API over a `reqwest::Client`; the calls come from
 /// [`AsyncCalls`]. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Client {
     config: Config,
-    retry_policy: RetryPolicy,
-    timeout: Duration,
+    settings: AdapterSettings,
     http: Arc<reqwest::Client>,
 }
 
@@ -111,21 +109,10 @@ impl Client {
             }
             false => http,
         };
-        let (retry_policy, timeout) = (RetryPolicy::default(), DEFAULT_TIMEOUT);
-        Ok(Client { config, retry_policy, timeout, http: Arc::new(http) })
+        Ok(Client { config, settings: AdapterSettings::default(), http: Arc::new(http) })
     }
 
-    /// When to retry (default: [`RetryPolicy::default`]); [`RetryPolicy::never`] turns retries off.
-    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry_policy = policy;
-        self
-    }
-
-    /// How long one attempt may take, on top of the reqwest client's own timeouts.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
+    square_oauth::adapter_settings!();
 }
 
 /// rustls with ring, chosen here rather than read from rustls' process-wide default (which
@@ -151,16 +138,21 @@ impl AsyncTransport for Client {
     }
 
     fn retry_policy(&self) -> &RetryPolicy {
-        &self.retry_policy
+        &self.settings.retry_policy
+    }
+
+    fn now(&self) -> jiff::Timestamp {
+        jiff::Timestamp::now()
+    }
+
+    fn entropy(&self) -> u64 {
+        std::collections::hash_map::RandomState::new().hash_one(Arc::as_ptr(&self.http) as usize)
     }
 
     async fn attempt(&self, request: &Request<Body>) -> Result<Response<WipingBuffer>, Failure<reqwest::Error>> {
         let mut body = WipingBuffer::with_capacity(request.body().len());
         let _ = body.push(request.body().expose_secret());
-        let mut owned = Request::new(reqwest::Body::from(bytes::Bytes::from_owner(body)));
-        *owned.method_mut() = request.method().clone();
-        *owned.uri_mut() = request.uri().clone();
-        *owned.headers_mut() = request.headers().clone();
+        let owned = square_oauth::with_body(request, reqwest::Body::from(bytes::Bytes::from_owner(body)));
         let owned = reqwest::Request::try_from(owned).map_err(Failure::Refused)?;
         let exchange = async {
             let mut answer = self.http.execute(owned).await.map_err(classify)?;
@@ -178,19 +170,14 @@ impl AsyncTransport for Client {
             }
             Ok(response.map(|()| buffer))
         };
-        tokio::time::timeout(self.timeout, exchange).await.unwrap_or(Err(Failure::TimedOut { may_have_reached: true }))
+        match tokio::time::timeout(self.settings.timeout, exchange).await {
+            Ok(result) => result,
+            Err(_elapsed) => Err(Failure::TimedOut { may_have_reached: true }),
+        }
     }
 
     async fn sleep(&self, duration: Duration) {
         tokio::time::sleep(duration).await;
-    }
-
-    fn now(&self) -> jiff::Timestamp {
-        jiff::Timestamp::now()
-    }
-
-    fn entropy(&self) -> u64 {
-        std::collections::hash_map::RandomState::new().hash_one(self.timeout)
     }
 }
 

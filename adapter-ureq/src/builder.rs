@@ -1,21 +1,16 @@
 //! Building a [`Client`]: timeouts, retry policy, pool size, trusted roots, or an agent of the
 //! caller's own.
 
-use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
-use square_oauth::{Config, InvalidInput, Problem, RetryPolicy};
+use square_oauth::{AdapterSettings, Config, InvalidInput, Problem};
 use ureq::Agent;
 use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig, TlsProvider};
 use ureq::unversioned::resolver::DefaultResolver;
 
 use crate::{Client, Error, Inner, MarkingConnector};
 
-/// How long a TCP connection may take to open by default.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a whole attempt (connect, send, read the answer) may take by default.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+pub use square_oauth::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
 /// How many idle connections are kept by default (Square is one host, so this is per host too).
 pub const DEFAULT_MAX_IDLE_CONNECTIONS: usize = 8;
 
@@ -30,17 +25,17 @@ pub const DEFAULT_MAX_IDLE_CONNECTIONS: usize = 8;
 ///     .retry_policy(RetryPolicy::default().max_retries(1))
 ///     .build();
 /// ```
+#[derive(Debug)]
 pub struct ClientBuilder {
     config: Config,
-    retry_policy: RetryPolicy,
-    connect_timeout: Duration,
-    timeout: Duration,
+    settings: AdapterSettings,
     max_idle_connections: usize,
     agent: AgentSource,
 }
 
 /// Where the agent comes from: made at `build` (so that it sees the final settings), or given
 /// whole by the caller.
+#[derive(Debug)]
 enum AgentSource {
     Made { roots: Option<Arc<Vec<Certificate<'static>>>> },
     Given(Agent),
@@ -50,33 +45,13 @@ impl ClientBuilder {
     pub(crate) fn new(config: Config) -> Self {
         ClientBuilder {
             config,
-            retry_policy: RetryPolicy::default(),
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            timeout: DEFAULT_TIMEOUT,
+            settings: AdapterSettings::default(),
             max_idle_connections: DEFAULT_MAX_IDLE_CONNECTIONS,
             agent: AgentSource::Made { roots: None },
         }
     }
 
-    /// When to retry (default: [`RetryPolicy::default`]); [`RetryPolicy::never`] turns retries off.
-    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry_policy = policy;
-        self
-    }
-
-    /// How long opening a TCP connection may take; default 10 s. It counts against
-    /// [`timeout`](Self::timeout) too.
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// How long one attempt may take, from resolving the host to the last byte of the answer;
-    /// default 30 s. Each retry gets the full time again.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
+    square_oauth::adapter_settings!(connect_timeout);
 
     /// The most idle connections kept for reuse (default 8). Connections in use are not
     /// counted: a client used from N threads at once opens up to N.
@@ -129,29 +104,25 @@ impl ClientBuilder {
 
     /// The client.
     pub fn build(self) -> Client {
-        let (agent, per_request) = match self.agent {
+        let agent = match self.agent {
             AgentSource::Made { roots } => {
+                // Status handling, redirects and timeouts are set on each request.
                 let config = Agent::config_builder()
-                    .http_status_as_error(false)
-                    .max_redirects(0)
-                    .timeout_connect(Some(self.connect_timeout))
-                    .timeout_global(Some(self.timeout))
                     .max_idle_connections(self.max_idle_connections)
                     .max_idle_connections_per_host(self.max_idle_connections)
                     .tls_config(tls_config(roots))
                     .build();
-                (Agent::with_parts(config, MarkingConnector::default(), DefaultResolver::default()), false)
+                Agent::with_parts(config, MarkingConnector::default(), DefaultResolver::default())
             }
-            AgentSource::Given(agent) => (agent, true),
+            AgentSource::Given(agent) => agent,
         };
         Client {
             inner: Arc::new(Inner {
                 config: self.config,
-                retry_policy: self.retry_policy,
-                connect_timeout: self.connect_timeout,
-                timeout: self.timeout,
+                retry_policy: self.settings.retry_policy,
+                connect_timeout: self.settings.connect_timeout,
+                timeout: self.settings.timeout,
                 agent,
-                per_request,
             }),
         }
     }
@@ -165,22 +136,4 @@ fn tls_config(roots: Option<Arc<Vec<Certificate<'static>>>>) -> TlsConfig {
         .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .root_certs(roots.map_or(RootCerts::WebPki, RootCerts::Specific))
         .build()
-}
-
-impl fmt::Debug for ClientBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let agent = match &self.agent {
-            AgentSource::Made { roots: None } => "built-in, webpki roots",
-            AgentSource::Made { roots: Some(_) } => "built-in, caller's roots",
-            AgentSource::Given(_) => "caller's",
-        };
-        f.debug_struct("ClientBuilder")
-            .field("config", &self.config)
-            .field("retry_policy", &self.retry_policy)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("timeout", &self.timeout)
-            .field("max_idle_connections", &self.max_idle_connections)
-            .field("agent", &agent)
-            .finish()
-    }
 }

@@ -77,7 +77,6 @@ mod builder;
 
 use std::collections::hash_map::RandomState;
 use std::error::Error as StdError;
-use std::fmt;
 use std::hash::{BuildHasher, Hasher};
 use std::io::{ErrorKind, Read};
 use std::sync::Arc;
@@ -110,30 +109,18 @@ pub type Error = square_oauth::CallError<ureq::Error>;
 /// println!("scopes: {:?}, expires {:?}", status.scopes, status.expires_at);
 /// # Ok::<(), square_oauth_ureq::Error>(())
 /// ```
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Client {
     inner: Arc<Inner>,
 }
 
+#[derive(Debug)]
 struct Inner {
     config: Config,
     retry_policy: RetryPolicy,
     connect_timeout: Duration,
     timeout: Duration,
     agent: ureq::Agent,
-    /// The agent is the caller's: its settings are overridden on every request.
-    per_request: bool,
-}
-
-impl fmt::Debug for Client {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Client")
-            .field("config", &self.inner.config)
-            .field("retry_policy", &self.inner.retry_policy)
-            .field("connect_timeout", &self.inner.connect_timeout)
-            .field("timeout", &self.inner.timeout)
-            .finish_non_exhaustive()
-    }
 }
 
 impl Client {
@@ -162,24 +149,14 @@ impl Transport for Client {
 
     fn attempt(&self, request: &Request<Body>) -> Result<Response<WipingBuffer>, Failure<ureq::Error>> {
         let inner = &*self.inner;
-        let mut borrowed = Request::new(request.body().expose_secret());
-        *borrowed.method_mut() = request.method().clone();
-        *borrowed.uri_mut() = request.uri().clone();
-        *borrowed.headers_mut() = request.headers().clone();
-        if inner.per_request || inner.config.is_loopback() {
-            let mut configured = inner.agent.configure_request(borrowed);
-            if inner.per_request {
-                configured = configured
-                    .http_status_as_error(false)
-                    .max_redirects(0)
-                    .timeout_connect(Some(inner.connect_timeout))
-                    .timeout_global(Some(inner.timeout));
-            }
-            if inner.config.is_loopback() {
-                configured = configured.proxy(None);
-            }
-            borrowed = configured.build();
-        }
+        // Set on every request, so that a caller's agent cannot make them unsafe.
+        let configured =
+            (inner.agent.configure_request(square_oauth::with_body(request, request.body().expose_secret())))
+                .http_status_as_error(false)
+                .max_redirects(0)
+                .timeout_connect(Some(inner.connect_timeout))
+                .timeout_global(Some(inner.timeout));
+        let borrowed = if inner.config.is_loopback() { configured.proxy(None).build() } else { configured.build() };
         let response = inner.agent.run(borrowed).map_err(classify)?;
         let (head, mut body) = response.into_parts();
         let limit = inner.config.max_response_bytes();
@@ -223,10 +200,8 @@ fn classify(error: ureq::Error) -> Failure<ureq::Error> {
         U::Timeout(ureq::Timeout::Resolve | ureq::Timeout::Connect) => Failure::TimedOut { may_have_reached: false },
         U::HostNotFound | U::ConnectionFailed | U::ConnectProxyFailed(_) => Failure::NotSent(error),
         U::Io(io) if io.get_ref().is_some_and(|inner| inner.is::<Connecting>()) => Failure::NotSent(error),
-        U::Tls(_) | U::Pem(_) | U::TlsRequired | U::RequireHttpsOnly(_) | U::BadUri(_) | U::Http(_) => {
-            Failure::Refused(error)
-        }
-        U::InvalidProxyUrl | U::TooManyRedirects | U::RedirectFailed => Failure::Refused(error),
+        U::Tls(_) | U::Pem(_) | U::TlsRequired | U::RequireHttpsOnly(_) | U::BadUri(_) => Failure::Refused(error),
+        U::Http(_) | U::InvalidProxyUrl | U::TooManyRedirects | U::RedirectFailed => Failure::Refused(error),
         _ => after_sending(error),
     }
 }
@@ -268,20 +243,9 @@ fn refused_certificate(error: &ureq::Error) -> bool {
 pub(crate) struct MarkingConnector(DefaultConnector);
 
 /// The mark: this I/O error happened while connecting.
-#[derive(Debug)]
-struct Connecting(std::io::Error);
-
-impl fmt::Display for Connecting {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "while connecting: {}", self.0)
-    }
-}
-
-impl StdError for Connecting {
-    fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        Some(&self.0)
-    }
-}
+#[derive(Debug, thiserror::Error)]
+#[error("while connecting: {0}")]
+struct Connecting(#[source] std::io::Error);
 
 impl Connector for MarkingConnector {
     type Out = <DefaultConnector as Connector>::Out;
@@ -291,5 +255,18 @@ impl Connector for MarkingConnector {
             ureq::Error::Io(io) => ureq::Error::Io(std::io::Error::new(io.kind(), Connecting(io))),
             other => other,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Error as Io, ErrorKind::ConnectionRefused};
+
+    #[test]
+    fn only_a_failure_marked_by_the_connector_is_never_sent() {
+        let later = super::classify(ureq::Error::Io(Io::from(ConnectionRefused)));
+        assert!(matches!(later, square_oauth::Failure::MaybeSent(_)), "{later:?}");
+        let marked = Io::new(ConnectionRefused, super::Connecting(Io::from(ConnectionRefused)));
+        assert!(matches!(super::classify(ureq::Error::Io(marked)), square_oauth::Failure::NotSent(_)));
     }
 }

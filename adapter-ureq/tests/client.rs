@@ -1,17 +1,18 @@
 //! What the cross-adapter suite (`tests/`) does not cover: a caller's agent whose settings would
 //! be unsafe, a chunked body that never ends, bad root certificates, `refresh_if_due`, and the
-//! client's own traits.
+//! client's own traits, and a connection reset after the request arrived.
 
-#[allow(unused_imports)]
-use square_oauth::{Calls as _, Transport as _};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use square_oauth::{
     AccessToken, AuthorizeUrl, ClientId, ClientSecret, Config, ErrorCode, Flow, ObtainToken, RefreshRules,
     RetrieveTokenStatus, RetryPolicy, State, TokenSet, parse_callback,
 };
+use square_oauth::{AuthorizationCode, Calls as _, Transport as _};
 use square_oauth_mock::{App, Fault, MockConfig, MockSquare};
 use square_oauth_ureq::{Client, Error};
 
@@ -99,7 +100,7 @@ fn root_certificates_must_be_pem_certificates() {
     }
     let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
     let builder = builder.tls_root_certificates_pem(certified.cert.pem().as_bytes()).unwrap();
-    assert!(format!("{builder:?}").contains("caller's roots"));
+    assert!(format!("{builder:?}").contains("Made { roots: Some("), "{builder:?}");
 }
 
 #[test]
@@ -157,4 +158,50 @@ fn the_client_is_cheap_to_share_and_prints_no_secret() {
     let printed = format!("{client:?}");
     assert!(printed.contains("timeout") && printed.contains("max_response_bytes"), "{printed}");
     assert_eq!(client.clone().config().base_url(), client.config().base_url());
+}
+
+/// A server that reads each request whole, counts it, then resets the connection (`SO_LINGER`
+/// 0, so the client sees an RST rather than an orderly close) without answering.
+fn resetting_server() -> (SocketAddr, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let arrived = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&arrived);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let mut reader = BufReader::new(&stream);
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap();
+                }
+            }
+            let mut body = vec![0; length];
+            if reader.read_exact(&mut body).is_ok() {
+                counted.fetch_add(1, Ordering::SeqCst);
+            }
+            socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO)).unwrap();
+        }
+    });
+    (addr, arrived)
+}
+
+#[test]
+fn a_reset_after_the_request_arrived_is_never_called_never_sent() {
+    let (addr, arrived) = resetting_server();
+    let policy = RetryPolicy::default().max_retries(4).initial_backoff(Duration::from_millis(1));
+    let client = Client::builder(config(&format!("http://{addr}"))).retry_policy(policy).build();
+    let code = AuthorizationCode::new("sq0cgb-single-use");
+    let exchange = ObtainToken::authorization_code(ClientId::new(CLIENT_ID), ClientSecret::new(SECRET), code);
+
+    let error = client.obtain_token(&exchange).unwrap_err();
+
+    assert!(matches!(error, Error::Transport { may_have_reached: true, .. }), "{error:?}");
+    assert!(error.may_have_reached_square());
+    assert_eq!(arrived.load(Ordering::SeqCst), 1, "the code exchange arrived once and was not sent again");
 }

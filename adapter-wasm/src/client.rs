@@ -2,8 +2,6 @@
 
 use core::time::Duration;
 
-use core::future::Future;
-
 use jiff::Timestamp;
 use square_oauth::{AsyncTransport, Body, CodeVerifier, Config, Failure, RetryPolicy, State, WipingBuffer};
 
@@ -86,15 +84,12 @@ impl AsyncTransport for Client {
         &self.retry_policy
     }
 
-    fn attempt(
-        &self,
-        request: &http::Request<Body>,
-    ) -> impl Future<Output = Result<http::Response<WipingBuffer>, Failure<JsError>>> {
-        js::attempt(request, self.timeout, self.config.max_response_bytes())
+    async fn attempt(&self, request: &http::Request<Body>) -> Result<http::Response<WipingBuffer>, Failure<JsError>> {
+        js::attempt(request, self.timeout, self.config.max_response_bytes()).await
     }
 
-    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> {
-        js::sleep(duration)
+    async fn sleep(&self, duration: Duration) {
+        js::sleep(duration).await;
     }
 
     fn now(&self) -> Timestamp {
@@ -114,7 +109,7 @@ pub fn now() -> Timestamp {
 }
 
 /// A PKCE verifier from Web Crypto's `getRandomValues`. Keep it (sessionStorage) until the seller
-/// comes back, then pass it to [`ObtainToken::pkce`].
+/// comes back, then pass it to [`ObtainToken::pkce`](square_oauth::ObtainToken::pkce).
 /// Fails when Web Crypto is missing (Node before 19 has no global `crypto`; run it with
 /// `--experimental-global-webcrypto`).
 pub fn generate_verifier() -> Result<CodeVerifier, getrandom::Error> {

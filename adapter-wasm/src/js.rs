@@ -34,35 +34,18 @@ fn millis(duration: Duration) -> i32 {
 /// Waits with `setTimeout`, whatever the global scope.
 pub(crate) async fn sleep(duration: Duration) {
     let ms = millis(duration);
-    let promise = Promise::new(&mut |resolve, _reject| {
-        set_timeout(&resolve, ms);
-    });
     // The promise only ever resolves.
-    let _ = JsFuture::from(promise).await;
+    let _ = JsFuture::from(Promise::new(&mut |resolve, _| drop(set_timeout(&resolve, ms)))).await;
 }
 
 /// What the JavaScript runtime reported: `name: message`, then the cause if the runtime gives
 /// one (Node: `ECONNREFUSED`, `unexpected redirect`, …; browsers give one message for every
 /// network failure, the reason only in the developer console).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
 pub struct JsError {
     message: String,
 }
-
-impl JsError {
-    /// The runtime's message.
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-}
-
-impl core::fmt::Display for JsError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for JsError {}
 
 type Failed = Failure<JsError>;
 
@@ -76,36 +59,26 @@ struct Deadline {
 impl Deadline {
     fn start(timeout: Option<Duration>) -> Result<Self, Failed> {
         let controller = AbortController::new().map_err(|e| Failure::Refused(transport(&e)))?;
-        let timer = timeout.map(|timeout| {
-            // `controller.abort` bound to its controller: a plain JavaScript function, so no Rust
-            // closure has to outlive the attempt.
-            let abort = js_sys::Reflect::get(&controller, &JsValue::from_str("abort"))
-                .ok()
-                .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
-            match abort {
-                Some(abort) => set_timeout(&abort.bind0(&controller), millis(timeout)),
-                None => JsValue::UNDEFINED,
-            }
+        // `controller.abort` bound to its controller: a plain JavaScript function, so no Rust
+        // closure has to outlive the attempt.
+        let timer = timeout.and_then(|timeout| {
+            let abort = js_sys::Reflect::get(&controller, &JsValue::from_str("abort")).ok()?;
+            Some(set_timeout(&abort.dyn_into::<js_sys::Function>().ok()?.bind0(&controller), millis(timeout)))
         });
         Ok(Self { controller, timer })
-    }
-
-    fn expired(&self) -> bool {
-        self.controller.signal().aborted()
     }
 
     /// What a rejected promise means: the timer fired, or the transport failed. JavaScript
     /// cannot say whether the request left, so either may have reached Square.
     fn failure(&self, error: &JsValue) -> Failed {
-        if self.expired() { Failure::TimedOut { may_have_reached: true } } else { Failure::MaybeSent(transport(error)) }
+        let timed_out = self.controller.signal().aborted().then_some(Failure::TimedOut { may_have_reached: true });
+        timed_out.unwrap_or_else(|| Failure::MaybeSent(transport(error)))
     }
 }
 
 impl Drop for Deadline {
     fn drop(&mut self) {
-        if let Some(timer) = self.timer.take() {
-            clear_timeout(&timer);
-        }
+        self.timer.iter().for_each(clear_timeout);
     }
 }
 
@@ -116,18 +89,16 @@ fn transport(error: &JsValue) -> JsError {
         Some(error) => format!("{}: {}", String::from(error.name()), String::from(error.message())),
         None => value.as_string().unwrap_or_else(|| "a non-Error value was thrown".to_owned()),
     };
-    let mut message = describe(error);
-    let cause = js_sys::Reflect::get(error, &JsValue::from_str("cause")).unwrap_or(JsValue::UNDEFINED);
-    if !cause.is_undefined() && !cause.is_null() {
-        message.push_str(" (");
-        message.push_str(&describe(&cause));
-        let code = js_sys::Reflect::get(&cause, &JsValue::from_str("code")).ok().and_then(|c| c.as_string());
-        if let Some(code) = code {
-            message.push_str(", ");
-            message.push_str(&code);
-        }
-        message.push(')');
-    }
+    let field = |value: &JsValue, name: &str| {
+        js_sys::Reflect::get(value, &JsValue::from_str(name)).ok().filter(|v| !v.is_undefined() && !v.is_null())
+    };
+    let message = match field(error, "cause") {
+        Some(cause) => match field(&cause, "code").and_then(|code| code.as_string()) {
+            Some(code) => format!("{} ({}, {code})", describe(error), describe(&cause)),
+            None => format!("{} ({})", describe(error), describe(&cause)),
+        },
+        None => describe(error),
+    };
     JsError { message }
 }
 
@@ -147,10 +118,7 @@ pub(crate) async fn attempt(
     init.set_credentials(web_sys::RequestCredentials::Omit);
     init.set_signal(Some(&deadline.controller.signal()));
     let headers = web_sys::Headers::new().map_err(|e| Failure::Refused(transport(&e)))?;
-    for (name, value) in request.headers() {
-        if name == http::header::USER_AGENT {
-            continue;
-        }
+    for (name, value) in request.headers().iter().filter(|(name, _)| *name != http::header::USER_AGENT) {
         // The core only builds visible-ASCII headers.
         let Ok(value) = value.to_str() else { continue };
         headers.append(name.as_str(), value).map_err(|e| Failure::Refused(transport(&e)))?;
@@ -184,8 +152,9 @@ async fn send(
     if response.type_() == ResponseType::Opaqueredirect {
         return Err(Failure::Redirect { status: None });
     }
-    let impossible = || JsError { message: format!("the runtime gave the impossible status {status}") };
-    let status = StatusCode::from_u16(status).map_err(|_| Failure::MaybeSent(impossible()))?;
+    let impossible =
+        |_| Failure::MaybeSent(JsError { message: format!("the runtime gave the impossible status {status}") });
+    let status = StatusCode::from_u16(status).map_err(impossible)?;
     let mut builder = Response::builder().status(status);
     let js_headers = response.headers();
     for name in KEPT_HEADERS {

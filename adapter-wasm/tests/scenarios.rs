@@ -356,7 +356,7 @@ async fn reset_connection() {
     let Error::Transport { source, may_have_reached: true } = &error else {
         panic!("expected a transport error that may have reached Square, got {error:?}")
     };
-    let message = source.message();
+    let message = source.to_string();
     assert!(!message.is_empty());
     assert!(!format!("{error:?}").contains(tokens.access_token().expose_secret()));
     clear_faults().await;
@@ -453,7 +453,7 @@ async fn nobody_listening() {
     let Error::Transport { source, may_have_reached: true } = &error else {
         panic!("expected a transport error that may have reached Square, got {error:?}")
     };
-    let message = source.message();
+    let message = source.to_string();
     assert!(message.contains("TypeError"), "{message}");
 }
 

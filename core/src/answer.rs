@@ -34,7 +34,7 @@ impl ErrorFields {
             errors.push(SquareError {
                 category: ErrorCategory::V1Error,
                 code: ErrorCode::from(legacy_type),
-                detail: self.message,
+                detail: self.message.as_deref().map(mask_credentials),
                 field: self.field,
             });
         }
@@ -53,7 +53,7 @@ impl ErrorFields {
             errors.push(SquareError {
                 category: ErrorCategory::V1Error,
                 code: status_code(status),
-                detail: Some(message),
+                detail: Some(mask_credentials(&message)),
                 field,
             });
         }
@@ -246,8 +246,38 @@ fn is_secret_key(key: &str) -> bool {
         || key == "authorization"
 }
 
-/// Prefixes of Square's secrets, masked wherever they appear (HTML pages included).
-const SECRET_PREFIXES: [&str; 8] = ["EAAA", "EQAA", "sq0csp-", "sq0atp-", "sq0cgb-", "sq0cgp-", "Bearer ", "Client "];
+/// Prefixes of Square's secrets, masked wherever they appear (HTML pages included). A sandbox
+/// secret (`sandbox-sq0csb-…`) is caught by its `sq0csb-`.
+const SECRET_PREFIXES: [&str; 9] =
+    ["EAAA", "EQAA", "sq0csp-", "sq0csb-", "sq0atp-", "sq0cgb-", "sq0cgp-", "Bearer ", "Client "];
+
+/// Shortest run of token characters (letters, digits, `-`, `_`) with both letters and digits
+/// that is masked as credential-shaped wherever it appears in Square's free text.
+const CREDENTIAL_RUN: usize = 24;
+
+/// Square's free text (an error's `detail`, a gateway's `message`) with every credential-shaped
+/// value masked: one of Square's secret prefixes, or a long run of token characters mixing
+/// letters and digits. Square may echo a value it refused; the text is kept, the value is not.
+pub(crate) fn mask_credentials(text: &str) -> String {
+    let text = mask_prefixed(text);
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(c) = rest.chars().next() {
+        let run = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_')).unwrap_or(rest.len());
+        if run == 0 {
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+            continue;
+        }
+        let word = &rest[..run];
+        let shaped = run >= CREDENTIAL_RUN
+            && word.bytes().any(|b| b.is_ascii_digit())
+            && word.bytes().any(|b| b.is_ascii_alphabetic());
+        out.push_str(if shaped { "[REDACTED]" } else { word });
+        rest = &rest[run..];
+    }
+    out
+}
 
 /// The start of a body, safe to keep in an error: token-like values masked, control characters
 /// replaced, at most [`EXCERPT_BYTES`] bytes.
@@ -255,7 +285,7 @@ pub(crate) fn excerpt(bytes: &[u8]) -> String {
     // Bounded work: look at a little more than is kept, since masking shortens the text.
     let window = &bytes[..bytes.len().min(EXCERPT_BYTES * 4)];
     let text = String::from_utf8_lossy(window);
-    let masked = mask_prefixed(&mask_after_secret_keys(&mask_json_secrets(&text)));
+    let masked = mask_credentials(&mask_after_secret_keys(&mask_json_secrets(&text)));
     let mut out = String::with_capacity(EXCERPT_BYTES);
     for c in masked.chars() {
         if out.len() + c.len_utf8() > EXCERPT_BYTES {
@@ -508,6 +538,35 @@ pub(crate) use answer_type;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sandbox_secrets_and_credentials_in_free_text_are_masked() {
+        let secret = "sandbox-sq0csb-9XqY2kLmN0pQrStUvWxYz1234567890abcdEF";
+        let html = format!("<html><body>Bad gateway for {secret}</body></html>");
+        let shown = excerpt(html.as_bytes());
+        assert!(!shown.contains("9XqY2kLmN0pQ"), "{shown}");
+        assert!(shown.contains("Bad gateway for sandbox-sq0csb-[REDACTED]"), "{shown}");
+
+        let opaque = "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZg";
+        let detail = format!("The token {opaque} is not valid for merchant MLQW2MYBY81PZ (see {secret}).");
+        let masked = mask_credentials(&detail);
+        assert_eq!(
+            masked,
+            "The token [REDACTED] is not valid for merchant MLQW2MYBY81PZ (see sandbox-sq0csb-[REDACTED])."
+        );
+    }
+
+    #[test]
+    fn square_details_never_echo_a_credential() {
+        let body = br#"{"errors":[{"category":"AUTHENTICATION_ERROR","code":"UNAUTHORIZED",
+            "detail":"Access token EAAAl3ikZIe18J-2-cHlV2bL4-EaZHGoJUhtEBT7QA6 is revoked"}],
+            "message":"client_secret sandbox-sq0csb-abcdefghijklmnop0123456789 refused","type":"service.not_authorized"}"#;
+        let fields: ErrorFields = serde_json::from_slice(body).unwrap();
+        let shown: Vec<String> = fields.into_errors().iter().map(ToString::to_string).collect();
+        let shown = shown.join(" | ");
+        assert!(!shown.contains("l3ikZIe18J") && !shown.contains("abcdefghijklmnop"), "{shown}");
+        assert!(shown.contains("Access token EAAA[REDACTED] is revoked"), "{shown}");
+    }
 
     #[test]
     fn excerpt_masks_token_values_even_when_truncated() {

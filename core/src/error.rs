@@ -241,6 +241,7 @@ impl<'de> Deserialize<'de> for SquareError {
 
         let Fields { category, code, detail, field } = deserializer.deserialize_map(ObjectOnly)?;
         let category = category.unwrap_or_else(|| ErrorCategory::Other(String::new()));
+        let detail = detail.as_deref().map(crate::answer::mask_credentials);
         Ok(SquareError { category, code, detail, field })
     }
 }
@@ -426,7 +427,7 @@ pub enum CallbackError {
 /// Reads the headers every error keeps.
 pub(crate) fn answer_metadata(headers: &HeaderMap) -> (Option<RetryAfter>, Option<String>, Option<String>) {
     // Typed header names: looking up by `&str` parses the name on every call.
-    const SQUARE_VERSION: http::HeaderName = http::HeaderName::from_static("square-version");
+    use crate::operation::SQUARE_VERSION;
     let text = |name: &http::HeaderName| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let retry_after = headers.get(http::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(RetryAfter::parse);
     (retry_after, text(&SQUARE_VERSION), text(&http::header::CONTENT_TYPE))

@@ -123,7 +123,9 @@ pub use secret::{
     AccessToken, AuthorizationCode, Body, ClientSecret, IdToken, MigrationToken, RefreshToken, WebhookSignatureKey,
 };
 pub use token_status::{RetrieveTokenStatus, TokenStatus};
-pub use transport::{AsyncCalls, AsyncTransport, Calls, Transport};
+pub use transport::{
+    AdapterSettings, AsyncCalls, AsyncTransport, Calls, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, Transport, with_body,
+};
 pub use webhook::{
     AuthorizationRevoked, RevokerType, WebhookError, parse_revocation, verify_request, verify_signature,
 };

@@ -81,6 +81,25 @@ pub trait AsyncTransport {
     fn entropy(&self) -> u64;
 }
 
+/// `request`'s method, URI and headers with another body: what a transport hands its HTTP
+/// client, which wants a body type of its own.
+///
+/// ```
+/// # use square_oauth::{AccessToken, Config, Operation, RetrieveTokenStatus, with_body};
+/// let request = RetrieveTokenStatus::new(AccessToken::new("EAAAexample")).build(&Config::sandbox())?;
+/// let borrowed = with_body(&request, request.body().expose_secret());
+/// assert_eq!(borrowed.uri(), request.uri());
+/// assert_eq!(borrowed.headers(), request.headers());
+/// # Ok::<(), square_oauth::Error>(())
+/// ```
+pub fn with_body<B>(request: &Request<Body>, body: B) -> Request<B> {
+    let mut copy = Request::new(body);
+    *copy.method_mut() = request.method().clone();
+    *copy.uri_mut() = request.uri().clone();
+    *copy.headers_mut() = request.headers().clone();
+    copy
+}
+
 /// Runs one call to its end through a blocking transport.
 fn run<T: Transport + ?Sized, O: Operation>(transport: &T, operation: &O) -> Result<O::Output, CallError<T::Error>> {
     let mut call = Call::new(operation, transport.config(), transport.retry_policy())?;
@@ -230,3 +249,68 @@ pub trait AsyncCalls: AsyncTransport {
 }
 
 impl<T: AsyncTransport + ?Sized> AsyncCalls for T {}
+
+/// What every adapter's client is configured with besides its transport, with the defaults they
+/// share: the retry policy, the time one attempt may take, the time a connect may take.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdapterSettings {
+    /// When to retry (default: [`RetryPolicy::default`]).
+    pub retry_policy: RetryPolicy,
+    /// How long one attempt may take, from connecting to the last byte of the answer
+    /// (default [`DEFAULT_TIMEOUT`]).
+    pub timeout: Duration,
+    /// How long opening a connection may take, where the adapter opens its own
+    /// (default [`DEFAULT_CONNECT_TIMEOUT`]).
+    pub connect_timeout: Duration,
+}
+
+/// How long one attempt may take by default, from connecting to the last byte of the answer.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long opening a connection may take by default.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Default for AdapterSettings {
+    fn default() -> Self {
+        AdapterSettings {
+            retry_policy: RetryPolicy::default(),
+            timeout: DEFAULT_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+        }
+    }
+}
+
+/// Writes the builder methods every adapter's client has alike (`retry_policy`, `timeout` and,
+/// with `connect_timeout`, that one too), so that their meaning and documentation are written
+/// once. Used inside an `impl` of a builder with a `settings: AdapterSettings` field.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! adapter_settings {
+    () => {
+        /// When to retry (default: `RetryPolicy::default()`); `RetryPolicy::never()` turns
+        /// retries off.
+        pub fn retry_policy(mut self, policy: $crate::RetryPolicy) -> Self {
+            self.settings.retry_policy = policy;
+            self
+        }
+
+        /// How long one attempt may take, from connecting to the last byte of the answer
+        /// (default 30 s). Each retry gets the full time again; waits between retries are not
+        /// counted.
+        pub fn timeout(mut self, timeout: ::core::time::Duration) -> Self {
+            self.settings.timeout = timeout;
+            self
+        }
+    };
+    (connect_timeout) => {
+        $crate::adapter_settings!();
+
+        /// How long opening a TCP connection may take (default 10 s); it counts against the
+        /// [`timeout`](Self::timeout) too. A connect that times out never sent the request, so
+        /// even a single-use request may be retried after it.
+        pub fn connect_timeout(mut self, timeout: ::core::time::Duration) -> Self {
+            self.settings.connect_timeout = timeout;
+            self
+        }
+    };
+}

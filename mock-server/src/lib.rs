@@ -5,7 +5,7 @@
 //! Square's rules on them, and lets a test move its clock and script network faults. It is an
 //! independent implementation of the protocol (it shares no types with the `square-oauth`
 //! client crate, so a mistake in one is caught by the other); its JSON follows Square's
-//! specification (`spec/` in the repository) and `SQUARE-OAUTH.md`.
+//! specification (`spec/` in the repository).
 //!
 //! ```no_run
 //! use square_oauth_mock::{App, MockConfig, MockSquare};
@@ -112,8 +112,8 @@
 //!
 //! # Throughput
 //! `cargo run --release -p square-oauth-mock --example throughput` measures code exchanges
-//! with 64 concurrent clients over loopback: about 33 000 exchanges per second on the 2-core
-//! development machine, clients and server sharing the two cores.
+//! with 64 concurrent clients over loopback; `bench-report` measures the same
+//! (`mock_server_throughput`), and the README's Performance table gives its figure.
 //!
 //! # The control API
 //! With [`MockConfig::control`] (the binary's `--control`), the handle's methods are also
