@@ -8,7 +8,8 @@
 //!   first inserts of the same seller race on the primary key; the loser runs again and decides
 //!   on the winner's row. Serialization failures and deadlocks are retried; so is a lost
 //!   connection (a restarted server, a terminated backend): a commit whose answer was lost is
-//!   recognised by reading the row back. `synchronous_commit` is forced on, so a commit is
+//!   recognised by reading the row back. The one-statement methods also run again on a fresh
+//!   connection when theirs turns out to be gone. `synchronous_commit` is forced on, so a commit is
 //!   durable when [`Store::update`] returns.
 //! - **[`Store::due`]** is one `SELECT … FOR UPDATE SKIP LOCKED` in its own short (implicit)
 //!   transaction: a seller whose lease another machine is taking at that moment is skipped
@@ -313,11 +314,24 @@ impl PostgresStore {
         result
     }
 
-    fn simple<T>(&self, f: impl FnOnce(&mut Conn) -> Result<T, Failure>) -> Result<T, StoreError> {
-        self.with(f).map_err(|failure| match failure {
-            Failure::Lost(e) | Failure::Fatal(e) => e,
-            Failure::Conflict => StoreError::msg("PostgreSQL: a conflicting transaction"),
-        })
+    /// Runs a one-statement method, again on a fresh connection when the pooled one turns out
+    /// to be gone (the server restarted, the backend was terminated), for up to a minute.
+    fn simple<T>(&self, mut f: impl FnMut(&mut Conn) -> Result<T, Failure>) -> Result<T, StoreError> {
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(50);
+        loop {
+            match self.with(&mut f) {
+                Ok(value) => return Ok(value),
+                Err(Failure::Fatal(e)) => return Err(e),
+                Err(Failure::Conflict) => return Err(StoreError::msg("PostgreSQL: a conflicting transaction")),
+                Err(Failure::Lost(e)) if started.elapsed() >= RECONNECT_FOR => return Err(e),
+                Err(Failure::Lost(e)) => {
+                    tracing::warn!(error = %e, "the database connection was lost; trying again");
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_secs(1));
+                }
+            }
+        }
     }
 }
 
