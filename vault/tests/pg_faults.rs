@@ -113,7 +113,8 @@ fn a_hundred_kill_9s_of_machines_lose_no_code_flow_seller_and_present_no_token_t
     let mut live: Vec<Child> = (0..LIVE).map(|_| spawn()).collect();
     let mut kills = 0;
     while kills < KILLS {
-        std::thread::sleep(Duration::from_millis(30 + rng.below(150)));
+        // Long enough for a new process to connect, list the sellers and be refreshing.
+        std::thread::sleep(Duration::from_millis(250 + rng.below(400)));
         let victim = rng.below(LIVE as u64) as usize;
         let mut child = std::mem::replace(&mut live[victim], spawn());
         if child.try_wait().unwrap().is_none() {
@@ -127,12 +128,15 @@ fn a_hundred_kill_9s_of_machines_lose_no_code_flow_seller_and_present_no_token_t
         child.wait().unwrap();
     }
     let after_kills = setup.vault.health().unwrap();
+    let during_kills: u64 = setup.vault.sellers().unwrap().iter().map(|s| s.record.refreshes).sum();
+    assert!(during_kills > 0, "the kills interrupted no refreshing");
     std::thread::sleep(Duration::from_millis(1100));
     let last = setup.finish(&square, TARGET, LEASE_MS);
 
     let (lost, unknown, twice) = setup.tallies(&square, &pkce, &code_flow, TARGET.parse().unwrap());
     println!(
-        "pg kills: {kills} kills over 1000 sellers, after the kills: {after_kills:?}; code-flow sellers lost: {lost}, \
+        "pg kills: {kills} kills over 1000 sellers, {during_kills} refreshes stored meanwhile, after the kills: \
+         {after_kills:?}; code-flow sellers lost: {lost}, \
          PKCE outcome unknown: {unknown}, PKCE tokens presented twice: {twice}, fake refused reuses: {}, {:.1} s; last: {last}",
         square.refused_reuses(),
         started.elapsed().as_secs_f64(),
