@@ -38,7 +38,8 @@
 //!
 //! - [`decide`]: the decisions, pure (a seller's record, the time, the policy in; what to do
 //!   and what to write out).
-//! - [`store`]: the [`Store`] trait; [`SqliteStore`] implements it.
+//! - [`store`]: the [`Store`] trait; [`SqliteStore`] implements it, and `PostgresStore`
+//!   (feature `postgres`) for a database shared by many machines.
 //! - [`seal`]: keys and sealing.
 //! - [`transport`]: [`RefreshFailure`], and the glue from the adapters' errors.
 //! - [`Vault`] (blocking) and [`AsyncVault`].
@@ -53,6 +54,8 @@
 
 mod asynchronous;
 pub mod decide;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod seal;
 pub mod sqlite;
 pub mod store;
@@ -60,6 +63,8 @@ pub mod transport;
 mod vault;
 
 pub use asynchronous::AsyncVault;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
 pub use seal::{Key, Keyring, SealError};
 pub use sqlite::SqliteStore;
 pub use store::{Row, SealedTokens, Store, StoreError};

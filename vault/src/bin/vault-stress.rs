@@ -3,6 +3,9 @@
 //! refreshed `--target` times; or, with `--pause-after-send`, refreshes one seller and waits for
 //! a line on stdin between Square's answer and the store, so a test can stop it there.
 //!
+//! `--db` is a SQLite file, or with the `postgres` feature a `postgres://` URL (or libpq
+//! `key=value` pairs starting with `host=`).
+//!
 //! ```text
 //! vault-stress --db FILE --key-file FILE --base-url URL --client-id ID [--client-secret S]
 //!              [--threads N] [--target N] [--lease-ms MS] [--pause-after-send MERCHANT]
@@ -12,14 +15,14 @@
 
 use std::collections::HashMap;
 use std::io::BufRead as _;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use jiff::SignedDuration;
 use square_oauth::{ClientId, ClientSecret, Config, MerchantId};
 use square_oauth_ureq::Calls as _;
 use square_oauth_vault::transport::from_call;
-use square_oauth_vault::{Begin, Key, Keyring, RefreshOutcome, Settings, SqliteStore, Vault};
+use square_oauth_vault::{Begin, Key, Keyring, RefreshOutcome, Settings, SqliteStore, Store, Vault};
 
 fn main() {
     if let Err(message) = run() {
@@ -40,7 +43,7 @@ fn run() -> Result<(), String> {
     let number = |name: &str, default: u64| -> Result<u64, String> {
         args.get(name).map_or(Ok(default), |v| v.parse().map_err(|_| format!("--{name}: not a number")))
     };
-    let store = SqliteStore::open(arg("db")?.as_ref()).map_err(|e| e.to_string())?;
+    let store = open_store(&arg("db")?, number("threads", 4)?)?;
     let key = Key::from_file(arg("key-file")?.as_ref()).map_err(|e| e.to_string())?;
     let mut settings = Settings::new(
         ClientId::new(arg("client-id")?),
@@ -107,6 +110,8 @@ fn run() -> Result<(), String> {
                         Err(error) => {
                             eprintln!("vault-stress: {merchant}: {error}");
                             counts[4].fetch_add(1, Ordering::Relaxed);
+                            // The store may be restarting: do not spin on it.
+                            std::thread::sleep(std::time::Duration::from_millis(50));
                             false
                         }
                     };
@@ -120,6 +125,17 @@ fn run() -> Result<(), String> {
     let [refreshed, stale, held, unavailable, failed] = counts.map(AtomicU64::into_inner);
     println!("done refreshed={refreshed} stale={stale} held={held} unavailable={unavailable} failed={failed}");
     Ok(())
+}
+
+fn open_store(db: &str, threads: u64) -> Result<Arc<dyn Store>, String> {
+    #[cfg(feature = "postgres")]
+    if db.starts_with("postgres://") || db.starts_with("postgresql://") || db.starts_with("host=") {
+        let pool = usize::try_from(threads).unwrap_or(4) + 1;
+        let store = square_oauth_vault::PostgresStore::with_pool(db, pool).map_err(|e| e.to_string())?;
+        return Ok(Arc::new(store));
+    }
+    let _ = threads;
+    Ok(Arc::new(SqliteStore::open(db.as_ref()).map_err(|e| e.to_string())?))
 }
 
 fn name(outcome: &RefreshOutcome) -> &'static str {

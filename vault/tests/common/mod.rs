@@ -9,7 +9,10 @@ use std::process::{Child, Command, Stdio};
 use square_oauth::{ClientId, ClientSecret, Config, Flow, MerchantId, ObtainToken, ObtainTokenResponse, TokenSet};
 use square_oauth_mock::{App, MockConfig, MockSquare};
 use square_oauth_vault::transport::from_call;
-use square_oauth_vault::{Key, Keyring, RefreshFailure, Settings, SqliteStore, Vault};
+use square_oauth_vault::{Key, Keyring, RefreshFailure, Settings, SqliteStore, Store, Vault};
+
+#[cfg(feature = "postgres")]
+pub mod pg;
 
 pub const CLIENT_ID: &str = "sq0idp-VaultTestApplication";
 pub const SECRET: &str = "sq0csp-VaultTestSecret-0123456789";
@@ -57,7 +60,7 @@ pub fn vault(dir: &Dir) -> Vault<SqliteStore> {
 }
 
 /// `count` sellers of `flow`, minted by the fake and stored in the vault; their merchant ids.
-pub fn grant(square: &MockSquare, vault: &Vault<SqliteStore>, count: usize, flow: Flow) -> Vec<MerchantId> {
+pub fn grant<S: Store>(square: &MockSquare, vault: &Vault<S>, count: usize, flow: Flow) -> Vec<MerchantId> {
     let now = square_oauth::jiff::Timestamp::now();
     square
         .mint_grants(CLIENT_ID, count, flow == Flow::Pkce)
@@ -84,8 +87,13 @@ pub fn sender(
 
 /// A refresher process on the vault in `dir`.
 pub fn refresher(square: &MockSquare, dir: &Dir, extra: &[&str]) -> Child {
+    refresher_on(square, dir.db().to_str().unwrap(), &dir.key_file(), extra)
+}
+
+/// A refresher process on the vault in `db` (a file, or a PostgreSQL connection string).
+pub fn refresher_on(square: &MockSquare, db: &str, key_file: &Path, extra: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_vault-stress"))
-        .args(["--db", dir.db().to_str().unwrap(), "--key-file", dir.key_file().to_str().unwrap()])
+        .args(["--db", db, "--key-file", key_file.to_str().unwrap()])
         .args(["--base-url", &square.base_url(), "--client-id", CLIENT_ID, "--client-secret", SECRET])
         .args(extra)
         .stdin(Stdio::piped())
@@ -115,7 +123,7 @@ pub fn pkce_presented_twice(square: &MockSquare, pkce_tokens_seen: &mut std::col
 
 /// Whether the fake takes the seller's tokens: the access token's status, then one more
 /// refresh through the vault (which spends a PKCE refresh token, so it is the last check).
-pub fn accepted_by_fake(vault: &Vault<SqliteStore>, client: &square_oauth_ureq::Client, merchant: &MerchantId) -> bool {
+pub fn accepted_by_fake<S: Store>(vault: &Vault<S>, client: &square_oauth_ureq::Client, merchant: &MerchantId) -> bool {
     let Ok(tokens) = vault.tokens(merchant) else { return false };
     let status = client.token_status(&square_oauth::RetrieveTokenStatus::new(tokens.access_token().clone()));
     if status.is_err() {

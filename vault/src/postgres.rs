@@ -1,0 +1,597 @@
+//! The shared store: a PostgreSQL database that many machines' refreshers use at once.
+//!
+//! - **Migrations** are versioned (table `square_vault_schema`) and run by [`PostgresStore::open`]
+//!   and by [`migrate`], in one transaction under a transaction-scoped advisory lock, so that
+//!   machines starting together apply each migration once; the lock goes with the commit.
+//! - **[`Store::update`]** is `BEGIN; SELECT … FOR UPDATE; INSERT` or `UPDATE; COMMIT` at READ
+//!   COMMITTED: the row lock makes every decision on a seller wait for the previous one. Two
+//!   first inserts of the same seller race on the primary key; the loser runs again and decides
+//!   on the winner's row. Serialization failures and deadlocks are retried; so is a lost
+//!   connection (a restarted server, a terminated backend): a commit whose answer was lost is
+//!   recognised by reading the row back. The one-statement methods also run again on a fresh
+//!   connection when theirs turns out to be gone. `synchronous_commit` is forced on, so a commit is
+//!   durable when [`Store::update`] returns.
+//! - **[`Store::due`]** is one `SELECT … FOR UPDATE SKIP LOCKED` in its own short (implicit)
+//!   transaction: a seller whose lease another machine is taking at that moment is skipped
+//!   rather than waited for. The lease itself, with its fencing number, is then taken by
+//!   [`Store::update`] as on SQLite.
+//! - **Nothing is held across the call to Square**: no lock, no transaction, no connection (a
+//!   connection goes back to the pool after every method).
+//! - **A bounded pool**: at most [`PostgresStore::with_pool`] connections per store; a caller
+//!   beyond that waits for one to come back.
+//!
+//! Per refresh, the database work is two [`Store::update`]s (take the lease, store the result):
+//! 4 statements (`SELECT … FOR UPDATE` and `UPDATE`, twice) in 8 round trips counting `BEGIN`
+//! and `COMMIT`; statements are prepared once per connection.
+//!
+//! ```no_run
+//! use square_oauth_vault::PostgresStore;
+//! let store = PostgresStore::open("postgres://vault@db.internal/marketplace")?;
+//! # let _ = store;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use core::fmt;
+use std::str::FromStr as _;
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use postgres::types::ToSql;
+use postgres::{Client, Config, NoTls, Statement};
+use square_oauth::{Flow, MerchantId};
+
+use crate::decide::{Lease, Record, SellerState};
+use crate::store::{Row, SealedTokens, Store, StoreError};
+
+/// The schema, one migration per entry; a migration is never edited once released, only
+/// followed by another.
+const MIGRATIONS: &[&str] = &["
+CREATE TABLE sellers (
+    merchant_id TEXT PRIMARY KEY,
+    flow TEXT NOT NULL,
+    state TEXT NOT NULL,
+    unknown_deadline BIGINT,
+    fence BIGINT NOT NULL,
+    lease_owner TEXT,
+    lease_fence BIGINT,
+    lease_expires_at BIGINT,
+    obtained_at BIGINT NOT NULL,
+    expires_at BIGINT,
+    refresh_at BIGINT NOT NULL,
+    granted_at BIGINT NOT NULL,
+    failures BIGINT NOT NULL,
+    retry_at BIGINT,
+    refreshes BIGINT NOT NULL,
+    key_id TEXT NOT NULL,
+    token_meta TEXT NOT NULL,
+    access_token BYTEA NOT NULL,
+    refresh_token BYTEA
+);
+CREATE INDEX sellers_due ON sellers (refresh_at) WHERE state = 'active';
+CREATE TABLE webhook_events (
+    event_id TEXT PRIMARY KEY,
+    received_at BIGINT NOT NULL
+);
+"];
+
+/// The advisory lock key the migrations run under ("sqvault" in ASCII).
+const MIGRATION_LOCK: i64 = 0x0073_7176_6175_6c74;
+
+const COLUMNS: &str = "merchant_id, flow, state, unknown_deadline, fence, lease_owner, lease_fence, lease_expires_at, \
+    obtained_at, expires_at, refresh_at, granted_at, failures, retry_at, refreshes, key_id, token_meta, access_token, \
+    refresh_token";
+
+/// How long [`Store::update`] keeps trying through lost connections (a server restarting).
+const RECONNECT_FOR: Duration = Duration::from_secs(60);
+
+/// How long a caller waits for a pooled connection before giving up.
+const POOL_WAIT: Duration = Duration::from_secs(60);
+
+fn pg(what: &str) -> impl FnOnce(postgres::Error) -> StoreError + '_ {
+    move |e| StoreError::new(format!("PostgreSQL: {what}"), e)
+}
+
+/// Applies every migration the database lacks; the schema version it ends at. Safe to run from
+/// many machines at once, and again at any time.
+pub fn migrate(conninfo: &str) -> Result<u32, StoreError> {
+    let config = parse(conninfo)?;
+    let mut client = config.connect(NoTls).map_err(pg("connect"))?;
+    migrate_on(&mut client)
+}
+
+fn migrate_on(client: &mut Client) -> Result<u32, StoreError> {
+    let mut tx = client.transaction().map_err(pg("begin"))?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).map_err(pg("lock the schema"))?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS square_vault_schema (version INTEGER NOT NULL)")
+        .map_err(pg("create the schema version table"))?;
+    let current: i32 = tx
+        .query_one("SELECT COALESCE(MAX(version), 0) FROM square_vault_schema", &[])
+        .and_then(|row| row.try_get(0))
+        .map_err(pg("read the schema version"))?;
+    let mut version = current;
+    for (number, migration) in (1..).zip(MIGRATIONS) {
+        if number <= current {
+            continue;
+        }
+        tx.batch_execute(migration).map_err(pg("migrate"))?;
+        tx.execute("INSERT INTO square_vault_schema (version) VALUES ($1)", &[&number])
+            .map_err(pg("record the schema version"))?;
+        version = number;
+    }
+    tx.commit().map_err(pg("commit the schema"))?;
+    Ok(u32::try_from(version).unwrap_or(0))
+}
+
+fn parse(conninfo: &str) -> Result<Config, StoreError> {
+    let mut config = Config::from_str(conninfo).map_err(pg("read the connection string"))?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_secs(10));
+    }
+    config.application_name("square-oauth-vault");
+    Ok(config)
+}
+
+fn connect(config: &Config) -> Result<Client, StoreError> {
+    let mut client = config.connect(NoTls).map_err(pg("connect"))?;
+    // A refresh result must be on disk before the call that stored it returns, whatever the
+    // server's default.
+    client.batch_execute("SET synchronous_commit = on").map_err(pg("synchronous_commit"))?;
+    Ok(client)
+}
+
+/// One connection with the statements it has prepared.
+struct Conn {
+    client: Client,
+    get: Statement,
+    get_for_update: Statement,
+    insert: Statement,
+    update: Statement,
+    delete: Statement,
+    records: Statement,
+    due: Statement,
+    remember: Statement,
+}
+
+impl Conn {
+    fn open(config: &Config) -> Result<Conn, StoreError> {
+        Conn::prepared(connect(config)?)
+    }
+
+    /// Prepares the statements on a connection to a migrated database.
+    fn prepared(mut client: Client) -> Result<Conn, StoreError> {
+        let values = (1..=19).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
+        let assignments = COLUMNS
+            .split(',')
+            .map(str::trim)
+            .zip(1..)
+            .skip(1)
+            .map(|(column, n)| format!("{column} = ${n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut prepare = |sql: &str| client.prepare(sql).map_err(pg("prepare"));
+        Ok(Conn {
+            get: prepare(&format!("SELECT {COLUMNS} FROM sellers WHERE merchant_id = $1"))?,
+            get_for_update: prepare(&format!("SELECT {COLUMNS} FROM sellers WHERE merchant_id = $1 FOR UPDATE"))?,
+            insert: prepare(&format!("INSERT INTO sellers ({COLUMNS}) VALUES ({values})"))?,
+            update: prepare(&format!("UPDATE sellers SET {assignments} WHERE merchant_id = $1"))?,
+            delete: prepare("DELETE FROM sellers WHERE merchant_id = $1")?,
+            records: prepare(&format!("SELECT {COLUMNS} FROM sellers ORDER BY merchant_id"))?,
+            due: prepare(
+                "SELECT merchant_id FROM sellers WHERE state = 'active' AND refresh_at <= $1 \
+                 AND (lease_expires_at IS NULL OR lease_expires_at <= $1) AND (retry_at IS NULL OR retry_at <= $1) \
+                 ORDER BY refresh_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+            )?,
+            remember: prepare(
+                "INSERT INTO webhook_events (event_id, received_at) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING",
+            )?,
+            client,
+        })
+    }
+}
+
+struct Pool {
+    idle: Vec<Conn>,
+    open: usize,
+}
+
+/// A vault in a PostgreSQL database. See [the module](self).
+pub struct PostgresStore {
+    config: Config,
+    max: usize,
+    pool: Mutex<Pool>,
+    returned: Condvar,
+}
+
+impl fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The configuration holds the password: only where the database is.
+        f.debug_struct("PostgresStore")
+            .field("dbname", &self.config.get_dbname())
+            .field("user", &self.config.get_user())
+            .field("max_connections", &self.max)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a transaction failed, for the retry loop.
+enum Failure {
+    /// Another transaction won (serialization failure, deadlock, a concurrent first insert):
+    /// run it again.
+    Conflict,
+    /// The connection is gone: reconnect, and run it again.
+    Lost(StoreError),
+    /// Anything else: give up.
+    Fatal(StoreError),
+}
+
+fn classify(what: &'static str) -> impl Fn(postgres::Error) -> Failure {
+    move |e| {
+        let code = e.code().map(|c| c.code().to_owned());
+        match code.as_deref() {
+            Some("40001" | "40P01" | "23505") => Failure::Conflict,
+            // Class 08: connection exception; class 57P: the server shutting down or the
+            // backend terminated by an operator.
+            Some(c) if c.starts_with("08") || c.starts_with("57P") => Failure::Lost(pg(what)(e)),
+            Some(_) => Failure::Fatal(pg(what)(e)),
+            None => Failure::Lost(pg(what)(e)),
+        }
+    }
+}
+
+impl PostgresStore {
+    /// Connects to the database named by `conninfo` (a `postgres://` URL or `key=value`
+    /// pairs, as libpq takes them) and brings its schema up to date, with a pool of at most
+    /// 10 connections.
+    pub fn open(conninfo: &str) -> Result<PostgresStore, StoreError> {
+        PostgresStore::with_pool(conninfo, 10)
+    }
+
+    /// [`open`](Self::open) with a pool of at most `max_connections` (at least 1).
+    pub fn with_pool(conninfo: &str, max_connections: usize) -> Result<PostgresStore, StoreError> {
+        let config = parse(conninfo)?;
+        let mut client = connect(&config)?;
+        migrate_on(&mut client)?;
+        let first = Conn::prepared(client)?;
+        let store = PostgresStore {
+            config,
+            max: max_connections.max(1),
+            pool: Mutex::new(Pool { idle: Vec::new(), open: 1 }),
+            returned: Condvar::new(),
+        };
+        store.give_back(first);
+        Ok(store)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Pool> {
+        self.pool.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn take(&self) -> Result<Conn, StoreError> {
+        let deadline = Instant::now() + POOL_WAIT;
+        let mut pool = self.lock();
+        loop {
+            if let Some(conn) = pool.idle.pop() {
+                return Ok(conn);
+            }
+            if pool.open < self.max {
+                pool.open += 1;
+                drop(pool);
+                return Conn::open(&self.config).inspect_err(|_| self.forget_one());
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(StoreError::msg("PostgreSQL: no pooled connection came free in time"));
+            }
+            pool = self.returned.wait_timeout(pool, left).unwrap_or_else(PoisonError::into_inner).0;
+        }
+    }
+
+    fn give_back(&self, conn: Conn) {
+        if conn.client.is_closed() {
+            self.forget_one();
+            return;
+        }
+        self.lock().idle.push(conn);
+        self.returned.notify_one();
+    }
+
+    fn forget_one(&self) {
+        let mut pool = self.lock();
+        pool.open = pool.open.saturating_sub(1);
+        drop(pool);
+        self.returned.notify_one();
+    }
+
+    /// Runs `f` on a pooled connection; a connection that failed is closed rather than reused.
+    fn with<T>(&self, f: impl FnOnce(&mut Conn) -> Result<T, Failure>) -> Result<T, Failure> {
+        let mut conn = self.take().map_err(Failure::Lost)?;
+        let result = f(&mut conn);
+        match result {
+            Err(Failure::Lost(_)) => self.forget_one(),
+            _ => self.give_back(conn),
+        }
+        result
+    }
+
+    /// Runs a one-statement method, again on a fresh connection when the pooled one turns out
+    /// to be gone (the server restarted, the backend was terminated), for up to a minute.
+    fn simple<T>(&self, mut f: impl FnMut(&mut Conn) -> Result<T, Failure>) -> Result<T, StoreError> {
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(50);
+        loop {
+            match self.with(&mut f) {
+                Ok(value) => return Ok(value),
+                Err(Failure::Fatal(e)) => return Err(e),
+                Err(Failure::Conflict) => return Err(StoreError::msg("PostgreSQL: a conflicting transaction")),
+                Err(Failure::Lost(e)) if started.elapsed() >= RECONNECT_FOR => return Err(e),
+                Err(Failure::Lost(e)) => {
+                    tracing::warn!(error = %e, "the database connection was lost; trying again");
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_secs(1));
+                }
+            }
+        }
+    }
+}
+
+fn millis(t: Timestamp) -> i64 {
+    t.as_millisecond()
+}
+
+fn bad(what: &str) -> StoreError {
+    StoreError::msg(format!("PostgreSQL: a stored row is not readable ({what})"))
+}
+
+fn time(ms: i64) -> Result<Timestamp, StoreError> {
+    Timestamp::from_millisecond(ms).map_err(|_| bad("a time out of range"))
+}
+
+fn get<'a, T: postgres::types::FromSql<'a>>(row: &'a postgres::Row, index: usize) -> Result<T, StoreError> {
+    row.try_get(index).map_err(pg("read a column"))
+}
+
+fn read_row(row: &postgres::Row) -> Result<Row, StoreError> {
+    let flow = match get::<&str>(row, 1)? {
+        "code_flow" => Flow::CodeFlow,
+        "pkce" => Flow::Pkce,
+        _ => return Err(bad("unknown flow")),
+    };
+    let state = match get::<&str>(row, 2)? {
+        "active" => SellerState::Active,
+        "outcome_unknown" => {
+            let deadline: Option<i64> = get(row, 3)?;
+            SellerState::OutcomeUnknown { deadline: time(deadline.ok_or_else(|| bad("no deadline"))?)? }
+        }
+        "must_authorize" => SellerState::MustAuthorize,
+        "revoked" => SellerState::Revoked,
+        _ => return Err(bad("unknown state")),
+    };
+    let lease = match (get::<Option<String>>(row, 5)?, get::<Option<i64>>(row, 6)?, get::<Option<i64>>(row, 7)?) {
+        (Some(owner), Some(fence), Some(expires_at)) => Some(Lease {
+            owner,
+            fence: u64::try_from(fence).map_err(|_| bad("a negative fence"))?,
+            expires_at: time(expires_at)?,
+        }),
+        _ => None,
+    };
+    let record = Record {
+        merchant_id: MerchantId::new(get::<String>(row, 0)?),
+        flow,
+        state,
+        fence: u64::try_from(get::<i64>(row, 4)?).map_err(|_| bad("a negative fence"))?,
+        lease,
+        obtained_at: time(get(row, 8)?)?,
+        expires_at: get::<Option<i64>>(row, 9)?.map(time).transpose()?,
+        refresh_at: time(get(row, 10)?)?,
+        granted_at: time(get(row, 11)?)?,
+        failures: u32::try_from(get::<i64>(row, 12)?).map_err(|_| bad("a failure count out of range"))?,
+        retry_at: get::<Option<i64>>(row, 13)?.map(time).transpose()?,
+        refreshes: u64::try_from(get::<i64>(row, 14)?).map_err(|_| bad("a negative refresh count"))?,
+    };
+    let tokens = SealedTokens {
+        key_id: get(row, 15)?,
+        token_meta: get(row, 16)?,
+        access_token: get(row, 17)?,
+        refresh_token: get(row, 18)?,
+    };
+    Ok(Row { record, tokens })
+}
+
+/// The 19 column values of a row, in [`COLUMNS`] order.
+struct Values {
+    merchant_id: String,
+    flow: &'static str,
+    state: &'static str,
+    deadline: Option<i64>,
+    fence: i64,
+    lease_owner: Option<String>,
+    lease_fence: Option<i64>,
+    lease_expires_at: Option<i64>,
+    obtained_at: i64,
+    expires_at: Option<i64>,
+    refresh_at: i64,
+    granted_at: i64,
+    failures: i64,
+    retry_at: Option<i64>,
+    refreshes: i64,
+}
+
+fn big(n: u64) -> Result<i64, StoreError> {
+    i64::try_from(n).map_err(|_| StoreError::msg("PostgreSQL: a counter beyond 2^63"))
+}
+
+impl Values {
+    fn of(row: &Row) -> Result<Values, StoreError> {
+        let r = &row.record;
+        Ok(Values {
+            merchant_id: r.merchant_id.as_str().to_owned(),
+            flow: match r.flow {
+                Flow::CodeFlow => "code_flow",
+                Flow::Pkce => "pkce",
+            },
+            state: r.state.name(),
+            deadline: match r.state {
+                SellerState::OutcomeUnknown { deadline } => Some(millis(deadline)),
+                _ => None,
+            },
+            fence: big(r.fence)?,
+            lease_owner: r.lease.as_ref().map(|l| l.owner.clone()),
+            lease_fence: r.lease.as_ref().map(|l| big(l.fence)).transpose()?,
+            lease_expires_at: r.lease.as_ref().map(|l| millis(l.expires_at)),
+            obtained_at: millis(r.obtained_at),
+            expires_at: r.expires_at.map(millis),
+            refresh_at: millis(r.refresh_at),
+            granted_at: millis(r.granted_at),
+            failures: i64::from(r.failures),
+            retry_at: r.retry_at.map(millis),
+            refreshes: big(r.refreshes)?,
+        })
+    }
+
+    fn params<'a>(&'a self, tokens: &'a SealedTokens) -> [&'a (dyn ToSql + Sync); 19] {
+        [
+            &self.merchant_id,
+            &self.flow,
+            &self.state,
+            &self.deadline,
+            &self.fence,
+            &self.lease_owner,
+            &self.lease_fence,
+            &self.lease_expires_at,
+            &self.obtained_at,
+            &self.expires_at,
+            &self.refresh_at,
+            &self.granted_at,
+            &self.failures,
+            &self.retry_at,
+            &self.refreshes,
+            &tokens.key_id,
+            &tokens.token_meta,
+            &tokens.access_token,
+            &tokens.refresh_token,
+        ]
+    }
+}
+
+/// What one attempt of [`Store::update`] did.
+enum Attempt {
+    Done,
+    /// The connection was lost while committing `written`: it may or may not be stored.
+    CommitUnknown(Box<Row>, StoreError),
+}
+
+fn attempt(
+    conn: &mut Conn,
+    merchant: &MerchantId,
+    decide: &mut dyn FnMut(Option<&Row>) -> Option<Row>,
+) -> Result<Attempt, Failure> {
+    let Conn { client, get_for_update, insert, update, .. } = conn;
+    let mut tx = client.transaction().map_err(classify("begin"))?;
+    let current = match tx.query_opt(&*get_for_update, &[&merchant.as_str()]).map_err(classify("read a seller"))? {
+        Some(row) => Some(read_row(&row).map_err(Failure::Fatal)?),
+        None => None,
+    };
+    let Some(next) = decide(current.as_ref()) else {
+        // Nothing to write: the rollback only releases the row lock.
+        tx.rollback().map_err(classify("roll back"))?;
+        return Ok(Attempt::Done);
+    };
+    if next.record.merchant_id != *merchant {
+        return Err(Failure::Fatal(StoreError::msg("a decision wrote another seller's row")));
+    }
+    let values = Values::of(&next).map_err(Failure::Fatal)?;
+    let params = values.params(&next.tokens);
+    let statement = if current.is_some() { &*update } else { &*insert };
+    tx.execute(statement, &params).map_err(classify("write a seller"))?;
+    match tx.commit().map_err(classify("commit")) {
+        Ok(()) => Ok(Attempt::Done),
+        Err(Failure::Lost(e)) => Ok(Attempt::CommitUnknown(Box::new(next), e)),
+        Err(other) => Err(other),
+    }
+}
+
+impl Store for PostgresStore {
+    fn get(&self, merchant: &MerchantId) -> Result<Option<Row>, StoreError> {
+        self.simple(|c| {
+            let row = c.client.query_opt(&c.get, &[&merchant.as_str()]).map_err(classify("read a seller"))?;
+            row.as_ref().map(read_row).transpose().map_err(Failure::Fatal)
+        })
+    }
+
+    fn update(
+        &self,
+        merchant: &MerchantId,
+        decide: &mut dyn FnMut(Option<&Row>) -> Option<Row>,
+    ) -> Result<(), StoreError> {
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(50);
+        let mut conflicts = 0_u32;
+        loop {
+            let error = match self.with(|c| attempt(c, merchant, decide)) {
+                Ok(Attempt::Done) => return Ok(()),
+                Ok(Attempt::CommitUnknown(written, error)) => {
+                    // The commit may have landed before the connection went. If the row reads
+                    // back as written, it did (the row carries the lease's owner and fencing
+                    // number, so it is ours); otherwise decide again on what is there now.
+                    match self.get(merchant) {
+                        Ok(Some(row)) if row == *written => return Ok(()),
+                        Ok(_) => {
+                            tracing::warn!(merchant_id = %merchant, "a commit was cut off and did not land; deciding again");
+                            continue;
+                        }
+                        Err(_) => error,
+                    }
+                }
+                Err(Failure::Conflict) => {
+                    conflicts += 1;
+                    if conflicts > 100 {
+                        return Err(StoreError::msg("PostgreSQL: a seller's row stayed contended for 100 attempts"));
+                    }
+                    continue;
+                }
+                Err(Failure::Fatal(error)) => return Err(error),
+                Err(Failure::Lost(error)) => error,
+            };
+            if started.elapsed() >= RECONNECT_FOR {
+                return Err(error);
+            }
+            tracing::warn!(merchant_id = %merchant, error = %error, "the database connection was lost; trying again");
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_secs(1));
+        }
+    }
+
+    fn delete(&self, merchant: &MerchantId) -> Result<bool, StoreError> {
+        self.simple(|c| {
+            c.client.execute(&c.delete, &[&merchant.as_str()]).map(|n| n > 0).map_err(classify("delete a seller"))
+        })
+    }
+
+    fn records(&self) -> Result<Vec<Record>, StoreError> {
+        self.simple(|c| {
+            let rows = c.client.query(&c.records, &[]).map_err(classify("list"))?;
+            rows.iter().map(|row| read_row(row).map(|row| row.record)).collect::<Result<_, _>>().map_err(Failure::Fatal)
+        })
+    }
+
+    fn due(&self, now: Timestamp, limit: usize) -> Result<Vec<MerchantId>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.simple(|c| {
+            let rows = c.client.query(&c.due, &[&millis(now), &limit]).map_err(classify("due"))?;
+            rows.iter()
+                .map(|row| get::<String>(row, 0).map(MerchantId::new))
+                .collect::<Result<_, _>>()
+                .map_err(Failure::Fatal)
+        })
+    }
+
+    fn remember_event(&self, event_id: &str, received_at: Timestamp) -> Result<bool, StoreError> {
+        self.simple(|c| {
+            c.client
+                .execute(&c.remember, &[&event_id, &millis(received_at)])
+                .map(|n| n > 0)
+                .map_err(classify("remember a webhook event"))
+        })
+    }
+}
