@@ -57,7 +57,7 @@
 //! answer is read into the core's [`WipingBuffer`], wiped after parsing.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 use std::error::Error as StdError;
 use std::hash::BuildHasher;

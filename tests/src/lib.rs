@@ -79,6 +79,7 @@ pub struct ReadmeDoctests;
 #[doc = include_str!("../../core/README.md")]
 #[doc = include_str!("../../adapter-hyper/README.md")]
 #[doc = include_str!("../../adapter-ureq/README.md")]
+#[doc = include_str!("../../adapter-reqwest/README.md")]
 #[doc = include_str!("../../mock-server/README.md")]
 #[cfg(doctest)]
 pub struct CrateReadmeDoctests;

@@ -50,7 +50,7 @@
 //! and machines that do not share the store.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod asynchronous;
 pub mod decide;
@@ -72,3 +72,8 @@ pub use transport::RefreshFailure;
 pub use vault::{
     Begin, Clock, Flight, HealthReport, RefreshOutcome, RevocationOutcome, SellerSummary, Settings, Vault, VaultError,
 };
+
+/// The code block of the crate's README (its page on crates.io), compiled as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
