@@ -21,6 +21,7 @@ use crate::vault::{Begin, RefreshOutcome, Vault, VaultError};
 /// ```no_run
 /// # async fn demo(vault: square_oauth_vault::AsyncVault<square_oauth_vault::SqliteStore>,
 /// #               client: square_oauth_ureq::Client) -> Result<(), Box<dyn std::error::Error>> {
+/// use square_oauth_ureq::Calls as _;
 /// use square_oauth_vault::transport::from_call;
 /// let merchant = square_oauth::MerchantId::new("MLQW2MYBY81PZ");
 /// let token = vault

@@ -6,6 +6,7 @@
 //!
 //! ```no_run
 //! use square_oauth::{ClientId, ClientSecret, Config, MerchantId};
+//! use square_oauth_ureq::Calls as _;
 //! use square_oauth_vault::{Key, Keyring, Settings, SqliteStore, Vault, transport::from_call};
 //!
 //! let store = SqliteStore::open("vault.sqlite".as_ref())?;
