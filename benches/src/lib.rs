@@ -12,6 +12,8 @@
 //!   returns the same canned answer.
 //! - [`loopback`]: a minimal keep-alive HTTP server on 127.0.0.1 for the adapters and their raw
 //!   clients.
+//! - [`vault`]: the token vault on SQLite against the adapter plus one bare `UPDATE`, and a
+//!   refresher round over many due sellers.
 //!
 //! Each workload returns what it produced so that callers can `black_box` it and the optimizer
 //! cannot drop the work.
@@ -22,6 +24,7 @@ pub mod loopback;
 pub mod mock;
 pub mod ours;
 pub mod peer;
+pub mod vault;
 
 /// The application, seller and credentials every workload uses (Square's documentation
 /// examples, so the lengths are realistic).

@@ -210,7 +210,8 @@ pub(crate) struct Login {
     /// Write the token set here (mode 0600, atomically) instead of to standard output.
     #[arg(long, value_name = "FILE")]
     pub(crate) out: Option<PathBuf>,
-    /// Also store the grant in this token vault (default: `SQUARE_STORE`, if set).
+    /// Store the grant in this token vault (default: `SQUARE_STORE`, else `vault.sqlite` in the
+    /// data directory).
     #[arg(long, value_name = "FILE")]
     pub(crate) store: Option<PathBuf>,
 }
@@ -274,6 +275,9 @@ pub(crate) struct Revoke {
     /// the environment: other users can read command lines.
     #[arg(long, value_name = "SECRET", value_parser = secret::<ClientSecret>)]
     pub(crate) client_secret: Option<ClientSecret>,
+    /// Read the application secret from this file (its first line), or from standard input for `-`.
+    #[arg(long, value_name = "PATH", conflicts_with = "client_secret")]
+    pub(crate) client_secret_file: Option<PathBuf>,
 }
 
 /// `mock`.

@@ -40,3 +40,57 @@ fn ctrl_c_during_a_refresh_leaves_the_token_file_and_no_temporary_file() {
     assert_eq!(left, ["tokens.json"], "only the token file is left");
     assert_eq!(std::fs::read(&path).unwrap(), before, "the token file is untouched");
 }
+
+#[test]
+fn ctrl_c_during_a_login_leaves_no_token_file_and_no_temporary_file() {
+    use std::io::{BufRead as _, BufReader};
+
+    let fx = Fixture::new();
+    let out = fx.path("tokens.json");
+    // Square takes its time over the code exchange: the token file is staged meanwhile.
+    fx.square.fault("/oauth2/token", Fault::Delay(Duration::from_secs(30)), 1);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_square-oauth"))
+        .env_clear()
+        .env("NO_COLOR", "1")
+        .env("HOME", fx.home.path())
+        .env("XDG_DATA_HOME", fx.home.path())
+        .args(["--base-url", &fx.base_url(), "login", "--client-id", CLIENT_ID, "--no-browser"])
+        .args(["--redirect-port", &fx.redirect_port.to_string(), "--out"])
+        .arg(&out)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Standard error is read to its end, so that the CLI never writes to a closed pipe.
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            if line.trim().contains("/oauth2/authorize?") {
+                let _ = tx.send(line.trim().to_owned());
+            }
+        }
+    });
+    let url = rx.recv_timeout(Duration::from_secs(30)).expect("the CLI prints the authorize URL");
+    // The browser's request waits on the CLI, which waits on Square.
+    let square = &fx.square;
+    let browser = std::thread::scope(|scope| {
+        let browser = scope.spawn(move || approve_and_follow(square, &url));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::fs::read_dir(fx.dir.path()).unwrap().count() < 1 {
+            assert!(Instant::now() < deadline, "no temporary file appeared beside the token file");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let killed = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+        assert!(killed.success());
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(130));
+        browser.join().unwrap()
+    });
+    reader.join().unwrap();
+    assert_ne!(browser, 200, "the login did not finish");
+    let left: Vec<_> = std::fs::read_dir(fx.dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    assert!(!fx.default_store().exists(), "nothing was stored in the vault");
+}

@@ -236,3 +236,76 @@ fn a_revoke_answer_without_success_true_is_a_failure() {
         assert!(doc["error"]["message"].as_str().unwrap().contains("`success` is not true"), "{}", run.stdout);
     }
 }
+
+#[test]
+fn revoke_reads_the_client_secret_from_a_file_and_from_standard_input() {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+
+    let fx = Fixture::new();
+    let secret_file = fx.path("secret");
+    std::fs::write(&secret_file, format!("{SENTINEL}\n")).unwrap();
+    fx.code_flow_tokens();
+    let run = fx
+        .cli()
+        .args(["--json", "revoke", "--merchant-id", MERCHANT, "--client-id", CLIENT_ID, "--client-secret-file"])
+        .arg(&secret_file)
+        .run();
+    run.code(0).leaks_none(&[SENTINEL]);
+    assert_eq!(run.json()["success"], true);
+    let sent = fx.square.requests().into_iter().rfind(|r| r.path == "/oauth2/revoke").unwrap();
+    assert_eq!(sent.header("authorization"), Some(format!("Client {SENTINEL}").as_str()));
+
+    fx.code_flow_tokens();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_square-oauth"))
+        .env_clear()
+        .env("HOME", fx.home.path())
+        .args(["--base-url", &fx.base_url(), "--json", "revoke", "--merchant-id", MERCHANT])
+        .args(["--client-id", CLIENT_ID, "--client-secret-file", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{SENTINEL}").unwrap();
+    let run = Run::from(child.wait_with_output().unwrap());
+    run.code(0).leaks_none(&[SENTINEL]);
+    assert_eq!(run.json()["success"], true);
+    let sent = fx.square.requests().into_iter().rfind(|r| r.path == "/oauth2/revoke").unwrap();
+    assert_eq!(sent.header("authorization"), Some(format!("Client {SENTINEL}").as_str()));
+}
+
+#[test]
+fn revoke_and_status_refuse_an_application_id_of_the_other_environment_before_sending() {
+    let fx = Fixture::new();
+    let run = Cli::new()
+        .args(["--production", "revoke", "--merchant-id", MERCHANT, "--client-id", "sandbox-sq0idb-Example"])
+        .args(["--client-secret", SENTINEL])
+        .run();
+    run.code(2).leaks_none(&[SENTINEL]);
+    assert!(run.stderr.contains("sandbox application id"), "{}", run.stderr);
+    let run = Cli::new()
+        .args(["--sandbox", "revoke", "--merchant-id", MERCHANT, "--client-id", CLIENT_ID])
+        .args(["--client-secret", SENTINEL])
+        .run();
+    run.code(2);
+    assert!(run.stderr.contains("production application id"), "{}", run.stderr);
+
+    // A token file names its application.
+    let sandbox_set: square_oauth::TokenSet = serde_json::from_value(serde_json::json!({
+        "flow": "code_flow",
+        "client_id": "sandbox-sq0idb-Example",
+        "merchant_id": MERCHANT,
+        "access_token": "EAAAsandboxExample",
+        "obtained_at": "2026-01-01T00:00:00Z",
+    }))
+    .unwrap();
+    let path = fx.token_file("sandbox.json", &sandbox_set);
+    let run = Cli::new().args(["--production", "status", "--token-file"]).arg(&path).run();
+    run.code(2).leaks_none(&["EAAAsandboxExample"]);
+    assert!(run.stderr.contains("sandbox application id"), "{}", run.stderr);
+    let path = fx.token_file("production.json", &fx.code_flow_tokens());
+    let run = Cli::new().args(["--sandbox", "status", "--token-file"]).arg(&path).run();
+    run.code(2);
+    assert!(run.stderr.contains("production application id"), "{}", run.stderr);
+}

@@ -174,3 +174,35 @@ fn login_with_a_store_puts_the_grant_in_the_vault() {
     assert!(token.stdout.trim().starts_with("EAAA"), "{}", token.stdout);
     run.leaks_none(&[token.stdout.trim()]);
 }
+
+#[test]
+fn a_plain_login_lands_in_the_default_vault_and_out_still_writes_the_token_file() {
+    let fx = Fixture::new();
+    let out = fx.path("tokens.json");
+    let run = fx
+        .cli()
+        .args(["login", "--client-id", CLIENT_ID, "--no-browser", "--wait", "60s"])
+        .args(["--redirect-port", &fx.redirect_port.to_string(), "--out"])
+        .arg(&out)
+        .run_with_browser(|url| {
+            approve_and_follow(&fx.square, url);
+        });
+    run.code(0);
+    let store = fx.default_store();
+    assert!(store.is_file(), "no vault at {}", store.display());
+    assert_eq!(mode(&store.with_file_name("vault.key")), 0o600);
+    let listed = fx.cli().args(["--json", "sellers"]).run();
+    listed.code(0);
+    assert_eq!(listed.json()["sellers"][0]["merchant_id"], MERCHANT);
+    let token = fx.cli().args(["token", "--client-id", CLIENT_ID]).run();
+    token.code(0);
+    let access = token.stdout.trim();
+    let file: square_oauth::TokenSet = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(access, file.access_token().expose_secret(), "the vault and the token file hold the same grant");
+    let status = send(
+        &square_oauth::Config::custom(&fx.base_url()).unwrap(),
+        &square_oauth::RetrieveTokenStatus::new(square_oauth::AccessToken::new(access)),
+    )
+    .expect("the fake accepts the vault's token");
+    assert_eq!(status.merchant_id.as_ref().map(|m| m.as_str()), Some(MERCHANT));
+}

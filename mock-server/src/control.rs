@@ -140,14 +140,14 @@ fn approve(shared: &Shared, body: &Value) -> Result<Value, String> {
     let query = crate::query_of(url).map_err(|e| e.to_string())?;
     let mut st = lock(&shared.state);
     let now = SystemTime::now() + st.offset;
-    let request = st.parse_authorize(query).map_err(|e| e.to_string())?;
+    let request = st.parse_authorize(&query).map_err(|e| e.to_string())?;
     let redirect = st.approve(&request, merchant, now).map_err(|e| e.to_string())?;
     Ok(json!({"redirect_url": redirect}))
 }
 
 fn deny(shared: &Shared, body: &Value) -> Result<Value, String> {
     let query = crate::query_of(text(body, "authorize_url")?).map_err(|e| e.to_string())?;
-    let request = lock(&shared.state).parse_authorize(query).map_err(|e| e.to_string())?;
+    let request = lock(&shared.state).parse_authorize(&query).map_err(|e| e.to_string())?;
     Ok(json!({"redirect_url": crate::server::deny_url(&request)}))
 }
 

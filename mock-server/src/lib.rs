@@ -547,7 +547,7 @@ impl MockSquare {
         let query = query_of(authorize_url)?;
         let mut st = lock(&self.shared.state);
         let now = SystemTime::now() + st.offset;
-        let req = st.parse_authorize(query)?;
+        let req = st.parse_authorize(&query)?;
         st.approve(&req, merchant_id, now)
     }
 
@@ -555,7 +555,7 @@ impl MockSquare {
     /// `error_description=user_denied` and `state`.
     pub fn deny(&self, authorize_url: &str) -> Result<String, MockError> {
         let query = query_of(authorize_url)?;
-        let req = lock(&self.shared.state).parse_authorize(query)?;
+        let req = lock(&self.shared.state).parse_authorize(&query)?;
         Ok(server::deny_url(&req))
     }
 
@@ -647,9 +647,11 @@ fn queue_fault(shared: &Shared, path: &str, fault: Fault, times: usize) {
     queue.extend(std::iter::repeat_n(fault, times));
 }
 
-fn query_of(url: &str) -> Result<&str, MockError> {
-    let without_fragment = url.split('#').next().unwrap_or(url);
-    without_fragment.split_once('?').map(|(_, q)| q).ok_or_else(|| MockError::InvalidAuthorizeUrl(url.to_owned()))
+/// The query of an authorize URL, as `http::Uri` reads it (a fragment is no part of it).
+fn query_of(url: &str) -> Result<String, MockError> {
+    let invalid = || MockError::InvalidAuthorizeUrl(url.to_owned());
+    let uri: http::Uri = url.parse().map_err(|_| invalid())?;
+    uri.query().map(str::to_owned).ok_or_else(invalid)
 }
 
 impl Drop for MockSquare {
@@ -679,7 +681,10 @@ mod tests {
 
     #[test]
     fn query_of_ignores_fragments() {
-        assert_eq!(query_of("http://h/oauth2/authorize?a=1#frag"), Ok("a=1"));
+        assert_eq!(query_of("http://h/oauth2/authorize?a=1#frag"), Ok("a=1".to_owned()));
+        assert_eq!(query_of("https://h:8443/oauth2/authorize?a=1&b=%20"), Ok("a=1&b=%20".to_owned()));
         assert!(query_of("http://h/oauth2/authorize").is_err());
+        assert!(query_of("http://h/oauth2/authorize#a?b=1").is_err(), "a ? inside the fragment is no query");
+        assert!(query_of("not a url?a=1").is_err(), "a string that is no URL is refused");
     }
 }

@@ -303,20 +303,15 @@ impl<S: Store> Vault<S> {
 
     fn open(&self, merchant_id: &MerchantId, sealed: &SealedTokens) -> Result<TokenSet, VaultError> {
         let corrupt = || VaultError::CorruptRow(merchant_id.clone());
-        let mut meta: serde_json::Value = serde_json::from_str(&sealed.token_meta).map_err(|_| corrupt())?;
         let access = self.keys.open(merchant_id.as_str(), ACCESS, &sealed.access_token)?;
-        let object = meta.as_object_mut().ok_or_else(corrupt)?;
-        object.insert(ACCESS.into(), String::from_utf8(access.to_vec()).map_err(|_| corrupt())?.into());
-        if let Some(refresh) = &sealed.refresh_token {
-            let refresh = self.keys.open(merchant_id.as_str(), REFRESH, refresh)?;
-            object.insert(REFRESH.into(), String::from_utf8(refresh.to_vec()).map_err(|_| corrupt())?.into());
-        }
-        let json = Zeroizing::new(serde_json::to_string(&meta).map_err(|_| corrupt())?);
-        if let Some(object) = meta.as_object_mut() {
-            object.remove(ACCESS);
-            object.remove(REFRESH);
-        }
-        serde_json::from_str(&json).map_err(|_| corrupt())
+        let refresh = match &sealed.refresh_token {
+            Some(refresh) => Some(self.keys.open(merchant_id.as_str(), REFRESH, refresh)?),
+            None => None,
+        };
+        let access = core::str::from_utf8(&access).map_err(|_| corrupt())?;
+        let refresh = refresh.as_deref().map(|r| core::str::from_utf8(r)).transpose().map_err(|_| corrupt())?;
+        let json = spliced(&sealed.token_meta, access, refresh).ok_or_else(corrupt)?;
+        serde_json::from_slice(&json).map_err(|_| corrupt())
     }
 
     fn meta(&self, tokens: &TokenSet) -> GrantMeta {
@@ -703,5 +698,81 @@ impl<S: Store> Vault<S> {
             }
         }
         Ok(())
+    }
+}
+
+/// The stored form of a token set: the public fields as sealed beside the tokens, with the
+/// opened tokens spliced in, in one buffer wiped on drop. Deserializing it puts the tokens
+/// straight into their secret types; no parsed copy of them is left behind (a
+/// `serde_json::Value` would hold its own, dropped unwiped). `None` when `meta` is not a JSON
+/// object.
+fn spliced(meta: &str, access: &str, refresh: Option<&str>) -> Option<Zeroizing<Vec<u8>>> {
+    let rest = meta.trim_start().strip_prefix('{')?;
+    // Room for the worst escaping (six bytes a character) so the buffer never grows: growing
+    // would leave the old allocation's copy of the tokens unwiped.
+    let room = |secret: &str| 24 + 6 * secret.len();
+    let mut json = Zeroizing::new(Vec::with_capacity(meta.len() + room(access) + refresh.map_or(0, room)));
+    json.extend_from_slice(b"{\"access_token\":");
+    serde_json::to_writer(&mut *json, access).ok()?;
+    if let Some(refresh) = refresh {
+        json.extend_from_slice(b",\"refresh_token\":");
+        serde_json::to_writer(&mut *json, refresh).ok()?;
+    }
+    if !rest.trim_start().starts_with('}') {
+        json.push(b',');
+    }
+    json.extend_from_slice(rest.as_bytes());
+    Some(json)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens(access: &str, refresh: &str) -> TokenSet {
+        let stored = serde_json::json!({
+            "flow": "pkce",
+            "client_id": "sq0idp-Test",
+            "merchant_id": "MLTEST",
+            "access_token": access,
+            "refresh_token": refresh,
+            "obtained_at": "2026-01-01T00:00:00Z",
+        });
+        serde_json::from_value(stored).unwrap()
+    }
+
+    #[test]
+    fn spliced_tokens_load_back_exactly_whatever_characters_they_hold() {
+        for (access, refresh) in [("EAAAplain", "EQAAplain"), ("EAAA\"quoted\\", "EQAA\u{7}é\n😀")] {
+            let set = tokens(access, refresh);
+            let meta = serde_json::to_string(&set).unwrap();
+            assert!(!meta.contains("EAAA") && !meta.contains("EQAA"), "the meta holds no token");
+            let json = spliced(&meta, access, Some(refresh)).unwrap();
+            let loaded: TokenSet = serde_json::from_slice(&json).unwrap();
+            assert_eq!(loaded, set);
+        }
+    }
+
+    #[test]
+    fn spliced_never_grows_its_buffer() {
+        // Control characters escape to six bytes each: the worst case must still fit.
+        let access = "\u{1}".repeat(50);
+        let refresh = "\u{2}".repeat(70);
+        let meta = serde_json::to_string(&tokens(&access, &refresh)).unwrap();
+        let expected = meta.len() + 24 + 6 * access.len() + 24 + 6 * refresh.len();
+        let json = spliced(&meta, &access, Some(&refresh)).unwrap();
+        assert_eq!(json.capacity(), expected, "the buffer was reallocated");
+        let loaded: TokenSet = serde_json::from_slice(&json).unwrap();
+        assert_eq!(loaded.access_token().expose_secret(), access);
+    }
+
+    #[test]
+    fn a_meta_that_is_not_an_object_or_already_holds_a_token_is_refused() {
+        assert!(spliced("[1]", "EAAA", None).is_none());
+        let mut meta: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&serde_json::to_string(&tokens("EAAA", "EQAA")).unwrap()).unwrap();
+        meta.insert("access_token".into(), "EAAAplanted".into());
+        let json = spliced(&serde_json::to_string(&meta).unwrap(), "EAAA", None).unwrap();
+        assert!(serde_json::from_slice::<TokenSet>(&json).is_err(), "a second access_token is not taken");
     }
 }

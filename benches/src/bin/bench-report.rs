@@ -1,15 +1,17 @@
 //! Every benchmark pair, interleaved in one process, one JSON line each.
 //!
 //! ```text
-//! cargo run --release -p square-oauth-benches --bin bench-report [-- --rounds 30 --round-ms 20 --quick]
+//! cargo run --release -p square-oauth-benches --bin bench-report [-- --rounds 30 --round-ms 20 --due-sellers 10000 --quick]
 //! ```
 //!
 //! For each pair, `rounds` rounds alternate ours and the baseline (which one goes first
 //! alternates too), each side running as many iterations as fill about `round-ms`; the medians
 //! of the per-iteration times are reported, so that machine noise hits both sides alike. The
 //! lines: `machine`, then `{"name", "ours_ns", "base_ns", "ratio", "base", "target", "met"}` per
-//! pair, `allocations_per_code_exchange`, and `mock_server_throughput`. `--quick` is a smoke run
-//! (3 rounds, 1 ms, 2 000 exchanges) for checking that everything runs.
+//! pair, `allocations_per_code_exchange`, `vault_refresh_due_sellers` (one refresher round over
+//! `--due-sellers`, 10 000 by default, all due) and `mock_server_throughput`. `--quick` is a
+//! smoke run (3 rounds, 1 ms, 2 000 exchanges, 300 due sellers) for checking that everything
+//! runs.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -21,7 +23,8 @@ use square_oauth_benches::fixture::{CLIENT_ID, CLIENT_SECRET};
 use square_oauth_benches::loopback::{HyperPair, Server, UreqPair};
 use square_oauth_benches::ours::Ours;
 use square_oauth_benches::peer::Peer;
-use square_oauth_benches::{floor, mock};
+use square_oauth_benches::vault::RefreshPair;
+use square_oauth_benches::{floor, mock, vault};
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
@@ -30,6 +33,8 @@ struct Settings {
     rounds: usize,
     round: Duration,
     exchanges: usize,
+    /// Due sellers in the vault's refresher round.
+    due_sellers: usize,
     /// Only the lines whose name contains this.
     only: Option<String>,
 }
@@ -125,7 +130,8 @@ fn machine() {
 }
 
 fn main() {
-    let mut settings = Settings { rounds: 30, round: Duration::from_millis(20), exchanges: 20_000, only: None };
+    let mut settings =
+        Settings { rounds: 30, round: Duration::from_millis(20), exchanges: 20_000, due_sellers: 10_000, only: None };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().and_then(|v| v.parse::<u64>().ok()).expect("a number after the flag");
@@ -133,11 +139,13 @@ fn main() {
             "--rounds" => settings.rounds = value() as usize,
             "--round-ms" => settings.round = Duration::from_millis(value()),
             "--exchanges" => settings.exchanges = value() as usize,
+            "--due-sellers" => settings.due_sellers = value() as usize,
             "--only" => settings.only = Some(args.next().expect("a name after --only")),
             "--quick" => {
                 settings.rounds = 3;
                 settings.round = Duration::from_millis(1);
                 settings.exchanges = 2_000;
+                settings.due_sellers = 300;
             }
             "--bench" => {} // passed by `cargo bench`; this binary is not a bench target
             other => panic!("unknown argument {other}"),
@@ -250,6 +258,31 @@ fn main() {
             "<= 1.05x the raw client",
             1.05,
             |s| interleave(s, |n| timed(n, || ureq.ours()), |n| timed(n, || ureq.base_with_timeouts())),
+        );
+    }
+
+    if settings.wants("vault_refresh_sqlite") {
+        let pair = RefreshPair::new(&server);
+        report(
+            s,
+            "vault_refresh_sqlite",
+            "ureq adapter + one bare SQLite UPDATE (WAL, synchronous=FULL)",
+            "<= 1.5x the floor",
+            1.5,
+            |s| interleave(s, |n| timed(n, || pair.ours()), |n| timed(n, || pair.base())),
+        );
+    }
+    if settings.wants("vault_refresh_due_sellers") {
+        let round = vault::refresh_due_round(settings.due_sellers);
+        println!(
+            "{}",
+            json!({
+                "name": "vault_refresh_due_sellers",
+                "sellers": round.sellers, "refreshed": round.refreshed, "not_refreshed": round.not_refreshed,
+                "concurrency": vault::CONCURRENCY,
+                "seconds": (round.seconds * 1000.0).round() / 1000.0,
+                "sellers_per_second": (round.refreshed as f64 / round.seconds).round(),
+            })
         );
     }
 

@@ -183,11 +183,14 @@ pub(crate) fn run(cx: &Context, args: &Login) -> Result<(), Failure> {
         Err(_) => set.with_scopes(scopes),
     };
 
+    // The token file first: should the vault fail, the grant is still kept there.
+    if let (Some(path), Some(staged)) = (&args.out, staged) {
+        tokenfile::commit(staged, path, &set)?;
+    }
     crate::commands::vault::store_login(args.store.as_deref(), &set)?;
     let view = tokenfile::view(&set, cx.reveal);
-    match (&args.out, staged) {
-        (Some(path), Some(staged)) => {
-            tokenfile::commit(staged, path, &set)?;
+    match &args.out {
+        Some(path) => {
             cx.emit_json(&json!({ "ok": true, "token_file": path, "tokens": view }));
             cx.say(&format!("Logged in: merchant {} ({flow}).", set.merchant_id()));
             cx.say(&format!("Token set written to {} (mode 0600).", path.display()));
@@ -195,13 +198,15 @@ pub(crate) fn run(cx: &Context, args: &Login) -> Result<(), Failure> {
                 cx.say(&format!("The access token expires {}.", tokenfile::when(expires_at, now)));
             }
         }
-        _ => {
+        None => {
             // The token set is the result: one JSON document on standard output, with or
             // without --json.
             let text = serde_json::to_string_pretty(&view).expect("JSON values serialize");
             println!("{text}");
             if !cx.reveal.0 {
-                eprintln!("The tokens above are masked: use --out FILE to save them, or --show-secrets to print them.");
+                eprintln!(
+                    "The tokens above are masked: `square-oauth token` prints the access token from the vault, --show-secrets prints them here."
+                );
             }
         }
     }

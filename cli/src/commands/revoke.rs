@@ -2,11 +2,12 @@
 
 use serde_json::json;
 use square_oauth::Calls as _;
-use square_oauth::{AccessToken, MerchantId, RevokeTarget, RevokeToken};
+use square_oauth::{AccessToken, ClientSecret, MerchantId, RevokeTarget, RevokeToken};
 
 use crate::args::Revoke;
 use crate::context::{Context, client_id, client_secret, env};
 use crate::failure::{Context as Call, Failure};
+use crate::paste::{config_for, read_secret};
 use crate::tokenfile;
 
 /// Runs `revoke`.
@@ -27,8 +28,15 @@ pub(crate) fn run(cx: &Context, args: &Revoke) -> Result<(), Failure> {
         (None, Some(set)) if env("SQUARE_CLIENT_ID").is_none() => set.client_id().clone(),
         _ => client_id(args.client_id.as_deref())?,
     };
-    let secret = client_secret(args.client_secret.as_ref()).ok_or_else(|| {
-        Failure::usage("RevokeToken needs the application secret: pass --client-secret or set SQUARE_CLIENT_SECRET")
+    let config = config_for(cx, client_id.as_str())?;
+    let secret = match &args.client_secret_file {
+        Some(path) => Some(ClientSecret::new(read_secret(path)?)),
+        None => client_secret(args.client_secret.as_ref()),
+    };
+    let secret = secret.ok_or_else(|| {
+        Failure::usage(
+            "RevokeToken needs the application secret: pass --client-secret-file or --client-secret, or set SQUARE_CLIENT_SECRET",
+        )
             .hint("the secret is on the OAuth page of the Developer Dashboard; the `Client ` header prefix is added for you")
     })?;
 
@@ -46,7 +54,7 @@ pub(crate) fn run(cx: &Context, args: &Revoke) -> Result<(), Failure> {
     if args.only_access_token {
         operation = operation.revoke_only_access_token(true);
     }
-    let client = cx.client(cx.config()?);
+    let client = cx.client(config);
     let answer = client.send(&operation).map_err(|e| Failure::from_transport(&e, Some(Call::Revoke)))?;
     cx.emit_json(&json!({
         "ok": true,

@@ -9,19 +9,26 @@ use square_oauth::{AccessToken, RetrieveTokenStatus, Scope};
 use crate::args::Status;
 use crate::context::{Context, env};
 use crate::failure::{Context as Call, Failure};
+use crate::paste::config_for;
 use crate::tokenfile;
 
 /// Runs `status`.
 pub(crate) fn run(cx: &Context, args: &Status) -> Result<(), Failure> {
-    let token = if let Some(path) = &args.token_file {
-        tokenfile::read(path)?.access_token().clone()
+    // A token file names its application, so a sandbox set goes to the sandbox and a mismatch
+    // with the environment asked for is refused before anything is sent; a bare token says
+    // nothing of where it belongs.
+    let (token, config) = if let Some(path) = &args.token_file {
+        let set = tokenfile::read(path)?;
+        let config = config_for(cx, set.client_id().as_str())?;
+        (set.access_token().clone(), config)
     } else {
-        args.access_token
-            .clone()
-            .or_else(|| env("SQUARE_ACCESS_TOKEN").map(AccessToken::new))
-            .ok_or_else(|| Failure::usage("no token: pass --access-token, --token-file or set SQUARE_ACCESS_TOKEN"))?
+        let token =
+            args.access_token.clone().or_else(|| env("SQUARE_ACCESS_TOKEN").map(AccessToken::new)).ok_or_else(
+                || Failure::usage("no token: pass --access-token, --token-file or set SQUARE_ACCESS_TOKEN"),
+            )?;
+        (token, cx.config()?)
     };
-    let client = cx.client(cx.config()?);
+    let client = cx.client(config);
     let status = client
         .send(&RetrieveTokenStatus::new(token.clone()))
         .map_err(|e| Failure::from_transport(&e, Some(Call::Status)))?;

@@ -371,10 +371,17 @@ pub(crate) fn demo_race(
     result
 }
 
-/// `login --store FILE` (or `SQUARE_STORE`): the grant goes into the vault too.
+/// `login` stores the grant in the vault: `--store FILE`, else `SQUARE_STORE`, else the
+/// default vault in the data directory.
+/// Without any data directory (no `HOME`, as under some service managers) the grant is not
+/// stored, and the login says so rather than failing after the seller has consented.
 pub(crate) fn store_login(flag: Option<&Path>, tokens: &square_oauth::TokenSet) -> Result<(), Failure> {
-    let Some(path) = flag.map(Path::to_owned).or_else(|| env("SQUARE_STORE").map(PathBuf::from)) else {
-        return Ok(());
+    let path = match store_path(flag) {
+        Ok(path) => path,
+        Err(_) => {
+            eprintln!("Not stored in a vault: no data directory (pass --store, or set SQUARE_STORE or HOME).");
+            return Ok(());
+        }
     };
     let vault = open(Some(&path), Some(tokens.client_id().as_str()), None)?;
     vault.put(tokens).map_err(failure)?;

@@ -38,6 +38,9 @@ pub struct Fixture {
     pub square: MockSquare,
     pub redirect_port: u16,
     pub dir: tempfile::TempDir,
+    /// `XDG_DATA_HOME` and `HOME` of every command the fixture runs: its default vault lives
+    /// here, never in the user's own data directory.
+    pub home: tempfile::TempDir,
 }
 
 impl Fixture {
@@ -50,7 +53,8 @@ impl Fixture {
                 .seller(MERCHANT),
         )
         .expect("the fake Square starts");
-        Self { square, redirect_port, dir: tempfile::tempdir().expect("a temporary directory") }
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        Self { square, redirect_port, dir, home: tempfile::tempdir().expect("a temporary directory") }
     }
 
     pub fn base_url(&self) -> String {
@@ -63,7 +67,12 @@ impl Fixture {
 
     /// `square-oauth --base-url <fake> ARGS…`, with no SQUARE_* variable from the host.
     pub fn cli(&self) -> Cli {
-        Cli::new().args(["--base-url", &self.base_url()])
+        Cli::new().home(self.home.path()).args(["--base-url", &self.base_url()])
+    }
+
+    /// The default vault of the fixture's commands.
+    pub fn default_store(&self) -> PathBuf {
+        self.home.path().join("square-oauth").join("vault.sqlite")
     }
 
     fn config(&self) -> Config {
@@ -135,6 +144,8 @@ pub fn free_port() -> u16 {
 /// A command line for the binary.
 pub struct Cli {
     command: Command,
+    /// The home a command gets unless given one: removed after the run.
+    _home: Option<tempfile::TempDir>,
 }
 
 impl Cli {
@@ -144,7 +155,19 @@ impl Cli {
             command.env_remove(var);
         }
         command.env("NO_COLOR", "1").stdin(Stdio::null());
-        Self { command }
+        let home = tempfile::tempdir().expect("a temporary directory");
+        Self { command, _home: None }.home(home.path()).with_home(home)
+    }
+
+    /// Runs with `XDG_DATA_HOME` and `HOME` here.
+    pub fn home(mut self, dir: &Path) -> Self {
+        self.command.env("XDG_DATA_HOME", dir).env("HOME", dir);
+        self
+    }
+
+    fn with_home(mut self, home: tempfile::TempDir) -> Self {
+        self._home = Some(home);
+        self
     }
 
     pub fn args<I: IntoIterator<Item = S>, S: AsRef<std::ffi::OsStr>>(mut self, args: I) -> Self {
