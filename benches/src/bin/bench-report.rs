@@ -9,7 +9,9 @@
 //! of the per-iteration times are reported, so that machine noise hits both sides alike. The
 //! lines: `machine`, then `{"name", "ours_ns", "base_ns", "ratio", "base", "target", "met"}` per
 //! pair, `allocations_per_code_exchange`, and `mock_server_throughput`. `--quick` is a smoke run
-//! (3 rounds, 1 ms, 2 000 exchanges) for checking that everything runs.
+//! (3 rounds, 1 ms, 2 000 exchanges) for checking that everything runs. Before measuring, it
+//! checks that both sides of every pair send the same request (line `pairs_send_the_same_request`)
+//! and exits with status 1 if one does not.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -144,6 +146,17 @@ fn main() {
         }
     }
     machine();
+
+    // A pair whose sides send different requests measures different jobs: its ratio means
+    // nothing, so the report stops there.
+    let mismatched = square_oauth_benches::mismatched_requests();
+    println!(
+        "{}",
+        json!({"name": "pairs_send_the_same_request", "ok": mismatched.is_empty(), "mismatched": mismatched})
+    );
+    if !mismatched.is_empty() {
+        std::process::exit(1);
+    }
 
     let ours = Ours::default();
     let peer = Peer::default();
