@@ -15,6 +15,9 @@ use square_oauth::{
 use square_oauth::{AuthorizationCode, Calls as _, Transport as _};
 use square_oauth_mock::{App, Fault, MockConfig, MockSquare};
 use square_oauth_ureq::{Client, Error};
+use ureq::Agent;
+use ureq::unversioned::resolver::DefaultResolver;
+use ureq::unversioned::transport::{ConnectionDetails, Connector, DefaultConnector};
 
 const CLIENT_ID: &str = "sq0idp-ureq-adapter";
 const SECRET: &str = "sq0csp-SENTINEL-ureq-adapter-secret";
@@ -147,6 +150,36 @@ fn a_refused_connection_is_a_transport_error_after_the_retries() {
     assert_eq!(error.status(), None);
 }
 
+/// ureq's own connector chain, counting the connections it is asked to open: one per attempt.
+#[derive(Debug)]
+struct Counting(DefaultConnector, Arc<AtomicUsize>);
+
+impl Connector for Counting {
+    type Out = <DefaultConnector as Connector>::Out;
+
+    fn connect(&self, details: &ConnectionDetails, chained: Option<()>) -> Result<Option<Self::Out>, ureq::Error> {
+        self.1.fetch_add(1, Ordering::SeqCst);
+        self.0.connect(details, chained)
+    }
+}
+
+#[test]
+fn a_refused_connection_is_tried_once_and_the_policy_retries_more() {
+    let addr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    for (policy, attempts) in [(quick(), 1 + quick().retries() as usize), (RetryPolicy::never(), 1)] {
+        let count = Arc::new(AtomicUsize::new(0));
+        let connector = Counting(DefaultConnector::default(), Arc::clone(&count));
+        let agent = Agent::with_parts(Agent::config_builder().build(), connector, DefaultResolver::default());
+        let client = Client::builder(config(&format!("http://{addr}"))).agent(agent).retry_policy(policy).build();
+
+        let error = client.token_status(&RetrieveTokenStatus::new(AccessToken::new("EAAA-any"))).unwrap_err();
+
+        assert!(matches!(error, Error::Transport { .. }), "{error:?}");
+        assert_eq!(count.load(Ordering::SeqCst), attempts, "one attempt and the policy's retries");
+    }
+    assert!(quick().retries() >= 1, "the policy under test retries at all");
+}
+
 #[test]
 fn the_client_is_cheap_to_share_and_prints_no_secret() {
     fn shareable<T: Clone + Send + Sync + 'static>() {}
@@ -158,6 +191,28 @@ fn the_client_is_cheap_to_share_and_prints_no_secret() {
     let printed = format!("{client:?}");
     assert!(printed.contains("timeout") && printed.contains("max_response_bytes"), "{printed}");
     assert_eq!(client.clone().config().base_url(), client.config().base_url());
+
+    // The one secret a client keeps is a proxy password in its agent; the client secret and
+    // codes only pass through it, and a refusal must not echo them either.
+    let proxy_password = "SENTINEL-proxy-password";
+    let proxy = ureq::Proxy::new(&format!("http://user:{proxy_password}@127.0.0.1:9")).unwrap();
+    let agent = Agent::config_builder().proxy(Some(proxy)).build().new_agent();
+    let proxied = Client::builder(Config::sandbox()).agent(agent).build();
+    let printed = format!("{proxied:?}");
+    assert!(printed.contains("127.0.0.1"), "the proxy is printed: {printed}");
+    assert!(!printed.contains(proxy_password), "{printed}");
+
+    let square = start();
+    let client = Client::new(config(&square.base_url()));
+    let code = AuthorizationCode::new("sq0cgp-SENTINEL-unknown-code");
+    let exchange = ObtainToken::authorization_code(ClientId::new(CLIENT_ID), ClientSecret::new(SECRET), code);
+    let error = client.obtain_token(&exchange).unwrap_err();
+    assert!(error.status().is_some(), "Square refused the code: {error:?}");
+    let said = square.requests();
+    assert!(said.iter().any(|r| String::from_utf8_lossy(&r.body).contains(SECRET)), "the secret was sent");
+    for printed in [format!("{client:?}"), format!("{error:?}"), error.to_string()] {
+        assert!(!printed.contains("SENTINEL"), "{printed}");
+    }
 }
 
 /// A server that reads each request whole, counts it, then resets the connection (`SO_LINGER`

@@ -74,6 +74,36 @@ pub fn answer(status: u16, body: &'static str) -> http::Response<&'static [u8]> 
     response
 }
 
+/// The pairs whose two sides do not send the same request: method, URI, headers and body (as
+/// JSON, so that key order does not count). Empty when every pair does the same job; both the
+/// tests and `bench-report --quick` check it.
+pub fn mismatched_requests() -> Vec<String> {
+    use square_oauth::{Config, Operation};
+    fn compare<O: Operation>(name: &str, ours: &O, floor: &http::Request<Vec<u8>>) -> Option<String> {
+        let built = match ours.build(&Config::production()) {
+            Ok(built) => built,
+            Err(error) => return Some(format!("{name}: ours does not build: {error}")),
+        };
+        let json = |bytes: &[u8]| serde_json::from_slice::<serde_json::Value>(bytes).ok();
+        let (ours_body, floor_body) = (built.body().expose_secret(), floor.body().as_slice());
+        let same = built.method() == floor.method()
+            && built.uri() == floor.uri()
+            && built.headers() == floor.headers()
+            && (ours_body == floor_body || json(ours_body).is_some_and(|o| Some(o) == json(floor_body)));
+        (!same).then(|| format!("{name}: {:?} {} != {:?} {}", built.method(), built.uri(), floor.method(), floor.uri()))
+    }
+    let ours = ours::Ours::default();
+    [
+        compare("code exchange", &ours.code_exchange, &floor::code_exchange().0),
+        compare("PKCE refresh", &ours.pkce_refresh, &floor::pkce_refresh().0),
+        compare("token status", &ours.token_status, &floor::token_status().0),
+        compare("revoke", &ours.revoke, &floor::revoke().0),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
 #[cfg(test)]
 mod tests {
     //! The sides of each pair must do the same job: same answers read, same request sent.
@@ -99,6 +129,11 @@ mod tests {
         let ours_body: serde_json::Value = serde_json::from_slice(built.body().expose_secret()).unwrap();
         let floor_body: serde_json::Value = serde_json::from_slice(request.body()).unwrap();
         assert_eq!(ours_body, floor_body);
+    }
+
+    #[test]
+    fn every_pair_sends_the_same_request() {
+        assert_eq!(mismatched_requests(), Vec::<String>::new());
     }
 
     #[test]

@@ -38,8 +38,22 @@ fn a_bad_square_environment_is_a_usage_error() {
 
 #[test]
 fn environments_conflict() {
-    Cli::new().args(["--sandbox", "--base-url", "http://127.0.0.1:1", "status"]).run().code(2);
-    Cli::new().args(["--sandbox", "--production", "status"]).run().code(2);
+    let fx = Fixture::new();
+    let token = token(&fx);
+    // The same call without the second environment succeeds, so only the conflict can fail it.
+    fx.cli().args(["status", "--access-token", &token]).run().code(0);
+    let run = fx.cli().args(["--sandbox", "status", "--access-token", &token]).run();
+    run.code(2);
+    assert!(run.stderr.contains("--sandbox") && run.stderr.contains("--base-url"), "{}", run.stderr);
+    let run = fx.cli().args(["--production", "status", "--access-token", &token]).run();
+    run.code(2);
+    assert!(run.stderr.contains("--production") && run.stderr.contains("--base-url"), "{}", run.stderr);
+    let run =
+        Cli::new().args(["--timeout", "2s", "--sandbox", "--production", "status", "--access-token", &token]).run();
+    run.code(2);
+    assert!(run.stderr.contains("--sandbox") && run.stderr.contains("--production"), "{}", run.stderr);
+    let statuses = fx.square.requests().into_iter().filter(|r| r.path == "/oauth2/token/status").count();
+    assert_eq!(statuses, 1, "a conflicting call reached Square");
 }
 
 #[test]
@@ -73,7 +87,19 @@ fn square_version_flag_and_environment() {
 
 #[test]
 fn a_bad_timeout_is_a_usage_error() {
-    Cli::new().args(["--timeout", "soon", "status"]).run().code(2);
+    let fx = Fixture::new();
+    let token = token(&fx);
+    fx.cli().args(["--timeout", "5s", "status", "--access-token", &token]).run().code(0);
+    for (duration, complaint) in [("soon", "is not a duration"), ("0s", "more than zero"), ("200h", "at most a week")] {
+        let run = fx.cli().args(["--timeout", duration, "status", "--access-token", &token]).run();
+        run.code(2);
+        assert!(run.stderr.contains("--timeout"), "{duration}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(&format!("`{duration}`")) && run.stderr.contains(complaint),
+            "{duration}: {}",
+            run.stderr
+        );
+    }
 }
 
 #[test]

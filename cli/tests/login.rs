@@ -62,6 +62,8 @@ fn code_flow_login_prints_masked_tokens_to_stdout() {
     let body: serde_json::Value = serde_json::from_slice(&exchange.body).unwrap();
     assert_eq!(body["grant_type"], "authorization_code");
     assert_eq!(body["client_secret"], SENTINEL);
+    assert_eq!(body["client_id"], CLIENT_ID);
+    assert_eq!(body["redirect_uri"], format!("http://localhost:{}/callback", fx.redirect_port));
     assert!(body.get("code_verifier").is_none());
 }
 

@@ -151,6 +151,26 @@ fn moving_bytes_between_url_and_body_is_refused_only_if_the_concatenation_change
     let whole = format!("{URL}{SQUARE_EXAMPLE}");
     let (url, body) = whole.split_at(URL.len() - 6);
     verify_signature(&key(KEY), url, body.as_bytes(), SIGNATURE).unwrap();
+
+    // Any change to the concatenated bytes is refused, however small or wherever it falls.
+    let mut changed: Vec<(String, String)> = vec![
+        (format!("{URL}/"), SQUARE_EXAMPLE.to_owned()),
+        (URL[..URL.len() - 1].to_owned(), SQUARE_EXAMPLE.to_owned()),
+        (URL.to_owned(), format!("{SQUARE_EXAMPLE}\n")),
+        (URL.to_owned(), format!(" {SQUARE_EXAMPLE}")),
+        (format!(" {URL}"), SQUARE_EXAMPLE.to_owned()),
+        (URL.to_uppercase(), SQUARE_EXAMPLE.to_owned()),
+        (SQUARE_EXAMPLE.to_owned(), URL.to_owned()),
+        (URL.to_owned(), SQUARE_EXAMPLE.replacen(' ', "", 1)),
+    ];
+    // The same split with one byte dropped at the seam, on either side.
+    changed.push((url[..url.len() - 1].to_owned(), body.to_owned()));
+    changed.push((url.to_owned(), body[1..].to_owned()));
+    for (url, body) in changed {
+        assert_ne!(format!("{url}{body}"), whole);
+        let error = webhook_error(verify_signature(&key(KEY), &url, body.as_bytes(), SIGNATURE));
+        assert_eq!(error, WebhookError::SignatureMismatch, "{url:?} ‖ {body:?}");
+    }
 }
 
 #[test]

@@ -11,7 +11,8 @@
 //! pair, `allocations_per_code_exchange`, `vault_refresh_due_sellers` (one refresher round over
 //! `--due-sellers`, 10 000 by default, all due) and `mock_server_throughput`. `--quick` is a
 //! smoke run (3 rounds, 1 ms, 2 000 exchanges, 300 due sellers) for checking that everything
-//! runs.
+//! runs. Before measuring, it checks that both sides of every pair send the same request (line
+//! `pairs_send_the_same_request`) and exits with status 1 if one does not.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -152,6 +153,17 @@ fn main() {
         }
     }
     machine();
+
+    // A pair whose sides send different requests measures different jobs: its ratio means
+    // nothing, so the report stops there.
+    let mismatched = square_oauth_benches::mismatched_requests();
+    println!(
+        "{}",
+        json!({"name": "pairs_send_the_same_request", "ok": mismatched.is_empty(), "mismatched": mismatched})
+    );
+    if !mismatched.is_empty() {
+        std::process::exit(1);
+    }
 
     let ours = Ours::default();
     let peer = Peer::default();
