@@ -281,6 +281,7 @@ pub(crate) fn logout(cx: &Context, args: &Logout) -> Result<(), Failure> {
 }
 
 /// What the demo's vault chapter saw.
+#[cfg(feature = "mock")]
 pub(crate) struct DemoRace {
     /// Refresh requests that reached the fake Square.
     pub(crate) sent: usize,
@@ -291,6 +292,7 @@ pub(crate) struct DemoRace {
 /// The demo's vault chapter: two refreshers, each with its own connection to one vault file (as
 /// two processes would have), race to refresh one PKCE seller whose refresh is due. One takes
 /// the lease and sends; the other finds the lease held, or the new tokens already stored.
+#[cfg(feature = "mock")]
 pub(crate) fn demo_race(
     square: &square_oauth_mock::MockSquare,
     config: &square_oauth::Config,
