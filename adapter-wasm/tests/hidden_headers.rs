@@ -13,10 +13,10 @@ use core::time::Duration;
 
 use serde_json::{Value, json};
 use square_oauth::{
-    AuthorizeUrl, ClientId, ClientSecret, CodeVerifier, Config, ErrorCode, Flow, ObtainToken, RetryPolicy, RevokeToken,
-    Scope, TokenSet, parse_callback,
+    AuthorizeUrl, ClientId, ClientSecret, CodeVerifier, Config, ErrorCode, Flow, ObtainToken, RetrieveTokenStatus,
+    RetryPolicy, RevokeToken, Scope, TokenSet, parse_callback,
 };
-use square_oauth_wasm::{Client, generate_state, generate_verifier, now};
+use square_oauth_wasm::{AsyncCalls as _, Client, generate_state, generate_verifier, now};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -93,7 +93,10 @@ async fn a_retry_after_the_page_cannot_read_still_ends_in_the_right_answer() {
         json!({"path": "/oauth2/token/status", "kind": "status", "status": 429, "retry_after": "1", "times": 1}),
     )
     .await;
-    client.token_status(tokens.access_token()).await.expect("the retry after the 429 succeeds");
+    client
+        .token_status(&RetrieveTokenStatus::new(tokens.access_token().clone()))
+        .await
+        .expect("the retry after the 429 succeeds");
 
     // Past the retries, the 429 itself comes back, typed, with or without its Retry-After.
     control(
@@ -101,7 +104,7 @@ async fn a_retry_after_the_page_cannot_read_still_ends_in_the_right_answer() {
         json!({"path": "/oauth2/token/status", "kind": "status", "status": 429, "retry_after": "1", "times": 3}),
     )
     .await;
-    let error = client.token_status(tokens.access_token()).await.unwrap_err();
+    let error = client.token_status(&RetrieveTokenStatus::new(tokens.access_token().clone())).await.unwrap_err();
     assert_eq!(error.status().map(|s| s.as_u16()), Some(429));
     assert!(error.has_code(&ErrorCode::RateLimited), "{error}");
     let square_oauth_wasm::Error::Core(core) = &error else { panic!("a refusal: {error:?}") };
@@ -126,7 +129,7 @@ async fn the_specification_s_unauthorized_for_a_revoked_token_is_handled() {
 
     let switched = control("behaviour", json!({"specific_token_errors": false})).await;
     assert_eq!(switched["specific_token_errors"], false);
-    let error = client.token_status(tokens.access_token()).await.unwrap_err();
+    let error = client.token_status(&RetrieveTokenStatus::new(tokens.access_token().clone())).await.unwrap_err();
     // Back to what scenarios.rs expects before anything can fail.
     control("behaviour", json!({"specific_token_errors": true})).await;
     assert_eq!(error.status().map(|s| s.as_u16()), Some(401));
@@ -134,6 +137,6 @@ async fn the_specification_s_unauthorized_for_a_revoked_token_is_handled() {
     assert!(!error.has_code(&ErrorCode::AccessTokenRevoked), "{error}");
 
     // And with the specific code, as scenarios.rs runs.
-    let error = client.token_status(tokens.access_token()).await.unwrap_err();
+    let error = client.token_status(&RetrieveTokenStatus::new(tokens.access_token().clone())).await.unwrap_err();
     assert!(error.has_code(&ErrorCode::AccessTokenRevoked), "{error}");
 }
