@@ -105,7 +105,10 @@ async fn refresh_without_the_secret_fails_before_sending() {
 
     let error = client.refresh_if_due(&mut tokens, None, &now_due).await.unwrap_err();
 
-    assert!(matches!(error, Error::Core(square_oauth_hyper::square_oauth::Error::Lifecycle(_))), "{error:?}");
+    assert!(
+        matches!(error, Error::Lifecycle(square_oauth_hyper::square_oauth::LifecycleError::ClientSecretRequired)),
+        "{error:?}"
+    );
     assert_eq!(requests_to(&square, "/oauth2/token"), 1);
 }
 

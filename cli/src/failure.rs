@@ -13,8 +13,7 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use serde_json::{Value, json};
-use square_oauth::lifecycle::LifecycleError;
-use square_oauth::{CallbackError, Error, ErrorCode};
+use square_oauth::{CallbackError, Error, ErrorCode, LifecycleError};
 
 use crate::transport;
 
@@ -154,15 +153,17 @@ impl Failure {
             }
             Error::Callback(callback) => Self::new(Exit::Unexpected, format!("the redirect was refused: {callback}"))
                 .hint("the redirect did not come from the authorize URL this command printed; run `square-oauth login` again"),
-            Error::Lifecycle(lifecycle) => match lifecycle {
-                LifecycleError::ClientSecretRequired => Self::usage(lifecycle.to_string())
-                    .hint("code-flow tokens are refreshed with the application secret: pass --client-secret or set SQUARE_CLIENT_SECRET"),
-                LifecycleError::NoRefreshToken | LifecycleError::RefreshWindowClosed { .. } => {
-                    Self::usage(lifecycle.to_string()).hint("run `square-oauth login` again")
-                }
-                _ => Self::new(Exit::Unexpected, format!("Square's answer cannot be used: {lifecycle}")),
-            },
             other => Self::new(Exit::Unexpected, other.to_string()),
+        }
+    }
+
+    /// From a token set's refusal.
+    pub(crate) fn from_lifecycle(lifecycle: &LifecycleError) -> Self {
+        match lifecycle {
+            LifecycleError::ClientSecretRequired => Self::usage(lifecycle.to_string())
+                .hint("code-flow tokens are refreshed with the application secret: pass --client-secret or set SQUARE_CLIENT_SECRET"),
+            _ if lifecycle.must_authorize_again() => Self::usage(lifecycle.to_string()).hint("run `square-oauth login` again"),
+            _ => Self::new(Exit::Unexpected, format!("Square's answer cannot be used: {lifecycle}")),
         }
     }
 
@@ -170,6 +171,7 @@ impl Failure {
     pub(crate) fn from_transport(error: &transport::Error, context: Option<Context>) -> Self {
         match error {
             transport::Error::Core(core) => Self::from_core(core, context),
+            transport::Error::Lifecycle(lifecycle) => Self::from_lifecycle(lifecycle),
             transport::Error::Timeout { .. } => Self::new(Exit::Transport, "the request timed out")
                 .hint("raise --timeout, or check that the base URL is reachable"),
             transport::Error::Transport { source, .. } | transport::Error::CertificateRefused { source } => {

@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use serde_json::{Value, json};
+use square_oauth::TokenSet;
 use square_oauth::jiff::Timestamp;
-use square_oauth::lifecycle::TokenSet;
 
 use crate::atomic::Staged;
 use crate::context::local;

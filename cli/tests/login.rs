@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use square_oauth::lifecycle::{Flow, TokenSet};
+use square_oauth::{Flow, TokenSet};
 
 fn login(fx: &Fixture) -> Cli {
     fx.cli()

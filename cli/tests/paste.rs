@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use square_oauth::lifecycle::{Flow, TokenSet};
+use square_oauth::{Flow, TokenSet};
 
 const HTTPS_REDIRECT: &str = "https://app.example/callback";
 

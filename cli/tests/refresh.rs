@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use square_oauth::lifecycle::TokenSet;
+use square_oauth::TokenSet;
 use square_oauth_mock::Fault;
 
 fn load(path: &std::path::Path) -> TokenSet {

@@ -47,7 +47,7 @@ fn nothing_leaks_without_show_secrets_across_every_command() {
     );
     // Every token the files held since.
     for path in [&code_file, &pkce_file] {
-        let set: square_oauth::lifecycle::TokenSet = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        let set: square_oauth::TokenSet = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
         secrets.push(set.access_token().expose_secret().to_owned());
         secrets.push(set.refresh_token().unwrap().expose_secret().to_owned());
     }
@@ -83,7 +83,7 @@ fn show_secrets_shows_them() {
         .arg(&file)
         .run();
     refresh.code(0);
-    let set: square_oauth::lifecycle::TokenSet = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let set: square_oauth::TokenSet = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     assert_eq!(refresh.json()["tokens"]["access_token"], set.access_token().expose_secret());
     assert_eq!(refresh.json()["tokens"]["refresh_token"], set.refresh_token().unwrap().expose_secret());
 

@@ -4,10 +4,9 @@ use crate::config::Config;
 use crate::enums::Scope;
 use crate::error::{CallbackError, Error, InvalidInput, Problem};
 use crate::ids::ClientId;
-use crate::obtain_token::{check_client_id, check_scopes};
-use crate::operation::{check_length, limits};
 use crate::pkce::{CodeChallenge, State};
 use crate::secret::AuthorizationCode;
+use crate::validators;
 
 /// The page a seller opens to grant permissions (`GET /oauth2/authorize`). Built, never sent:
 /// send the seller's browser there.
@@ -94,11 +93,11 @@ impl AuthorizeUrl {
 
     /// The URL, on the configuration's host.
     pub fn build(&self, config: &Config) -> Result<String, Error> {
-        check_client_id(&self.client_id)?;
+        validators::client_id(&self.client_id)?;
         let mut query = form_urlencoded::Serializer::new(String::with_capacity(256));
         query.append_pair("client_id", self.client_id.as_str());
         if !self.scopes.is_empty() {
-            check_scopes(&self.scopes)?;
+            validators::scopes(&self.scopes)?;
             let joined = self.scopes.iter().map(Scope::as_str).collect::<Vec<_>>().join(" ");
             query.append_pair("scope", &joined);
         }
@@ -115,7 +114,7 @@ impl AuthorizeUrl {
             query.append_pair("session", if session { "true" } else { "false" });
         }
         if let Some(state) = &self.state {
-            check_length("state", state.expose_secret(), 1, 1024)?;
+            validators::state(state.expose_secret())?;
             query.append_pair("state", state.expose_secret());
         }
         if let Some(challenge) = &self.code_challenge {
@@ -123,7 +122,7 @@ impl AuthorizeUrl {
             query.append_pair("code_challenge_method", challenge.method());
         }
         if let Some(uri) = &self.redirect_uri {
-            check_length("redirect_uri", uri, limits::REDIRECT_URI.0, limits::REDIRECT_URI.1)?;
+            validators::redirect_uri(uri)?;
             query.append_pair("redirect_uri", uri);
         }
         query.append_pair("response_type", "code");

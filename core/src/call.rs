@@ -8,6 +8,7 @@ use jiff::Timestamp;
 
 use crate::config::Config;
 use crate::error::{Error, RetryAfter, SquareError};
+use crate::lifecycle::LifecycleError;
 use crate::operation::{Operation, Replay};
 use crate::retry::{Decision, Outcome, RetryPolicy};
 use crate::secret::Body;
@@ -58,9 +59,13 @@ pub enum Failure<E> {
 #[non_exhaustive]
 pub enum CallError<E> {
     /// The core's error, unchanged: invalid input (nothing was sent), Square's refusal, an
-    /// answer that made no sense, a token set that cannot do what was asked.
+    /// answer that made no sense.
     #[error(transparent)]
     Core(#[from] Error),
+    /// A token set could not do what `refresh_if_due` asked: no refresh token, a closed PKCE
+    /// window or a missing client secret (nothing was sent), or an answer it cannot take in.
+    #[error(transparent)]
+    Lifecycle(#[from] LifecycleError),
     /// The request could not be carried: no connection, a reset, a truncated answer. The source
     /// says which (print the whole chain to see it).
     #[error("the request to Square failed in transport")]
@@ -135,6 +140,7 @@ impl<E> CallError<E> {
         match self {
             CallError::Core(Error::InvalidInput(_) | Error::Callback(_)) => false,
             CallError::Core(_) => true,
+            CallError::Lifecycle(error) => error.from_answer(),
             CallError::Transport { may_have_reached, .. } | CallError::Timeout { may_have_reached } => {
                 *may_have_reached
             }

@@ -17,7 +17,10 @@ use serde::Deserialize;
 
 use crate::enums::{ErrorCategory, ErrorCode};
 
-/// The error type of every fallible function in this crate.
+/// The error of building a request and reading Square's answer ([`Operation`](crate::Operation)'s
+/// `build` and `parse`, [`AuthorizeUrl::build`](crate::AuthorizeUrl::build), [`parse_callback`](crate::parse_callback)).
+/// A token set's refusals are [`LifecycleError`](crate::LifecycleError)s, a webhook's
+/// [`WebhookError`](crate::WebhookError)s.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -33,13 +36,6 @@ pub enum Error {
     /// The redirect back from Square's authorize page carried no usable code.
     #[error("{0}")]
     Callback(#[from] CallbackError),
-    /// A token set cannot do what was asked (refresh a token past its grace, take an answer
-    /// for another seller, …).
-    #[error("{0}")]
-    Lifecycle(#[from] crate::lifecycle::LifecycleError),
-    /// A webhook notification failed verification or could not be read.
-    #[error("{0}")]
-    Webhook(#[from] crate::webhook::WebhookError),
 }
 
 impl Error {
@@ -92,18 +88,15 @@ impl Error {
     }
 
     /// Whether this error means the seller must authorize the application again: nothing a
-    /// retry, a wait or a refresh can mend. What a refresh job stops on; every other error
-    /// (a 429 or 408, Square's 5xx, a lost connection, an answer that could not be read, a
-    /// malformed request) is worth trying again later.
+    /// retry or a wait can mend. Every other error (a 429 or 408, Square's 5xx, an answer that
+    /// could not be read, a malformed request) is worth trying again later. A token set's own
+    /// refusals answer the same question with
+    /// [`LifecycleError::must_authorize_again`](crate::LifecycleError::must_authorize_again).
     ///
-    /// `true` for:
-    /// - a token set with no refresh token, or whose PKCE refresh token has expired
-    ///   ([`LifecycleError::NoRefreshToken`](crate::LifecycleError::NoRefreshToken),
-    ///   [`LifecycleError::RefreshWindowClosed`](crate::LifecycleError::RefreshWindowClosed));
-    /// - Square refusing with 400, 401 or 403 and `UNAUTHORIZED`, `ACCESS_TOKEN_REVOKED` or
-    ///   `ACCESS_TOKEN_EXPIRED`: the grant or token is revoked, spent or expired. Square gives
-    ///   `UNAUTHORIZED` for a wrong client secret too, which this cannot tell apart: check the
-    ///   secret before asking the seller.
+    /// `true` for Square refusing with 400, 401 or 403 and `UNAUTHORIZED`, `ACCESS_TOKEN_REVOKED`
+    /// or `ACCESS_TOKEN_EXPIRED`: the grant or token is revoked, spent or expired. Square gives
+    /// `UNAUTHORIZED` for a wrong client secret too, which this cannot tell apart: check the
+    /// secret before asking the seller.
     ///
     /// ```
     /// use square_oauth::{Config, Operation, RetrieveTokenStatus, AccessToken};
@@ -119,10 +112,6 @@ impl Error {
     /// ```
     pub fn must_authorize_again(&self) -> bool {
         match self {
-            Error::Lifecycle(lifecycle) => matches!(
-                lifecycle,
-                crate::LifecycleError::NoRefreshToken | crate::LifecycleError::RefreshWindowClosed { .. }
-            ),
             Error::Square(refusal) => {
                 matches!(refusal.status.as_u16(), 400 | 401 | 403)
                     && refusal.errors.iter().any(|e| {

@@ -85,7 +85,7 @@ mod config;
 mod enums;
 mod error;
 mod ids;
-pub mod lifecycle;
+mod lifecycle;
 mod obtain_token;
 mod open_enum;
 mod operation;
@@ -96,7 +96,8 @@ mod revoke_token;
 mod secret;
 mod token_status;
 mod transport;
-pub mod webhook;
+mod validators;
+mod webhook;
 
 pub use authorize::{AuthorizeUrl, parse_callback};
 pub use buffer::{BodyTooLarge, WipingBuffer};
@@ -111,7 +112,9 @@ pub use error::{
     UnexpectedResponse,
 };
 pub use ids::{ClientId, MerchantId};
-pub use lifecycle::{Flow, LifecycleError, RefreshRules, TokenSet, WithSecrets};
+pub use lifecycle::{
+    CODE_FLOW_GRACE, Flow, LifecycleError, PKCE_REFRESH_LIFETIME, RefreshRules, TokenSet, WithSecrets,
+};
 pub use obtain_token::{Grant, ObtainToken, ObtainTokenResponse};
 pub use operation::{Operation, Replay};
 pub use pkce::{CodeChallenge, CodeVerifier, State};
@@ -127,5 +130,6 @@ pub use transport::{
     AdapterSettings, AsyncCalls, AsyncTransport, Calls, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, Transport, with_body,
 };
 pub use webhook::{
-    AuthorizationRevoked, RevokerType, WebhookError, parse_revocation, verify_request, verify_signature,
+    AUTHORIZATION_REVOKED, AuthorizationRevoked, RevokerType, SIGNATURE_HEADER, WebhookError, parse_revocation,
+    verify_request, verify_signature,
 };

@@ -5,34 +5,6 @@
 //! refreshed, when is the next refresh due. It builds the refresh request for its flow and takes
 //! the answer in, rotating PKCE refresh tokens and keeping code-flow ones. Nothing here reads a
 //! clock.
-//!
-//! # Square's rules, as this module applies them
-//!
-//! | rule | source | here |
-//! | --- | --- | --- |
-//! | access tokens last 30 days (24 hours when short-lived) | Square | read from `expires_at`, never assumed |
-//! | refresh every 7 days or sooner | Square's guidance | [`RefreshRules::refresh_after`], default 7 days |
-//! | alert when a stored token is older than 8 days | Square's guidance | [`TokenSet::age`] |
-//! | never let a token run out | this crate | [`RefreshRules::margin_before_expiry`], default 1 day |
-//! | code flow: refresh tokens do not expire | Square | [`TokenSet::can_refresh`] is `true` for as long as there is one; Square's answer decides |
-//! | renew within 15 days of the access token's expiry (RenewToken's rule) | Square | only a warning for the code flow: [`TokenSet::refresh_overdue`], [`CODE_FLOW_GRACE`] |
-//! | PKCE: refresh tokens are single-use, last 90 days | Square | rotated by [`TokenSet::apply_refresh`]; window closes at `refresh_token_expires_at`, or 90 days after the grant when Square left it out |
-//!
-//! # Boundaries
-//!
-//! Every deadline is an instant at which something stops being allowed, and at that very
-//! instant it is no longer allowed. Intervals are half-open: `[obtained_at, expires_at)` is when
-//! the access token works.
-//!
-//! - [`TokenSet::is_expired`] is `true` at `expires_at` itself.
-//! - [`TokenSet::refresh_due`] is `true` at exactly `obtained_at + refresh_after` (7 days old is
-//!   due) and at exactly `expires_at - margin`.
-//! - [`TokenSet::can_refresh`] is `false` at exactly `refresh_token_expires_at` (PKCE).
-//! - [`TokenSet::refresh_overdue`] is `true` at exactly `expires_at + 15 days` (code flow).
-//!
-//! Being strict at the instant costs nothing (a refresh is due days earlier). Where Square's
-//! documents leave a rule uncertain, nothing is refused here: a code-flow refresh is always sent,
-//! and Square's answer says whether the seller must authorize again.
 
 use core::fmt;
 
@@ -41,7 +13,6 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::enums::Scope;
-use crate::error::Error;
 use crate::ids::{ClientId, MerchantId};
 use crate::obtain_token::{ObtainToken, ObtainTokenResponse};
 use crate::secret::{AccessToken, ClientSecret, RefreshToken};
@@ -144,6 +115,27 @@ pub enum LifecycleError {
     },
 }
 
+impl LifecycleError {
+    /// Whether only a new authorization by the seller can mend this: the set has no refresh
+    /// token, or its PKCE refresh token has expired. The other variants are an answer that
+    /// cannot be taken in, or a missing client secret: the application's to fix.
+    ///
+    /// ```
+    /// use square_oauth::LifecycleError;
+    /// assert!(LifecycleError::NoRefreshToken.must_authorize_again());
+    /// assert!(!LifecycleError::ClientSecretRequired.must_authorize_again());
+    /// ```
+    pub fn must_authorize_again(&self) -> bool {
+        matches!(self, LifecycleError::NoRefreshToken | LifecycleError::RefreshWindowClosed { .. })
+    }
+
+    /// Whether the error came from an answer Square sent (so a request reached Square), rather
+    /// than from the set before anything was sent.
+    pub fn from_answer(&self) -> bool {
+        matches!(self, LifecycleError::MissingField(_) | LifecycleError::MerchantMismatch { .. })
+    }
+}
+
 /// One seller's tokens, as a grant returned them, and Square's rules for keeping them alive.
 ///
 /// The methods fall into four groups:
@@ -200,6 +192,34 @@ pub enum LifecycleError {
 /// assert_eq!(loaded, tokens);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// # Square's rules, as this module applies them
+///
+/// | rule | source | here |
+/// | --- | --- | --- |
+/// | access tokens last 30 days (24 hours when short-lived) | Square | read from `expires_at`, never assumed |
+/// | refresh every 7 days or sooner | Square's guidance | [`RefreshRules::refresh_after`], default 7 days |
+/// | alert when a stored token is older than 8 days | Square's guidance | [`TokenSet::age`] |
+/// | never let a token run out | this crate | [`RefreshRules::margin_before_expiry`], default 1 day |
+/// | code flow: refresh tokens do not expire | Square | [`TokenSet::can_refresh`] is `true` for as long as there is one; Square's answer decides |
+/// | renew within 15 days of the access token's expiry (RenewToken's rule) | Square | only a warning for the code flow: [`TokenSet::refresh_overdue`], [`CODE_FLOW_GRACE`] |
+/// | PKCE: refresh tokens are single-use, last 90 days | Square | rotated by [`TokenSet::apply_refresh`]; window closes at `refresh_token_expires_at`, or 90 days after the grant when Square left it out |
+///
+/// # Boundaries
+///
+/// Every deadline is an instant at which something stops being allowed, and at that very
+/// instant it is no longer allowed. Intervals are half-open: `[obtained_at, expires_at)` is when
+/// the access token works.
+///
+/// - [`TokenSet::is_expired`] is `true` at `expires_at` itself.
+/// - [`TokenSet::refresh_due`] is `true` at exactly `obtained_at + refresh_after` (7 days old is
+///   due) and at exactly `expires_at - margin`.
+/// - [`TokenSet::can_refresh`] is `false` at exactly `refresh_token_expires_at` (PKCE).
+/// - [`TokenSet::refresh_overdue`] is `true` at exactly `expires_at + 15 days` (code flow).
+///
+/// Being strict at the instant costs nothing (a refresh is due days earlier). Where Square's
+/// documents leave a rule uncertain, nothing is refused here: a code-flow refresh is always sent,
+/// and Square's answer says whether the seller must authorize again.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TokenSet {
     flow: Flow,
@@ -232,7 +252,7 @@ impl TokenSet {
         client_id: ClientId,
         response: ObtainTokenResponse,
         now: Timestamp,
-    ) -> Result<TokenSet, Error> {
+    ) -> Result<TokenSet, LifecycleError> {
         let ObtainTokenResponse {
             access_token,
             expires_at,
@@ -398,7 +418,7 @@ impl TokenSet {
     /// assert!(tokens.refresh_overdue(obtained + day * 45));
     /// // Still refreshable: only Square can say no.
     /// assert!(tokens.can_refresh(obtained + day * 45));
-    /// # Ok::<(), square_oauth::Error>(())
+    /// # Ok::<(), square_oauth::LifecycleError>(())
     /// ```
     pub fn refresh_overdue(&self, now: Timestamp) -> bool {
         match self.flow {
@@ -444,7 +464,7 @@ impl TokenSet {
     /// Fails with [`LifecycleError::NoRefreshToken`] or, in the code flow without a secret,
     /// [`LifecycleError::ClientSecretRequired`]. It does not look at the clock: see
     /// [`refresh_operation_if_due`](Self::refresh_operation_if_due).
-    pub fn refresh_operation(&self, client_secret: Option<&ClientSecret>) -> Result<ObtainToken, Error> {
+    pub fn refresh_operation(&self, client_secret: Option<&ClientSecret>) -> Result<ObtainToken, LifecycleError> {
         let refresh_token = self.refresh_token.clone().ok_or(LifecycleError::NoRefreshToken)?;
         match self.flow {
             Flow::CodeFlow => {
@@ -468,13 +488,13 @@ impl TokenSet {
         now: Timestamp,
         rules: &RefreshRules,
         client_secret: Option<&ClientSecret>,
-    ) -> Result<Option<ObtainToken>, Error> {
+    ) -> Result<Option<ObtainToken>, LifecycleError> {
         if !self.refresh_due(now, rules) {
             return Ok(None);
         }
         if !self.can_refresh(now) {
             let closed_at = self.refresh_window_closes_at().unwrap_or(now);
-            return Err(LifecycleError::RefreshWindowClosed { flow: self.flow, closed_at }.into());
+            return Err(LifecycleError::RefreshWindowClosed { flow: self.flow, closed_at });
         }
         self.refresh_operation(client_secret).map(Some)
     }
@@ -492,7 +512,7 @@ impl TokenSet {
     ///   without `merchant_id` is taken as this seller's.
     ///
     /// On error the set is left unchanged.
-    pub fn apply_refresh(&mut self, response: ObtainTokenResponse, now: Timestamp) -> Result<(), Error> {
+    pub fn apply_refresh(&mut self, response: ObtainTokenResponse, now: Timestamp) -> Result<(), LifecycleError> {
         let ObtainTokenResponse {
             access_token,
             expires_at,
@@ -506,7 +526,7 @@ impl TokenSet {
         if let Some(actual) = merchant_id
             && actual != self.merchant_id
         {
-            return Err(LifecycleError::MerchantMismatch { expected: self.merchant_id.clone(), actual }.into());
+            return Err(LifecycleError::MerchantMismatch { expected: self.merchant_id.clone(), actual });
         }
         match (self.flow, refresh_token) {
             // The old refresh token is spent; keeping it would only schedule refreshes Square

@@ -5,11 +5,12 @@ use serde::Serialize;
 use crate::answer::{parse_answer, timestamp};
 use crate::config::{Config, SquareVersion};
 use crate::enums::Scope;
-use crate::error::{Error, InvalidInput, Problem};
+use crate::error::Error;
 use crate::ids::{ClientId, MerchantId};
-use crate::operation::{Operation, Replay, check_length, json_body, limits, request};
-use crate::pkce::{CodeVerifier, check_verifier};
+use crate::operation::{Operation, Replay, json_body, request};
+use crate::pkce::CodeVerifier;
 use crate::secret::{AccessToken, AuthorizationCode, Body, ClientSecret, IdToken, MigrationToken, RefreshToken};
+use crate::validators;
 
 /// The credential an ObtainToken request trades in.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -174,7 +175,7 @@ impl ObtainToken {
 }
 
 /// The JSON body, in the specification's field order, borrowing every secret.
-#[derive(Serialize)]
+#[derive(Default, Serialize)]
 struct ObtainTokenBody<'a> {
     client_id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -198,79 +199,70 @@ struct ObtainTokenBody<'a> {
     use_jwt: Option<bool>,
 }
 
-pub(crate) fn check_client_id(client_id: &ClientId) -> Result<(), Error> {
-    check_length("client_id", client_id.as_str(), limits::CLIENT_ID.0, limits::CLIENT_ID.1)
-}
-
-pub(crate) fn check_client_secret(secret: &ClientSecret) -> Result<(), Error> {
-    check_length("client_secret", secret.expose_secret(), limits::CLIENT_SECRET.0, limits::CLIENT_SECRET.1)
-}
-
-pub(crate) fn check_scopes(scopes: &[Scope]) -> Result<(), Error> {
-    if scopes.is_empty() {
-        return Err(InvalidInput::new("scopes", Problem::Empty).into());
-    }
-    for scope in scopes {
-        let text = scope.as_str();
-        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(InvalidInput::new("scopes", Problem::Format("permission names without spaces")).into());
-        }
-    }
-    Ok(())
-}
-
 impl Operation for ObtainToken {
     type Output = ObtainTokenResponse;
     const NAME: &'static str = "ObtainToken";
 
     fn build(&self, config: &Config) -> Result<http::Request<Body>, Error> {
-        check_client_id(&self.client_id)?;
-        let (secret, code, refresh, migration, verifier) = match &self.grant {
-            Grant::AuthorizationCode { client_secret, code } => (Some(client_secret), Some(code), None, None, None),
-            Grant::Pkce { code, code_verifier } => (None, Some(code), None, None, Some(code_verifier)),
-            Grant::Refresh { client_secret, refresh_token } => {
-                (Some(client_secret), None, Some(refresh_token), None, None)
-            }
-            Grant::PkceRefresh { refresh_token } => (None, None, Some(refresh_token), None, None),
-            Grant::Migration { client_secret, migration_token } => {
-                (Some(client_secret), None, None, Some(migration_token), None)
-            }
-        };
-        if let Some(secret) = secret {
-            check_client_secret(secret)?;
-        }
-        if let Some(code) = code {
-            check_length("code", code.expose_secret(), limits::CODE.0, limits::CODE.1)?;
-        }
-        if let Some(token) = refresh {
-            check_length("refresh_token", token.expose_secret(), limits::TOKEN.0, limits::TOKEN.1)?;
-        }
-        if let Some(token) = migration {
-            check_length("migration_token", token.expose_secret(), limits::TOKEN.0, limits::TOKEN.1)?;
-        }
-        if let Some(verifier) = verifier {
-            check_verifier(verifier.expose_secret())?;
-        }
-        if let Some(uri) = &self.redirect_uri {
-            check_length("redirect_uri", uri, limits::REDIRECT_URI.0, limits::REDIRECT_URI.1)?;
-        }
-        if let Some(scopes) = &self.scopes {
-            check_scopes(scopes)?;
-        }
-
-        let body = ObtainTokenBody {
+        validators::client_id(&self.client_id)?;
+        let common = ObtainTokenBody {
             client_id: self.client_id.as_str(),
-            client_secret: secret.map(ClientSecret::expose_secret),
-            code: code.map(AuthorizationCode::expose_secret),
             redirect_uri: self.redirect_uri.as_deref(),
             grant_type: self.grant.grant_type(),
-            refresh_token: refresh.map(RefreshToken::expose_secret),
-            migration_token: migration.map(MigrationToken::expose_secret),
             scopes: self.scopes.as_deref(),
             short_lived: self.short_lived,
-            code_verifier: verifier.map(CodeVerifier::expose_secret),
             use_jwt: self.use_jwt,
+            ..ObtainTokenBody::default()
         };
+        // Each grant checks exactly the credentials it sends, and only those go in the body.
+        let body = match &self.grant {
+            Grant::AuthorizationCode { client_secret, code } => {
+                validators::client_secret(client_secret)?;
+                validators::code(code.expose_secret())?;
+                ObtainTokenBody {
+                    client_secret: Some(client_secret.expose_secret()),
+                    code: Some(code.expose_secret()),
+                    ..common
+                }
+            }
+            Grant::Pkce { code, code_verifier } => {
+                validators::code(code.expose_secret())?;
+                validators::code_verifier(code_verifier.expose_secret())?;
+                ObtainTokenBody {
+                    code: Some(code.expose_secret()),
+                    code_verifier: Some(code_verifier.expose_secret()),
+                    ..common
+                }
+            }
+            Grant::Refresh { client_secret, refresh_token } => {
+                validators::client_secret(client_secret)?;
+                validators::token("refresh_token", refresh_token.expose_secret())?;
+                ObtainTokenBody {
+                    client_secret: Some(client_secret.expose_secret()),
+                    refresh_token: Some(refresh_token.expose_secret()),
+                    ..common
+                }
+            }
+            Grant::PkceRefresh { refresh_token } => {
+                validators::token("refresh_token", refresh_token.expose_secret())?;
+                ObtainTokenBody { refresh_token: Some(refresh_token.expose_secret()), ..common }
+            }
+            Grant::Migration { client_secret, migration_token } => {
+                validators::client_secret(client_secret)?;
+                validators::token("migration_token", migration_token.expose_secret())?;
+                ObtainTokenBody {
+                    client_secret: Some(client_secret.expose_secret()),
+                    migration_token: Some(migration_token.expose_secret()),
+                    ..common
+                }
+            }
+        };
+        if let Some(uri) = body.redirect_uri {
+            validators::redirect_uri(uri)?;
+        }
+        if let Some(scopes) = body.scopes {
+            validators::scopes(scopes)?;
+        }
         let size_hint = [
             body.client_id.len(),
             body.client_secret.map_or(0, str::len),
@@ -279,7 +271,7 @@ impl Operation for ObtainToken {
             body.refresh_token.map_or(0, str::len),
             body.migration_token.map_or(0, str::len),
             body.code_verifier.map_or(0, str::len),
-            self.scopes.as_ref().map_or(0, |s| s.iter().map(|s| s.as_str().len() + 3).sum()),
+            body.scopes.map_or(0, |s| s.iter().map(|s| s.as_str().len() + 3).sum()),
         ]
         .iter()
         .sum();

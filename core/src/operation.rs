@@ -91,11 +91,7 @@ pub(crate) fn request(
 /// `Authorization: <scheme> <credential>`, marked sensitive so that HTTP/2 never indexes it and
 /// well-behaved loggers skip it.
 pub(crate) fn authorization(field: &'static str, scheme: &str, credential: &str) -> Result<HeaderValue, Error> {
-    // `HeaderValue` would take bytes over 0x7F (sent raw, read by each server its own way) and
-    // spaces or tabs (trimmed by some servers, kept by others): a credential is visible ASCII.
-    if !credential.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(InvalidInput::new(field, Problem::Format("visible ASCII characters")).into());
-    }
+    crate::validators::header_credential(field, credential)?;
     let mut text = zeroize::Zeroizing::new(String::with_capacity(scheme.len() + 1 + credential.len()));
     text.push_str(scheme);
     text.push(' ');
@@ -115,36 +111,6 @@ pub(crate) fn json_body<T: Serialize>(value: &T, size_hint: usize) -> Result<Bod
         Ok(()) => Ok(Body::from_vec(writer.into_vec())),
         Err(_) => Err(InvalidInput::new("body", Problem::Format("serializable as JSON")).into()),
     }
-}
-
-/// Checks a text field against Square's limits (in characters, as the specification counts).
-pub(crate) fn check_length(field: &'static str, value: &str, min: usize, max: usize) -> Result<(), Error> {
-    // A character is 1 to 4 bytes: when the byte length alone proves the bounds, skip the count.
-    if value.len() <= max && value.len() >= min.saturating_mul(4).max(1) {
-        return Ok(());
-    }
-    let actual = value.chars().count();
-    if actual == 0 {
-        return Err(InvalidInput::new(field, Problem::Empty).into());
-    }
-    if actual < min {
-        return Err(InvalidInput::new(field, Problem::TooShort { min, actual }).into());
-    }
-    if actual > max {
-        return Err(InvalidInput::new(field, Problem::TooLong { max, actual }).into());
-    }
-    Ok(())
-}
-
-/// Square's length limits, from the specification.
-pub(crate) mod limits {
-    pub(crate) const CLIENT_ID: (usize, usize) = (1, 191);
-    pub(crate) const CLIENT_SECRET: (usize, usize) = (2, 1024);
-    pub(crate) const CODE: (usize, usize) = (1, 191);
-    pub(crate) const REDIRECT_URI: (usize, usize) = (1, 2048);
-    pub(crate) const TOKEN: (usize, usize) = (2, 1024);
-    pub(crate) const MERCHANT_ID: (usize, usize) = (1, 191);
-    pub(crate) const CODE_VERIFIER: (usize, usize) = (43, 128);
 }
 
 #[cfg(test)]

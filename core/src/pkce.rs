@@ -9,8 +9,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use crate::error::{Error, InvalidInput, Problem};
-use crate::operation::{check_length, limits};
 use crate::secret::{constant_time_eq, secret_string};
 
 secret_string! {
@@ -97,15 +95,4 @@ impl CodeChallenge {
     pub fn method(&self) -> &'static str {
         "S256"
     }
-}
-
-/// RFC 7636 section 4.1: 43 to 128 unreserved characters.
-pub(crate) fn check_verifier(verifier: &str) -> Result<(), Error> {
-    check_length("code_verifier", verifier, limits::CODE_VERIFIER.0, limits::CODE_VERIFIER.1)?;
-    if !verifier.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')) {
-        return Err(
-            InvalidInput::new("code_verifier", Problem::Format("made of A-Z, a-z, 0-9, '-', '.', '_', '~'")).into()
-        );
-    }
-    Ok(())
 }

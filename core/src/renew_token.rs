@@ -8,9 +8,9 @@ use crate::answer::{answer_type, parse_answer, timestamp};
 use crate::config::{Config, SquareVersion};
 use crate::error::Error;
 use crate::ids::{ClientId, MerchantId};
-use crate::obtain_token::{check_client_id, check_client_secret};
-use crate::operation::{Operation, Replay, authorization, check_length, json_body, limits, request};
+use crate::operation::{Operation, Replay, authorization, json_body, request};
 use crate::secret::{AccessToken, Body, ClientSecret};
+use crate::validators;
 
 /// Everything but RFC 3986 unreserved characters (`A-Z a-z 0-9 - . _ ~`) is encoded in a path
 /// segment.
@@ -53,10 +53,10 @@ impl Operation for RenewToken {
     const NAME: &'static str = "RenewToken";
 
     fn build(&self, config: &Config) -> Result<http::Request<Body>, Error> {
-        check_client_id(&self.client_id)?;
-        check_client_secret(&self.client_secret)?;
+        validators::client_id(&self.client_id)?;
+        validators::client_secret(&self.client_secret)?;
         let token = self.access_token.expose_secret();
-        check_length("access_token", token, limits::TOKEN.0, limits::TOKEN.1)?;
+        validators::token("access_token", token)?;
         let authorization = authorization("client_secret", "Client", self.client_secret.expose_secret())?;
         let path = format!(
             "/oauth2/clients/{}/access-token/renew",

@@ -8,9 +8,9 @@ use crate::enums::ErrorCode;
 use crate::error::Error;
 use crate::error::{SquareRefusal, UnexpectedKind, UnexpectedResponse, answer_metadata};
 use crate::ids::{ClientId, MerchantId};
-use crate::obtain_token::{check_client_id, check_client_secret};
-use crate::operation::{Operation, Replay, authorization, check_length, json_body, limits, request};
+use crate::operation::{Operation, Replay, authorization, json_body, request};
 use crate::secret::{AccessToken, Body, ClientSecret};
+use crate::validators;
 
 /// What to revoke: one access token, or everything the application holds for one seller. Never
 /// both, which Square would refuse.
@@ -101,15 +101,15 @@ impl Operation for RevokeToken {
     const NAME: &'static str = "RevokeToken";
 
     fn build(&self, config: &Config) -> Result<http::Request<Body>, Error> {
-        check_client_id(&self.client_id)?;
-        check_client_secret(&self.client_secret)?;
+        validators::client_id(&self.client_id)?;
+        validators::client_secret(&self.client_secret)?;
         let (access_token, merchant_id) = match &self.target {
             RevokeTarget::AccessToken(token) => {
-                check_length("access_token", token.expose_secret(), limits::TOKEN.0, limits::TOKEN.1)?;
+                validators::token("access_token", token.expose_secret())?;
                 (Some(token.expose_secret()), None)
             }
             RevokeTarget::Merchant(merchant) => {
-                check_length("merchant_id", merchant.as_str(), limits::MERCHANT_ID.0, limits::MERCHANT_ID.1)?;
+                validators::merchant_id(merchant)?;
                 (None, Some(merchant.as_str()))
             }
         };

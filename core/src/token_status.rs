@@ -5,8 +5,9 @@ use crate::config::{Config, SquareVersion};
 use crate::enums::Scope;
 use crate::error::Error;
 use crate::ids::{ClientId, MerchantId};
-use crate::operation::{Operation, Replay, authorization, check_length, limits, request};
+use crate::operation::{Operation, Replay, authorization, request};
 use crate::secret::{AccessToken, Body};
+use crate::validators;
 
 /// RetrieveTokenStatus: what an access token (OAuth or personal) may do, for whom, until when.
 ///
@@ -44,7 +45,7 @@ impl Operation for RetrieveTokenStatus {
 
     fn build(&self, config: &Config) -> Result<http::Request<Body>, Error> {
         let token = self.access_token.expose_secret();
-        check_length("access_token", token, limits::TOKEN.0, limits::TOKEN.1)?;
+        validators::token("access_token", token)?;
         let authorization = authorization("access_token", "Bearer", token)?;
         request(config, self.square_version.as_ref(), "/oauth2/token/status", Some(authorization), None)
     }

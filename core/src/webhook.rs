@@ -1,65 +1,5 @@
 //! Square's webhook notifications: checking the signature, and reading
 //! `oauth.authorization.revoked`.
-//!
-//! Square signs each notification with the subscription's signature key: the header
-//! `x-square-hmacsha256-signature` holds the base64 (standard, padded) HMAC-SHA256 of the
-//! notification URL, exactly as registered, followed directly by the raw body. Verify before
-//! parsing, over the bytes as they arrived (re-serialized JSON would not match).
-//!
-//! The notification URL is an argument rather than read from the request: behind a proxy or a
-//! load balancer the URL the server sees is not the one Square signed.
-//!
-//! ```
-//! use square_oauth::WebhookSignatureKey;
-//! use square_oauth::webhook::{parse_revocation, verify_request};
-//!
-//! # let body = br#"{"merchant_id":"J9B9Q0CZ7WEXQ","type":"oauth.authorization.revoked","event_id":"e1","created_at":"2020-08-14T15:51:04Z","data":{"type":"revocation","id":"r1","object":{"revocation":{"revoked_at":"2020-08-14T15:51:00Z","revoker_type":"MERCHANT"}}}}"#;
-//! # let request = http::Request::post("/square/webhooks")
-//! #     .header("x-square-hmacsha256-signature", "EWQsFq5e4BkhDRM35ZweuMHxYK/7wqYchHRm5/YPdGA=")
-//! #     .body(body.to_vec())?;
-//! let key = WebhookSignatureKey::new("asdf1234");
-//! verify_request(&key, "https://example.com/square/webhooks", &request)?;
-//! let revoked = parse_revocation(request.body())?;
-//! // Drop every token this application holds for the seller.
-//! assert_eq!(revoked.merchant_id.as_str(), "J9B9Q0CZ7WEXQ");
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
-//!
-//! # Replays
-//!
-//! A valid signature says Square sent the bytes, not when: anyone who captured a notification
-//! can send it again, and it will verify for as long as the key lives. Square also redelivers a
-//! notification that was not acknowledged. An application refuses both with two checks:
-//!
-//! - **Deduplicate on [`AuthorizationRevoked::event_id`]**: it is the same on every delivery of
-//!   one event; store the ids handled (for longer than Square retries) and skip a known one.
-//! - **Ignore a revocation older than the grant held now**
-//!   ([`AuthorizationRevoked::is_older_than`], or
-//!   [`applies_to`](AuthorizationRevoked::applies_to) with the [`TokenSet`](crate::TokenSet)):
-//!   a replayed revocation of an earlier authorization must not drop the tokens of the seller's
-//!   newer one.
-//!
-//! ```
-//! use square_oauth::{ClientId, Flow, TokenSet, parse_revocation};
-//! use square_oauth::jiff::Timestamp;
-//! # use std::collections::HashSet;
-//!
-//! // The seller authorized again on 2020-09-01, after the revocation of 2020-08-14.
-//! # let answer = serde_json::from_str(r#"{"access_token":"EAAAx","merchant_id":"J9B9Q0CZ7WEXQ","refresh_token":"EQAAx"}"#)?;
-//! let granted: Timestamp = "2020-09-01T00:00:00Z".parse()?;
-//! let tokens = TokenSet::from_response(Flow::CodeFlow, ClientId::new("sq0idp-app"), answer, granted)?;
-//! let mut handled: HashSet<String> = HashSet::new();
-//!
-//! // (after verify_request) a captured notification of the old revocation, sent again:
-//! let body = br#"{"merchant_id":"J9B9Q0CZ7WEXQ","type":"oauth.authorization.revoked","event_id":"e1","created_at":"2020-08-14T15:51:04Z","data":{"type":"revocation","id":"r1","object":{"revocation":{"revoked_at":"2020-08-14T15:51:00Z","revoker_type":"MERCHANT"}}}}"#;
-//! let revoked = parse_revocation(body)?;
-//! if handled.insert(revoked.event_id.clone()) && revoked.applies_to(&tokens) {
-//!     // drop the tokens
-//!     unreachable!("a revocation older than the grant held is not this grant's");
-//! }
-//! assert!(revoked.is_older_than(tokens.obtained_at()));
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -68,7 +8,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use crate::error::{Error, InvalidInput, Problem};
+use crate::error::{InvalidInput, Problem};
 use crate::ids::MerchantId;
 use crate::open_enum::open_enum;
 use crate::secret::{WebhookSignatureKey, constant_time_eq};
@@ -85,6 +25,9 @@ pub const AUTHORIZATION_REVOKED: &str = "oauth.authorization.revoked";
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum WebhookError {
+    /// The signature key passed is unusable (empty); nothing was checked.
+    #[error("invalid input: {0}")]
+    InvalidInput(#[from] InvalidInput),
     /// The request has no `x-square-hmacsha256-signature` header.
     #[error("the notification has no `x-square-hmacsha256-signature` header")]
     MissingSignature,
@@ -120,7 +63,7 @@ type HmacSha256 = Hmac<Sha256>;
 ///
 /// ```
 /// use square_oauth::WebhookSignatureKey;
-/// use square_oauth::webhook::verify_signature;
+/// use square_oauth::verify_signature;
 ///
 /// let key = WebhookSignatureKey::new("asdf1234");
 /// let url = "https://example.com/webhook";
@@ -136,33 +79,57 @@ pub fn verify_signature(
     notification_url: &str,
     body: &[u8],
     signature_header: &str,
-) -> Result<(), Error> {
+) -> Result<(), WebhookError> {
     let key = signature_key.expose_secret().as_bytes();
     if key.is_empty() {
         return Err(InvalidInput::new("signature_key", Problem::Empty).into());
     }
     let given = STANDARD.decode(signature_header.trim()).map_err(|_| WebhookError::MalformedSignature)?;
     if given.len() != 32 {
-        return Err(WebhookError::MalformedSignature.into());
+        return Err(WebhookError::MalformedSignature);
     }
     let mut mac = HmacSha256::new_from_slice(key).map_err(|_| InvalidInput::new("signature_key", Problem::Empty))?;
     mac.update(notification_url.as_bytes());
     mac.update(body);
     let expected = mac.finalize().into_bytes();
-    if constant_time_eq(&expected, &given) { Ok(()) } else { Err(WebhookError::SignatureMismatch.into()) }
+    if constant_time_eq(&expected, &given) { Ok(()) } else { Err(WebhookError::SignatureMismatch) }
 }
 
 /// Checks the signature of a notification as an [`http::Request`]: reads the header (exactly one
 /// is required) and the body, then calls [`verify_signature`].
+///
+/// Square signs each notification with the subscription's signature key: the header
+/// `x-square-hmacsha256-signature` holds the base64 (standard, padded) HMAC-SHA256 of the
+/// notification URL, exactly as registered, followed directly by the raw body. Verify before
+/// parsing, over the bytes as they arrived (re-serialized JSON would not match).
+///
+/// The notification URL is an argument rather than read from the request: behind a proxy or a
+/// load balancer the URL the server sees is not the one Square signed.
+///
+/// ```
+/// use square_oauth::WebhookSignatureKey;
+/// use square_oauth::{parse_revocation, verify_request};
+///
+/// # let body = br#"{"merchant_id":"J9B9Q0CZ7WEXQ","type":"oauth.authorization.revoked","event_id":"e1","created_at":"2020-08-14T15:51:04Z","data":{"type":"revocation","id":"r1","object":{"revocation":{"revoked_at":"2020-08-14T15:51:00Z","revoker_type":"MERCHANT"}}}}"#;
+/// # let request = http::Request::post("/square/webhooks")
+/// #     .header("x-square-hmacsha256-signature", "EWQsFq5e4BkhDRM35ZweuMHxYK/7wqYchHRm5/YPdGA=")
+/// #     .body(body.to_vec())?;
+/// let key = WebhookSignatureKey::new("asdf1234");
+/// verify_request(&key, "https://example.com/square/webhooks", &request)?;
+/// let revoked = parse_revocation(request.body())?;
+/// // Drop every token this application holds for the seller.
+/// assert_eq!(revoked.merchant_id.as_str(), "J9B9Q0CZ7WEXQ");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn verify_request<B: AsRef<[u8]>>(
     signature_key: &WebhookSignatureKey,
     notification_url: &str,
     request: &http::Request<B>,
-) -> Result<(), Error> {
+) -> Result<(), WebhookError> {
     let mut values = request.headers().get_all(SIGNATURE_HEADER).iter();
     let header = values.next().ok_or(WebhookError::MissingSignature)?;
     if values.next().is_some() {
-        return Err(WebhookError::MalformedSignature.into());
+        return Err(WebhookError::MalformedSignature);
     }
     let header = header.to_str().map_err(|_| WebhookError::MalformedSignature)?;
     verify_signature(signature_key, notification_url, request.body().as_ref(), header)
@@ -188,12 +155,48 @@ open_enum! {
 
 /// An `oauth.authorization.revoked` notification: every token of the application for this
 /// seller is dead; drop them. `event_id` is the idempotency key (Square may deliver twice, and a
-/// captured notification can be sent again): see [the module's Replays section](self#replays).
+/// captured notification can be sent again): see [Replays](#replays) below.
 ///
 /// `revoked_at` and `revoker_type` are optional because Square's specification marks them (and
 /// the objects around them) nullable: a revocation is never refused for a missing detail, since
 /// refusing it would leave dead tokens in the application's store. `merchant_id`, `event_id` and
 /// `created_at` are required: without them the event cannot be acted on.
+///
+/// # Replays
+///
+/// A valid signature says Square sent the bytes, not when: anyone who captured a notification
+/// can send it again, and it will verify for as long as the key lives. Square also redelivers a
+/// notification that was not acknowledged. An application refuses both with two checks:
+///
+/// - **Deduplicate on [`AuthorizationRevoked::event_id`]**: it is the same on every delivery of
+///   one event; store the ids handled (for longer than Square retries) and skip a known one.
+/// - **Ignore a revocation older than the grant held now**
+///   ([`AuthorizationRevoked::is_older_than`], or
+///   [`applies_to`](AuthorizationRevoked::applies_to) with the [`TokenSet`](crate::TokenSet)):
+///   a replayed revocation of an earlier authorization must not drop the tokens of the seller's
+///   newer one.
+///
+/// ```
+/// use square_oauth::{ClientId, Flow, TokenSet, parse_revocation};
+/// use square_oauth::jiff::Timestamp;
+/// # use std::collections::HashSet;
+///
+/// // The seller authorized again on 2020-09-01, after the revocation of 2020-08-14.
+/// # let answer = serde_json::from_str(r#"{"access_token":"EAAAx","merchant_id":"J9B9Q0CZ7WEXQ","refresh_token":"EQAAx"}"#)?;
+/// let granted: Timestamp = "2020-09-01T00:00:00Z".parse()?;
+/// let tokens = TokenSet::from_response(Flow::CodeFlow, ClientId::new("sq0idp-app"), answer, granted)?;
+/// let mut handled: HashSet<String> = HashSet::new();
+///
+/// // (after verify_request) a captured notification of the old revocation, sent again:
+/// let body = br#"{"merchant_id":"J9B9Q0CZ7WEXQ","type":"oauth.authorization.revoked","event_id":"e1","created_at":"2020-08-14T15:51:04Z","data":{"type":"revocation","id":"r1","object":{"revocation":{"revoked_at":"2020-08-14T15:51:00Z","revoker_type":"MERCHANT"}}}}"#;
+/// let revoked = parse_revocation(body)?;
+/// if handled.insert(revoked.event_id.clone()) && revoked.applies_to(&tokens) {
+///     // drop the tokens
+///     unreachable!("a revocation older than the grant held is not this grant's");
+/// }
+/// assert!(revoked.is_older_than(tokens.obtained_at()));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct AuthorizationRevoked {
@@ -292,12 +295,12 @@ struct RawRevocation {
 /// let revoked = parse_revocation(body)?;
 /// assert_eq!(revoked.merchant_id.as_str(), "J9Z30SF99NPFJ");
 /// assert_eq!(revoked.revoker_type, Some(RevokerType::Merchant));
-/// # Ok::<(), square_oauth::Error>(())
+/// # Ok::<(), square_oauth::WebhookError>(())
 /// ```
-pub fn parse_revocation(body: &[u8]) -> Result<AuthorizationRevoked, Error> {
+pub fn parse_revocation(body: &[u8]) -> Result<AuthorizationRevoked, WebhookError> {
     let event: RawEvent = from_slice(body)?;
     if event.event_type != AUTHORIZATION_REVOKED {
-        return Err(WebhookError::UnexpectedEventType { event_type: event.event_type }.into());
+        return Err(WebhookError::UnexpectedEventType { event_type: event.event_type });
     }
     let raw: RawRevoked = from_slice(body)?;
     let (revocation_id, revocation) = match raw.data {

@@ -3,10 +3,9 @@
 
 use proptest::prelude::*;
 use square_oauth::jiff::{SignedDuration, Timestamp};
-use square_oauth::lifecycle::CODE_FLOW_GRACE;
 use square_oauth::{
-    ClientId, ClientSecret, Config, Error, Flow, Grant, LifecycleError, MerchantId, ObtainTokenResponse, Operation,
-    RefreshRules, Scope, TokenSet,
+    CODE_FLOW_GRACE, ClientId, ClientSecret, Config, Flow, Grant, LifecycleError, MerchantId, ObtainTokenResponse,
+    Operation, RefreshRules, Scope, TokenSet,
 };
 
 // Sentinels: if any of these shows up in a Debug, Display, error or public JSON, a secret leaked.
@@ -60,11 +59,8 @@ fn pkce_with_refresh_expiry(refresh_expires_at: Timestamp) -> TokenSet {
     TokenSet::from_response(Flow::Pkce, ClientId::new("sq0idp-app"), answer, t0()).unwrap()
 }
 
-fn lifecycle_error(result: Result<impl std::fmt::Debug, Error>) -> LifecycleError {
-    match result {
-        Err(Error::Lifecycle(error)) => error,
-        other => panic!("expected a lifecycle error, got {other:?}"),
-    }
+fn lifecycle_error(result: Result<impl std::fmt::Debug, LifecycleError>) -> LifecycleError {
+    result.expect_err("a lifecycle error")
 }
 
 /// (when, is_expired, refresh_due with the default rules, can_refresh)
@@ -574,7 +570,7 @@ fn no_secret_in_debug_or_errors() {
     for sentinel in [ACCESS, REFRESH, SECRET] {
         assert!(!debug.contains(sentinel), "{debug}");
     }
-    let errors: Vec<Error> = vec![
+    let errors: Vec<LifecycleError> = vec![
         code_flow().refresh_operation(None).unwrap_err(),
         pkce().refresh_operation_if_due(at_day(95), &RefreshRules::default(), Some(&secret)).unwrap_err(),
         pkce()

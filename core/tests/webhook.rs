@@ -19,10 +19,9 @@
 //!   | openssl dgst -sha256 -hmac "Tm9ZU2VjcmV0S2V5MTIzNA" -binary | base64
 //! ```
 
-use square_oauth::webhook::{AUTHORIZATION_REVOKED, SIGNATURE_HEADER};
 use square_oauth::{
-    Error, InvalidInput, Problem, RevokerType, WebhookError, WebhookSignatureKey, parse_revocation, verify_request,
-    verify_signature,
+    AUTHORIZATION_REVOKED, InvalidInput, Problem, RevokerType, SIGNATURE_HEADER, WebhookError, WebhookSignatureKey,
+    parse_revocation, verify_request, verify_signature,
 };
 
 /// Square's example of `oauth.authorization.revoked` (`OauthAuthorizationRevokedEvent` in
@@ -83,11 +82,8 @@ fn key(text: &str) -> WebhookSignatureKey {
     WebhookSignatureKey::new(text)
 }
 
-fn webhook_error(result: Result<(), Error>) -> WebhookError {
-    match result {
-        Err(Error::Webhook(error)) => error,
-        other => panic!("expected a webhook error, got {other:?}"),
-    }
+fn webhook_error(result: Result<(), WebhookError>) -> WebhookError {
+    result.expect_err("a webhook error")
 }
 
 #[test]
@@ -184,7 +180,7 @@ fn a_wrong_key_is_refused() {
 #[test]
 fn an_empty_key_is_the_callers_mistake() {
     match verify_signature(&key(""), URL, SQUARE_EXAMPLE.as_bytes(), SIGNATURE) {
-        Err(Error::InvalidInput(InvalidInput { field: "signature_key", problem: Problem::Empty })) => {}
+        Err(WebhookError::InvalidInput(InvalidInput { field: "signature_key", problem: Problem::Empty })) => {}
         other => panic!("{other:?}"),
     }
 }
@@ -376,13 +372,13 @@ fn nullable_details_do_not_lose_a_revocation() {
 fn another_event_type_is_named_not_parsed() {
     let body = SQUARE_EXAMPLE.replace("oauth.authorization.revoked", "payment.created");
     match parse_revocation(body.as_bytes()) {
-        Err(Error::Webhook(WebhookError::UnexpectedEventType { event_type })) => {
+        Err(WebhookError::UnexpectedEventType { event_type }) => {
             assert_eq!(event_type, "payment.created")
         }
         other => panic!("{other:?}"),
     }
     match parse_revocation(br#"{"merchant_id":"M1"}"#) {
-        Err(Error::Webhook(WebhookError::Malformed { path, message })) => {
+        Err(WebhookError::Malformed { path, message }) => {
             assert_eq!((path.as_str(), message.as_str()), (".", "missing field `type` at line 1 column 20"));
         }
         other => panic!("{other:?}"),
@@ -403,7 +399,7 @@ fn malformed_events_say_where_without_values() {
     ];
     for (body, expected_path) in cases {
         match parse_revocation(body.as_bytes()) {
-            Err(Error::Webhook(WebhookError::Malformed { path, message })) => {
+            Err(WebhookError::Malformed { path, message }) => {
                 assert_eq!(path, expected_path, "{message}");
                 assert!(!message.contains("J9Z") && !message.contains("yesterday"), "{message}");
             }

@@ -9,7 +9,7 @@ use hmac::{Hmac, Mac};
 use libfuzzer_sys::fuzz_target;
 use sha2::Sha256;
 use square_oauth::WebhookSignatureKey;
-use square_oauth::webhook::{SIGNATURE_HEADER, verify_request, verify_signature};
+use square_oauth::{SIGNATURE_HEADER, verify_request, verify_signature};
 
 #[derive(Arbitrary, Debug)]
 struct Input<'a> {

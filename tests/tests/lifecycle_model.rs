@@ -25,7 +25,7 @@ use proptest::test_runner::Config as ProptestConfig;
 use square_oauth::Calls as _;
 use square_oauth::jiff::{SignedDuration, Timestamp};
 use square_oauth::{
-    AuthorizeUrl, ClientId, ClientSecret, CodeVerifier, Config, Error, ErrorCategory, Flow, LifecycleError, MerchantId,
+    AuthorizeUrl, ClientId, ClientSecret, CodeVerifier, Config, ErrorCategory, Flow, LifecycleError, MerchantId,
     ObtainToken, RefreshRules, RefreshToken, RetrieveTokenStatus, RevokeToken, RevokerType, Scope, State, TokenSet,
     WebhookSignatureKey, parse_callback, parse_revocation, verify_request,
 };
@@ -302,7 +302,7 @@ impl Harness {
                         assert_eq!(accepted, expected, "a refresh inside the window fails only if revoked");
                         if accepted { Outcome::Refreshed } else { Outcome::Refused }
                     }
-                    Err(Error::Lifecycle(LifecycleError::RefreshWindowClosed { flow, closed_at })) => {
+                    Err(LifecycleError::RefreshWindowClosed { flow, closed_at }) => {
                         assert_eq!(flow, self.model.flow);
                         assert_eq!(self.hour_of(closed_at), self.model.window_closes());
                         assert!(self.model.due() && !self.model.refreshable(), "the library gave up too soon");

@@ -115,10 +115,12 @@ pub enum VaultError {
         /// Until when.
         until: Timestamp,
     },
-    /// The core refused something: a webhook that fails verification, a refresh that cannot be
-    /// built (no client secret for a code-flow seller).
+    /// A webhook notification failed verification or could not be read.
     #[error(transparent)]
-    Core(#[from] square_oauth::Error),
+    Webhook(#[from] square_oauth::WebhookError),
+    /// A refresh cannot be built (no client secret for a code-flow seller, no refresh token).
+    #[error(transparent)]
+    Lifecycle(#[from] square_oauth::LifecycleError),
     /// A row's clear part cannot be read back.
     #[error("seller {0}: the stored row is not readable")]
     CorruptRow(MerchantId),

@@ -78,8 +78,8 @@ fn the_fakes_revocation_webhook_revokes_the_seller_once() {
 
     let mut altered = request.clone();
     altered.body_mut().extend_from_slice(b" ");
-    assert!(matches!(vault.revocation(&key, &url, &altered), Err(VaultError::Core(_))));
-    assert!(matches!(vault.revocation(&key, "http://elsewhere/", &request), Err(VaultError::Core(_))));
+    assert!(matches!(vault.revocation(&key, &url, &altered), Err(VaultError::Webhook(_))));
+    assert!(matches!(vault.revocation(&key, "http://elsewhere/", &request), Err(VaultError::Webhook(_))));
     assert!(vault.access_token(&merchant, &mut never_send).is_ok(), "not revoked by a refused webhook");
 
     assert_eq!(vault.revocation(&key, &url, &request).unwrap(), RevocationOutcome::Revoked(merchant.clone()));

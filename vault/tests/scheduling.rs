@@ -126,9 +126,18 @@ fn the_health_query_counts_every_state() {
     };
     let _ = vault.refresh(&code_flow[0], true, &mut fail(|| RefreshFailure::NotSent { source: None })).unwrap();
     let _ = vault.refresh(&pkce[0], true, &mut fail(|| RefreshFailure::MaybeSent { source: None })).unwrap();
-    let refused = || RefreshFailure::Refused {
-        reauthorize: true,
-        error: square_oauth::Error::from(square_oauth::LifecycleError::NoRefreshToken),
+    let refused = || {
+        let refresh = ObtainToken::pkce_refresh(
+            square_oauth::ClientId::new("sq0idp-app"),
+            square_oauth::RefreshToken::new("EQAAx"),
+        );
+        let answer = http::Response::builder()
+            .status(400)
+            .header("content-type", "application/json")
+            .body(r#"{"errors":[{"category":"AUTHENTICATION_ERROR","code":"UNAUTHORIZED"}]}"#)
+            .unwrap();
+        let error = square_oauth::Operation::parse(&refresh, &square_oauth::Config::production(), answer).unwrap_err();
+        RefreshFailure::Refused { reauthorize: true, error }
     };
     assert!(matches!(vault.refresh(&pkce[1], true, &mut fail(refused)).unwrap(), RefreshOutcome::MustAuthorize));
     assert!(matches!(

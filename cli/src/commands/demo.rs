@@ -13,11 +13,11 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use square_oauth::http::{self, Response};
 use square_oauth::jiff::Timestamp;
-use square_oauth::lifecycle::{Flow, TokenSet};
 use square_oauth::{
     AuthorizeUrl, ClientId, ClientSecret, CodeVerifier, Config, ErrorCode, MerchantId, ObtainToken, Operation,
     RetrieveTokenStatus, RevokeToken, Scope, State, parse_callback,
 };
+use square_oauth::{Flow, TokenSet};
 use square_oauth_mock::{App, MockConfig, MockSquare};
 
 use crate::context::{Context, local};
@@ -237,7 +237,7 @@ impl<'a> Demo<'a> {
         let answer = self.call(&ObtainToken::authorization_code(client_id.clone(), secret.clone(), code))?;
         let answer = self.expect(answer)?;
         let mut code_flow = TokenSet::from_response(Flow::CodeFlow, client_id.clone(), answer, Timestamp::now())
-            .map_err(|e| Failure::from_core(&e, None))?;
+            .map_err(|e| Failure::from_lifecycle(&e))?;
         self.note(&format!(
             "An access token for merchant {}, expiring {}, and a refresh token that can be used again and again.",
             code_flow.merchant_id(),
@@ -255,10 +255,10 @@ impl<'a> Demo<'a> {
         self.step("Refresh", "ObtainToken, grant_type refresh_token, with the client secret");
         let old_access = code_flow.access_token().clone();
         let old_refresh = code_flow.refresh_token().cloned();
-        let operation = code_flow.refresh_operation(Some(&secret)).map_err(|e| Failure::from_core(&e, None))?;
+        let operation = code_flow.refresh_operation(Some(&secret)).map_err(|e| Failure::from_lifecycle(&e))?;
         let answer = self.call(&operation)?;
         let answer = self.expect(answer)?;
-        code_flow.apply_refresh(answer, Timestamp::now()).map_err(|e| Failure::from_core(&e, None))?;
+        code_flow.apply_refresh(answer, Timestamp::now()).map_err(|e| Failure::from_lifecycle(&e))?;
         let same_refresh = old_refresh.as_ref() == code_flow.refresh_token();
         let new_access = &old_access != code_flow.access_token();
         self.note(&format!(
@@ -297,7 +297,7 @@ impl<'a> Demo<'a> {
         let answer = self.call(&ObtainToken::pkce(client_id.clone(), code, verifier))?;
         let answer = self.expect(answer)?;
         let mut pkce = TokenSet::from_response(Flow::Pkce, client_id.clone(), answer, Timestamp::now())
-            .map_err(|e| Failure::from_core(&e, None))?;
+            .map_err(|e| Failure::from_lifecycle(&e))?;
         self.note(&format!(
             "The refresh token is single-use and expires {}.",
             pkce.refresh_token_expires_at()
@@ -306,11 +306,11 @@ impl<'a> Demo<'a> {
         self.line("");
 
         self.step("Refresh", "ObtainToken, grant_type refresh_token, no secret");
-        let spent = pkce.refresh_operation(None).map_err(|e| Failure::from_core(&e, None))?;
+        let spent = pkce.refresh_operation(None).map_err(|e| Failure::from_lifecycle(&e))?;
         let spent_token = pkce.refresh_token().cloned();
         let answer = self.call(&spent)?;
         let answer = self.expect(answer)?;
-        pkce.apply_refresh(answer, Timestamp::now()).map_err(|e| Failure::from_core(&e, None))?;
+        pkce.apply_refresh(answer, Timestamp::now()).map_err(|e| Failure::from_lifecycle(&e))?;
         let rotated = spent_token.as_ref() != pkce.refresh_token();
         self.note(&format!(
             "{}: keep the new one ({}), the old one ({}) is now spent.",

@@ -7,10 +7,10 @@ use std::time::Instant;
 use serde_json::json;
 use square_oauth::Calls as _;
 use square_oauth::jiff::Timestamp;
-use square_oauth::lifecycle::{Flow, TokenSet};
 use square_oauth::{
     AuthorizeUrl, CallbackError, CodeVerifier, ObtainToken, RetrieveTokenStatus, Scope, State, parse_callback,
 };
+use square_oauth::{Flow, TokenSet};
 
 use crate::args::Login;
 use crate::callback::{Callback, CallbackServer, WaitError};
@@ -168,7 +168,7 @@ pub(crate) fn run(cx: &Context, args: &Login) -> Result<(), Failure> {
         Ok(set) => set,
         Err(e) => {
             reply(&mut callback, 502, "Authorization failed", "Square's answer could not be used; see the terminal.");
-            return Err(Failure::from_core(&e, None));
+            return Err(Failure::from_lifecycle(&e));
         }
     };
     reply(&mut callback, 200, "Authorized", "square-oauth has the tokens. You can close this window.");

@@ -7,8 +7,8 @@
 
 use serde_json::json;
 use square_oauth::Calls as _;
+use square_oauth::Flow;
 use square_oauth::jiff::Timestamp;
-use square_oauth::lifecycle::Flow;
 
 use crate::args::Refresh;
 use crate::context::{Context, client_secret};
@@ -28,7 +28,7 @@ pub(crate) fn run(cx: &Context, args: &Refresh) -> Result<(), Failure> {
         },
         Flow::Pkce => None,
     };
-    let operation = set.refresh_operation(secret.as_ref()).map_err(|e| Failure::from_core(&e, None))?;
+    let operation = set.refresh_operation(secret.as_ref()).map_err(|e| Failure::from_lifecycle(&e))?;
     // Tokens of a sandbox application are refreshed in the sandbox.
     let config = crate::paste::config_for(cx, set.client_id().as_str())?;
     let staged = tokenfile::stage(path)?;
@@ -38,7 +38,7 @@ pub(crate) fn run(cx: &Context, args: &Refresh) -> Result<(), Failure> {
         cx.client(config).send(&operation).map_err(|e| Failure::from_transport(&e, Some(Call::Refresh { pkce })))?;
     let now = Timestamp::now();
     let old_refresh = set.refresh_token().cloned();
-    set.apply_refresh(answer, now).map_err(|e| Failure::from_core(&e, None))?;
+    set.apply_refresh(answer, now).map_err(|e| Failure::from_lifecycle(&e))?;
     tokenfile::commit(staged, path, &set)?;
 
     let rotated = old_refresh.as_ref() != set.refresh_token();

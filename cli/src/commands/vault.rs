@@ -210,7 +210,7 @@ fn webhook(
                 eprintln!("webhook: {outcome:?}");
                 "200 OK"
             }
-            Err(VaultError::Core(error)) => {
+            Err(VaultError::Webhook(error)) => {
                 eprintln!("webhook refused: {error}");
                 "401 Unauthorized"
             }
@@ -317,7 +317,7 @@ pub(crate) fn demo_race(
             answer,
             Timestamp::now(),
         )
-        .map_err(|e| Failure::from_core(&e, None))?;
+        .map_err(|e| Failure::from_lifecycle(&e))?;
         let merchant = tokens.merchant_id().clone();
         let keys = Keyring::new(Key::generate());
         let path = dir.join("vault.sqlite");

@@ -9,11 +9,11 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use square_oauth::jiff::Timestamp;
-use square_oauth::lifecycle::{Flow, TokenSet};
 use square_oauth::{
     AuthorizeUrl, ClientId, ClientSecret, CodeVerifier, Config, ObtainToken, ObtainTokenResponse, Operation, State,
     parse_callback,
 };
+use square_oauth::{Flow, TokenSet};
 use square_oauth_mock::{App, MockConfig, MockSquare};
 
 pub const CLIENT_ID: &str = "sq0idp-CliTestApplication";
