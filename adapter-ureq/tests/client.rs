@@ -31,8 +31,11 @@ fn config(base_url: &str) -> Config {
     Config::custom(base_url).unwrap()
 }
 
+/// How many retries [`quick`] allows.
+const QUICK_RETRIES: u32 = 2;
+
 fn quick() -> RetryPolicy {
-    RetryPolicy::default().initial_backoff(Duration::from_millis(5))
+    RetryPolicy::default().max_retries(QUICK_RETRIES).initial_backoff(Duration::from_millis(5))
 }
 
 /// A server that answers every connection with a chunked body that never ends.
@@ -166,7 +169,7 @@ impl Connector for Counting {
 #[test]
 fn a_refused_connection_is_tried_once_and_the_policy_retries_more() {
     let addr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    for (policy, attempts) in [(quick(), 1 + quick().retries() as usize), (RetryPolicy::never(), 1)] {
+    for (policy, attempts) in [(quick(), 1 + QUICK_RETRIES as usize), (RetryPolicy::never(), 1)] {
         let count = Arc::new(AtomicUsize::new(0));
         let connector = Counting(DefaultConnector::default(), Arc::clone(&count));
         let agent = Agent::with_parts(Agent::config_builder().build(), connector, DefaultResolver::default());
@@ -177,7 +180,6 @@ fn a_refused_connection_is_tried_once_and_the_policy_retries_more() {
         assert!(matches!(error, Error::Transport { .. }), "{error:?}");
         assert_eq!(count.load(Ordering::SeqCst), attempts, "one attempt and the policy's retries");
     }
-    assert!(quick().retries() >= 1, "the policy under test retries at all");
 }
 
 #[test]

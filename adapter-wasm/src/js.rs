@@ -2,7 +2,8 @@
 
 use core::time::Duration;
 
-use http::{HeaderValue, Request, Response, StatusCode};
+use http::header::{CONTENT_TYPE, RETRY_AFTER};
+use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use js_sys::{Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
@@ -103,7 +104,7 @@ fn transport(error: &JsValue) -> JsError {
 }
 
 /// The headers of Square's answer that the core reads; the rest are not copied.
-const KEPT_HEADERS: [&str; 3] = ["content-type", "retry-after", "square-version"];
+const KEPT_HEADERS: [HeaderName; 3] = [CONTENT_TYPE, RETRY_AFTER, square_oauth::SQUARE_VERSION_HEADER];
 
 /// One attempt: send, then read the answer up to `limit` bytes, all within `timeout`.
 pub(crate) async fn attempt(
@@ -158,7 +159,7 @@ async fn send(
     let mut builder = Response::builder().status(status);
     let js_headers = response.headers();
     for name in KEPT_HEADERS {
-        if let Ok(Some(value)) = js_headers.get(name)
+        if let Ok(Some(value)) = js_headers.get(name.as_str())
             && let Ok(value) = HeaderValue::from_str(&value)
         {
             builder = builder.header(name, value);

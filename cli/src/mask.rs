@@ -2,24 +2,48 @@
 //!
 //! A masked value keeps at most its first four characters (enough to tell an `EAAA…` access
 //! token from an `EQAA…` refresh token or an `sq0csp-…` secret) and only when the value is long
-//! enough that four characters give nothing useful away.
+//! enough that four characters give nothing useful away. Whole documents (the demo's requests
+//! and answers) go through the library's own allow-list, `square_oauth::redact_json`: only the
+//! fields named in `SHOWN_FIELDS` and Square's error text are shown, every other value is
+//! hidden, so a field nobody thought of is hidden too.
 
 use serde_json::Value;
 
 /// The text that replaces the hidden part of a secret.
 pub(crate) const MASK: &str = "…[masked]";
 
-/// Fields of Square's JSON that carry secrets, in requests and answers alike.
-const SECRET_FIELDS: &[&str] = &[
-    "access_token",
-    "refresh_token",
-    "client_secret",
-    "code",
-    "code_verifier",
-    "migration_token",
-    "id_token",
-    "state",
+/// Fields of Square's OAuth requests, answers and redirects that never carry a secret, shown
+/// as they are, anywhere; Square's error text is shown where Square puts it in any case
+/// (`square_oauth::ERROR_TEXT_KEYS`).
+const SHOWN_FIELDS: &[&str] = &[
+    "client_id",
+    "grant_type",
+    "redirect_uri",
+    "scopes",
+    "scope",
+    "short_lived",
+    "use_jwt",
+    "token_type",
+    "expires_at",
+    "merchant_id",
+    "refresh_token_expires_at",
+    "subscription_id",
+    "plan_id",
+    "revoke_only_access_token",
+    "success",
+    "response_type",
+    "locale",
+    "session",
+    "code_challenge",
+    "code_challenge_method",
+    "error",
+    "error_description",
 ];
+
+/// Whether the value of `key` is shown as it is.
+fn shown(key: &str) -> bool {
+    SHOWN_FIELDS.contains(&key)
+}
 
 /// Whether secrets are shown in full (`--show-secrets`) or masked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,25 +74,12 @@ pub(crate) fn mask(secret: &str) -> String {
     }
 }
 
-/// Masks, in place, every string under a secret field name, at any depth.
+/// Masks every value outside the allow-list, at any depth, through the library's redaction: a
+/// hidden string reads `"…"`, a hidden number `0`.
 pub(crate) fn mask_json(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            for (key, field) in map.iter_mut() {
-                if SECRET_FIELDS.contains(&key.as_str()) {
-                    if let Value::String(text) = field {
-                        *text = mask(text);
-                    }
-                } else if key == "errors" {
-                    // Square's error objects carry `code` too: an error code, not a secret.
-                } else {
-                    mask_json(field);
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(mask_json),
-        _ => {}
-    }
+    let Ok(bytes) = serde_json::to_vec(value) else { return };
+    // `redact_json` writes JSON when it reads JSON, which a `Value` always serializes to.
+    *value = serde_json::from_str(&square_oauth::redact_json(&bytes, shown)).unwrap_or(Value::Null);
 }
 
 /// Masks the secret query parameters of a URL (`code`, `state`, …), for showing a redirect.
@@ -89,12 +100,12 @@ pub(crate) fn mask_url(url: &str, reveal: Reveal) -> String {
         .map(|pair| {
             let key = pair.split_once('=').map_or(pair, |(key, _)| key);
             let name = form_urlencoded::parse(key.as_bytes()).next().map(|(k, _)| k.into_owned()).unwrap_or_default();
-            if SECRET_FIELDS.contains(&name.as_str()) {
+            if shown(&name) {
+                pair.to_owned()
+            } else {
                 let decoded =
                     form_urlencoded::parse(pair.as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default();
                 format!("{key}={}", mask(&decoded))
-            } else {
-                pair.to_owned()
             }
         })
         .collect();
@@ -119,10 +130,13 @@ mod tests {
 
     #[test]
     fn masks_nested_fields() {
-        let value = serde_json::json!({"a": {"access_token": "EAAAl3ikZIe18J-2-cHlV2bL4"}, "merchant_id": "M1"});
+        let value = serde_json::json!({"a": {"access_token": "EAAAl3ikZIe18J-2-cHlV2bL4", "new_secret": "s3cr3t"},
+            "merchant_id": "M1", "expires_in": 3600});
         let mut masked = Reveal(false).json(value);
-        assert_eq!(masked["a"]["access_token"], "EAAA…[masked]");
+        assert_eq!(masked["a"]["access_token"], "…");
+        assert_eq!(masked["a"]["new_secret"], "…", "a field nobody listed is hidden");
         assert_eq!(masked["merchant_id"], "M1");
+        assert_eq!(masked["expires_in"], 0);
         let errors = serde_json::json!({"errors": [{"code": "UNAUTHORIZED"}]});
         masked = Reveal(false).json(errors);
         assert_eq!(masked["errors"][0]["code"], "UNAUTHORIZED");

@@ -132,6 +132,19 @@ impl<E> CallError<E> {
         self.square_errors().iter().any(|error| &error.code == code)
     }
 
+    /// Whether the seller must authorize again, for the error of a refresh
+    /// ([`Calls::refresh_if_due`](crate::Calls::refresh_if_due), or ObtainToken with a refresh
+    /// token): Square's answer as [`Error::refresh_must_authorize_again`] reads it, or a token
+    /// set that cannot refresh ([`LifecycleError::must_authorize_again`]). A transport failure
+    /// never is.
+    pub fn refresh_must_authorize_again(&self) -> bool {
+        match self {
+            CallError::Core(error) => error.refresh_must_authorize_again(),
+            CallError::Lifecycle(error) => error.must_authorize_again(),
+            _ => false,
+        }
+    }
+
     /// Whether the request may have reached Square. False only when it provably did not: the
     /// input was refused before sending, no connection was made, the certificate was refused.
     /// After a single-use request (a code exchange, a PKCE refresh) that may have reached
@@ -385,7 +398,6 @@ impl<O: Operation, E> fmt::Debug for Call<'_, O, E> {
             State::Over => "over",
         };
         f.debug_struct("Call")
-            .field("operation", &O::NAME)
             .field("attempts", &self.attempts)
             .field("may_have_reached_square", &self.may_have_reached)
             .field("state", &state)

@@ -96,7 +96,8 @@ impl Error {
     /// `true` for Square refusing with 400, 401 or 403 and `UNAUTHORIZED`, `ACCESS_TOKEN_REVOKED`
     /// or `ACCESS_TOKEN_EXPIRED`: the grant or token is revoked, spent or expired. Square gives
     /// `UNAUTHORIZED` for a wrong client secret too, which this cannot tell apart: check the
-    /// secret before asking the seller.
+    /// secret before asking the seller. For the answer to a refresh, where the status tells
+    /// those apart, use [`refresh_must_authorize_again`](Self::refresh_must_authorize_again).
     ///
     /// ```
     /// use square_oauth::{Config, Operation, RetrieveTokenStatus, AccessToken};
@@ -123,6 +124,51 @@ impl Error {
             }
             _ => false,
         }
+    }
+
+    /// Whether this error, the answer to a refresh (ObtainToken with a refresh token, either
+    /// flow), means the refresh token is dead and the seller must authorize again. What a
+    /// refresh job stops on; [`must_authorize_again`](Self::must_authorize_again) is for answers
+    /// to calls made with an access token.
+    ///
+    /// On ObtainToken Square's `UNAUTHORIZED` has two meanings, told apart by the status:
+    /// - `400` with `UNAUTHORIZED`: Square refused the grant itself, the refresh token is
+    ///   unknown, revoked, already used (PKCE) or expired: `true`;
+    /// - `401` or `403` with `UNAUTHORIZED`: the application's own credentials (`client_id`,
+    ///   `client_secret`) were refused. Asking every seller to authorize again would not mend a
+    ///   wrong or rotated secret: `false`;
+    /// - `ACCESS_TOKEN_REVOKED` or `ACCESS_TOKEN_EXPIRED` with any 4xx status (408 and 429
+    ///   aside) names the grant's token: `true`.
+    ///
+    /// Every other code Square lists (`INVALID_REQUEST_ERROR`s such as
+    /// `MISSING_REQUIRED_PARAMETER`, `RATE_LIMITED`, the 5xx `API_ERROR`s, …), an answer that
+    /// could not be read and invalid input are `false`: worth trying again, or the
+    /// application's to fix.
+    ///
+    /// ```
+    /// use square_oauth::{ClientId, Config, ObtainToken, Operation, RefreshToken};
+    ///
+    /// let refresh = ObtainToken::pkce_refresh(ClientId::new("sq0idp-app"), RefreshToken::new("EQAAx"));
+    /// let answer = |status: u16| {
+    ///     let body = r#"{"errors":[{"category":"AUTHENTICATION_ERROR","code":"UNAUTHORIZED"}]}"#;
+    ///     http::Response::builder().status(status).header("content-type", "application/json").body(body).unwrap()
+    /// };
+    /// let spent = refresh.parse(&Config::production(), answer(400)).unwrap_err();
+    /// assert!(spent.refresh_must_authorize_again());
+    /// let wrong_application = refresh.parse(&Config::production(), answer(401)).unwrap_err();
+    /// assert!(!wrong_application.refresh_must_authorize_again());
+    /// ```
+    pub fn refresh_must_authorize_again(&self) -> bool {
+        let Error::Square(refusal) = self else { return false };
+        let status = refusal.status.as_u16();
+        if !(400..500).contains(&status) || matches!(status, 408 | 429) {
+            return false;
+        }
+        refusal.errors.iter().any(|e| match e.code {
+            ErrorCode::AccessTokenRevoked | ErrorCode::AccessTokenExpired => true,
+            ErrorCode::Unauthorized => status == 400,
+            _ => false,
+        })
     }
 
     /// The answer's `Retry-After`, if it had one.
@@ -230,7 +276,7 @@ impl<'de> Deserialize<'de> for SquareError {
 
         let Fields { category, code, detail, field } = deserializer.deserialize_map(ObjectOnly)?;
         let category = category.unwrap_or_else(|| ErrorCategory::Other(String::new()));
-        let detail = detail.as_deref().map(crate::answer::mask_credentials);
+        let detail = detail.as_deref().map(crate::redact::mask_credentials);
         Ok(SquareError { category, code, detail, field })
     }
 }
@@ -365,16 +411,16 @@ pub struct UnexpectedResponse {
     pub content_type: Option<String>,
     /// What was wrong.
     pub kind: UnexpectedKind,
-    /// The start of the body (at most [`EXCERPT_BYTES`] bytes), with token-like values masked.
+    /// The start of the body (at most [`EXCERPT_BYTES`](crate::EXCERPT_BYTES) bytes) as
+    /// [`redact_json`](crate::redact_json) shows it: its structure, and the values of Square's
+    /// error keys ([`ERROR_TEXT_KEYS`](crate::ERROR_TEXT_KEYS)) alone; a body that is not JSON as
+    /// `[N bytes, not JSON]`.
     pub excerpt: String,
     /// The answer's `Retry-After`.
     pub retry_after: Option<RetryAfter>,
     /// The `Square-Version` that answered.
     pub square_version: Option<String>,
 }
-
-/// The most bytes of a body kept in [`UnexpectedResponse::excerpt`].
-pub const EXCERPT_BYTES: usize = 256;
 
 impl fmt::Display for UnexpectedResponse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -416,8 +462,8 @@ pub enum CallbackError {
 /// Reads the headers every error keeps.
 pub(crate) fn answer_metadata(headers: &HeaderMap) -> (Option<RetryAfter>, Option<String>, Option<String>) {
     // Typed header names: looking up by `&str` parses the name on every call.
-    use crate::operation::SQUARE_VERSION;
+    use crate::operation::SQUARE_VERSION_HEADER;
     let text = |name: &http::HeaderName| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let retry_after = headers.get(http::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(RetryAfter::parse);
-    (retry_after, text(&SQUARE_VERSION), text(&http::header::CONTENT_TYPE))
+    (retry_after, text(&SQUARE_VERSION_HEADER), text(&http::header::CONTENT_TYPE))
 }

@@ -90,6 +90,7 @@ mod obtain_token;
 mod open_enum;
 mod operation;
 mod pkce;
+mod redact;
 mod renew_token;
 mod retry;
 mod revoke_token;
@@ -108,7 +109,7 @@ pub use config::{
 };
 pub use enums::{ErrorCategory, ErrorCode, Scope};
 pub use error::{
-    CallbackError, EXCERPT_BYTES, Error, InvalidInput, Problem, RetryAfter, SquareError, SquareRefusal, UnexpectedKind,
+    CallbackError, Error, InvalidInput, Problem, RetryAfter, SquareError, SquareRefusal, UnexpectedKind,
     UnexpectedResponse,
 };
 pub use ids::{ClientId, MerchantId};
@@ -116,8 +117,9 @@ pub use lifecycle::{
     CODE_FLOW_GRACE, Flow, LifecycleError, PKCE_REFRESH_LIFETIME, RefreshRules, TokenSet, WithSecrets,
 };
 pub use obtain_token::{Grant, ObtainToken, ObtainTokenResponse};
-pub use operation::{Operation, Replay};
+pub use operation::{Operation, Replay, SQUARE_VERSION_HEADER};
 pub use pkce::{CodeChallenge, CodeVerifier, State};
+pub use redact::{ERROR_TEXT_KEYS, EXCERPT_BYTES, HIDDEN, redact_json};
 #[allow(deprecated)]
 pub use renew_token::{RenewToken, RenewTokenResponse};
 pub use retry::{Decision, Outcome, RetryPolicy, is_retryable};

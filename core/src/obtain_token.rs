@@ -201,7 +201,6 @@ struct ObtainTokenBody<'a> {
 
 impl Operation for ObtainToken {
     type Output = ObtainTokenResponse;
-    const NAME: &'static str = "ObtainToken";
 
     fn build(&self, config: &Config) -> Result<http::Request<Body>, Error> {
         validators::client_id(&self.client_id)?;

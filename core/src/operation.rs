@@ -45,9 +45,6 @@ pub trait Operation {
     /// What a successful answer turns into.
     type Output;
 
-    /// A short name for logs and metrics (`ObtainToken`, `RevokeToken`, …).
-    const NAME: &'static str;
-
     /// Builds the request. Checks every field first: an error here means nothing was sent.
     fn build(&self, config: &Config) -> Result<Request<Body>, Error>;
 
@@ -58,8 +55,12 @@ pub trait Operation {
     fn replay(&self) -> Replay;
 }
 
-/// `Square-Version` header name.
-pub(crate) const SQUARE_VERSION: HeaderName = HeaderName::from_static("square-version");
+/// The `Square-Version` header's name, as every request sends it and every answer carries it.
+///
+/// ```
+/// assert_eq!(square_oauth::SQUARE_VERSION_HEADER, "square-version");
+/// ```
+pub const SQUARE_VERSION_HEADER: HeaderName = HeaderName::from_static("square-version");
 
 /// The parts every request has, put together the same way for every operation.
 pub(crate) fn request(
@@ -72,7 +73,7 @@ pub(crate) fn request(
     let mut builder = Request::builder()
         .method(Method::POST)
         .uri(config.uri(path, None)?)
-        .header(SQUARE_VERSION, version.unwrap_or(config.square_version()).header())
+        .header(SQUARE_VERSION_HEADER, version.unwrap_or(config.square_version()).header())
         .header(ACCEPT, HeaderValue::from_static("application/json"))
         .header(USER_AGENT, config.user_agent_header());
     if let Some(authorization) = authorization {

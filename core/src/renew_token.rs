@@ -50,7 +50,6 @@ struct RenewTokenBody<'a> {
 
 impl Operation for RenewToken {
     type Output = RenewTokenResponse;
-    const NAME: &'static str = "RenewToken";
 
     fn build(&self, config: &Config) -> Result<http::Request<Body>, Error> {
         validators::client_id(&self.client_id)?;

@@ -94,11 +94,6 @@ impl RetryPolicy {
         self
     }
 
-    /// The configured number of retries.
-    pub fn retries(&self) -> u32 {
-        self.max_retries
-    }
-
     /// Decides after attempt number `attempt` (1 for the first) ended in `outcome`. `entropy` is
     /// any random number from the caller; it spreads the waits of many clients apart.
     pub fn decide(&self, replay: Replay, attempt: u32, outcome: Outcome, entropy: u64) -> Decision {

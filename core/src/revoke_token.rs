@@ -2,13 +2,14 @@
 
 use serde::Serialize;
 
-use crate::answer::{answer_type, excerpt, parse_answer};
+use crate::answer::{answer_type, parse_answer};
 use crate::config::{Config, SquareVersion};
 use crate::enums::ErrorCode;
 use crate::error::Error;
 use crate::error::{SquareRefusal, UnexpectedKind, UnexpectedResponse, answer_metadata};
 use crate::ids::{ClientId, MerchantId};
 use crate::operation::{Operation, Replay, authorization, json_body, request};
+use crate::redact::excerpt;
 use crate::secret::{AccessToken, Body, ClientSecret};
 use crate::validators;
 
@@ -98,7 +99,6 @@ struct RevokeTokenBody<'a> {
 
 impl Operation for RevokeToken {
     type Output = RevokeTokenResponse;
-    const NAME: &'static str = "RevokeToken";
 
     fn build(&self, config: &Config) -> Result<http::Request<Body>, Error> {
         validators::client_id(&self.client_id)?;

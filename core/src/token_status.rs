@@ -41,7 +41,6 @@ impl RetrieveTokenStatus {
 
 impl Operation for RetrieveTokenStatus {
     type Output = TokenStatus;
-    const NAME: &'static str = "RetrieveTokenStatus";
 
     fn build(&self, config: &Config) -> Result<http::Request<Body>, Error> {
         let token = self.access_token.expose_secret();

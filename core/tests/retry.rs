@@ -33,10 +33,6 @@ fn single_use_credentials_are_never_replayed_and_the_rest_are() {
     let renew = RenewToken::new(id(), secret(), AccessToken::new("EAAAx"));
     assert_eq!(renew.replay(), Replay::SingleUse);
     assert_eq!(RetryPolicy::default().decide(renew.replay(), 1, Outcome::MaybeSent, 0), Decision::Stop);
-    assert_eq!(ObtainToken::NAME, "ObtainToken");
-    assert_eq!(RevokeToken::NAME, "RevokeToken");
-    assert_eq!(RetrieveTokenStatus::NAME, "RetrieveTokenStatus");
-    assert_eq!(RenewToken::NAME, "RenewToken");
 }
 
 #[test]
@@ -98,6 +94,31 @@ fn only_a_refusal_of_the_grant_means_the_seller_must_authorize_again() {
     let unreadable =
         RetrieveTokenStatus::new(AccessToken::new("EAAAx")).parse(&square_oauth::Config::production(), html);
     assert!(!unreadable.unwrap_err().must_authorize_again());
+}
+
+#[test]
+fn a_refresh_answer_sends_the_seller_back_only_when_the_grant_is_dead() {
+    // A dead grant: Square refused the refresh token itself, or named the token.
+    for (status, category, code) in [
+        (400, "AUTHENTICATION_ERROR", "UNAUTHORIZED"),
+        (400, "AUTHENTICATION_ERROR", "ACCESS_TOKEN_REVOKED"),
+        (401, "AUTHENTICATION_ERROR", "ACCESS_TOKEN_REVOKED"),
+        (401, "AUTHENTICATION_ERROR", "ACCESS_TOKEN_EXPIRED"),
+        (403, "AUTHENTICATION_ERROR", "ACCESS_TOKEN_EXPIRED"),
+    ] {
+        assert!(refused(status, category, code).refresh_must_authorize_again(), "{status} {code}");
+    }
+    // The application's credentials refused (the seller cannot mend that), or worth another try.
+    for (status, category, code) in [
+        (401, "AUTHENTICATION_ERROR", "UNAUTHORIZED"),
+        (403, "AUTHENTICATION_ERROR", "UNAUTHORIZED"),
+        (429, "AUTHENTICATION_ERROR", "ACCESS_TOKEN_REVOKED"),
+        (500, "AUTHENTICATION_ERROR", "UNAUTHORIZED"),
+        (400, "INVALID_REQUEST_ERROR", "MISSING_REQUIRED_PARAMETER"),
+        (503, "API_ERROR", "SERVICE_UNAVAILABLE"),
+    ] {
+        assert!(!refused(status, category, code).refresh_must_authorize_again(), "{status} {code}");
+    }
 }
 
 #[test]

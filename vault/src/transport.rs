@@ -16,8 +16,6 @@
 use core::time::Duration;
 use std::error::Error as StdError;
 
-use square_oauth::{ErrorCategory, ErrorCode};
-
 use crate::decide::Completion;
 
 /// Why a refresh call brought no tokens.
@@ -69,8 +67,10 @@ impl RefreshFailure {
         }
     }
 
-    /// Reads the core's error: Square's refusals by status and code, an answer that could not
-    /// be understood as "may have been sent", invalid input as "not sent".
+    /// Reads the core's error: Square's refusals as
+    /// [`Error::refresh_must_authorize_again`](square_oauth::Error::refresh_must_authorize_again)
+    /// reads them, 429 and 503 as busy, an answer that could not be understood as "may have been
+    /// sent", invalid input as "not sent".
     pub fn from_core(error: square_oauth::Error, now: jiff::Timestamp) -> RefreshFailure {
         let Some(status) = error.status() else {
             return RefreshFailure::NotSent { source: Some(Box::new(error)) };
@@ -82,13 +82,9 @@ impl RefreshFailure {
         if matches!(error, square_oauth::Error::UnexpectedResponse(_)) || status.is_server_error() || code == 408 {
             return RefreshFailure::MaybeSent { source: Some(Box::new(error)) };
         }
-        // A dead grant: Square answers 400/401 with an authentication error about the token.
-        // A wrong application secret is 401 too, but it is not the seller's doing, so only a
-        // 400, or a code that names the token, sends the seller back to authorize.
-        let names_token =
-            error.has_code(&ErrorCode::AccessTokenRevoked) || error.has_code(&ErrorCode::AccessTokenExpired);
-        let authentication = error.square_errors().iter().any(|e| e.category == ErrorCategory::AuthenticationError);
-        let reauthorize = names_token || (code == 400 && authentication);
+        // The core's one reading of a refresh's refusal: a dead refresh token sends the seller
+        // back to authorize; the application's own credentials refused do not.
+        let reauthorize = error.refresh_must_authorize_again();
         RefreshFailure::Refused { reauthorize, error }
     }
 }
@@ -153,6 +149,43 @@ mod tests {
         let failure =
             RefreshFailure::from_core(refusal(400, "INVALID_REQUEST_ERROR", "MISSING_REQUIRED_PARAMETER", None), now());
         assert_eq!(failure.completion(), Completion::Refused { reauthorize: false });
+    }
+
+    /// Every error code and category in Square's specification, on every status a refusal
+    /// comes with: the vault sends the seller back to authorize exactly when the core's reading
+    /// of a refresh answer says so, and that is exactly a dead grant.
+    #[test]
+    fn the_vault_and_the_core_agree_on_every_code_square_documents() {
+        let spec: serde_json::Value =
+            serde_json::from_str(include_str!("../../spec/square-oauth-openapi-2025-08-20.json")).unwrap();
+        let list = |name: &str| -> Vec<String> {
+            spec["components"]["schemas"][name]["enum"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap().to_owned())
+                .collect()
+        };
+        let (codes, categories) = (list("ErrorCode"), list("ErrorCategory"));
+        assert!(codes.len() > 150 && categories.len() >= 8, "{} codes, {} categories", codes.len(), categories.len());
+        let mut dead = 0;
+        for status in [400, 401, 403, 404, 408, 409, 413, 415, 422, 429, 500, 502, 503, 504] {
+            for code in &codes {
+                for category in &categories {
+                    let error = refusal(status, category, code, None);
+                    let core = error.refresh_must_authorize_again();
+                    let names_the_grant = matches!(code.as_str(), "ACCESS_TOKEN_REVOKED" | "ACCESS_TOKEN_EXPIRED")
+                        || (code == "UNAUTHORIZED" && status == 400);
+                    let expected = (400..500).contains(&status) && !matches!(status, 408 | 429) && names_the_grant;
+                    assert_eq!(core, expected, "{status} {category} {code}");
+                    let vault = RefreshFailure::from_core(error, now()).completion();
+                    assert_eq!(vault == Completion::Refused { reauthorize: true }, core, "{status} {category} {code}");
+                    dead += usize::from(core);
+                }
+            }
+        }
+        // 400 UNAUTHORIZED, and both token codes on 400, 401, 403, 404, 409, 413, 415, 422.
+        assert_eq!(dead, categories.len() * (1 + 2 * 8));
     }
 
     #[test]

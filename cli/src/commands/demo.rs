@@ -159,7 +159,7 @@ impl<'a> Demo<'a> {
         let (parts, _) = response.into_parts();
         let status = parts.status;
         let _ = write!(shown, "   received  {} {}", status.as_u16(), status.canonical_reason().unwrap_or(""));
-        if let Some(version) = parts.headers.get("square-version").and_then(|v| v.to_str().ok()) {
+        if let Some(version) = parts.headers.get(square_oauth::SQUARE_VERSION_HEADER).and_then(|v| v.to_str().ok()) {
             let _ = write!(shown, "  (Square-Version {version})");
         }
         shown.push('\n');

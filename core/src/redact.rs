@@ -1,0 +1,476 @@
+//! What of a body may be shown: its shape, and the values a caller names.
+//!
+//! An answer that could not be understood is kept in an [`UnexpectedResponse`](crate::UnexpectedResponse)
+//! as an excerpt, for whoever debugs it; the body may hold anything (Square's tokens, a proxy's
+//! page echoing a request). Rather than guess which values are secret, the excerpt is built on an
+//! allow-list: the structure of the document is kept (keys, nesting, which values are strings,
+//! numbers, booleans or `null`) and only the values of Square's error keys
+//! ([`ERROR_TEXT_KEYS`]) are shown. Every other value is replaced by a placeholder. A body that is
+//! not JSON at all is described by its length alone: an HTML page can quote anything, and its
+//! content type is already in the error.
+
+/// The most bytes of a body kept in [`UnexpectedResponse::excerpt`](crate::UnexpectedResponse::excerpt).
+pub const EXCERPT_BYTES: usize = 256;
+
+/// The keys whose values are Square's error text, always shown, but only where Square puts them:
+/// `category`, `code`, `detail` and `field` in the elements of the top-level `errors` array
+/// (the current shape), `message`, `type` and `field` at the top level (the legacy shape), and
+/// OAuth's `error` and `error_description` at the top level. Elsewhere the same names are hidden
+/// like any other key (a top-level `code` is an authorization code). Square may echo a value it
+/// refused in its text, so in an excerpt credential-shaped runs in them are masked all the same.
+pub const ERROR_TEXT_KEYS: [&str; 8] =
+    ["category", "code", "detail", "field", "type", "message", "error", "error_description"];
+
+/// What replaces a hidden string (and a key that does not read as a field name).
+pub const HIDDEN: &str = "…";
+
+/// Keys longer than this, or with other characters than ASCII letters, digits and `_`, are not
+/// field names and are hidden like values. No Square credential fits: they are longer or contain
+/// `-`.
+const KEY_MAX: usize = 40;
+
+/// Nesting deeper than this is not shown: bounded recursion on hostile bodies.
+const MAX_DEPTH: usize = 32;
+
+/// How much of a body an excerpt reads: hidden values shrink, so it may read more than it keeps,
+/// but never more than this.
+const WINDOW: usize = 64 * 1024;
+
+/// `body` (a JSON document) with its structure kept and every value hidden, except Square's error
+/// text where Square puts it ([`ERROR_TEXT_KEYS`]) and the values of the keys for which `shown`
+/// is true, wherever they stand: a hidden string becomes `"…"`, a hidden number `0`;
+/// booleans and `null` are kept (the type is the whole value). Keys are kept when they read as
+/// field names (up to 40 ASCII letters, digits and `_`), hidden otherwise. Arrays and objects
+/// are walked, so a key is judged wherever it stands. The result is JSON when `body` is.
+///
+/// A body cut short ends with `…`; from the point where a body stops being JSON, nothing is
+/// shown and `[not JSON from here]` is written instead.
+///
+/// ```
+/// use square_oauth::redact_json;
+///
+/// let body = br#"{"access_token":"EAAAl3ik","expires_at":"2026-01-01T00:00:00Z","short_lived":false,
+///                 "errors":[{"category":"AUTHENTICATION_ERROR","code":"UNAUTHORIZED"}]}"#;
+/// let shown = redact_json(body, |key| key == "expires_at");
+/// assert_eq!(
+///     shown,
+///     r#"{"access_token":"…","expires_at":"2026-01-01T00:00:00Z","short_lived":false,"errors":[{"category":"AUTHENTICATION_ERROR","code":"UNAUTHORIZED"}]}"#
+/// );
+/// ```
+pub fn redact_json(body: &[u8], shown: impl Fn(&str) -> bool) -> String {
+    let mut writer = Writer { out: String::with_capacity(body.len().min(4096)), limit: usize::MAX, mask: false };
+    write_document(body, &shown, &mut writer);
+    writer.out
+}
+
+/// The excerpt of a body kept in an error: JSON through [`redact_json`] with Square's error keys
+/// shown (credential-shaped runs in them masked), anything else by its length only; at most
+/// [`EXCERPT_BYTES`] bytes.
+pub(crate) fn excerpt(body: &[u8]) -> String {
+    let start = body.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(body.len());
+    if !matches!(body.get(start), Some(b'{' | b'[')) {
+        return format!("[{} bytes, not JSON]", body.len());
+    }
+    let window = &body[..body.len().min(WINDOW)];
+    let mut writer = Writer { out: String::with_capacity(EXCERPT_BYTES + 8), limit: EXCERPT_BYTES, mask: true };
+    write_document(window, &|_: &str| false, &mut writer);
+    let mut out = writer.out;
+    if out.len() > EXCERPT_BYTES {
+        let mut end = EXCERPT_BYTES;
+        while !out.is_char_boundary(end) {
+            end -= 1;
+        }
+        out.truncate(end);
+    }
+    out
+}
+
+/// Prefixes of Square's secrets, masked wherever they appear (HTML pages included). A sandbox
+/// secret (`sandbox-sq0csb-…`) is caught by its `sq0csb-`.
+const SECRET_PREFIXES: [&str; 9] =
+    ["EAAA", "EQAA", "sq0csp-", "sq0csb-", "sq0atp-", "sq0cgb-", "sq0cgp-", "Bearer ", "Client "];
+
+/// Shortest run of token characters (letters, digits, `-`, `_`) with both letters and digits
+/// that is masked as credential-shaped wherever it appears in Square's free text.
+const CREDENTIAL_RUN: usize = 24;
+
+/// Square's free text (an error's `detail`, a gateway's `message`) with every credential-shaped
+/// value masked: one of Square's secret prefixes, or a long run of token characters mixing
+/// letters and digits. Square may echo a value it refused; the text is kept, the value is not.
+pub(crate) fn mask_credentials(text: &str) -> String {
+    let text = mask_prefixed(text);
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(c) = rest.chars().next() {
+        let run = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_')).unwrap_or(rest.len());
+        if run == 0 {
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+            continue;
+        }
+        let word = &rest[..run];
+        let shaped = run >= CREDENTIAL_RUN
+            && word.bytes().any(|b| b.is_ascii_digit())
+            && word.bytes().any(|b| b.is_ascii_alphabetic());
+        out.push_str(if shaped { "[REDACTED]" } else { word });
+        rest = &rest[run..];
+    }
+    out
+}
+
+/// Masks every run that starts with one of Square's secret prefixes.
+fn mask_prefixed(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    'outer: while !rest.is_empty() {
+        for prefix in SECRET_PREFIXES {
+            if rest.starts_with(prefix) {
+                out.push_str(prefix);
+                out.push_str("[REDACTED]");
+                let run = rest[prefix.len()..]
+                    .find(|c: char| {
+                        !(c.is_ascii_alphanumeric()
+                            || c == '-'
+                            || c == '_'
+                            || c == '.'
+                            || c == '~'
+                            || c == '+'
+                            || c == '/'
+                            || c == '=')
+                    })
+                    .unwrap_or(rest.len() - prefix.len());
+                rest = &rest[prefix.len() + run..];
+                continue 'outer;
+            }
+        }
+        let c = rest.chars().next().expect("rest is not empty");
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+struct Writer {
+    out: String,
+    limit: usize,
+    /// Mask credential-shaped runs in shown strings.
+    mask: bool,
+}
+
+impl Writer {
+    fn push(&mut self, text: &str) -> Result<(), Stop> {
+        self.out.push_str(text);
+        if self.out.len() > self.limit { Err(Stop::Full) } else { Ok(()) }
+    }
+
+    fn string(&mut self, text: &str) -> Result<(), Stop> {
+        let masked;
+        let text = if self.mask {
+            masked = mask_credentials(text);
+            masked.as_str()
+        } else {
+            text
+        };
+        // A `String` always serializes; the escapes keep control characters out of the text.
+        let encoded = serde_json::to_string(text).unwrap_or_else(|_| format!("\"{HIDDEN}\""));
+        self.push(&encoded)
+    }
+}
+
+/// Why the walk ended early.
+enum Stop {
+    /// The body ended in the middle of a value.
+    Truncated,
+    /// The body is not JSON from here on.
+    Invalid,
+    /// The output reached its limit.
+    Full,
+}
+
+fn write_document(body: &[u8], shown: &dyn Fn(&str) -> bool, writer: &mut Writer) {
+    let mut lexer = Lexer { bytes: body, pos: 0 };
+    let result = lexer.value(shown, false, Place::Top, 0, writer).and_then(|()| {
+        lexer.skip_whitespace();
+        if lexer.pos < body.len() { Err(Stop::Invalid) } else { Ok(()) }
+    });
+    match result {
+        Ok(()) | Err(Stop::Full) => {}
+        Err(Stop::Truncated) => writer.out.push('…'),
+        Err(Stop::Invalid) => writer.out.push_str("[not JSON from here]"),
+    }
+}
+
+/// Where a value stands, as far as Square's error shapes go: only there are its error keys
+/// shown (a top-level `code` could be an authorization code echoed back; `errors[0].code` is
+/// Square's error code).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// The document itself: the legacy shape's `message`, `type`, `field`, and OAuth's `error`,
+    /// `error_description`, live here.
+    Top,
+    /// The top-level `errors` array.
+    Errors,
+    /// An element of it: the current shape's `category`, `code`, `detail`, `field`.
+    Error,
+    /// Anywhere else.
+    Elsewhere,
+}
+
+impl Place {
+    fn shows(self, key: &str) -> bool {
+        match self {
+            Place::Top => matches!(key, "message" | "type" | "field" | "error" | "error_description"),
+            Place::Error => matches!(key, "category" | "code" | "detail" | "field"),
+            Place::Errors | Place::Elsewhere => false,
+        }
+    }
+
+    /// The place of the value of `key` in an object at this place.
+    fn member(self, key: &str) -> Place {
+        if self == Place::Top && key == "errors" { Place::Errors } else { Place::Elsewhere }
+    }
+
+    /// The place of an element of an array at this place.
+    fn element(self) -> Place {
+        if self == Place::Errors { Place::Error } else { Place::Elsewhere }
+    }
+}
+
+struct Lexer<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl Lexer<'_> {
+    fn skip_whitespace(&mut self) {
+        while self.bytes.get(self.pos).is_some_and(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')) {
+            self.pos += 1;
+        }
+    }
+
+    fn peek(&mut self) -> Result<u8, Stop> {
+        self.skip_whitespace();
+        self.bytes.get(self.pos).copied().ok_or(Stop::Truncated)
+    }
+
+    /// The string starting at the current `"`, decoded.
+    fn string(&mut self) -> Result<String, Stop> {
+        let start = self.pos;
+        let mut i = start + 1;
+        loop {
+            match self.bytes.get(i) {
+                None => return Err(Stop::Truncated),
+                Some(b'\\') => i += 2,
+                Some(b'"') => break,
+                Some(_) => i += 1,
+            }
+        }
+        self.pos = i + 1;
+        serde_json::from_slice::<String>(&self.bytes[start..=i]).map_err(|_| Stop::Invalid)
+    }
+
+    fn value(
+        &mut self,
+        shown: &dyn Fn(&str) -> bool,
+        show: bool,
+        place: Place,
+        depth: usize,
+        writer: &mut Writer,
+    ) -> Result<(), Stop> {
+        if depth > MAX_DEPTH {
+            return Err(Stop::Invalid);
+        }
+        match self.peek()? {
+            b'{' => self.object(shown, place, depth, writer),
+            b'[' => self.array(shown, place, depth, writer),
+            b'"' => {
+                let text = self.string()?;
+                if show { writer.string(&text) } else { writer.push("\"…\"") }
+            }
+            b't' => self.literal("true", writer),
+            b'f' => self.literal("false", writer),
+            b'n' => self.literal("null", writer),
+            b'-' | b'0'..=b'9' => {
+                let start = self.pos;
+                while self
+                    .bytes
+                    .get(self.pos)
+                    .is_some_and(|b| matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
+                {
+                    self.pos += 1;
+                }
+                let text = core::str::from_utf8(&self.bytes[start..self.pos]).map_err(|_| Stop::Invalid)?;
+                if serde_json::from_str::<serde_json::Number>(text).is_err() {
+                    return Err(Stop::Invalid);
+                }
+                writer.push(if show { text } else { "0" })
+            }
+            _ => Err(Stop::Invalid),
+        }
+    }
+
+    fn literal(&mut self, word: &'static str, writer: &mut Writer) -> Result<(), Stop> {
+        let rest = &self.bytes[self.pos..];
+        if rest.starts_with(word.as_bytes()) {
+            self.pos += word.len();
+            writer.push(word)
+        } else if word.as_bytes().starts_with(rest) {
+            Err(Stop::Truncated)
+        } else {
+            Err(Stop::Invalid)
+        }
+    }
+
+    fn object(
+        &mut self,
+        shown: &dyn Fn(&str) -> bool,
+        place: Place,
+        depth: usize,
+        writer: &mut Writer,
+    ) -> Result<(), Stop> {
+        self.pos += 1;
+        writer.push("{")?;
+        if self.peek()? == b'}' {
+            self.pos += 1;
+            return writer.push("}");
+        }
+        loop {
+            if self.peek()? != b'"' {
+                return Err(Stop::Invalid);
+            }
+            let key = self.string()?;
+            let is_name =
+                !key.is_empty() && key.len() <= KEY_MAX && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            if is_name {
+                writer.push("\"")?;
+                writer.push(&key)?;
+                writer.push("\"")?;
+            } else {
+                writer.push("\"…\"")?;
+            }
+            if self.peek()? != b':' {
+                return Err(Stop::Invalid);
+            }
+            self.pos += 1;
+            writer.push(":")?;
+            let show = is_name && (place.shows(&key) || shown(&key));
+            self.value(shown, show, place.member(&key), depth + 1, writer)?;
+            match self.peek()? {
+                b',' => {
+                    self.pos += 1;
+                    writer.push(",")?;
+                }
+                b'}' => {
+                    self.pos += 1;
+                    return writer.push("}");
+                }
+                _ => return Err(Stop::Invalid),
+            }
+        }
+    }
+
+    fn array(
+        &mut self,
+        shown: &dyn Fn(&str) -> bool,
+        place: Place,
+        depth: usize,
+        writer: &mut Writer,
+    ) -> Result<(), Stop> {
+        self.pos += 1;
+        writer.push("[")?;
+        if self.peek()? == b']' {
+            self.pos += 1;
+            return writer.push("]");
+        }
+        loop {
+            // An element is judged by its own keys, never by the key of the array.
+            self.value(shown, false, place.element(), depth + 1, writer)?;
+            match self.peek()? {
+                b',' => {
+                    self.pos += 1;
+                    writer.push(",")?;
+                }
+                b']' => {
+                    self.pos += 1;
+                    return writer.push("]");
+                }
+                _ => return Err(Stop::Invalid),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_square_error_text_is_shown() {
+        let body = br#"{"errors":[{"category":"AUTHENTICATION_ERROR","code":"UNAUTHORIZED","detail":"Bad token"}],
+            "access_token":"s3cr3t","merchant_id":"M1","expires_in":3600,"short_lived":true,"plan_id":null}"#;
+        assert_eq!(
+            excerpt(body),
+            r#"{"errors":[{"category":"AUTHENTICATION_ERROR","code":"UNAUTHORIZED","detail":"Bad token"}],"access_token":"…","merchant_id":"…","expires_in":0,"short_lived":true,"plan_id":null}"#
+        );
+    }
+
+    #[test]
+    fn a_truncated_body_keeps_its_shape_up_to_the_cut() {
+        assert_eq!(
+            excerpt(br#"{"access_token":"abc-secret-1","token_type":"bearer","refresh_token":"xyz"#),
+            r#"{"access_token":"…","token_type":"…","refresh_token":…"#
+        );
+        assert_eq!(
+            excerpt(br#"{"message":"bad authorization header","type":"bad_req"#),
+            r#"{"message":"bad authorization header","type":…"#
+        );
+    }
+
+    #[test]
+    fn text_that_stops_being_json_is_not_shown_from_there() {
+        let text = excerpt(br#"{"a":"s3cr3t" s4cr3t "b":1}"#);
+        assert_eq!(text, r#"{"a":"…"[not JSON from here]"#);
+        let text = excerpt(br#"{"message":"ok"} trailing s3cr3t"#);
+        assert_eq!(text, r#"{"message":"ok"}[not JSON from here]"#);
+    }
+
+    #[test]
+    fn keys_that_are_not_field_names_are_hidden_too() {
+        let text = excerpt(br#"{"EAAAl3ikZIe18J-2-cHlV2bL4":1,"access\u005ftoken":"s3cr3t","code":{"a":"s4"}}"#);
+        assert_eq!(text, r#"{"…":0,"access_token":"…","code":{"a":"…"}}"#);
+    }
+
+    #[test]
+    fn a_body_that_is_not_json_is_only_measured() {
+        let html = b"<html><body>Bad gateway for sq0csp-abc Authorization: Bearer s3cr3t</body></html>";
+        assert_eq!(excerpt(html), format!("[{} bytes, not JSON]", html.len()));
+        assert_eq!(excerpt(b""), "[0 bytes, not JSON]");
+    }
+
+    #[test]
+    fn excerpts_are_bounded_and_free_of_control_characters() {
+        let long = format!(r#"{{"errors":[{}]}}"#, vec![r#"{"code":"RATE_LIMITED"}"#; 1000].join(","));
+        let text = excerpt(long.as_bytes());
+        assert!(text.len() <= EXCERPT_BYTES && text.len() > EXCERPT_BYTES - 30, "{}", text.len());
+        assert_eq!(excerpt(b"{\"message\":\"a\\nb\\u0000c\"}"), r#"{"message":"a\nb\u0000c"}"#);
+        let deep = "[".repeat(100_000);
+        assert_eq!(excerpt(deep.as_bytes()), format!("{}[not JSON from here]", "[".repeat(MAX_DEPTH + 1)));
+    }
+
+    #[test]
+    fn sandbox_secrets_and_credentials_in_free_text_are_masked() {
+        let secret = "sandbox-sq0csb-9XqY2kLmN0pQrStUvWxYz1234567890abcdEF";
+        let opaque = "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZg";
+        let detail = format!("The token {opaque} is not valid for merchant MLQW2MYBY81PZ (see {secret}).");
+        assert_eq!(
+            mask_credentials(&detail),
+            "The token [REDACTED] is not valid for merchant MLQW2MYBY81PZ (see sandbox-sq0csb-[REDACTED])."
+        );
+    }
+
+    #[test]
+    fn credentials_echoed_in_error_text_are_masked() {
+        let text = excerpt(br#"{"message":"client_secret sandbox-sq0csb-abcdefghijklmnop0123456789 refused"}"#);
+        assert_eq!(text, r#"{"message":"client_secret sandbox-sq0csb-[REDACTED] refused"}"#);
+    }
+}
