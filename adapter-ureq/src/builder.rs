@@ -6,9 +6,8 @@ use std::sync::Arc;
 use square_oauth::{AdapterSettings, Config, InvalidInput, Problem};
 use ureq::Agent;
 use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig, TlsProvider};
-use ureq::unversioned::resolver::DefaultResolver;
 
-use crate::{Client, Error, Inner, MarkingConnector};
+use crate::{Client, Error, InlineResolver, Inner, MarkingConnector};
 
 pub use square_oauth::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
 /// How many idle connections are kept by default (Square is one host, so this is per host too).
@@ -112,7 +111,7 @@ impl ClientBuilder {
                     .max_idle_connections_per_host(self.max_idle_connections)
                     .tls_config(tls_config(roots))
                     .build();
-                Agent::with_parts(config, MarkingConnector::default(), DefaultResolver::default())
+                Agent::with_parts(config, MarkingConnector::default(), InlineResolver::default())
             }
             AgentSource::Given(agent) => agent,
         };

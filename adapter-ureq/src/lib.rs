@@ -29,10 +29,10 @@
 //! core's [`Call`](square_oauth::Call) decides everything else.
 //!
 //! 1. The request is built once (an invalid input fails here, before anything is sent).
-//! 2. Each attempt runs under the whole-request [`timeout`](ClientBuilder::timeout): connect,
-//!    send, then read the body through ureq's body limit, which stops as soon as it passes the
-//!    cap ([`Config::max_response_bytes`], 1 MiB by default). 4xx and 5xx answers are read like
-//!    any other (`http_status_as_error(false)`); a redirect is never followed (`max_redirects(0)`).
+//! 2. Each attempt runs under the timeouts (see [below](#timeouts)): connect, send, then read
+//!    the body through ureq's body limit, which stops as soon as it passes the cap
+//!    ([`Config::max_response_bytes`], 1 MiB by default). 4xx and 5xx answers are read like any
+//!    other (`http_status_as_error(false)`); a redirect is never followed (`max_redirects(0)`).
 //! 3. The answer is parsed by the core. If it failed, the core's [`RetryPolicy`] decides from
 //!    what happened: an answer's status and `Retry-After`, a connection that was never made, or
 //!    an attempt that may have reached Square. The thread sleeps or the call returns.
@@ -44,6 +44,28 @@
 //! of your own every I/O failure counts as "may have reached Square". Nothing seen while the
 //! answer is read is ever "never sent", whatever the error code. A TLS certificate that fails
 //! verification is never retried at all.
+//!
+//! ## Timeouts
+//!
+//! Every phase of an attempt after the host lookup is bounded, and so is their total:
+//!
+//! | phase | bound | default |
+//! | --- | --- | --- |
+//! | looking the host up | the system resolver's own limits (with glibc, `timeout` and `attempts` in `resolv.conf`, by default 5 s and 2 tries per name server) | |
+//! | connecting: TCP, then the TLS handshake | [`connect_timeout`](ClientBuilder::connect_timeout), and what is left of `timeout` | 10 s |
+//! | sending the request, waiting for the answer, reading its body | what is left of [`timeout`](ClientBuilder::timeout) | |
+//! | the whole attempt, connecting to the body's last byte | [`timeout`](ClientBuilder::timeout) | 30 s |
+//!
+//! So one attempt takes at most the lookup plus `timeout`. Both are ureq's own deadlines
+//! (`timeout_connect`, `timeout_global`), set on every request, so that a caller's
+//! [`agent`](ClientBuilder::agent) cannot loosen them.
+//!
+//! The lookup is left to the system's limits because ureq 3 looks the host up on every request,
+//! a kept-alive connection included, and enforces a deadline on the lookup by running it on a
+//! new thread: with this crate's own agent the lookup runs on the calling thread instead, which
+//! makes a request over a kept-alive connection as fast as with ureq's defaults (no timeout at
+//! all). An [`agent`](ClientBuilder::agent) of your own keeps its resolver: ureq's default one
+//! spends that thread per request and bounds the lookup by `timeout` as well.
 //!
 //! ## TLS
 //!
@@ -84,7 +106,8 @@ use std::time::Duration;
 
 use http::{Request, Response};
 use square_oauth::{Body, Config, Failure, RetryPolicy, Transport, WipingBuffer};
-use ureq::unversioned::transport::{ConnectionDetails, Connector, DefaultConnector};
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{ConnectionDetails, Connector, DefaultConnector, NextTimeout};
 
 pub use builder::{ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_IDLE_CONNECTIONS, DEFAULT_TIMEOUT};
 pub use square_oauth::Calls;
@@ -236,6 +259,28 @@ fn refused_certificate(error: &ureq::Error) -> bool {
     false
 }
 
+/// ureq's own resolver, asked to look the host up on the calling thread.
+///
+/// ureq resolves the host on every request (a kept-alive connection included), and whenever a
+/// deadline covers that lookup (any whole-request timeout does) its `DefaultResolver` runs
+/// `getaddrinfo` on a new thread so that it can give up waiting: one thread spawned per request.
+/// Passing no deadline keeps the lookup on this thread; the system resolver's own limits
+/// (`timeout` and `attempts` in `resolv.conf`) bound it instead, and every later phase is still
+/// bounded by the request's timeouts.
+#[derive(Debug, Default)]
+pub(crate) struct InlineResolver(DefaultResolver);
+
+impl Resolver for InlineResolver {
+    fn resolve(
+        &self,
+        uri: &http::Uri,
+        config: &ureq::config::Config,
+        _: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        self.0.resolve(uri, config, NextTimeout::default())
+    }
+}
+
 /// ureq's own connector chain (TCP, proxy, TLS), with every I/O error it returns marked as seen
 /// before the request was written, so that [`classify`] can tell a refused connection from a
 /// reset one.
@@ -261,6 +306,20 @@ impl Connector for MarkingConnector {
 #[cfg(test)]
 mod tests {
     use std::io::{Error as Io, ErrorKind::ConnectionRefused};
+
+    #[test]
+    fn the_lookup_runs_to_its_end_whatever_deadline_ureq_gives_it() {
+        use ureq::unversioned::resolver::Resolver as _;
+        use ureq::unversioned::transport::NextTimeout;
+        // A deadline already passed: ureq's resolver, given it, looks up on a new thread and
+        // gives up at once; this one looks `localhost` up (in /etc/hosts) and answers.
+        let passed = NextTimeout { after: std::time::Duration::ZERO.into(), ..NextTimeout::default() };
+        let uri = http::Uri::from_static("http://localhost:9/");
+        let addresses =
+            super::InlineResolver::default().resolve(&uri, &ureq::config::Config::default(), passed).unwrap();
+        assert!(addresses.iter().all(|a| a.ip().is_loopback() && a.port() == 9), "{addresses:?}");
+        assert!(!addresses.is_empty());
+    }
 
     #[test]
     fn only_a_failure_marked_by_the_connector_is_never_sent() {
