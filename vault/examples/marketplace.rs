@@ -374,7 +374,7 @@ async fn sellers_page(AppState(app): AppState<Arc<App>>, Query(query): Query<Has
         Err(error) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &format!("The vault failed: {error}")),
     };
     let mut sellers = sellers;
-    sellers.sort_by(|a, b| b.record.granted_at.cmp(&a.record.granted_at));
+    sellers.sort_by_key(|seller| std::cmp::Reverse(seller.record.granted_at));
     let mut counts: Vec<(Health, usize)> = Health::ALL.iter().map(|h| (*h, 0)).collect();
     let time = |t: jiff::Timestamp| t.strftime("%Y-%m-%d %H:%M UTC").to_string();
     let mut rows = String::new();
