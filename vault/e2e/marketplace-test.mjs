@@ -7,7 +7,11 @@
 //
 //   MARKETPLACE_BIN=target/debug/examples/marketplace node vault/e2e/marketplace-test.mjs
 //
-// scripts/marketplace-e2e builds the example and runs this. playwright-core comes from
+// With MARKETPLACE_E2E_POSTGRES=1 the example keeps its vault in the PostgreSQL database the libpq
+// variables (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE) name, through DATABASE_URL; it must be
+// built with the `postgres` feature and the database must hold no sellers yet.
+// scripts/marketplace-e2e builds the example and runs this (with --postgres, in a throwaway
+// cluster). playwright-core comes from
 // adapter-wasm/e2e's node_modules (its committed lock file), shared with the wasm demo's test.
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
@@ -38,6 +42,12 @@ async function startApp() {
   for (const name of Object.keys(env)) {
     if (name.startsWith("SQUARE_") || name === "DATABASE_URL" || name === "MARKETPLACE_LISTEN") delete env[name];
   }
+  const postgres = process.env.MARKETPLACE_E2E_POSTGRES === "1";
+  if (postgres) {
+    const { PGHOST = "localhost", PGPORT = "5432", PGUSER = "postgres", PGPASSWORD = "", PGDATABASE = "postgres" } = process.env;
+    const password = PGPASSWORD ? `:${encodeURIComponent(PGPASSWORD)}` : "";
+    env.DATABASE_URL = `postgres://${encodeURIComponent(PGUSER)}${password}@${PGHOST}:${PGPORT}/${encodeURIComponent(PGDATABASE)}`;
+  }
   const child = spawn(binary, [], { env, stdio: ["ignore", "pipe", "pipe"] });
   const output = [];
   const stderr = [];
@@ -60,7 +70,12 @@ async function startApp() {
   const fake = output.map((l) => l.match(/^square: embedded fake at (http:\/\/127\.0\.0\.1:\d+) /)).find(Boolean);
   assert.ok(fake, `the example names its fake Square:\n${output.join("\n")}`);
   const vault = output.find((l) => l.startsWith("vault: "));
-  assert.equal(vault, `vault: SQLite file ${join(dataDir, "marketplace.sqlite")}`);
+  if (postgres) {
+    assert.match(vault, /^vault: PostgreSQL at \S+ \(DATABASE_URL\)$/);
+    assert.ok(!vault.includes(process.env.PGPASSWORD || "\0"), "the password is not printed");
+  } else {
+    assert.equal(vault, `vault: SQLite file ${join(dataDir, "marketplace.sqlite")}`);
+  }
   assert.ok(output.some((l) => l.startsWith("refresher: running")), "the refresher runs beside the page");
   return { child, origin, square: fake[1], output, stderr };
 }

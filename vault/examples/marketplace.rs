@@ -174,17 +174,35 @@ fn main() -> Result<(), Box<dyn Error>> {
         );
     }
     println!("open {origin}/");
-    let served = runtime.block_on(async {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await
-    });
+    let served =
+        runtime.block_on(async { axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await });
     stop.store(true, Ordering::Relaxed);
     let _ = refresher.join();
     served?;
     Ok(())
+}
+
+/// Ctrl-C, or the SIGTERM a service manager or container runtime sends.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 fn required(name: &str) -> Result<String, String> {
