@@ -104,7 +104,17 @@ struct App {
     store_description: String,
 }
 
-fn main() -> Result<(), Box<dyn Error>> {
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("marketplace: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), Box<dyn Error>> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     // Bound first: with the fake, the redirect URL registered for the application names the port.
     let real = std::env::var_os("SQUARE_CLIENT_ID").is_some();
@@ -116,8 +126,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     let listener = runtime.block_on(tokio::net::TcpListener::bind(listen))?;
     let origin = format!("http://{}", listener.local_addr()?);
 
-    // The fake lives as long as `_fake`: to the end of `main`.
-    let (square, _fake) = if real { (real_square()?, None) } else { fake_square(&origin)? };
+    // The fake lives as long as `fake`: to the end of `main`.
+    let (square, fake) = if real { (real_square()?, None) } else { fake_square(&origin)? };
     let data_dir = data_dir(real)?;
     let (store, store_description) = open_store(&data_dir)?;
     let key = match std::env::var("SQUARE_VAULT_KEY") {
@@ -159,6 +169,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     println!("refresher: running (4 sellers at a time, looks for due sellers every 30 s)");
 
     let app_client_id = square.client_id.as_str().to_owned();
+    let redirect_url = square.redirect_url.clone();
     let app = Arc::new(App { vault, square, client, pending: Mutex::new(HashMap::new()), store_description });
     let router = Router::new()
         .route("/", get(sellers_page))
@@ -166,14 +177,17 @@ fn main() -> Result<(), Box<dyn Error>> {
         .route("/callback", get(callback))
         .route("/webhooks/square", post(webhook))
         .with_state(app);
-    if let Some(fake) = &_fake {
+    if let Some(fake) = &fake {
         println!(
             "square: to play a seller removing the application: curl -d '{{\"client_id\":\"{}\",\"merchant_id\":\"…\"}}' {}/__mock/seller-revokes",
             app_client_id,
             fake.base_url()
         );
     }
-    println!("open {origin}/");
+    // With Square, the page is opened where sellers come back to (the redirect URL's origin,
+    // behind whatever proxy serves it), so that the connection cookie is there on their return.
+    let page_url = if real { origin_of(&redirect_url)? } else { origin };
+    println!("open {page_url}/");
     let served =
         runtime.block_on(async { axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await });
     stop.store(true, Ordering::Relaxed);
@@ -223,16 +237,21 @@ fn port_of(url: &str) -> Result<u16, String> {
     }
 }
 
+/// `scheme://host[:port]` of a URL.
+fn origin_of(url: &str) -> Result<String, String> {
+    let uri: axum::http::Uri = url.parse().map_err(|e| format!("`{url}` is not a URL: {e}"))?;
+    match (uri.scheme_str(), uri.authority()) {
+        (Some(scheme), Some(authority)) => Ok(format!("{scheme}://{authority}")),
+        _ => Err(format!("`{url}` is not an absolute URL")),
+    }
+}
+
 fn real_square() -> Result<Square, Box<dyn Error>> {
     let client_id = required("SQUARE_CLIENT_ID")?;
     let redirect_url = required("SQUARE_REDIRECT_URL")?;
     let webhook_url = match std::env::var("SQUARE_WEBHOOK_URL") {
         Ok(url) if !url.is_empty() => url,
-        _ => {
-            let uri: axum::http::Uri = redirect_url.parse()?;
-            let (scheme, authority) = (uri.scheme_str().unwrap_or("https"), uri.authority().map_or("", |a| a.as_str()));
-            format!("{scheme}://{authority}/webhooks/square")
-        }
+        _ => format!("{}/webhooks/square", origin_of(&redirect_url)?),
     };
     let (config, environment) = if client_id.starts_with("sandbox-") {
         (Config::sandbox(), "the Square sandbox")
