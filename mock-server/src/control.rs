@@ -21,6 +21,8 @@
 //! | `POST /__mock/behaviour` | `{"specific_token_errors"?, "code_flow_refresh_grace"?, "refuse_repeated_revoke"?}` | the whole [`Behaviour`](crate::Behaviour) after the change; absent fields are left as they are |
 //! | `POST /__mock/grants` | `{"client_id", "count", "pkce"?}` | `{"grants": [..]}`: ObtainToken's answers for `count` new sellers (at most 100 000) |
 //! | `GET /__mock/stats` | none | `{"refused_reuses": n}`: refreshes refused for presenting a spent PKCE refresh token |
+//! | `POST /__mock/webhook` | `{"client_id", "notification_url", "signature_key"}` | `{"client_id", "notification_url"}`: subscribes the URL to the application's revocations, as [`MockSquare::subscribe_webhook`](crate::MockSquare::subscribe_webhook) |
+//! | `POST /__mock/seller-revokes` | `{"client_id", "merchant_id"}` | `{"merchant_id", "event_id", "deliveries": [{"notification_url", "status"} or {"notification_url", "error"}]}`: the seller removes the application; answers once every signed event is delivered, as [`MockSquare::seller_revokes`](crate::MockSquare::seller_revokes) |
 //!
 //! Fault kinds, as [`Fault`](crate::Fault): `{"kind":"status","status":429,"retry_after":"2"}`,
 //! `{"kind":"delay","millis":500}`, `{"kind":"reset"}`, `{"kind":"truncate"}`,
@@ -30,6 +32,7 @@
 //! A request the control API cannot use gets 400 with `{"error": "…"}`; an unknown control path
 //! gets 404, a wrong method 405.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
@@ -40,28 +43,52 @@ use crate::{Fault, util};
 /// The prefix of every control path.
 pub(crate) const PREFIX: &str = "/__mock/";
 
-/// Answers one control request: (status, JSON body).
-pub(crate) fn handle(shared: &Shared, method: &str, path: &str, body: &[u8]) -> (u16, Value) {
+/// Answers one control request: (status, JSON body). Only `seller-revokes` waits (for its
+/// webhook deliveries); every other action is done at once under the state's lock.
+pub(crate) async fn answer(shared: &Arc<Shared>, method: &str, path: &str, body: &[u8]) -> (u16, Value) {
+    if path.strip_prefix(PREFIX) == Some("seller-revokes") && method == "POST" {
+        return match parsed(body).and_then(|body| seller_revokes(shared, &body)) {
+            Ok(revocation) => {
+                let (event_id, event) = crate::server::revocation_event(&revocation);
+                let targets = crate::server::webhook_targets(shared, &revocation.client_id);
+                let deliveries = crate::server::deliver(targets, event).await;
+                let deliveries: Vec<Value> = deliveries
+                    .into_iter()
+                    .map(|d| match d.outcome {
+                        Ok(status) => json!({"notification_url": d.notification_url, "status": status}),
+                        Err(error) => json!({"notification_url": d.notification_url, "error": error}),
+                    })
+                    .collect();
+                (200, json!({"merchant_id": revocation.merchant_id, "event_id": event_id, "deliveries": deliveries}))
+            }
+            Err(message) => (400, json!({"error": message})),
+        };
+    }
+    handle(shared, method, path, body)
+}
+
+fn parsed(body: &[u8]) -> Result<Value, String> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(json!({}));
+    }
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .filter(Value::is_object)
+        .ok_or_else(|| "the body must be a JSON object".to_owned())
+}
+
+fn handle(shared: &Shared, method: &str, path: &str, body: &[u8]) -> (u16, Value) {
     let name = path.strip_prefix(PREFIX).unwrap_or_default();
     let expected = match name {
         "now" | "requests" | "stats" => "GET",
         "app" | "approve" | "deny" | "fault" | "clear-faults" | "advance" | "clear-requests" | "behaviour"
-        | "grants" => "POST",
+        | "grants" | "webhook" | "seller-revokes" => "POST",
         _ => return (404, json!({"error": format!("no control endpoint at {path}")})),
     };
     if method != expected {
         return (405, json!({"error": format!("{path} takes {expected}")}));
     }
-    let parsed = || -> Result<Value, String> {
-        if body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(json!({}));
-        }
-        serde_json::from_slice::<Value>(body)
-            .ok()
-            .filter(Value::is_object)
-            .ok_or_else(|| "the body must be a JSON object".to_owned())
-    };
-    let result = parsed().and_then(|body| match name {
+    let result = parsed(body).and_then(|body| match name {
         "app" => register_app(shared, &body),
         "approve" => approve(shared, &body),
         "deny" => deny(shared, &body),
@@ -78,6 +105,7 @@ pub(crate) fn handle(shared: &Shared, method: &str, path: &str, body: &[u8]) -> 
         "requests" => Ok(requests(shared)),
         "grants" => grants(shared, &body),
         "stats" => Ok(json!({"refused_reuses": lock(&shared.state).refused_reuses})),
+        "webhook" => subscribe(shared, &body),
         _ => {
             let mut log = lock(&shared.log);
             let cleared = log.len();
@@ -210,6 +238,22 @@ fn grants(shared: &Shared, body: &Value) -> Result<Value, String> {
     let now = SystemTime::now() + st.offset;
     let grants = (0..count).map(|_| st.mint_grant(client_id, pkce, now)).collect::<Result<Vec<_>, _>>();
     Ok(json!({"grants": grants.map_err(|e| e.to_string())?}))
+}
+
+fn subscribe(shared: &Shared, body: &Value) -> Result<Value, String> {
+    let client_id = text(body, "client_id")?;
+    let url = text(body, "notification_url")?;
+    crate::server::subscribe(shared, client_id, url, text(body, "signature_key")?).map_err(|e| e.to_string())?;
+    Ok(json!({"client_id": client_id, "notification_url": url}))
+}
+
+/// Revokes the seller's grant of the application in the state; the caller delivers the event.
+fn seller_revokes(shared: &Shared, body: &Value) -> Result<crate::state::Revocation, String> {
+    let client_id = text(body, "client_id")?;
+    let merchant_id = text(body, "merchant_id")?;
+    let mut st = lock(&shared.state);
+    let now = SystemTime::now() + st.offset;
+    st.seller_revokes(client_id, merchant_id, now).map_err(|e| e.to_string())
 }
 
 fn advance(shared: &Shared, body: &Value) -> Result<Value, String> {

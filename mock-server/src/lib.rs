@@ -63,7 +63,9 @@
 //!   `revoke_only_access_token`, only that access token (or, by merchant, every access token
 //!   of the application for that seller) dies; without it, every access token, refresh token,
 //!   unused code and legacy token of that application for that seller dies and the
-//!   `oauth.authorization.revoked` webhook fires (see [`MockSquare::webhook`]).
+//!   `oauth.authorization.revoked` webhook fires (see [`MockSquare::subscribe_webhook`] and
+//!   [`MockSquare::webhook`]). [`MockSquare::seller_revokes`] does what a seller does in Square's
+//!   dashboard: the same revocation, with `revoker_type` `MERCHANT`.
 //! - RenewToken accepts an access token of that application up to 15 days past its expiry and
 //!   replaces it with a new 30-day one (the old one is revoked).
 //! - Personal access tokens ([`MockSquare::seed_personal_token`]) never expire: their status has no `expires_at`.
@@ -135,6 +137,8 @@
 //! | `POST /__mock/behaviour` | `{"specific_token_errors"?, "code_flow_refresh_grace"?, "refuse_repeated_revoke"?}` (booleans; absent ones unchanged) | the whole [`Behaviour`], as [`MockSquare::set_behaviour`] |
 //! | `POST /__mock/grants` | `{"client_id", "count", "pkce"?}` | `{"grants": [..]}`: ObtainToken answers for `count` new sellers, as [`MockSquare::mint_grants`] |
 //! | `GET /__mock/stats` | none | `{"refused_reuses"}`, as [`MockSquare::refused_reuses`] |
+//! | `POST /__mock/webhook` | `{"client_id", "notification_url", "signature_key"}` | `{"client_id", "notification_url"}`, as [`MockSquare::subscribe_webhook`] |
+//! | `POST /__mock/seller-revokes` | `{"client_id", "merchant_id"}` | `{"merchant_id", "event_id", "deliveries": [{"notification_url", "status" or "error"}]}`, as [`MockSquare::seller_revokes`] |
 //!
 //! Fault bodies, one per [`Fault`] mode: `{"kind":"status","status":429,"retry_after":"2"}`,
 //! `{"kind":"delay","millis":500}`, `{"kind":"reset"}`, `{"kind":"truncate"}`,
@@ -445,6 +449,38 @@ pub enum MockError {
     /// No seller is registered (can't happen through [`MockSquare::start`], which makes one up).
     #[error("no seller registered")]
     NoSeller,
+    /// The seller never authorized the application, so there is nothing to revoke.
+    #[error("seller `{merchant_id}` has not authorized application `{client_id}`")]
+    NotAuthorized {
+        /// The application.
+        client_id: String,
+        /// The seller.
+        merchant_id: String,
+    },
+    /// A webhook subscription's notification URL is not a plain `http://` URL with a host, or
+    /// its signature key is empty.
+    #[error("invalid webhook subscription: {0}")]
+    InvalidSubscription(String),
+}
+
+/// One notification the fake sent for a revocation, and how the receiver answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookDelivery {
+    /// Where it was sent (the subscription's notification URL).
+    pub notification_url: String,
+    /// The receiver's HTTP status, or why no answer came (refused connection, timeout).
+    pub outcome: Result<u16, String>,
+}
+
+/// What [`MockSquare::seller_revokes`] did: the event sent, and each delivery of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevocationNotice {
+    /// The seller whose authorization ended.
+    pub merchant_id: String,
+    /// The `oauth.authorization.revoked` event's `event_id`.
+    pub event_id: String,
+    /// One per subscription of the application (and the [`MockSquare::webhook`] URL, if set).
+    pub deliveries: Vec<WebhookDelivery>,
 }
 
 /// A running fake Square. Dropping it stops the server and joins its thread.
@@ -455,13 +491,17 @@ pub enum MockError {
 /// - time: [`now`](Self::now), [`advance`](Self::advance);
 /// - seeding: [`seed_legacy_token`](Self::seed_legacy_token), [`seed_personal_token`](Self::seed_personal_token);
 /// - faults and observation: [`fault`](Self::fault), [`requests`](Self::requests),
-///   [`clear_requests`](Self::clear_requests), [`webhook`](Self::webhook);
+///   [`clear_requests`](Self::clear_requests);
+/// - webhooks: [`subscribe_webhook`](Self::subscribe_webhook), [`seller_revokes`](Self::seller_revokes),
+///   [`webhook`](Self::webhook);
 /// - lifetime: [`start`](Self::start), [`shutdown`](Self::shutdown).
 #[derive(Debug)]
 pub struct MockSquare {
     shared: Arc<Shared>,
     addr: SocketAddr,
     https: bool,
+    /// The server's runtime, where webhooks are delivered from.
+    runtime: tokio::runtime::Handle,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -513,12 +553,14 @@ impl MockSquare {
             log: Mutex::new(Vec::new()),
             faults: Mutex::new(HashMap::new()),
             webhook: Mutex::new(None),
+            subscriptions: Mutex::new(Vec::new()),
             square_version: config.square_version,
             max_body: config.max_body_bytes,
             control: config.control,
             cors: config.cors,
         });
         let (tx, rx) = tokio::sync::oneshot::channel();
+        let handle = runtime.handle().clone();
         let for_thread = shared.clone();
         let https = tls.is_some();
         let thread = std::thread::Builder::new().name("square-oauth-mock".to_owned()).spawn(move || {
@@ -526,7 +568,7 @@ impl MockSquare {
             // Dropping the runtime here cancels every open connection's task.
             runtime.shutdown_timeout(Duration::from_millis(200));
         })?;
-        Ok(MockSquare { shared, addr, https, shutdown: Some(tx), thread: Some(thread) })
+        Ok(MockSquare { shared, addr, https, runtime: handle, shutdown: Some(tx), thread: Some(thread) })
     }
 
     /// `http://127.0.0.1:PORT` (`https` when serving TLS), no trailing slash.
@@ -609,12 +651,61 @@ impl MockSquare {
         lock(&self.shared.log).clear();
     }
 
-    /// On every full revocation (RevokeToken without `revoke_only_access_token`), POST a signed
+    /// On every full revocation (RevokeToken without `revoke_only_access_token`, or
+    /// [`seller_revokes`](Self::seller_revokes)) of any application, POST a signed
     /// `oauth.authorization.revoked` event to `url` (plain http), with
     /// `x-square-hmacsha256-signature` = base64(HMAC-SHA256(`signature_key`, `url` + body)).
-    /// Delivery is asynchronous and failures are ignored.
+    /// Delivery after RevokeToken is asynchronous and its failures are ignored.
     pub fn webhook(&self, url: &str, signature_key: &str) {
         *lock(&self.shared.webhook) = Some((url.to_owned(), signature_key.to_owned()));
+    }
+
+    /// Subscribes `notification_url` to `client_id`'s `oauth.authorization.revoked` events, as
+    /// a developer does in Square's dashboard: every full revocation of that application's
+    /// grants (RevokeToken without `revoke_only_access_token`, or
+    /// [`seller_revokes`](Self::seller_revokes)) is POSTed there, signed like Square signs it:
+    /// `x-square-hmacsha256-signature` = base64(HMAC-SHA256(`signature_key`,
+    /// `notification_url` + body)). An application may have several subscriptions; the same URL
+    /// again replaces its key. The URL must be plain `http://` (the fake's receivers are tests).
+    ///
+    /// ```no_run
+    /// # let square = square_oauth_mock::MockSquare::start(square_oauth_mock::MockConfig::new()).unwrap();
+    /// square.subscribe_webhook("sq0idp-test", "http://127.0.0.1:8080/webhooks/square", "whsec-key")?;
+    /// # Ok::<(), square_oauth_mock::MockError>(())
+    /// ```
+    pub fn subscribe_webhook(
+        &self,
+        client_id: &str,
+        notification_url: &str,
+        signature_key: &str,
+    ) -> Result<(), MockError> {
+        server::subscribe(&self.shared, client_id, notification_url, signature_key)
+    }
+
+    /// The seller removes the application in their Square dashboard: every token of
+    /// `client_id` for `merchant_id` is revoked (as a full RevokeToken does), and an
+    /// `oauth.authorization.revoked` event with `revoker_type` `MERCHANT` is POSTed, signed, to
+    /// each of the application's subscriptions ([`subscribe_webhook`](Self::subscribe_webhook))
+    /// and to the [`webhook`](Self::webhook) URL if one is set. Returns once every delivery has
+    /// been answered or has failed (each gives up after 10 seconds), with what each receiver
+    /// answered; the revocation stands whatever they answered. From async code, call it on a
+    /// blocking thread: it waits.
+    pub fn seller_revokes(&self, client_id: &str, merchant_id: &str) -> Result<RevocationNotice, MockError> {
+        let revocation = {
+            let mut st = lock(&self.shared.state);
+            let now = SystemTime::now() + st.offset;
+            st.seller_revokes(client_id, merchant_id, now)?
+        };
+        let (event_id, body) = server::revocation_event(&revocation);
+        let targets = server::webhook_targets(&self.shared, &revocation.client_id);
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.runtime.spawn(async move {
+            let _ = tx.send(server::deliver(targets, body).await);
+        });
+        // The runtime lives as long as the handle and every delivery has a deadline, so an
+        // answer comes; were the runtime gone, no delivery was made.
+        let deliveries = rx.recv().unwrap_or_default();
+        Ok(RevocationNotice { merchant_id: revocation.merchant_id, event_id, deliveries })
     }
 
     /// Mints `count` grants of `client_id` at once, each for a new seller, as if each seller had

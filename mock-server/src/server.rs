@@ -35,6 +35,8 @@ pub(crate) struct Shared {
     pub(crate) log: Mutex<Vec<RecordedRequest>>,
     pub(crate) faults: Mutex<HashMap<String, VecDeque<Fault>>>,
     pub(crate) webhook: Mutex<Option<(String, String)>>,
+    /// Webhook subscriptions: (client_id, notification URL, signature key).
+    pub(crate) subscriptions: Mutex<Vec<(String, String, String)>>,
     pub(crate) square_version: String,
     pub(crate) max_body: usize,
     /// Whether `/__mock/…` answers (see [`crate::control`]).
@@ -220,7 +222,7 @@ pub(crate) async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Resul
         let mut resp = if parts.method == Method::OPTIONS {
             preflight()
         } else {
-            let (status, value) = control::handle(&shared, parts.method.as_str(), &path, &body);
+            let (status, value) = control::answer(&shared, parts.method.as_str(), &path, &body).await;
             json_response(status, &value)
         };
         cors(resp.headers_mut(), origin.as_deref(), &shared.cors);
@@ -496,31 +498,92 @@ pub(crate) fn deny_url(req: &state::AuthorizeRequest) -> String {
     state::redirect_with(&req.redirect_to, &params)
 }
 
+/// How long a webhook receiver has to answer.
+const DELIVERY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 fn fire_webhook(shared: &Arc<Shared>, rev: Revocation) {
-    let Some((url, key)) = lock(&shared.webhook).clone() else {
+    let targets = webhook_targets(shared, &rev.client_id);
+    if targets.is_empty() {
         return;
-    };
+    }
+    let (_, body) = revocation_event(&rev);
+    // Delivery failures are the receiving test's to notice; the fake carries on.
+    tokio::spawn(deliver(targets, body));
+}
+
+/// Adds (or re-keys) a webhook subscription of `client_id`.
+pub(crate) fn subscribe(shared: &Shared, client_id: &str, url: &str, key: &str) -> Result<(), MockError> {
+    if lock(&shared.state).app(client_id).is_none() {
+        return Err(MockError::UnknownClient(client_id.to_owned()));
+    }
+    let uri: hyper::Uri = url.parse().map_err(|_| MockError::InvalidSubscription(format!("`{url}` is not a URL")))?;
+    if uri.scheme_str() != Some("http") || uri.host().is_none_or(str::is_empty) {
+        return Err(MockError::InvalidSubscription(format!("`{url}` is not a plain http:// URL")));
+    }
+    if key.is_empty() {
+        return Err(MockError::InvalidSubscription("the signature key is empty".to_owned()));
+    }
+    let mut subscriptions = lock(&shared.subscriptions);
+    subscriptions.retain(|(app, known, _)| !(app == client_id && known == url));
+    subscriptions.push((client_id.to_owned(), url.to_owned(), key.to_owned()));
+    Ok(())
+}
+
+/// Where a revocation of `client_id`'s grant is sent: its subscriptions, then the catch-all
+/// [`MockSquare::webhook`](crate::MockSquare::webhook) URL; (URL, key) each.
+pub(crate) fn webhook_targets(shared: &Shared, client_id: &str) -> Vec<(String, String)> {
+    let mut targets: Vec<(String, String)> = lock(&shared.subscriptions)
+        .iter()
+        .filter(|(app, _, _)| app == client_id)
+        .map(|(_, url, key)| (url.clone(), key.clone()))
+        .collect();
+    targets.extend(lock(&shared.webhook).clone());
+    targets
+}
+
+/// The `oauth.authorization.revoked` event for a revocation: its event id and its JSON body.
+pub(crate) fn revocation_event(rev: &Revocation) -> (String, String) {
+    let event_id = util::new_uuid();
     let event = json!({
         "merchant_id": rev.merchant_id,
         "type": "oauth.authorization.revoked",
-        "event_id": util::new_uuid(),
+        "event_id": event_id,
         "created_at": util::rfc3339_nanos(SystemTime::now()),
         "data": {
             "type": "revocation",
             "id": util::new_uuid(),
             "object": {"revocation": {
                 "revoked_at": util::rfc3339_nanos(rev.revoked_at),
-                "revoker_type": "APPLICATION",
+                "revoker_type": rev.revoker_type,
             }},
         },
     });
-    tokio::spawn(async move {
-        // Delivery failures are the receiving test's to notice; the fake carries on.
-        let _ = send_webhook(&url, &key, event.to_string()).await;
-    });
+    (event_id, event.to_string())
 }
 
-async fn send_webhook(url: &str, key: &str, body: String) -> io::Result<()> {
+/// Sends `body` to every target at once, each signed with its own key; what each answered.
+pub(crate) async fn deliver(targets: Vec<(String, String)>, body: String) -> Vec<crate::WebhookDelivery> {
+    let sends = targets.into_iter().map(|(url, key)| {
+        let body = body.clone();
+        tokio::spawn(async move {
+            let outcome = match tokio::time::timeout(DELIVERY_TIMEOUT, send_webhook(&url, &key, body)).await {
+                Ok(Ok(status)) => Ok(status),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => Err(format!("no answer within {} s", DELIVERY_TIMEOUT.as_secs())),
+            };
+            crate::WebhookDelivery { notification_url: url, outcome }
+        })
+    });
+    let mut deliveries = Vec::new();
+    for send in sends.collect::<Vec<_>>() {
+        if let Ok(delivery) = send.await {
+            deliveries.push(delivery);
+        }
+    }
+    deliveries
+}
+
+async fn send_webhook(url: &str, key: &str, body: String) -> io::Result<u16> {
     let other = |m: String| io::Error::other(m);
     let uri: hyper::Uri = url.parse().map_err(|e| other(format!("webhook URL {url}: {e}")))?;
     let authority = match (uri.scheme_str(), uri.authority()) {
@@ -546,8 +609,9 @@ async fn send_webhook(url: &str, key: &str, body: String) -> io::Result<()> {
         .body(Full::new(Bytes::from(body)))
         .map_err(|e| other(e.to_string()))?;
     let resp = sender.send_request(req).await.map_err(|e| other(e.to_string()))?;
+    let status = resp.status().as_u16();
     let _ = resp.into_body().collect().await;
-    Ok(())
+    Ok(status)
 }
 
 /// Serves one accepted connection (plain or TLS) until the client closes it.

@@ -82,8 +82,11 @@ struct Legacy {
 /// A full revocation that happened, for the webhook.
 #[derive(Debug, Clone)]
 pub(crate) struct Revocation {
+    pub(crate) client_id: String,
     pub(crate) merchant_id: String,
     pub(crate) revoked_at: SystemTime,
+    /// `APPLICATION` (RevokeToken) or `MERCHANT` (the seller, from the dashboard).
+    pub(crate) revoker_type: &'static str,
 }
 
 /// All of the fake's mutable protocol state.
@@ -697,13 +700,60 @@ impl State {
                 m.to_owned()
             }
         };
+        if only_access {
+            for a in self.access.values_mut() {
+                if a.client_id.as_deref() == Some(client_id) && a.merchant_id == merchant_id && !a.personal {
+                    a.revoked = true;
+                }
+            }
+            return Ok((json!({"success": true}), None));
+        }
+        self.end_authorization(client_id, &merchant_id);
+        let revocation =
+            Revocation { client_id: client_id.to_owned(), merchant_id, revoked_at: now, revoker_type: "APPLICATION" };
+        Ok((json!({"success": true}), Some(revocation)))
+    }
+
+    /// What a seller does in Square's dashboard when they remove an application: every token
+    /// of `client_id` for `merchant_id` dies, as with a full RevokeToken, and the revocation is
+    /// the seller's (`MERCHANT`). Fails for an unknown application, or a seller who never
+    /// authorized it.
+    pub(crate) fn seller_revokes(
+        &mut self,
+        client_id: &str,
+        merchant_id: &str,
+        now: SystemTime,
+    ) -> Result<Revocation, MockError> {
+        if self.app(client_id).is_none() {
+            return Err(MockError::UnknownClient(client_id.to_owned()));
+        }
+        let authorized = self
+            .access
+            .values()
+            .any(|a| a.client_id.as_deref() == Some(client_id) && a.merchant_id == merchant_id && !a.personal)
+            || self.refresh.values().any(|r| r.client_id == client_id && r.merchant_id == merchant_id);
+        if !authorized {
+            return Err(MockError::NotAuthorized {
+                client_id: client_id.to_owned(),
+                merchant_id: merchant_id.to_owned(),
+            });
+        }
+        self.end_authorization(client_id, merchant_id);
+        Ok(Revocation {
+            client_id: client_id.to_owned(),
+            merchant_id: merchant_id.to_owned(),
+            revoked_at: now,
+            revoker_type: "MERCHANT",
+        })
+    }
+
+    /// Ends an authorization: every access token, refresh token, unused code and legacy token
+    /// of the application for the seller dies.
+    fn end_authorization(&mut self, client_id: &str, merchant_id: &str) {
         for a in self.access.values_mut() {
             if a.client_id.as_deref() == Some(client_id) && a.merchant_id == merchant_id && !a.personal {
                 a.revoked = true;
             }
-        }
-        if only_access {
-            return Ok((json!({"success": true}), None));
         }
         for r in self.refresh.values_mut() {
             if r.client_id == client_id && r.merchant_id == merchant_id {
@@ -720,7 +770,6 @@ impl State {
                 l.used = true;
             }
         }
-        Ok((json!({"success": true}), Some(Revocation { merchant_id, revoked_at: now })))
     }
 
     // ---- RetrieveTokenStatus ---------------------------------------------------------------
