@@ -9,6 +9,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use square_oauth::{AccessToken, ClientSecret, WebhookSignatureKey};
 
+use crate::store::Location;
+
 /// Get, refresh, check and revoke Square OAuth tokens, or try it all against a fake Square.
 ///
 /// Environment: SQUARE_CLIENT_ID, SQUARE_CLIENT_SECRET, SQUARE_ACCESS_TOKEN,
@@ -86,14 +88,26 @@ pub(crate) enum Command {
     RotateKey(RotateKey),
     /// Revoke a seller's authorization at Square and forget it in the vault.
     Logout(Logout),
+    /// Bring the vault's schema up to date (PostgreSQL: the versioned migrations) and print its version.
+    Migrate(Migrate),
+}
+
+/// `migrate`.
+#[derive(Debug, Args)]
+pub(crate) struct Migrate {
+    /// The vault: a SQLite file, or a postgres:// URL (default: `SQUARE_STORE`, else
+    /// `vault.sqlite` in the data directory).
+    #[arg(long, value_name = "FILE|URL", value_parser = store_location())]
+    pub(crate) store: Option<Location>,
 }
 
 /// `logout`.
 #[derive(Debug, Args)]
 pub(crate) struct Logout {
-    /// The vault file (default: `SQUARE_STORE`, else `vault.sqlite` in the data directory).
-    #[arg(long, value_name = "FILE")]
-    pub(crate) store: Option<PathBuf>,
+    /// The vault: a SQLite file, or a postgres:// URL (default: `SQUARE_STORE`, else
+    /// `vault.sqlite` in the data directory).
+    #[arg(long, value_name = "FILE|URL", value_parser = store_location())]
+    pub(crate) store: Option<Location>,
     /// The seller.
     #[arg(long, value_name = "MERCHANT_ID")]
     pub(crate) merchant: String,
@@ -108,17 +122,19 @@ pub(crate) struct Logout {
 /// `sellers`.
 #[derive(Debug, Args)]
 pub(crate) struct Sellers {
-    /// The vault file (default: `SQUARE_STORE`, else `vault.sqlite` in the data directory).
-    #[arg(long, value_name = "FILE")]
-    pub(crate) store: Option<PathBuf>,
+    /// The vault: a SQLite file, or a postgres:// URL (default: `SQUARE_STORE`, else
+    /// `vault.sqlite` in the data directory).
+    #[arg(long, value_name = "FILE|URL", value_parser = store_location())]
+    pub(crate) store: Option<Location>,
 }
 
 /// `token`.
 #[derive(Debug, Args)]
 pub(crate) struct Token {
-    /// The vault file (default: `SQUARE_STORE`, else `vault.sqlite` in the data directory).
-    #[arg(long, value_name = "FILE")]
-    pub(crate) store: Option<PathBuf>,
+    /// The vault: a SQLite file, or a postgres:// URL (default: `SQUARE_STORE`, else
+    /// `vault.sqlite` in the data directory).
+    #[arg(long, value_name = "FILE|URL", value_parser = store_location())]
+    pub(crate) store: Option<Location>,
     /// The seller (required when the vault holds several).
     #[arg(long, value_name = "MERCHANT_ID")]
     pub(crate) merchant: Option<String>,
@@ -133,9 +149,10 @@ pub(crate) struct Token {
 /// `refresher`.
 #[derive(Debug, Args)]
 pub(crate) struct VaultRefresher {
-    /// The vault file (default: `SQUARE_STORE`, else `vault.sqlite` in the data directory).
-    #[arg(long, value_name = "FILE")]
-    pub(crate) store: Option<PathBuf>,
+    /// The vault: a SQLite file, or a postgres:// URL (default: `SQUARE_STORE`, else
+    /// `vault.sqlite` in the data directory).
+    #[arg(long, value_name = "FILE|URL", value_parser = store_location())]
+    pub(crate) store: Option<Location>,
     /// The application id (default: `SQUARE_CLIENT_ID`).
     #[arg(long, value_name = "ID")]
     pub(crate) client_id: Option<String>,
@@ -164,9 +181,10 @@ pub(crate) struct VaultRefresher {
 /// `rotate-key`.
 #[derive(Debug, Args)]
 pub(crate) struct RotateKey {
-    /// The vault file (default: `SQUARE_STORE`, else `vault.sqlite` in the data directory).
-    #[arg(long, value_name = "FILE")]
-    pub(crate) store: Option<PathBuf>,
+    /// The vault: a SQLite file, or a postgres:// URL (default: `SQUARE_STORE`, else
+    /// `vault.sqlite` in the data directory).
+    #[arg(long, value_name = "FILE|URL", value_parser = store_location())]
+    pub(crate) store: Option<Location>,
     /// The new key's file (created, mode 0600, if missing); the current key stays readable
     /// until every row is re-sealed.
     #[arg(long, value_name = "FILE")]
@@ -210,10 +228,10 @@ pub(crate) struct Login {
     /// Write the token set here (mode 0600, atomically) instead of to standard output.
     #[arg(long, value_name = "FILE")]
     pub(crate) out: Option<PathBuf>,
-    /// Store the grant in this token vault (default: `SQUARE_STORE`, else `vault.sqlite` in the
-    /// data directory).
-    #[arg(long, value_name = "FILE")]
-    pub(crate) store: Option<PathBuf>,
+    /// The vault: a SQLite file, or a postgres:// URL (default: `SQUARE_STORE`, else
+    /// `vault.sqlite` in the data directory).
+    #[arg(long, value_name = "FILE|URL", value_parser = store_location())]
+    pub(crate) store: Option<Location>,
 }
 
 /// `refresh`.
@@ -231,9 +249,10 @@ pub(crate) struct Refresh {
     /// Refresh every seller in the vault whose refresh is due.
     #[arg(long)]
     pub(crate) all_due: bool,
-    /// The vault file (default: `SQUARE_STORE`, else `vault.sqlite` in the data directory).
-    #[arg(long, value_name = "FILE")]
-    pub(crate) store: Option<PathBuf>,
+    /// The vault: a SQLite file, or a postgres:// URL (default: `SQUARE_STORE`, else
+    /// `vault.sqlite` in the data directory).
+    #[arg(long, value_name = "FILE|URL", value_parser = store_location())]
+    pub(crate) store: Option<Location>,
     /// The application id, for the vault (default: `SQUARE_CLIENT_ID`).
     #[arg(long, value_name = "ID")]
     pub(crate) client_id: Option<String>,
@@ -315,6 +334,13 @@ pub(crate) struct Mock {
     pub(crate) expose_headers: Vec<String>,
 }
 
+/// `--store`: a `postgres://` URL (whose password is then kept out of `Debug`), else a path,
+/// which need not be UTF-8.
+fn store_location() -> impl clap::builder::TypedValueParser<Value = Location> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::OsStringValueParser::new().map(Location::parse)
+}
+
 /// A secret flag, wrapped the moment it is read, so that the argument structs' `Debug` (and
 /// anything that logs them) prints a redaction.
 fn secret<T: From<String>>(text: &str) -> Result<T, String> {
@@ -378,6 +404,19 @@ mod tests {
         };
         assert_eq!(revoke.access_token.unwrap().expose_secret(), token);
         assert_eq!(revoke.client_secret.unwrap().expose_secret(), secret);
+    }
+
+    #[test]
+    fn a_store_url_on_the_command_line_never_shows_its_password_in_debug() {
+        for line in [
+            ["square-oauth", "sellers", "--store", "postgres://vault:SENTINEL-pw@db/market"],
+            ["square-oauth", "migrate", "--store", "postgresql://vault@db/market?password=SENTINEL-pw"],
+        ] {
+            let cli = Cli::try_parse_from(line).expect("a valid command line");
+            let debug = format!("{cli:?}");
+            assert!(!debug.contains("SENTINEL"), "{debug}");
+            assert!(debug.contains("Postgres(PgUrl(postgres://"), "{debug}");
+        }
     }
 
     #[test]

@@ -13,7 +13,11 @@
 //! square-oauth refresher [--webhook-listen ADDR]      # the refresher loop (and revocations)
 //! square-oauth rotate-key --new-key-file FILE         # re-seal the vault with a new key
 //! square-oauth logout --merchant M                    # revoke at Square and forget
+//! square-oauth migrate --store postgres://…           # bring the vault's schema up to date
 //! ```
+//!
+//! The vault commands take `--store FILE|URL` (else `SQUARE_STORE`, else a SQLite file in the
+//! data directory): a `postgres://` URL selects a PostgreSQL database shared by many machines.
 //!
 //! Built on the sans-IO core (`square-oauth`) and the blocking adapter (`square-oauth-ureq`);
 //! `demo` and `mock` run the fake Square (`square-oauth-mock`) in this process. Standard output
@@ -33,6 +37,7 @@ mod failure;
 mod mask;
 mod paste;
 mod spinner;
+mod store;
 mod tokenfile;
 mod transport;
 
@@ -72,6 +77,7 @@ fn main() -> ExitCode {
         Command::Refresher(args) => commands::vault::refresher(&context, &args),
         Command::RotateKey(args) => commands::vault::rotate_key(&context, &args),
         Command::Logout(args) => commands::vault::logout(&context, &args),
+        Command::Migrate(args) => commands::vault::migrate(&context, &args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

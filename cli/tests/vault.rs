@@ -1,5 +1,6 @@
-//! The vault commands: `sellers`, `token`, `refresher --once`, `rotate-key`, on a vault file
-//! whose key file is created beside it on first use.
+//! The vault commands: `sellers`, `token`, `refresher --once`, `rotate-key`, `migrate`, on a
+//! vault file whose key file is created beside it on first use, and a PostgreSQL URL that
+//! cannot connect (its password shown nowhere).
 
 mod common;
 
@@ -205,4 +206,61 @@ fn a_plain_login_lands_in_the_default_vault_and_out_still_writes_the_token_file(
     )
     .expect("the fake accepts the vault's token");
     assert_eq!(status.merchant_id.as_ref().map(|m| m.as_str()), Some(MERCHANT));
+}
+
+#[test]
+fn migrate_on_a_sqlite_file_creates_its_schema_and_says_its_version() {
+    let fx = Fixture::new();
+    let store = fx.path("fresh/vault.sqlite");
+    let run = fx.cli().args(["--json", "migrate", "--store"]).arg(&store).run();
+    run.code(0);
+    let said = run.json();
+    assert_eq!(said["store"], "sqlite");
+    assert_eq!(said["schema_version"], 1);
+    assert!(store.is_file(), "no vault at {}", store.display());
+    // The file is a vault: the other commands open it.
+    let listed = fx.cli().args(["--json", "sellers"]).env("SQUARE_STORE", store.to_str().unwrap()).run();
+    listed.code(0);
+    assert_eq!(listed.json()["sellers"].as_array().unwrap().len(), 0);
+}
+
+/// A database URL with a password in both places one may be, pointing at a loopback port where
+/// nothing listens.
+fn unreachable_database(password: &str) -> [String; 2] {
+    let port = free_port();
+    [
+        format!("postgres://vault:{password}@127.0.0.1:{port}/market"),
+        format!("postgresql://vault@127.0.0.1:{port}/market?connect_timeout=5&password={password}"),
+    ]
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn a_database_that_does_not_answer_is_a_local_failure_that_never_shows_the_password() {
+    let fx = Fixture::new();
+    let password = "SENTINEL-database-password";
+    for url in unreachable_database(password) {
+        for command in [&["sellers"][..], &["migrate"], &["token", "--client-id", CLIENT_ID]] {
+            let by_flag = fx.cli().arg("--json").args(command).args(["--store", &url]).run();
+            let by_env = fx.cli().args(command).env("SQUARE_STORE", &url).run();
+            for run in [&by_flag, &by_env] {
+                run.code(1).leaks_none(&[password]);
+                assert!(run.stderr.contains("postgres://vault@127.0.0.1:"), "{}", run.stderr);
+            }
+            let error = &by_flag.json()["error"];
+            assert!(error["message"].as_str().unwrap().contains("PostgreSQL: connect"), "{error}");
+        }
+    }
+}
+
+#[cfg(not(feature = "postgres"))]
+#[test]
+fn without_the_postgres_feature_a_database_url_is_a_usage_error_that_never_shows_the_password() {
+    let fx = Fixture::new();
+    let password = "SENTINEL-database-password";
+    for url in unreachable_database(password) {
+        let run = fx.cli().args(["--json", "sellers", "--store", &url]).run();
+        run.code(2).leaks_none(&[password]);
+        assert!(run.stderr.contains("without PostgreSQL support"), "{}", run.stderr);
+    }
 }

@@ -187,7 +187,7 @@ pub(crate) fn run(cx: &Context, args: &Login) -> Result<(), Failure> {
     if let (Some(path), Some(staged)) = (&args.out, staged) {
         tokenfile::commit(staged, path, &set)?;
     }
-    crate::commands::vault::store_login(args.store.as_deref(), &set)?;
+    crate::commands::vault::store_login(args.store.as_ref(), &set)?;
     let view = tokenfile::view(&set, cx.reveal);
     match &args.out {
         Some(path) => {

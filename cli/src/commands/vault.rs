@@ -1,12 +1,11 @@
 //! The commands over the token vault: `sellers`, `token`, `refresh --merchant | --all-due`,
-//! `refresher`, `rotate-key`, `logout`.
+//! `refresher`, `rotate-key`, `logout`, `migrate`.
 //!
-//! The vault is a SQLite file: `--store`, else `SQUARE_STORE`, else `vault.sqlite` in the data
-//! directory (`$XDG_DATA_HOME/square-oauth`, else `~/.local/share/square-oauth`). Its key comes
-//! from `SQUARE_VAULT_KEY`, else the key file `vault.key` beside the store, created with mode
-//! 0600 on first use.
+//! The vault is a SQLite file or a PostgreSQL database (see [`crate::store`]). Its key comes
+//! from `SQUARE_VAULT_KEY`, else the key file `vault.key` beside a SQLite file (in the data
+//! directory for a database), created with mode 0600 on first use.
 
-use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
@@ -14,49 +13,33 @@ use serde_json::json;
 use square_oauth::MerchantId;
 use square_oauth_ureq::Calls as _;
 use square_oauth_vault::transport::from_call;
-use square_oauth_vault::{Key, Keyring, Settings, SqliteStore, Vault, VaultError};
+use square_oauth_vault::{Key, Keyring, Settings, Store, Vault, VaultError};
 
-use crate::args::{Logout, Refresh, RotateKey, Sellers, Token, VaultRefresher};
+use crate::args::{Logout, Migrate, Refresh, RotateKey, Sellers, Token, VaultRefresher};
 use crate::context::{self, Context, env, local};
 use crate::failure::{Exit, Failure};
+use crate::store::{Location, chain};
 
-/// Where the vault lives: the flag, `SQUARE_STORE`, then the data directory.
-fn store_path(flag: Option<&Path>) -> Result<PathBuf, Failure> {
-    if let Some(path) = flag {
-        return Ok(path.to_owned());
-    }
-    if let Some(path) = env("SQUARE_STORE") {
-        return Ok(PathBuf::from(path));
-    }
-    let data = env("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .or_else(|| env("HOME").map(|home| Path::new(&home).join(".local/share")))
-        .ok_or_else(|| Failure::usage("no data directory: pass --store, or set SQUARE_STORE or HOME"))?;
-    Ok(data.join("square-oauth").join("vault.sqlite"))
-}
-
-/// The vault's key: `SQUARE_VAULT_KEY`, else the key file beside the store.
-fn key(store: &Path) -> Result<Key, Failure> {
-    if env(square_oauth_vault::seal::KEY_ENV).is_some() {
-        return Key::from_env(square_oauth_vault::seal::KEY_ENV).map_err(|e| Failure::usage(e.to_string()));
-    }
-    Key::from_file_or_create(&store.with_file_name("vault.key")).map_err(|e| local(e.to_string()))
+/// The vault in `location`, with its key; the application from the flags or the environment.
+fn open_at(
+    location: &Location,
+    client_id: Option<&str>,
+    client_secret: Option<&square_oauth::ClientSecret>,
+) -> Result<Vault<Arc<dyn Store>>, Failure> {
+    // The key first: a SQLite file is not created for a vault that could never be opened.
+    let key = location.key()?;
+    let store = location.open()?;
+    // Listing needs no application; refreshing does, and says so when it is missing.
+    let client_id = context::client_id(client_id).unwrap_or_else(|_| square_oauth::ClientId::new("unset"));
+    Ok(Vault::new(store, Keyring::new(key), Settings::new(client_id, context::client_secret(client_secret))))
 }
 
 fn open(
-    store: Option<&Path>,
+    flag: Option<&Location>,
     client_id: Option<&str>,
     client_secret: Option<&square_oauth::ClientSecret>,
-) -> Result<Vault<SqliteStore>, Failure> {
-    let path = store_path(store)?;
-    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| local(format!("{}: {e}", dir.display())))?;
-    }
-    let key = key(&path)?;
-    let sqlite = SqliteStore::open(&path).map_err(|e| local(format!("{}: {e}", path.display())))?;
-    // Listing needs no application; refreshing does, and says so when it is missing.
-    let client_id = context::client_id(client_id).unwrap_or_else(|_| square_oauth::ClientId::new("unset"));
-    Ok(Vault::new(sqlite, Keyring::new(key), Settings::new(client_id, context::client_secret(client_secret))))
+) -> Result<Vault<Arc<dyn Store>>, Failure> {
+    open_at(&Location::resolve(flag)?, client_id, client_secret)
 }
 
 fn failure(error: VaultError) -> Failure {
@@ -66,12 +49,12 @@ fn failure(error: VaultError) -> Failure {
         VaultError::UnknownSeller(_) => Exit::Usage,
         _ => Exit::Local,
     };
-    Failure::new(exit, error.to_string())
+    Failure::new(exit, chain(&error))
 }
 
 /// Runs `sellers`: every seller in the vault with its health.
 pub(crate) fn sellers(cx: &Context, args: &Sellers) -> Result<(), Failure> {
-    let vault = open(args.store.as_deref(), None, None)?;
+    let vault = open(args.store.as_ref(), None, None)?;
     let sellers = vault.sellers().map_err(failure)?;
     let rows: Vec<_> = sellers
         .iter()
@@ -104,7 +87,7 @@ pub(crate) fn sellers(cx: &Context, args: &Sellers) -> Result<(), Failure> {
 
 /// Runs `token`: a fresh access token on standard output, for `$(…)`.
 pub(crate) fn token(cx: &Context, args: &Token) -> Result<(), Failure> {
-    let vault = open(args.store.as_deref(), args.client_id.as_deref(), args.client_secret.as_ref())?;
+    let vault = open(args.store.as_ref(), args.client_id.as_deref(), args.client_secret.as_ref())?;
     let merchant = match &args.merchant {
         Some(merchant) => MerchantId::new(merchant.clone()),
         None => {
@@ -127,7 +110,7 @@ pub(crate) fn token(cx: &Context, args: &Token) -> Result<(), Failure> {
 
 /// Runs `refresher`: the refresher loop in the foreground (or one round with `--once`).
 pub(crate) fn refresher(cx: &Context, args: &VaultRefresher) -> Result<(), Failure> {
-    let vault = open(args.store.as_deref(), args.client_id.as_deref(), args.client_secret.as_ref())?;
+    let vault = open(args.store.as_ref(), args.client_id.as_deref(), args.client_secret.as_ref())?;
     let config = cx.config()?;
     let make_send = || {
         let client = cx.client(config.clone());
@@ -171,7 +154,7 @@ const MAX_WEBHOOK_BODY: usize = 64 * 1024;
 /// Reads one webhook request, hands it to the vault, answers. Nothing a peer sends makes it
 /// panic: a request it cannot read gets 400, a bad signature 401.
 fn webhook(
-    vault: &Vault<SqliteStore>,
+    vault: &Vault<Arc<dyn Store>>,
     key: &square_oauth::WebhookSignatureKey,
     url: &str,
     stream: std::net::TcpStream,
@@ -226,21 +209,30 @@ fn webhook(
 
 /// Runs `rotate-key`: re-seals every row with a new key; the old key opens them meanwhile.
 pub(crate) fn rotate_key(cx: &Context, args: &RotateKey) -> Result<(), Failure> {
-    let path = store_path(args.store.as_deref())?;
-    let old = key(&path)?;
+    let location = Location::resolve(args.store.as_ref())?;
+    let old = location.key()?;
     let new = Key::from_file_or_create(&args.new_key_file).map_err(|e| local(e.to_string()))?;
-    let sqlite = SqliteStore::open(&path).map_err(|e| local(format!("{}: {e}", path.display())))?;
     let keys = Keyring::new(new).with_older(old);
-    let vault = Vault::new(sqlite, keys, Settings::new(square_oauth::ClientId::new("unset"), None));
+    let vault = Vault::new(location.open()?, keys, Settings::new(square_oauth::ClientId::new("unset"), None));
     let resealed = vault.rotate_key().map_err(failure)?;
     cx.emit_json(&json!({"ok": true, "resealed": resealed}));
     cx.say(&format!("re-sealed {resealed} sellers; use the new key from now on"));
     Ok(())
 }
 
+/// Runs `migrate`: the store's schema brought up to date, and its version.
+pub(crate) fn migrate(cx: &Context, args: &Migrate) -> Result<(), Failure> {
+    let location = Location::resolve(args.store.as_ref())?;
+    let version = location.migrate()?;
+    let store = location.describe();
+    cx.emit_json(&json!({"ok": true, "store": location.kind(), "location": store, "schema_version": version}));
+    cx.say(&format!("{store}: the schema is at version {version}"));
+    Ok(())
+}
+
 /// Runs `refresh --merchant M` (now, due or not) or `refresh --all-due`.
 pub(crate) fn refresh(cx: &Context, args: &Refresh) -> Result<(), Failure> {
-    let vault = open(args.store.as_deref(), args.client_id.as_deref(), args.client_secret.as_ref())?;
+    let vault = open(args.store.as_ref(), args.client_id.as_deref(), args.client_secret.as_ref())?;
     let config = cx.config()?;
     if let Some(merchant) = &args.merchant {
         let client = cx.client(config);
@@ -265,7 +257,7 @@ pub(crate) fn refresh(cx: &Context, args: &Refresh) -> Result<(), Failure> {
 
 /// Runs `logout`: RevokeToken for the seller, then forgets it.
 pub(crate) fn logout(cx: &Context, args: &Logout) -> Result<(), Failure> {
-    let vault = open(args.store.as_deref(), args.client_id.as_deref(), args.client_secret.as_ref())?;
+    let vault = open(args.store.as_ref(), args.client_id.as_deref(), args.client_secret.as_ref())?;
     let merchant = MerchantId::new(args.merchant.clone());
     vault.record(&merchant).map_err(failure)?;
     let secret = context::client_secret(args.client_secret.as_ref()).ok_or_else(|| {
@@ -302,7 +294,7 @@ pub(crate) fn demo_race(
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use square_oauth::jiff::{SignedDuration, Timestamp};
-    use square_oauth_vault::RefreshOutcome;
+    use square_oauth_vault::{RefreshOutcome, SqliteStore};
 
     let reuses_before = square.refused_reuses();
     let dir = std::env::temp_dir().join(format!("square-oauth-demo-vault-{}", std::process::id()));
@@ -373,20 +365,20 @@ pub(crate) fn demo_race(
     result
 }
 
-/// `login` stores the grant in the vault: `--store FILE`, else `SQUARE_STORE`, else the
+/// `login` stores the grant in the vault: `--store FILE|URL`, else `SQUARE_STORE`, else the
 /// default vault in the data directory.
 /// Without any data directory (no `HOME`, as under some service managers) the grant is not
 /// stored, and the login says so rather than failing after the seller has consented.
-pub(crate) fn store_login(flag: Option<&Path>, tokens: &square_oauth::TokenSet) -> Result<(), Failure> {
-    let path = match store_path(flag) {
-        Ok(path) => path,
+pub(crate) fn store_login(flag: Option<&Location>, tokens: &square_oauth::TokenSet) -> Result<(), Failure> {
+    let location = match Location::resolve(flag) {
+        Ok(location) => location,
         Err(_) => {
             eprintln!("Not stored in a vault: no data directory (pass --store, or set SQUARE_STORE or HOME).");
             return Ok(());
         }
     };
-    let vault = open(Some(&path), Some(tokens.client_id().as_str()), None)?;
+    let vault = open_at(&location, Some(tokens.client_id().as_str()), None)?;
     vault.put(tokens).map_err(failure)?;
-    eprintln!("Stored in the vault {} for merchant {}.", path.display(), tokens.merchant_id());
+    eprintln!("Stored in the vault {} for merchant {}.", location.describe(), tokens.merchant_id());
     Ok(())
 }

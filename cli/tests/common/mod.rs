@@ -2,6 +2,9 @@
 //! as a process against it, and a scripted browser.
 #![allow(dead_code, unreachable_pub)]
 
+#[cfg(feature = "postgres")]
+pub mod pg;
+
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -30,6 +33,8 @@ pub const SQUARE_VARS: &[&str] = &[
     "SQUARE_BASE_URL",
     "SQUARE_VERSION",
     "SQUARE_REDIRECT_URL",
+    "SQUARE_STORE",
+    "SQUARE_VAULT_KEY",
 ];
 
 /// A fake Square with the test application, whose redirect URL is the CLI's loopback callback
