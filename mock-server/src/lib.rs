@@ -130,11 +130,11 @@
 //! | `POST /__mock/clear-faults` | none | `{"cleared"}`: every queued fault dropped |
 //! | `POST /__mock/advance` | `{"seconds"}` | `{"now"}`, as [`MockSquare::advance`] |
 //! | `GET /__mock/now` | none | `{"now"}` (RFC 3339) |
-//! | `GET /__mock/requests` | none | `[{"method","path","query","headers","body"}]`, as [`MockSquare::requests`] |
+//! | `GET /__mock/requests` | none | `[{"method","path","query","headers","body","at_ms"}]`, as [`MockSquare::requests`] (`at_ms`: arrival, milliseconds since the Unix epoch on the real clock) |
 //! | `POST /__mock/clear-requests` | none | `{"cleared"}` |
 //! | `POST /__mock/behaviour` | `{"specific_token_errors"?, "code_flow_refresh_grace"?, "refuse_repeated_revoke"?}` (booleans; absent ones unchanged) | the whole [`Behaviour`], as [`MockSquare::set_behaviour`] |
 //! | `POST /__mock/grants` | `{"client_id", "count", "pkce"?}` | `{"grants": [..]}`: ObtainToken answers for `count` new sellers, as [`MockSquare::mint_grants`] |
-//! | `GET /__mock/stats` | none | `{"refused_reuses"}`, as [`MockSquare::refused_reuses`] |
+//! | `GET /__mock/stats` | none | `{"refused_reuses", "oversize_bytes_sent"}`: the first as [`MockSquare::refused_reuses`], the second the bytes of `oversize` answers handed to the connection so far |
 //!
 //! Fault bodies, one per [`Fault`] mode: `{"kind":"status","status":429,"retry_after":"2"}`,
 //! `{"kind":"delay","millis":500}`, `{"kind":"reset"}`, `{"kind":"truncate"}`,
@@ -517,6 +517,7 @@ impl MockSquare {
             max_body: config.max_body_bytes,
             control: config.control,
             cors: config.cors,
+            oversize_sent: std::sync::atomic::AtomicU64::new(0),
         });
         let (tx, rx) = tokio::sync::oneshot::channel();
         let for_thread = shared.clone();
