@@ -13,6 +13,7 @@ import { readFile, mkdir } from "node:fs/promises";
 import { dirname, extname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const demoDir = join(here, "..", "demo");
@@ -103,6 +104,15 @@ async function run(origin) {
       }
     });
 
+    // The refresh token a refresh rotates in appears only in the fake's answer, never in a request
+    // the fake logs: taken here from the wire, to check it against the page and the fake.
+    const issued = [];
+    page.on("response", (response) => {
+      if (response.url() === `${square}/oauth2/token` && response.request().method() === "POST" && response.ok()) {
+        issued.push(response.json().then((body) => body.refresh_token));
+      }
+    });
+
     await page.goto(`${origin}/`);
     await page.locator("body[data-ready=true]").waitFor();
     step("loaded, the module initialised");
@@ -137,7 +147,26 @@ async function run(origin) {
     assert.equal(await page.locator("#status").textContent(), "active");
     assert.notEqual(await page.locator("#access-token").textContent(), firstAccess);
     assert.notEqual(await page.locator("#refresh-token").textContent(), firstRefresh, "PKCE refresh tokens rotate");
-    step("Refresh: a new access token and a rotated refresh token");
+    assert.equal(issued.length, 2, "one code exchange and one refresh answered");
+    const rotated = await issued[1];
+    const sha256 = (text) => createHash("sha256").update(text).digest("hex");
+    assert.equal(await page.locator("#refresh-token").getAttribute("data-sha256"), sha256(rotated),
+      "the module holds the refresh token the refresh was answered with");
+    step("Refresh: a new access token and a rotated refresh token, the one the module holds");
+
+    // That token is the fake's current one for this seller: unspent, it refreshes once, and the
+    // spent one it replaced does not.
+    const refreshWith = (token) => fetch(`${square}/oauth2/token`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ client_id: app.client_id, grant_type: "refresh_token", refresh_token: token }),
+    });
+    const spent = await issued[0];
+    assert.equal((await refreshWith(spent)).status, 400, "the refresh token the page's refresh spent is dead");
+    const current = await refreshWith(rotated);
+    assert.equal(current.status, 200, `the fake takes the held refresh token: ${current.status}`);
+    assert.notEqual((await current.json()).refresh_token, rotated);
+    step("the held refresh token is the fake's current one");
 
     await page.click("#revoke");
     await page.locator("body[data-state=revoked]").waitFor();
@@ -152,7 +181,8 @@ async function run(origin) {
 
     // Every secret that crossed the wire, from the fake's request log: none may be on the page.
     const log = await (await fetch(`${square}/__mock/requests`)).json();
-    const secrets = new Set([app.client_secret]);
+    // With the tokens that appear only in answers: the rotated ones.
+    const secrets = new Set([app.client_secret, await issued[0], await issued[1]]);
     for (const request of log) {
       for (const [name, value] of request.headers) {
         if (name === "authorization") secrets.add(value.replace(/^(Bearer|Client) /, ""));

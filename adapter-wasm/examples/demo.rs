@@ -153,6 +153,13 @@ fn mask(secret: &str) -> String {
     format!("{head}…{tail} ({} characters)", chars.len())
 }
 
+/// The SHA-256 of a token, in hex: what lets a test check which token the module holds without
+/// the token itself ever reaching the page.
+fn fingerprint(secret: &str) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(secret.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
 fn set(object: &Object, key: &str, value: impl Into<JsValue>) {
     // Setting a property on a plain object cannot fail.
     let _ = Reflect::set(object, &JsValue::from_str(key), &value.into());
@@ -165,6 +172,11 @@ async fn view() -> Result<JsValue, JsValue> {
     set(&out, "merchant_id", tokens.merchant_id().as_str());
     set(&out, "access_token", mask(tokens.access_token().expose_secret()));
     set(&out, "refresh_token", tokens.refresh_token().map(|t| mask(t.expose_secret())).unwrap_or_default());
+    set(
+        &out,
+        "refresh_token_sha256",
+        tokens.refresh_token().map(|t| fingerprint(t.expose_secret())).unwrap_or_default(),
+    );
     let timestamp = |t: Option<square_oauth::jiff::Timestamp>| t.map(|t| t.to_string()).unwrap_or_default();
     set(&out, "expires_at", timestamp(tokens.expires_at()));
     set(&out, "refresh_token_expires_at", timestamp(tokens.refresh_token_expires_at()));

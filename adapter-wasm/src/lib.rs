@@ -62,13 +62,25 @@
 //! The promise that a single-use request (a code exchange, a PKCE refresh) is never sent twice
 //! after it may have reached Square holds for this library's own retries. A browser may itself
 //! send a `POST` again, below `fetch`: when it wrote the request on a reused keep-alive connection
-//! that the server had closed, and no byte of the answer came back, HTTP/1.1 lets the client
-//! repeat it on a new connection, and browsers do. A page cannot turn that off. What this adapter
-//! does about it: it adds no retry of its own after a failed `fetch` (that counts as "may have
-//! reached Square"), and it reports Square's answer to such a second copy as it is: a code or a
-//! PKCE refresh token the first copy spent comes back refused (`UNAUTHORIZED`), and the seller
-//! must authorize again. Where that is not acceptable, exchange codes and refresh tokens from a
-//! server, with an adapter whose connections this library controls (hyper, reqwest, ureq).
+//! that the server then closed, and no byte of the answer came back, HTTP/1.1 lets the client
+//! repeat it on a new connection, and browsers do. A page cannot turn that off.
+//!
+//! What the tests measure (`tests/scenarios.rs`, `a_reset_code_exchange_…` and
+//! `a_reset_pkce_refresh_…`: the fake resets the connection of each copy that reaches it, and
+//! counts them): **Node sends a code exchange or a PKCE refresh once; headless Chromium sends it
+//! twice**, the second copy on a new connection. Neither runtime tells the page about the first
+//! copy. What this adapter does about it:
+//!
+//! - it adds no retry of its own after a failed `fetch`: the failure counts as "may have reached
+//!   Square" (`Error::Transport { may_have_reached: true, .. }`), so the core's call stops there,
+//!   whatever the retry policy (the tests use one that retries everything it may, and check that
+//!   no third copy arrives);
+//! - it reports Square's answer to the browser's second copy as it is: if the first copy did
+//!   reach Square and spent the code or the PKCE refresh token, the second comes back refused
+//!   (`UNAUTHORIZED`), and the seller must authorize again. Nothing is ever presented a third time.
+//!
+//! Where a second copy is not acceptable, exchange codes and refresh tokens from a server, with an
+//! adapter whose connections this library controls (hyper, reqwest, ureq).
 //!
 //! ## Proxies
 //!

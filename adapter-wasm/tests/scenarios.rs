@@ -9,39 +9,21 @@
 //! the fault tests clear the fake's fault queue before and after.
 #![cfg(target_arch = "wasm32")]
 
+mod common;
+
 use core::time::Duration;
 
-use serde_json::{Value, json};
+use common::{
+    CLIENT_ID, CLIENT_SECRET, authorize, base_url, clear_faults, clear_requests, config, control, exchange, fault,
+    in_a_page, requests_to, tokens_with,
+};
+use serde_json::json;
 use square_oauth::{
-    AccessToken, AuthorizationCode, AuthorizeUrl, ClientId, ClientSecret, CodeVerifier, Config, ErrorCode, Flow,
-    ObtainToken, RefreshRules, RefreshToken, RetrieveTokenStatus, RetryPolicy, RevokeToken, Scope, TokenSet,
-    parse_callback,
+    AccessToken, AuthorizeUrl, ClientId, ClientSecret, Config, ErrorCode, Flow, ObtainToken, RefreshRules,
+    RefreshToken, RetrieveTokenStatus, RetryPolicy, RevokeToken, Scope, TokenSet, parse_callback,
 };
 use square_oauth_wasm::{AsyncCalls as _, Client, Error, generate_state, generate_verifier, now};
-use wasm_bindgen::prelude::*;
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::wasm_bindgen_test;
-
-/// The application `scripts/wasm-check` registers with the fake.
-const CLIENT_ID: &str = "sq0idp-WasmScenarios000001";
-const CLIENT_SECRET: &str = "sq0csp-WasmScenarioSecret-sentinel-0001";
-const REDIRECT_URI: &str = "http://127.0.0.1:9/wasm-callback";
-
-/// The fake's base URL, from `scripts/wasm-check` at compile time.
-const MOCK_URL: Option<&str> = option_env!("SQUARE_MOCK_URL");
-
-fn base_url() -> &'static str {
-    MOCK_URL.unwrap_or_else(|| {
-        panic!(
-            "SQUARE_MOCK_URL was not set when these tests were compiled: run scripts/wasm-check, which starts the fake"
-        )
-    })
-}
-
-fn config() -> Config {
-    Config::custom(base_url()).expect("a loopback URL")
-}
 
 /// A client that fails fast: no retries unless a test asks, and a short backoff when it does.
 fn client() -> Client {
@@ -52,79 +34,31 @@ fn quick_retries() -> RetryPolicy {
     RetryPolicy::default().initial_backoff(Duration::from_millis(2)).max_backoff(Duration::from_secs(2))
 }
 
-#[wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(js_name = fetch)]
-    fn global_fetch(request: &web_sys::Request) -> js_sys::Promise;
-}
-
-/// Calls the fake's control API (`/__mock/…`); panics on anything but 200.
-async fn control(path: &str, body: Option<Value>) -> Value {
-    let init = web_sys::RequestInit::new();
-    init.set_method(if body.is_some() { "POST" } else { "GET" });
-    if let Some(body) = body {
-        let headers = web_sys::Headers::new().unwrap();
-        headers.append("content-type", "application/json").unwrap();
-        init.set_headers(&headers);
-        init.set_body(&JsValue::from_str(&body.to_string()));
-    }
-    let request = web_sys::Request::new_with_str_and_init(&format!("{}/__mock/{path}", base_url()), &init).unwrap();
-    let response: web_sys::Response =
-        JsFuture::from(global_fetch(&request)).await.expect("the fake's control API answers").unchecked_into();
-    let text = JsFuture::from(response.text().unwrap()).await.unwrap().as_string().unwrap();
-    assert_eq!(response.status(), 200, "/__mock/{path}: {text}");
-    serde_json::from_str(&text).unwrap()
-}
-
-async fn fault(path: &str, mut fault: Value, times: u32) {
-    fault["path"] = json!(path);
-    fault["times"] = json!(times);
-    control("fault", Some(fault)).await;
-}
-
-async fn clear_faults() {
-    control("clear-faults", Some(json!({}))).await;
-}
-
-/// What the seller's browser does: the authorize URL, Allow on the consent page, the redirect.
-/// Returns the code, checked against `state` the way an application must.
-async fn authorize(verifier: &CodeVerifier) -> AuthorizationCode {
-    let state = generate_state().unwrap();
-    let url = AuthorizeUrl::new(ClientId::new(CLIENT_ID))
-        .scopes([Scope::MerchantProfileRead, Scope::PaymentsRead])
-        .state(&state)
-        .code_challenge(&verifier.challenge())
-        .redirect_uri(REDIRECT_URI)
-        .build(&config())
-        .unwrap();
-    let approved = control("approve", Some(json!({"authorize_url": url}))).await;
-    let redirect = approved["redirect_url"].as_str().unwrap();
-    assert!(redirect.starts_with(REDIRECT_URI), "{redirect}");
-    parse_callback(redirect, &state).expect("the redirect carries a code and our state")
-}
-
-fn exchange(code: AuthorizationCode, verifier: CodeVerifier) -> ObtainToken {
-    ObtainToken::pkce(ClientId::new(CLIENT_ID), code, verifier).redirect_uri(REDIRECT_URI)
-}
-
 /// A fresh PKCE token set, through the whole flow.
 async fn tokens() -> TokenSet {
-    let verifier = generate_verifier().unwrap();
-    let code = authorize(&verifier).await;
-    let answer = client().obtain_token(&exchange(code, verifier)).await.unwrap();
-    TokenSet::from_response(Flow::Pkce, ClientId::new(CLIENT_ID), answer, now()).unwrap()
+    tokens_with(&client()).await
+}
+
+/// The real clock in milliseconds since the Unix epoch, as the fake's request log writes it.
+fn millis_now() -> f64 {
+    js_sys::Date::now()
+}
+
+/// When a logged request arrived at the fake, on the real clock.
+fn arrived_ms(request: &serde_json::Value) -> f64 {
+    request["at_ms"].as_f64().expect("the fake logs each request's arrival")
 }
 
 fn square_code(error: &Error) -> Option<&ErrorCode> {
     error.square_errors().first().map(|e| &e.code)
 }
 
-/// A rule that makes every refresh due at once (the fake's clock, not JavaScript's, is the one a
-/// test can move).
 fn status_of(access_token: &AccessToken) -> RetrieveTokenStatus {
     RetrieveTokenStatus::new(access_token.clone())
 }
 
+/// A rule that makes every refresh due at once (the fake's clock, not JavaScript's, is the one a
+/// test can move).
 fn due_now() -> RefreshRules {
     RefreshRules { refresh_after: square_oauth::jiff::SignedDuration::ZERO, ..RefreshRules::default() }
 }
@@ -169,9 +103,20 @@ async fn verifier_and_state_come_from_web_crypto() {
     assert_eq!(a.expose_secret().len(), 43);
     assert_ne!(a.expose_secret(), b.expose_secret());
     assert_ne!(generate_state().unwrap().expose_secret(), generate_state().unwrap().expose_secret());
-    // JavaScript's clock, within a day of the fake's.
-    let fake_now: square_oauth::jiff::Timestamp = control("now", None).await["now"].as_str().unwrap().parse().unwrap();
-    assert!(fake_now >= now() - square_oauth::jiff::SignedDuration::from_secs(5));
+
+    // The adapter's clock (`Date.now()`) is the machine's: within a minute of when the fake, on
+    // the same machine, logged an exchange, not stuck at the epoch or far off.
+    clear_requests().await;
+    let tokens = tokens().await;
+    let exchanged = requests_to("/oauth2/token").await;
+    let arrived = square_oauth::jiff::Timestamp::from_millisecond(arrived_ms(&exchanged[0]) as i64).unwrap();
+    let drift = (now() - arrived).abs();
+    assert!(
+        drift < square_oauth::jiff::SignedDuration::from_secs(60),
+        "now() is {} but the fake says {arrived}",
+        now()
+    );
+    assert!(!tokens.is_expired(now()));
 }
 
 #[wasm_bindgen_test]
@@ -298,11 +243,30 @@ async fn unknown_token() {
 async fn rate_limited_retry_after_is_honoured() {
     clear_faults().await;
     let tokens = tokens().await;
-    let client = Client::builder(config()).retry_policy(quick_retries()).build();
+    // Backoffs long enough to tell apart from `Retry-After: 1`: 200-400 ms after the first
+    // failure, 400-800 ms after the second.
+    let policy = RetryPolicy::default().initial_backoff(Duration::from_millis(400)).max_backoff(Duration::from_secs(2));
+    let client = Client::builder(config()).retry_policy(policy).build();
     fault("/oauth2/token/status", json!({"kind": "status", "status": 503}), 1).await;
     fault("/oauth2/token/status", json!({"kind": "status", "status": 429, "retry_after": "1"}), 1).await;
-    // Two failures, two retries (one after Retry-After's second, slept with setTimeout), then Square's answer.
+    clear_requests().await;
+    // Two failures, two retries (slept with setTimeout), then Square's answer.
     client.token_status(&status_of(tokens.access_token())).await.unwrap();
+    let arrived = requests_to("/oauth2/token/status").await;
+    assert_eq!(arrived.len(), 3, "a 503, a 429, the answer");
+    let after_503 = arrived_ms(&arrived[1]) - arrived_ms(&arrived[0]);
+    let after_429 = arrived_ms(&arrived[2]) - arrived_ms(&arrived[1]);
+    assert!(after_503 >= 200.0, "the backoff after the 503 is at least 200 ms, the retry came after {after_503} ms");
+    if in_a_page() {
+        // The fake exposes no header to pages (as the strictest CORS Square may have), so the
+        // page cannot read `Retry-After` and the backoff stands in for it.
+        assert!(
+            after_429 >= 400.0,
+            "the backoff after the 429 is at least 400 ms, the retry came after {after_429} ms"
+        );
+    } else {
+        assert!(after_429 >= 1000.0, "Retry-After: 1 but the retry came after {after_429} ms");
+    }
 
     // Past the policy's retries, the last answer comes back.
     fault("/oauth2/token/status", json!({"kind": "status", "status": 503, "retry_after": "0"}), 3).await;
@@ -367,6 +331,64 @@ async fn reset_connection() {
     clear_faults().await;
 }
 
+/// How many copies of one `POST` reach the fake when each connection it is written on is reset
+/// before any byte of the answer, as measured here: Node's `fetch` (undici) sends it once;
+/// Chromium's network stack sends it a second time, on a new connection, below anything `fetch`
+/// lets a page control.
+fn copies_the_runtime_sends() -> usize {
+    if in_a_page() { 2 } else { 1 }
+}
+
+#[wasm_bindgen_test]
+async fn a_reset_code_exchange_is_never_retried_by_the_adapter() {
+    clear_faults().await;
+    // A client that retries whatever its policy allows: a code exchange that may have reached
+    // Square is not something it allows.
+    let retrying = Client::builder(config()).retry_policy(quick_retries()).build();
+    let verifier = generate_verifier().unwrap();
+    let code = authorize(&verifier).await;
+    let copies = copies_the_runtime_sends();
+    // One reset for each copy the runtime sends by itself: one more copy, from the adapter,
+    // would get through and come back as tokens.
+    fault("/oauth2/token", json!({"kind": "reset"}), copies as u32).await;
+    clear_requests().await;
+    let error = retrying.obtain_token(&exchange(code.clone(), verifier.clone())).await.unwrap_err();
+    let Error::Transport { may_have_reached: true, .. } = &error else {
+        panic!("expected a transport error that may have reached Square, got {error:?}")
+    };
+    let arrived = requests_to("/oauth2/token").await;
+    assert_eq!(arrived.len(), copies, "copies of the exchange that reached the fake: {arrived:?}");
+    assert!(arrived.iter().all(|request| request["body"] == arrived[0]["body"]), "every copy is the same exchange");
+    clear_faults().await;
+    // The fake dropped every copy before acting on it, so the code is still good.
+    retrying.obtain_token(&exchange(code, verifier)).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_reset_pkce_refresh_is_never_retried_by_the_adapter() {
+    clear_faults().await;
+    let retrying = Client::builder(config()).retry_policy(quick_retries()).build();
+    let mut tokens = tokens().await;
+    let before = tokens.refresh_token().unwrap().expose_secret().to_owned();
+    let copies = copies_the_runtime_sends();
+    fault("/oauth2/token", json!({"kind": "reset"}), copies as u32).await;
+    clear_requests().await;
+    let error = retrying.refresh_if_due(&mut tokens, None, &due_now()).await.unwrap_err();
+    let Error::Transport { may_have_reached: true, .. } = &error else {
+        panic!("expected a transport error that may have reached Square, got {error:?}")
+    };
+    let arrived = requests_to("/oauth2/token").await;
+    assert_eq!(arrived.len(), copies, "copies of the refresh that reached the fake: {arrived:?}");
+    for request in &arrived {
+        assert!(request["body"].as_str().unwrap().contains(&before), "each copy presents the same refresh token");
+    }
+    assert_eq!(tokens.refresh_token().unwrap().expose_secret(), before, "the set is unchanged");
+    clear_faults().await;
+    // Never acted on, so the refresh token is still good, and now rotates.
+    assert!(retrying.refresh_if_due(&mut tokens, None, &due_now()).await.unwrap());
+    assert_ne!(tokens.refresh_token().unwrap().expose_secret(), before);
+}
+
 #[wasm_bindgen_test]
 async fn truncated_body() {
     clear_faults().await;
@@ -417,14 +439,30 @@ async fn redirect_not_followed() {
 
 // ---- the cap and the timeout ----------------------------------------------------------------
 
+/// Bytes of scripted oversize answers the fake has handed to its connections so far.
+async fn oversize_bytes_sent() -> u64 {
+    control("stats", None).await["oversize_bytes_sent"].as_u64().expect("the fake counts them")
+}
+
 #[wasm_bindgen_test]
 async fn oversize_body_stopped_at_cap() {
     clear_faults().await;
     let capped = Config::builder().base_url(base_url()).max_response_bytes(4096).build().unwrap();
     let client = Client::builder(capped).retry_policy(RetryPolicy::never()).build();
-    fault("/oauth2/token/status", json!({"kind": "oversize", "bytes": 100_000}), 1).await;
+    const ANSWER: u64 = 256 * 1024 * 1024;
+    fault("/oauth2/token/status", json!({"kind": "oversize", "bytes": ANSWER}), 1).await;
+    clear_requests().await;
+    let sent_before = oversize_bytes_sent().await;
+    let started = millis_now();
     let error = client.token_status(&status_of(&AccessToken::new("EAAAwhatever"))).await.unwrap_err();
+    let took = millis_now() - started;
     assert!(matches!(error, Error::BodyTooLarge { limit: 4096 }), "{error:?}");
+    // Stopped early: the connection closed with most of the 256 MiB never sent (what the fake
+    // did send sits in socket and runtime buffers, a few MiB at most), and without waiting for it.
+    let sent = oversize_bytes_sent().await - sent_before;
+    assert!(sent < ANSWER / 8, "{sent} of {ANSWER} bytes were sent: the answer was read past the cap");
+    assert!(took < 5000.0, "the capped answer took {took} ms");
+    assert_eq!(requests_to("/oauth2/token/status").await.len(), 1, "not retried");
     // An answer under the cap is read and parsed as usual (the fake's filler parses as an
     // answer with no known field).
     fault("/oauth2/token/status", json!({"kind": "oversize", "bytes": 4000}), 1).await;
@@ -439,8 +477,12 @@ async fn stall_ends_in_timeout() {
     fault("/oauth2/token/status", json!({"kind": "delay", "millis": 3000}), 1).await;
     let client =
         Client::builder(config()).retry_policy(RetryPolicy::never()).timeout(Duration::from_millis(200)).build();
+    let started = millis_now();
     let error = client.token_status(&status_of(&AccessToken::new("EAAAwhatever"))).await.unwrap_err();
+    let took = millis_now() - started;
     assert!(matches!(error, Error::Timeout { .. }), "{error:?}");
+    // Ended by the 200 ms timeout, not by the answer the fake would give after 3 s.
+    assert!((200.0..2500.0).contains(&took), "the attempt took {took} ms with a 200 ms timeout");
     clear_faults().await;
 }
 
@@ -459,7 +501,10 @@ async fn nobody_listening() {
 
 #[wasm_bindgen_test]
 async fn invalid_input_is_never_sent() {
+    clear_requests().await;
     let error =
         client().obtain_token(&ObtainToken::pkce_refresh(ClientId::new(""), RefreshToken::new("x"))).await.unwrap_err();
     assert!(matches!(error, Error::Core(square_oauth::Error::InvalidInput(_))), "{error:?}");
+    let log = control("requests", None).await;
+    assert_eq!(log.as_array().map(Vec::len), Some(0), "the fake received something: {log}");
 }

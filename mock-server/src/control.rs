@@ -16,11 +16,11 @@
 //! | `POST /__mock/clear-faults` | none | `{"cleared": n}`: drops every queued fault |
 //! | `POST /__mock/advance` | `{"seconds"}` | `{"now"}`: the fake's clock after the move (RFC 3339) |
 //! | `GET /__mock/now` | none | `{"now"}` |
-//! | `GET /__mock/requests` | none | `[{"method","path","query","headers","body"}]`: the request log, secrets included |
+//! | `GET /__mock/requests` | none | `[{"method","path","query","headers","body","at_ms"}]`: the request log, secrets included; `at_ms` is the arrival on the real clock (not the fake's), milliseconds since the Unix epoch |
 //! | `POST /__mock/clear-requests` | none | `{"cleared": n}` |
 //! | `POST /__mock/behaviour` | `{"specific_token_errors"?, "code_flow_refresh_grace"?, "refuse_repeated_revoke"?}` | the whole [`Behaviour`](crate::Behaviour) after the change; absent fields are left as they are |
 //! | `POST /__mock/grants` | `{"client_id", "count", "pkce"?}` | `{"grants": [..]}`: ObtainToken's answers for `count` new sellers (at most 100 000) |
-//! | `GET /__mock/stats` | none | `{"refused_reuses": n}`: refreshes refused for presenting a spent PKCE refresh token |
+//! | `GET /__mock/stats` | none | `{"refused_reuses": n, "oversize_bytes_sent": n}`: refreshes refused for presenting a spent PKCE refresh token; bytes of `oversize` answers handed to the connection so far (a client that stops at its cap leaves most of the answer unsent) |
 //! | `POST /__mock/webhook` | `{"client_id", "notification_url", "signature_key"}` | `{"client_id", "notification_url"}`: subscribes the URL to the application's revocations, as [`MockSquare::subscribe_webhook`](crate::MockSquare::subscribe_webhook) |
 //! | `POST /__mock/seller-revokes` | `{"client_id", "merchant_id"}` | `{"merchant_id", "event_id", "deliveries": [{"notification_url", "status"} or {"notification_url", "error"}]}`: the seller removes the application; answers once every signed event is delivered, as [`MockSquare::seller_revokes`](crate::MockSquare::seller_revokes) |
 //!
@@ -104,7 +104,10 @@ fn handle(shared: &Shared, method: &str, path: &str, body: &[u8]) -> (u16, Value
         "now" => Ok(json!({"now": util::rfc3339(shared.now())})),
         "requests" => Ok(requests(shared)),
         "grants" => grants(shared, &body),
-        "stats" => Ok(json!({"refused_reuses": lock(&shared.state).refused_reuses})),
+        "stats" => Ok(json!({
+            "refused_reuses": lock(&shared.state).refused_reuses,
+            "oversize_bytes_sent": shared.oversize_sent.load(std::sync::atomic::Ordering::Relaxed),
+        })),
         "webhook" => subscribe(shared, &body),
         _ => {
             let mut log = lock(&shared.log);
@@ -273,6 +276,7 @@ fn requests(shared: &Shared) -> Value {
                     "query": r.query,
                     "headers": r.headers.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
                     "body": String::from_utf8_lossy(&r.body),
+                    "at_ms": r.at.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis()),
                 })
             })
             .collect(),

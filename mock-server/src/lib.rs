@@ -132,11 +132,11 @@
 //! | `POST /__mock/clear-faults` | none | `{"cleared"}`: every queued fault dropped |
 //! | `POST /__mock/advance` | `{"seconds"}` | `{"now"}`, as [`MockSquare::advance`] |
 //! | `GET /__mock/now` | none | `{"now"}` (RFC 3339) |
-//! | `GET /__mock/requests` | none | `[{"method","path","query","headers","body"}]`, as [`MockSquare::requests`] |
+//! | `GET /__mock/requests` | none | `[{"method","path","query","headers","body","at_ms"}]`, as [`MockSquare::requests`] (`at_ms`: arrival, milliseconds since the Unix epoch on the real clock) |
 //! | `POST /__mock/clear-requests` | none | `{"cleared"}` |
 //! | `POST /__mock/behaviour` | `{"specific_token_errors"?, "code_flow_refresh_grace"?, "refuse_repeated_revoke"?}` (booleans; absent ones unchanged) | the whole [`Behaviour`], as [`MockSquare::set_behaviour`] |
 //! | `POST /__mock/grants` | `{"client_id", "count", "pkce"?}` | `{"grants": [..]}`: ObtainToken answers for `count` new sellers, as [`MockSquare::mint_grants`] |
-//! | `GET /__mock/stats` | none | `{"refused_reuses"}`, as [`MockSquare::refused_reuses`] |
+//! | `GET /__mock/stats` | none | `{"refused_reuses", "oversize_bytes_sent"}`: the first as [`MockSquare::refused_reuses`], the second the bytes of `oversize` answers handed to the connection so far |
 //! | `POST /__mock/webhook` | `{"client_id", "notification_url", "signature_key"}` | `{"client_id", "notification_url"}`, as [`MockSquare::subscribe_webhook`] |
 //! | `POST /__mock/seller-revokes` | `{"client_id", "merchant_id"}` | `{"merchant_id", "event_id", "deliveries": [{"notification_url", "status" or "error"}]}`, as [`MockSquare::seller_revokes`] |
 //!
@@ -558,6 +558,7 @@ impl MockSquare {
             max_body: config.max_body_bytes,
             control: config.control,
             cors: config.cors,
+            oversize_sent: std::sync::atomic::AtomicU64::new(0),
         });
         let (tx, rx) = tokio::sync::oneshot::channel();
         let handle = runtime.handle().clone();

@@ -6,6 +6,7 @@ use std::convert::Infallible;
 use std::future::Future as _;
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::SystemTime;
@@ -43,6 +44,9 @@ pub(crate) struct Shared {
     pub(crate) control: bool,
     /// Which pages may read the answers.
     pub(crate) cors: crate::Cors,
+    /// Bytes of scripted oversize answers handed to hyper so far: what tells a client that
+    /// stopped at its cap from one that read the whole answer, which the request log cannot.
+    pub(crate) oversize_sent: AtomicU64,
 }
 
 /// Locks, recovering the data if a thread panicked while holding the lock: a panicking test
@@ -263,7 +267,7 @@ pub(crate) async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Resul
         }
         Some(Fault::Html502) => Some(html_response(502, consent::BAD_GATEWAY_PAGE.to_owned())),
         Some(Fault::Redirect(location)) => Some(redirect(&location)),
-        Some(Fault::Oversize(n)) => Some(respond(200, Some("application/json"), oversize_body(n))),
+        Some(Fault::Oversize(n)) => Some(oversize(&shared, n)),
         Some(Fault::Delay(d)) => {
             tokio::time::sleep(d).await;
             None
@@ -321,18 +325,61 @@ fn cors(h: &mut HeaderMap, origin: Option<&str>, config: &crate::Cors) {
     }
 }
 
-/// A 200 body of exactly `n` bytes that starts like a token answer.
-fn oversize_body(n: usize) -> Vec<u8> {
-    let head = b"{\"access_token\":\"EAAA";
-    let tail = b"\"}";
-    if n < head.len() + tail.len() {
-        return vec![b' '; n];
+/// A 200 body of exactly `n` bytes that starts like a token answer, made as hyper asks for it
+/// (a fault of a gigabyte allocates nothing) and counted in [`Shared::oversize_sent`].
+struct Oversize {
+    shared: Arc<Shared>,
+    len: usize,
+    sent: usize,
+}
+
+impl Oversize {
+    const CHUNK: usize = 64 * 1024;
+    const HEAD: &'static [u8] = b"{\"access_token\":\"EAAA";
+    const TAIL: &'static [u8] = b"\"}";
+
+    fn byte(&self, at: usize) -> u8 {
+        if self.len < Self::HEAD.len() + Self::TAIL.len() {
+            b' '
+        } else if at < Self::HEAD.len() {
+            Self::HEAD[at]
+        } else if at >= self.len - Self::TAIL.len() {
+            Self::TAIL[at - (self.len - Self::TAIL.len())]
+        } else {
+            b'x'
+        }
     }
-    let mut v = Vec::with_capacity(n);
-    v.extend_from_slice(head);
-    v.resize(n - tail.len(), b'x');
-    v.extend_from_slice(tail);
-    v
+}
+
+impl hyper::body::Body for Oversize {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        let this = self.get_mut();
+        if this.sent >= this.len {
+            return Poll::Ready(None);
+        }
+        let end = this.len.min(this.sent + Self::CHUNK);
+        let chunk: Vec<u8> = (this.sent..end).map(|at| this.byte(at)).collect();
+        this.shared.oversize_sent.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+        this.sent = end;
+        Poll::Ready(Some(Ok(Frame::data(Bytes::from(chunk)))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.sent >= self.len
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact((self.len - self.sent) as u64)
+    }
+}
+
+fn oversize(shared: &Arc<Shared>, len: usize) -> Response<RespBody> {
+    let (mut parts, _) = respond(200, Some("application/json"), Bytes::new()).into_parts();
+    parts.headers.insert("content-length", HeaderValue::from(len as u64));
+    Response::from_parts(parts, Oversize { shared: shared.clone(), len, sent: 0 }.boxed())
 }
 
 #[allow(clippy::too_many_arguments)]
