@@ -584,8 +584,8 @@ async fn webhook(AppState(app): AppState<Arc<App>>, request: Request) -> Respons
             println!("webhook: {said}");
             (StatusCode::OK, format!("{said}\n")).into_response()
         }
-        Err(VaultError::Core(square_oauth::Error::Webhook(error))) => {
-            use square_oauth::webhook::WebhookError;
+        Err(VaultError::Webhook(error)) => {
+            use square_oauth::WebhookError;
             match error {
                 // Signed by Square, but not an event this endpoint handles: acknowledged, so
                 // Square does not send it again.
@@ -597,7 +597,7 @@ async fn webhook(AppState(app): AppState<Arc<App>>, request: Request) -> Respons
                 other => (StatusCode::BAD_REQUEST, format!("{other}\n")).into_response(),
             }
         }
-        Err(VaultError::Core(error)) => (StatusCode::BAD_REQUEST, format!("{error}\n")).into_response(),
+        Err(VaultError::Lifecycle(error)) => (StatusCode::BAD_REQUEST, format!("{error}\n")).into_response(),
         // The store failed: Square sends the notification again later.
         Err(error) => {
             eprintln!("webhook: {error}");
