@@ -171,9 +171,21 @@ impl Writer {
         } else {
             text
         };
-        // A `String` always serializes; the escapes keep control characters out of the text.
+        // A `String` always serializes. JSON escapes only U+0000 to U+001F; DEL and the C1
+        // controls are escaped here too, so no control character reaches a terminal or a log.
         let encoded = serde_json::to_string(text).unwrap_or_else(|_| format!("\"{HIDDEN}\""));
-        self.push(&encoded)
+        if !encoded.chars().any(char::is_control) {
+            return self.push(&encoded);
+        }
+        let mut escaped = String::with_capacity(encoded.len() + 12);
+        for c in encoded.chars() {
+            if c.is_control() {
+                escaped.push_str(&format!("\\u{:04x}", u32::from(c)));
+            } else {
+                escaped.push(c);
+            }
+        }
+        self.push(&escaped)
     }
 }
 
@@ -412,6 +424,15 @@ mod tests {
             excerpt(body),
             r#"{"errors":[{"category":"AUTHENTICATION_ERROR","code":"UNAUTHORIZED","detail":"Bad token"}],"access_token":"…","merchant_id":"…","expires_in":0,"short_lived":true,"plan_id":null}"#
         );
+    }
+
+    #[test]
+    fn shown_error_text_carries_no_control_character() {
+        // JSON leaves DEL and the C1 controls unescaped; a terminal reads some of them.
+        let body = "{\"errors\":[{\"category\":\"A\u{7f}B\u{9b}C\"}]}".as_bytes();
+        let shown = excerpt(body);
+        assert!(!shown.chars().any(char::is_control), "{shown:?}");
+        assert!(shown.contains(r"A\u007fB\u009bC"), "{shown:?}");
     }
 
     #[test]
