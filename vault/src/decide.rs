@@ -320,6 +320,41 @@ pub fn acquire(
     (Acquire::Refresh { fence }, Some(next))
 }
 
+/// Whether `next`, written over `current`, may be forgotten by a crash of the whole machine (a
+/// power cut, a kernel panic) without breaking any guarantee: true only for a write that takes
+/// a lease on a code-flow seller and changes nothing else.
+///
+/// Such a write needs to survive the crash of any process, not of the machine. If the machine
+/// goes down, every process on it goes with it, the lease's holder included; the lease is then
+/// forgotten as if it had never been taken, and the next holder presents the same refresh
+/// token again, which code-flow refresh tokens allow. A PKCE lease is never forgettable: it is
+/// what stops a single-use refresh token from being presented twice, so it is on disk before
+/// the token leaves. Stores whose writers all run on one machine (SQLite, whose WAL works only
+/// there) commit a forgettable write without waiting for the disk; a store shared by several
+/// machines must not, since a lease forgotten there may still have a live holder elsewhere.
+///
+/// ```
+/// use square_oauth::{Flow, MerchantId};
+/// use square_oauth::jiff::Timestamp;
+/// use square_oauth_vault::decide::{self, GrantMeta, Policy};
+///
+/// let now: Timestamp = "2026-07-01T00:00:00Z".parse()?;
+/// let meta = GrantMeta { obtained_at: now, expires_at: None, refresh_at: now };
+/// let policy = Policy::default();
+/// for (flow, forgettable) in [(Flow::CodeFlow, true), (Flow::Pkce, false)] {
+///     let record = decide::grant(None, MerchantId::new("M1"), flow, meta, now);
+///     let (_, Some(leased)) = decide::acquire(&record, "A", now, &policy, false) else { panic!() };
+///     assert_eq!(decide::forgettable(&record, &leased), forgettable);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn forgettable(current: &Record, next: &Record) -> bool {
+    let Some(lease) = &next.lease else { return false };
+    current.flow == Flow::CodeFlow
+        && current.lease.as_ref() != Some(lease)
+        && *next == Record { fence: next.fence, lease: next.lease.clone(), ..current.clone() }
+}
+
 /// How a refresh call ended, as the transport saw it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Completion {
@@ -572,6 +607,36 @@ mod tests {
         assert_eq!(acquire(&r, "a", t(86_400), &policy, false), (Acquire::NotDue, None));
         assert!(matches!(acquire(&r, "a", t(7 * 86_400), &policy, false).0, Acquire::Refresh { fence: 1 }));
         assert!(matches!(acquire(&r, "a", t(86_400), &policy, true).0, Acquire::Refresh { fence: 1 }));
+    }
+
+    #[test]
+    fn only_a_code_flow_lease_is_forgettable() {
+        let policy = Policy::default();
+        let code = record(Flow::CodeFlow);
+        let (_, Some(leased)) = acquire(&code, "a", t(0), &policy, true) else { panic!() };
+        assert!(forgettable(&code, &leased));
+        // An expired lease taken over is a new lease too.
+        let (_, Some(taken)) = acquire(&leased, "b", t(61), &policy, true) else { panic!() };
+        assert!(forgettable(&leased, &taken));
+        // Writing the same lease again takes nothing.
+        assert!(!forgettable(&leased, &leased));
+        // A PKCE lease guards a single-use token.
+        let pkce = record(Flow::Pkce);
+        let (_, Some(pkce_leased)) = acquire(&pkce, "a", t(0), &policy, true) else { panic!() };
+        assert!(!forgettable(&pkce, &pkce_leased));
+        // A result, a release, a failure: never.
+        let meta = GrantMeta { obtained_at: t(1), expires_at: None, refresh_at: t(2) };
+        let (_, Some(stored)) = complete(&leased, 1, Completion::Refreshed(meta), t(1), &policy) else { panic!() };
+        assert!(!forgettable(&leased, &stored));
+        let released = release(&leased, 1).unwrap();
+        assert!(!forgettable(&leased, &released));
+        // A lease that changes anything else besides.
+        let mut more = leased.clone();
+        more.failures += 1;
+        assert!(!forgettable(&code, &more));
+        let mut revoked = leased.clone();
+        revoked.state = SellerState::Revoked;
+        assert!(!forgettable(&code, &revoked));
     }
 
     #[test]

@@ -11,18 +11,21 @@
 //!   recognised by reading the row back. The one-statement methods also run again on a fresh
 //!   connection when theirs turns out to be gone. `synchronous_commit` is forced on, so a commit is
 //!   durable when [`Store::update`] returns.
-//! - **[`Store::due`]** is one `SELECT … FOR UPDATE SKIP LOCKED` in its own short (implicit)
-//!   transaction: a seller whose lease another machine is taking at that moment is skipped
-//!   rather than waited for. The lease itself, with its fencing number, is then taken by
-//!   [`Store::update`] as on SQLite.
+//! - **[`Store::claim_due`]** picks due sellers with `SELECT … FOR UPDATE SKIP LOCKED` and
+//!   takes their leases (fencing numbers and all, decided as on SQLite) in the same short
+//!   transaction: a seller another machine is claiming at that moment is skipped rather than
+//!   waited for, and once the claim commits the seller is no longer due for anyone else. So
+//!   refreshers on many machines share the due sellers out between them instead of racing for
+//!   the same ones.
 //! - **Nothing is held across the call to Square**: no lock, no transaction, no connection (a
 //!   connection goes back to the pool after every method).
 //! - **A bounded pool**: at most [`PostgresStore::with_pool`] connections per store; a caller
 //!   beyond that waits for one to come back.
 //!
-//! Per refresh, the database work is two [`Store::update`]s (take the lease, store the result):
-//! 4 statements (`SELECT … FOR UPDATE` and `UPDATE`, twice) in 8 round trips counting `BEGIN`
-//! and `COMMIT`; statements are prepared once per connection.
+//! Per refresh by the refresher, the database work is two short transactions (claim the
+//! seller with its lease, store the result): 4 statements (`SELECT … FOR UPDATE [SKIP LOCKED]`
+//! and `UPDATE`, twice) in 8 round trips counting `BEGIN` and `COMMIT`, and 2 commits synced to
+//! disk; statements are prepared once per connection.
 //!
 //! ```no_run
 //! use square_oauth_vault::PostgresStore;
@@ -81,6 +84,12 @@ const MIGRATION_LOCK: i64 = 0x0073_7176_6175_6c74;
 const COLUMNS: &str = "merchant_id, flow, state, unknown_deadline, fence, lease_owner, lease_fence, lease_expires_at, \
     obtained_at, expires_at, refresh_at, granted_at, failures, retry_at, refreshes, key_id, token_meta, access_token, \
     refresh_token";
+
+/// The sellers [`Store::due`] names, skipping rows another transaction holds: `$1` is now,
+/// `$2` the limit.
+const DUE: &str = "WHERE state = 'active' AND refresh_at <= $1 \
+    AND (lease_expires_at IS NULL OR lease_expires_at <= $1) AND (retry_at IS NULL OR retry_at <= $1) \
+    ORDER BY refresh_at LIMIT $2 FOR UPDATE SKIP LOCKED";
 
 /// How long [`Store::update`] keeps trying through lost connections (a server restarting).
 const RECONNECT_FOR: Duration = Duration::from_secs(60);
@@ -150,6 +159,7 @@ struct Conn {
     delete: Statement,
     records: Statement,
     due: Statement,
+    claim: Statement,
     remember: Statement,
 }
 
@@ -177,11 +187,8 @@ impl Conn {
             update: prepare(&format!("UPDATE sellers SET {assignments} WHERE merchant_id = $1"))?,
             delete: prepare("DELETE FROM sellers WHERE merchant_id = $1")?,
             records: prepare(&format!("SELECT {COLUMNS} FROM sellers ORDER BY merchant_id"))?,
-            due: prepare(
-                "SELECT merchant_id FROM sellers WHERE state = 'active' AND refresh_at <= $1 \
-                 AND (lease_expires_at IS NULL OR lease_expires_at <= $1) AND (retry_at IS NULL OR retry_at <= $1) \
-                 ORDER BY refresh_at LIMIT $2 FOR UPDATE SKIP LOCKED",
-            )?,
+            due: prepare(&format!("SELECT merchant_id FROM sellers {DUE}"))?,
+            claim: prepare(&format!("SELECT {COLUMNS} FROM sellers {DUE}"))?,
             remember: prepare(
                 "INSERT INTO webhook_events (event_id, received_at) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING",
             )?,
@@ -511,6 +518,47 @@ fn attempt(
     }
 }
 
+/// What one attempt of [`Store::claim_due`] did.
+enum Claimed {
+    Done(Vec<Row>),
+    /// The connection was lost while committing these rows: each may or may not be stored.
+    CommitUnknown(Vec<Row>),
+}
+
+fn claim_attempt(
+    conn: &mut Conn,
+    now: Timestamp,
+    limit: i64,
+    decide: &mut dyn FnMut(&Row) -> Option<Row>,
+) -> Result<Claimed, Failure> {
+    let Conn { client, claim, update, .. } = conn;
+    let mut tx = client.transaction().map_err(classify("begin"))?;
+    let due = tx.query(&*claim, &[&millis(now), &limit]).map_err(classify("claim due sellers"))?;
+    let mut written = Vec::new();
+    for row in &due {
+        let row = read_row(row).map_err(Failure::Fatal)?;
+        let Some(next) = decide(&row) else { continue };
+        if next.record.merchant_id != row.record.merchant_id {
+            return Err(Failure::Fatal(StoreError::msg("a decision wrote another seller's row")));
+        }
+        let values = Values::of(&next).map_err(Failure::Fatal)?;
+        tx.execute(&*update, &values.params(&next.tokens)).map_err(classify("write a seller"))?;
+        written.push(next);
+    }
+    if written.is_empty() {
+        tx.rollback().map_err(classify("roll back"))?;
+        return Ok(Claimed::Done(written));
+    }
+    match tx.commit().map_err(classify("commit")) {
+        Ok(()) => Ok(Claimed::Done(written)),
+        Err(Failure::Lost(error)) => {
+            tracing::warn!(error = %error, "a claim's commit was cut off; reading back what landed");
+            Ok(Claimed::CommitUnknown(written))
+        }
+        Err(other) => Err(other),
+    }
+}
+
 impl Store for PostgresStore {
     fn get(&self, merchant: &MerchantId) -> Result<Option<Row>, StoreError> {
         self.simple(|c| {
@@ -584,6 +632,51 @@ impl Store for PostgresStore {
                 .collect::<Result<_, _>>()
                 .map_err(Failure::Fatal)
         })
+    }
+
+    fn claim_due(
+        &self,
+        now: Timestamp,
+        limit: usize,
+        decide: &mut dyn FnMut(&Row) -> Option<Row>,
+    ) -> Result<Vec<Row>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(50);
+        let mut conflicts = 0_u32;
+        loop {
+            let error = match self.with(|c| claim_attempt(c, now, limit, decide)) {
+                Ok(Claimed::Done(written)) => return Ok(written),
+                Ok(Claimed::CommitUnknown(written)) => {
+                    // As in `update`: a row that reads back as written (it carries the lease's
+                    // owner and fencing number) was claimed; any other was not.
+                    let mut landed = Vec::new();
+                    for row in written {
+                        if self.get(&row.record.merchant_id)?.as_ref() == Some(&row) {
+                            landed.push(row);
+                        }
+                    }
+                    return Ok(landed);
+                }
+                Err(Failure::Conflict) => {
+                    conflicts += 1;
+                    if conflicts > 100 {
+                        return Err(StoreError::msg(
+                            "PostgreSQL: claiming due sellers stayed contended for 100 attempts",
+                        ));
+                    }
+                    continue;
+                }
+                Err(Failure::Fatal(error)) => return Err(error),
+                Err(Failure::Lost(error)) => error,
+            };
+            if started.elapsed() >= RECONNECT_FOR {
+                return Err(error);
+            }
+            tracing::warn!(error = %error, "the database connection was lost; trying again");
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_secs(1));
+        }
     }
 
     fn remember_event(&self, event_id: &str, received_at: Timestamp) -> Result<bool, StoreError> {

@@ -1,7 +1,14 @@
 //! The embedded store: one SQLite file (SQLite is compiled in, nothing to install).
 //!
 //! - WAL journal, so readers never wait for the writer and writers never wait for readers.
-//! - `synchronous=FULL`: every commit is on disk before [`Store::update`] returns.
+//! - `synchronous=FULL`: every commit is on disk before [`Store::update`] returns, except one
+//!   that only takes a lease on a code-flow seller ([`decide::forgettable`]): that one is
+//!   committed with `synchronous=NORMAL`, in the WAL but not yet synced, so it survives the
+//!   crash of any process but not of the machine, which would take its holder with it. The
+//!   next synced commit carries it to disk. This saves one disk sync per code-flow refresh;
+//!   a PKCE lease is always synced before the single-use token leaves. (SQLite fixes the level
+//!   before a transaction begins, so such a write is first decided at `FULL`, rolled back before
+//!   anything is written, and decided again at `NORMAL`: one more read, no disk work.)
 //! - Every write is `BEGIN IMMEDIATE … COMMIT`: the write lock is taken first, so two
 //!   processes deciding on the same row cannot both read the old value.
 //! - A small pool of connections, one per thread using it at a time; many processes may open
@@ -25,7 +32,7 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use square_oauth::{Flow, MerchantId};
 
-use crate::decide::{Lease, Record, SellerState};
+use crate::decide::{self, Lease, Record, SellerState};
 use crate::store::{Row, SealedTokens, Store, StoreError};
 
 const SCHEMA: &str = "
@@ -108,7 +115,10 @@ impl SqliteStore {
             None => self.connect()?,
         };
         let result = f(&mut connection);
-        self.give_back(connection);
+        // A connection whose call failed may be left in any state: close it.
+        if result.is_ok() {
+            self.give_back(connection);
+        }
         result
     }
 
@@ -118,6 +128,65 @@ impl SqliteStore {
             pool.push(connection);
         }
     }
+}
+
+/// The sellers [`Store::due`] names: `?1` is now, `?2` the limit.
+const DUE: &str = "WHERE state = 'active' AND refresh_at <= ?1 \
+    AND (lease_expires_at IS NULL OR lease_expires_at <= ?1) AND (retry_at IS NULL OR retry_at <= ?1) \
+    ORDER BY refresh_at LIMIT ?2";
+
+/// Runs one write transaction (`BEGIN IMMEDIATE`: the write lock first, so the rows read are
+/// the rows written over): `decide` reads and says what to write and whether all of it is
+/// [forgettable](decide::forgettable), `write` writes it, and the commit is synced to disk
+/// unless it is forgettable. Returns what was written.
+///
+/// SQLite refuses to change `synchronous` inside a transaction, and whether a write is
+/// forgettable is only known inside one. So every transaction starts at `FULL`; one that turns
+/// out forgettable is rolled back before writing anything (no disk work), and run again at
+/// `NORMAL`; if the second run decides differently (another process wrote in between), it is
+/// run a third time at `FULL`, which is always safe. The connection is left at `FULL` when
+/// this returns `Ok`; on an error [`SqliteStore::with`] closes it.
+fn write_transaction<W>(
+    c: &mut Connection,
+    mut decide: impl FnMut(&rusqlite::Transaction<'_>) -> Result<Option<(W, bool)>, StoreError>,
+    mut write: impl FnMut(&rusqlite::Transaction<'_>, &W) -> Result<(), StoreError>,
+) -> Result<Option<W>, StoreError> {
+    let mut relaxed = false;
+    for attempt in 0..3 {
+        let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql("begin"))?;
+        let decided = decide(&tx)?;
+        let to_level = match &decided {
+            // Nothing written yet: rolling back costs no disk work.
+            Some((_, forgettable)) if relaxed && !forgettable => {
+                tx.rollback().map_err(sql("roll back"))?;
+                Some(false)
+            }
+            Some((_, forgettable)) if !relaxed && *forgettable && attempt == 0 => {
+                tx.rollback().map_err(sql("roll back"))?;
+                Some(true)
+            }
+            Some((written, _)) => {
+                write(&tx, written)?;
+                tx.commit().map_err(sql("commit"))?;
+                None
+            }
+            // Without a write, dropping the transaction rolls it back: nothing to make durable.
+            None => {
+                drop(tx);
+                None
+            }
+        };
+        let Some(level) = to_level else {
+            if relaxed {
+                c.execute_batch("PRAGMA synchronous=FULL").map_err(sql("synchronous"))?;
+            }
+            return Ok(decided.map(|(written, _)| written));
+        };
+        relaxed = level;
+        c.execute_batch(if relaxed { "PRAGMA synchronous=NORMAL" } else { "PRAGMA synchronous=FULL" })
+            .map_err(sql("synchronous"))?;
+    }
+    unreachable!("the third attempt runs at FULL and always commits")
 }
 
 fn millis(t: Timestamp) -> i64 {
@@ -234,24 +303,60 @@ impl Store for SqliteStore {
         decide: &mut dyn FnMut(Option<&Row>) -> Option<Row>,
     ) -> Result<(), StoreError> {
         self.with(|c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql("begin"))?;
-            let current = tx
-                .query_row(
-                    &format!("SELECT {COLUMNS} FROM sellers WHERE merchant_id = ?1"),
-                    [merchant.as_str()],
-                    read_row,
-                )
-                .optional()
-                .map_err(sql("read a seller"))?;
-            if let Some(next) = decide(current.as_ref()) {
-                if next.record.merchant_id != *merchant {
-                    return Err(StoreError::msg("a decision wrote another seller's row"));
-                }
-                write_row(&tx, &next).map_err(sql("write a seller"))?;
-                tx.commit().map_err(sql("commit"))?;
-            }
-            // Without a write, dropping the transaction rolls it back: nothing to make durable.
-            Ok(())
+            let decided = write_transaction(
+                c,
+                |tx| {
+                    let current = tx
+                        .query_row(
+                            &format!("SELECT {COLUMNS} FROM sellers WHERE merchant_id = ?1"),
+                            [merchant.as_str()],
+                            read_row,
+                        )
+                        .optional()
+                        .map_err(sql("read a seller"))?;
+                    let Some(next) = decide(current.as_ref()) else { return Ok(None) };
+                    if next.record.merchant_id != *merchant {
+                        return Err(StoreError::msg("a decision wrote another seller's row"));
+                    }
+                    let forgettable = current.is_some_and(|current| decide::forgettable(&current.record, &next.record));
+                    Ok(Some((next, forgettable)))
+                },
+                |tx, next| write_row(tx, next).map_err(sql("write a seller")),
+            );
+            decided.map(drop)
+        })
+    }
+
+    fn claim_due(
+        &self,
+        now: Timestamp,
+        limit: usize,
+        decide: &mut dyn FnMut(&Row) -> Option<Row>,
+    ) -> Result<Vec<Row>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.with(|c| {
+            let written = write_transaction(
+                c,
+                |tx| {
+                    let mut statement =
+                        tx.prepare_cached(&format!("SELECT {COLUMNS} FROM sellers {DUE}")).map_err(sql("due"))?;
+                    let due = statement.query_map(params![millis(now), limit], read_row).map_err(sql("due"))?;
+                    let mut written = Vec::new();
+                    let mut forgettable = true;
+                    for row in due {
+                        let row = row.map_err(sql("due"))?;
+                        let Some(next) = decide(&row) else { continue };
+                        if next.record.merchant_id != row.record.merchant_id {
+                            return Err(StoreError::msg("a decision wrote another seller's row"));
+                        }
+                        forgettable &= decide::forgettable(&row.record, &next.record);
+                        written.push(next);
+                    }
+                    Ok((!written.is_empty()).then_some((written, forgettable)))
+                },
+                |tx, written| written.iter().try_for_each(|next| write_row(tx, next).map_err(sql("write a seller"))),
+            )?;
+            Ok(written.unwrap_or_default())
         })
     }
 
@@ -274,13 +379,8 @@ impl Store for SqliteStore {
 
     fn due(&self, now: Timestamp, limit: usize) -> Result<Vec<MerchantId>, StoreError> {
         self.with(|c| {
-            let mut statement = c
-                .prepare(
-                    "SELECT merchant_id FROM sellers WHERE state = 'active' AND refresh_at <= ?1 \
-                     AND (lease_expires_at IS NULL OR lease_expires_at <= ?1) AND (retry_at IS NULL OR retry_at <= ?1) \
-                     ORDER BY refresh_at LIMIT ?2",
-                )
-                .map_err(sql("due"))?;
+            let mut statement =
+                c.prepare_cached(&format!("SELECT merchant_id FROM sellers {DUE}")).map_err(sql("due"))?;
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
             let rows = statement
                 .query_map(params![millis(now), limit], |row| row.get::<_, String>(0).map(MerchantId::new))
@@ -298,5 +398,56 @@ impl Store for SqliteStore {
             .map(|n| n > 0)
             .map_err(sql("remember a webhook event"))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decide::{GrantMeta, Policy, acquire, grant};
+
+    fn t(secs: i64) -> Timestamp {
+        Timestamp::from_second(1_800_000_000 + secs).unwrap()
+    }
+
+    fn store(name: &str) -> SqliteStore {
+        let dir = std::env::temp_dir().join(format!("square-oauth-sqlite-unit-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        SqliteStore::open(&dir.join("vault.db")).unwrap()
+    }
+
+    fn synchronous(store: &SqliteStore) -> i64 {
+        store.with(|c| c.query_row("PRAGMA synchronous", [], |row| row.get(0)).map_err(sql("synchronous"))).unwrap()
+    }
+
+    #[test]
+    fn a_claim_leaves_its_connection_synced_for_the_next_write() {
+        for (flow, name) in [(Flow::CodeFlow, "code"), (Flow::Pkce, "pkce")] {
+            let store = store(name);
+            let merchant = MerchantId::new("M");
+            let meta = GrantMeta { obtained_at: t(0), expires_at: Some(t(30 * 86_400)), refresh_at: t(7 * 86_400) };
+            let tokens = SealedTokens {
+                key_id: "k".into(),
+                token_meta: "{}".into(),
+                access_token: vec![1],
+                refresh_token: Some(vec![2]),
+            };
+            let row = Row { record: grant(None, merchant.clone(), flow, meta, t(0)), tokens };
+            store.update(&merchant, &mut |_| Some(row.clone())).unwrap();
+            let claimed = store
+                .claim_due(t(8 * 86_400), 1, &mut |current| {
+                    let (_, write) = acquire(&current.record, "a", t(8 * 86_400), &Policy::default(), false);
+                    write.map(|record| Row { record, tokens: current.tokens.clone() })
+                })
+                .unwrap();
+            assert_eq!(claimed.len(), 1, "{name}");
+            assert!(claimed[0].record.lease.is_some(), "{name}");
+            // One pooled connection: the one the claim committed on (relaxed for the code
+            // flow), now back to FULL (2) for whatever it writes next.
+            assert_eq!(store.pool.lock().unwrap().len(), 1);
+            assert_eq!(synchronous(&store), 2, "{name}");
+            let _ = std::fs::remove_dir_all(store.path().parent().unwrap());
+        }
     }
 }

@@ -82,6 +82,34 @@ pub trait Store: Send + Sync {
 
     /// Records a webhook event id; `false` if it was recorded before.
     fn remember_event(&self, event_id: &str, received_at: Timestamp) -> Result<bool, StoreError>;
+
+    /// Claims up to `limit` of the sellers [`due`](Self::due) would name, in one short
+    /// transaction: each due row is passed to `decide`, and the row it returns (if any) is
+    /// written, durably when this returns. Returns the rows written, as written.
+    ///
+    /// A store shared by many machines skips a row another transaction holds at that moment
+    /// rather than waiting for it (PostgreSQL: `FOR UPDATE SKIP LOCKED`), so that refreshers
+    /// started together claim different sellers instead of all racing for the first ones.
+    /// `decide` may be called again for a row if the store retries the transaction, so it must
+    /// only compute. The default takes [`due`](Self::due)'s list and runs
+    /// [`update`](Self::update) on each seller in turn.
+    fn claim_due(
+        &self,
+        now: Timestamp,
+        limit: usize,
+        decide: &mut dyn FnMut(&Row) -> Option<Row>,
+    ) -> Result<Vec<Row>, StoreError> {
+        let mut claimed = Vec::new();
+        for merchant in self.due(now, limit)? {
+            let mut written = None;
+            self.update(&merchant, &mut |current| {
+                written = current.and_then(&mut *decide);
+                written.clone()
+            })?;
+            claimed.extend(written);
+        }
+        Ok(claimed)
+    }
 }
 
 impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
@@ -106,5 +134,13 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     }
     fn remember_event(&self, event_id: &str, received_at: Timestamp) -> Result<bool, StoreError> {
         (**self).remember_event(event_id, received_at)
+    }
+    fn claim_due(
+        &self,
+        now: Timestamp,
+        limit: usize,
+        decide: &mut dyn FnMut(&Row) -> Option<Row>,
+    ) -> Result<Vec<Row>, StoreError> {
+        (**self).claim_due(now, limit, decide)
     }
 }

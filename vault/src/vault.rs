@@ -3,8 +3,8 @@
 
 use core::fmt;
 use core::time::Duration;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use jiff::{SignedDuration, Timestamp};
@@ -363,20 +363,52 @@ impl<S: Store> Vault<S> {
     /// there is none. One short transaction; nothing is held when it returns.
     pub fn begin_refresh(&self, merchant_id: &MerchantId, force: bool) -> Result<Begin, VaultError> {
         let now = self.now();
-        let owner = format!("{}-{}", self.owner, self.leases.fetch_add(1, Ordering::Relaxed));
+        let owner = self.lease_owner();
         let mut decided = None;
-        let mut leased_row = None;
         self.store.update(merchant_id, &mut |current| {
             let Some(row) = current else {
                 decided = None;
                 return None;
             };
             let (acquired, write) = decide::acquire(&row.record, &owner, now, &self.settings.policy, force);
-            decided = Some(acquired);
-            leased_row = Some(row.tokens.clone());
+            decided = Some((acquired, row.tokens.clone()));
             write.map(|record| Row { record, tokens: row.tokens.clone() })
         })?;
-        let acquired = decided.ok_or_else(|| VaultError::UnknownSeller(merchant_id.clone()))?;
+        let (acquired, sealed) = decided.ok_or_else(|| VaultError::UnknownSeller(merchant_id.clone()))?;
+        self.begun(merchant_id, acquired, sealed)
+    }
+
+    /// A name for one lease: this vault's, and a number of its own.
+    fn lease_owner(&self) -> String {
+        format!("{}-{}", self.owner, self.leases.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Claims the next due seller not claimed by anyone else, with its lease, in one short
+    /// transaction ([`Store::claim_due`]): the seller and what to do, or `None` when nothing
+    /// is due.
+    fn claim_next(&self) -> Result<Option<(MerchantId, Begin)>, VaultError> {
+        let now = self.now();
+        let owner = self.lease_owner();
+        let mut decided = Vec::new();
+        let written = self.store.claim_due(now, 1, &mut |row| {
+            let (acquired, write) = decide::acquire(&row.record, &owner, now, &self.settings.policy, false);
+            decided.retain(|(merchant_id, _)| *merchant_id != row.record.merchant_id);
+            decided.push((row.record.merchant_id.clone(), acquired));
+            write.map(|record| Row { record, tokens: row.tokens.clone() })
+        })?;
+        let Some(row) = written.into_iter().next() else { return Ok(None) };
+        let merchant_id = row.record.merchant_id;
+        let acquired = decided
+            .into_iter()
+            .find_map(|(m, acquired)| (m == merchant_id).then_some(acquired))
+            .ok_or_else(|| VaultError::UnknownSeller(merchant_id.clone()))?;
+        let begin = self.begun(&merchant_id, acquired, row.tokens)?;
+        Ok(Some((merchant_id, begin)))
+    }
+
+    /// What a lease decision comes to: the flight to send (its tokens opened from `sealed`),
+    /// or the outcome without one.
+    fn begun(&self, merchant_id: &MerchantId, acquired: Acquire, sealed: SealedTokens) -> Result<Begin, VaultError> {
         let fence = match acquired {
             Acquire::Refresh { fence } => fence,
             Acquire::NotDue => return Ok(Begin::Done(RefreshOutcome::NotDue)),
@@ -389,13 +421,10 @@ impl<S: Store> Vault<S> {
                 return Ok(Begin::Done(RefreshOutcome::Unavailable(reason)));
             }
         };
-        let prepared = leased_row
-            .ok_or_else(|| VaultError::UnknownSeller(merchant_id.clone()))
-            .and_then(|sealed| self.open(merchant_id, &sealed))
-            .and_then(|tokens| {
-                let operation = tokens.refresh_operation(self.settings.client_secret.as_ref())?;
-                Ok((tokens, operation))
-            });
+        let prepared = self.open(merchant_id, &sealed).and_then(|tokens| {
+            let operation = tokens.refresh_operation(self.settings.client_secret.as_ref())?;
+            Ok((tokens, operation))
+        });
         match prepared {
             Ok((tokens, operation)) => {
                 tracing::debug!(merchant_id = %merchant_id, fence, "lease taken");
@@ -638,6 +667,12 @@ impl<S: Store> Vault<S> {
 
     /// One round of the refresher: up to `limit` due sellers, refreshed by `concurrency`
     /// threads, each with its own sender from `make_send`. Returns (refreshed, not refreshed).
+    ///
+    /// Each thread claims one due seller at a time with [`Store::claim_due`] (the seller and
+    /// its lease in one short transaction), sends, stores the result, and claims the next,
+    /// until `limit` sellers are claimed or none is due. Refreshers running at once on other
+    /// threads, processes or machines claim different sellers. A store error ends the round
+    /// (after the threads finish the flights they hold) and is returned.
     pub fn refresh_due<F>(
         &self,
         limit: usize,
@@ -648,18 +683,33 @@ impl<S: Store> Vault<S> {
         S: Sync,
         F: FnMut(&ObtainToken) -> Result<ObtainTokenResponse, RefreshFailure>,
     {
-        let due = self.store.due(self.now(), limit)?;
-        let next = AtomicU64::new(0);
+        let claimed = AtomicU64::new(0);
         let refreshed = AtomicU64::new(0);
         let other = AtomicU64::new(0);
+        let failure = Mutex::new(None);
+        let stop = AtomicBool::new(false);
         std::thread::scope(|scope| {
             for _ in 0..concurrency.max(1) {
                 scope.spawn(|| {
                     let mut send = make_send();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed) as usize;
-                        let Some(merchant_id) = due.get(i) else { break };
-                        match self.refresh(merchant_id, false, &mut send) {
+                    while !stop.load(Ordering::Relaxed) && claimed.fetch_add(1, Ordering::Relaxed) < limit as u64 {
+                        let (merchant_id, begin) = match self.claim_next() {
+                            Ok(Some(claim)) => claim,
+                            Ok(None) => break,
+                            Err(error) => {
+                                stop.store(true, Ordering::Relaxed);
+                                failure.lock().unwrap_or_else(PoisonError::into_inner).get_or_insert(error);
+                                break;
+                            }
+                        };
+                        let outcome = match begin {
+                            Begin::Done(outcome) => Ok(outcome),
+                            Begin::Send(flight) => {
+                                let result = send(&flight.operation);
+                                self.finish_refresh(flight, result)
+                            }
+                        };
+                        match outcome {
                             Ok(RefreshOutcome::Refreshed) => refreshed.fetch_add(1, Ordering::Relaxed),
                             Ok(_) => other.fetch_add(1, Ordering::Relaxed),
                             Err(error) => {
@@ -671,6 +721,9 @@ impl<S: Store> Vault<S> {
                 });
             }
         });
+        if let Some(error) = failure.into_inner().unwrap_or_else(PoisonError::into_inner) {
+            return Err(error);
+        }
         Ok((refreshed.into_inner() as usize, other.into_inner() as usize))
     }
 

@@ -13,6 +13,7 @@ use common::pg::PgDb;
 use common::*;
 use square_oauth::Flow;
 use square_oauth::jiff::Timestamp;
+use square_oauth_vault::decide::Lease;
 use square_oauth_vault::postgres::migrate;
 use square_oauth_vault::{Key, Keyring, PostgresStore, RefreshOutcome, Store, Vault};
 
@@ -138,6 +139,69 @@ fn due_skips_a_seller_whose_row_another_transaction_holds() {
 }
 
 #[test]
+fn claims_made_at_once_get_different_sellers() {
+    // Four claimers each take one due seller, and each waits inside its transaction (its row
+    // locked, its lease not yet committed) until all four have arrived. They can all be inside
+    // at once only if each claim skipped the rows the others hold: a claim that waited for a
+    // locked row arrives only after the holder gave up waiting, so fewer are ever inside at once.
+    const CLAIMERS: usize = 4;
+    let Some(db) = PgDb::new("claim") else { return };
+    let square = fake();
+    let vault = pg_vault(&db);
+    let sellers = grant(&square, &vault, 8, Flow::CodeFlow);
+    let later = Timestamp::now() + square_oauth::jiff::SignedDuration::from_hours(24 * 30);
+    // `arrived` only counts up (the barrier); `inside` is how many are in `decide` right now.
+    let (arrived, inside, most_inside) = (AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0));
+    let claimed: Vec<Vec<_>> = std::thread::scope(|scope| {
+        let claimers: Vec<_> = (0..CLAIMERS)
+            .map(|i| {
+                let (store, arrived, inside, most_inside) = (vault.store(), &arrived, &inside, &most_inside);
+                scope.spawn(move || {
+                    store
+                        .claim_due(later, 1, &mut |row| {
+                            arrived.fetch_add(1, Ordering::SeqCst);
+                            let now_inside = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                            most_inside.fetch_max(now_inside, Ordering::SeqCst);
+                            // A claim that blocked the others would wait here for nobody: the
+                            // deadline lets it go, and the test then fails on `most_inside`.
+                            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+                            while arrived.load(Ordering::SeqCst) < CLAIMERS && std::time::Instant::now() < deadline {
+                                std::thread::sleep(std::time::Duration::from_millis(5));
+                            }
+                            inside.fetch_sub(1, Ordering::SeqCst);
+                            let mut next = row.clone();
+                            next.record.fence += 1;
+                            next.record.lease = Some(Lease {
+                                owner: format!("claimer-{i}"),
+                                fence: next.record.fence,
+                                expires_at: later + square_oauth::jiff::SignedDuration::from_mins(5),
+                            });
+                            Some(next)
+                        })
+                        .unwrap()
+                        .into_iter()
+                        .map(|row| row.record.merchant_id)
+                        .collect()
+                })
+            })
+            .collect();
+        claimers.into_iter().map(|c| c.join().unwrap()).collect()
+    });
+    assert_eq!(most_inside.load(Ordering::SeqCst), CLAIMERS, "all claims were open at once");
+    let mut all: Vec<_> = claimed.iter().flatten().cloned().collect();
+    assert!(claimed.iter().all(|c| c.len() == 1), "each claimer got one seller: {claimed:?}");
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), CLAIMERS, "no seller claimed twice: {claimed:?}");
+    assert!(all.iter().all(|m| sellers.contains(m)));
+    // The claimed sellers carry their leases and are no longer due; the others still are.
+    assert_eq!(vault.store().due(later, 100).unwrap().len(), sellers.len() - CLAIMERS);
+    for merchant in &all {
+        assert!(vault.record(merchant).unwrap().lease.is_some_and(|l| l.owner.starts_with("claimer-")));
+    }
+}
+
+#[test]
 fn a_connection_cut_mid_transaction_is_recovered_without_help() {
     let Some(db) = PgDb::new("cut") else { return };
     let square = fake();
@@ -152,12 +216,15 @@ fn a_connection_cut_mid_transaction_is_recovered_without_help() {
         .update(&merchant, &mut |current| {
             let mut next = current.expect("the seller").clone();
             if cut.fetch_add(1, Ordering::Relaxed) == 0 {
+                // The backend holding this test's table (its own schema): other tests' backends
+                // on the same cluster are left alone.
                 let terminated = killer
                     .query_one(
-                        "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                         WHERE application_name = 'square-oauth-vault' AND state = 'idle in transaction' \
-                         AND pid <> pg_backend_pid()) t",
-                        &[],
+                        "SELECT count(*) FROM (SELECT pg_terminate_backend(a.pid) FROM pg_stat_activity a \
+                         WHERE a.application_name = 'square-oauth-vault' AND a.state = 'idle in transaction' \
+                         AND a.pid <> pg_backend_pid() AND EXISTS (SELECT 1 FROM pg_locks l \
+                         WHERE l.pid = a.pid AND l.relation = to_regclass($1))) t",
+                        &[&format!("{}.sellers", db.schema)],
                     )
                     .unwrap()
                     .get::<_, i64>(0);

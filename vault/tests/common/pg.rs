@@ -44,7 +44,8 @@ pub struct PgDb {
     /// The connection string, with the schema as the search path.
     pub conninfo: String,
     base: String,
-    schema: String,
+    /// The schema the test has to itself.
+    pub schema: String,
 }
 
 impl PgDb {
