@@ -69,15 +69,23 @@ impl RefreshPair {
             .expect("the vault refreshes")
     }
 
-    /// The same refresh through the adapter, and Square's answer written over one row.
+    /// The same refresh through the adapter, and Square's answer written over one row, with the
+    /// time it was obtained.
+    ///
+    /// The loopback server answers every refresh with the same tokens, where real Square sends
+    /// new ones each time. Written alone, identical bytes would let SQLite skip the page write
+    /// and with it the commit's fsync, making the floor a floor of nothing; the obtained-at
+    /// time changes the row on every refresh, as new tokens would, and as the vault's sealed
+    /// values (a new nonce each time) do.
     pub fn base(&self) -> usize {
         let answer = self.client.obtain_token(&self.operation).expect("a token");
         let access = answer.access_token.as_ref().expect("an access token").expose_secret();
         let refresh = answer.refresh_token.as_ref().map(|t| t.expose_secret());
+        let obtained_at = Timestamp::now().as_nanosecond() as i64;
         self.connection
             .execute(
-                "UPDATE sellers SET access_token = ?1, refresh_token = ?2 WHERE merchant_id = ?3",
-                (access, refresh, self.merchant.as_str()),
+                "UPDATE sellers SET access_token = ?1, refresh_token = ?2, obtained_at = ?3 WHERE merchant_id = ?4",
+                (access, refresh, obtained_at, self.merchant.as_str()),
             )
             .expect("the row is updated")
     }
@@ -91,7 +99,7 @@ fn bare_table(path: &Path, merchant: &str) -> rusqlite::Connection {
     connection
         .execute_batch(
             "PRAGMA synchronous=FULL;
-             CREATE TABLE sellers (merchant_id TEXT PRIMARY KEY, access_token TEXT, refresh_token TEXT);",
+             CREATE TABLE sellers (merchant_id TEXT PRIMARY KEY, access_token TEXT, refresh_token TEXT, obtained_at INTEGER);",
         )
         .expect("the table is made");
     connection.execute("INSERT INTO sellers (merchant_id) VALUES (?1)", [merchant]).expect("the row is made");
