@@ -37,8 +37,14 @@ use square_oauth_vault::{Key, Keyring, PostgresStore, Settings, Vault};
 
 const APP: &str = "sq0idp-fleet-bench";
 const DATABASE: &str = "SQUARE_VAULT_BENCH_DATABASE_URL";
-/// The refreshers' clock is this many days ahead per round, so that every seller is due again.
-const DAYS_PER_ROUND: i64 = 10;
+/// The refreshers' clock is this many days ahead per round, so that every seller is due again:
+/// more than the 7 days after which a grant is refreshed (`RefreshRules::default`), and few
+/// enough that the last round's clock stays a day short of the fake's 30-day access tokens. A
+/// clock past that finds every token it has just obtained already expiring, so its round never
+/// runs out of due sellers: with 10 days, the third round refreshed 2,000 sellers 950,000 times.
+const DAYS_PER_ROUND: i64 = 8;
+/// How many rounds fit before the clock reaches the fake's access tokens' expiry.
+const MAX_ROUNDS: usize = 3;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -173,6 +179,10 @@ fn coordinate(flags: &HashMap<String, String>) {
         .split(',')
         .map(|n| n.trim().parse().expect("--processes: numbers, comma-separated"))
         .collect();
+    assert!(
+        processes.len() <= MAX_ROUNDS,
+        "--processes: at most {MAX_ROUNDS} rounds, so that each round's clock stays before the fake's tokens expire"
+    );
     let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let cpu = cpu
         .lines()
