@@ -195,3 +195,26 @@ fn a_missing_client_id_is_a_usage_error() {
     run.code(2);
     assert!(run.stderr.contains("SQUARE_CLIENT_ID"), "{}", run.stderr);
 }
+
+#[test]
+fn a_loopback_http_redirect_url_is_listened_on_not_pasted() {
+    // `--redirect-url` with a loopback http URL (the one registered with the fake) listens on its
+    // port like `--redirect-port`; nothing is read from standard input, which stays closed.
+    let fx = Fixture::new();
+    let registered = format!("http://localhost:{}/callback", fx.redirect_port);
+    let mut callback_status = 0;
+    let run = fx
+        .cli()
+        .args(["login", "--client-id", CLIENT_ID, "--no-browser", "--wait", "60s", "--json"])
+        .args(["--redirect-url", &registered])
+        .run_with_browser(|url| {
+            assert_eq!(query_param(url, "redirect_uri").as_deref(), Some(registered.as_str()));
+            callback_status = approve_and_follow(&fx.square, url);
+        });
+    run.code(0);
+    assert_eq!(callback_status, 200, "the CLI answered the browser on the URL's own port");
+    let exchange = fx.square.requests().into_iter().find(|r| r.path == "/oauth2/token").expect("an exchange");
+    let body: serde_json::Value = serde_json::from_slice(&exchange.body).unwrap();
+    assert_eq!(body["redirect_uri"], registered.as_str());
+    assert_eq!(run.json()["merchant_id"], MERCHANT);
+}
