@@ -11,6 +11,9 @@
 //!   recognised by reading the row back. The one-statement methods also run again on a fresh
 //!   connection when theirs turns out to be gone. `synchronous_commit` is forced on, so a commit is
 //!   durable when [`Store::update`] returns.
+//! - **[`Store::replace`]** is one `UPDATE … WHERE` the whole row is still as expected, in a
+//!   transaction of its own: the vault stores a refresh's result with it over the row its lease
+//!   wrote, and falls back to [`Store::update`] when anything changed the row meanwhile.
 //! - **[`Store::claim_due`]** picks due sellers with `SELECT … FOR UPDATE SKIP LOCKED` and
 //!   takes their leases (fencing numbers and all, decided as on SQLite) in the same short
 //!   transaction: a seller another machine is claiming at that moment is skipped rather than
@@ -22,10 +25,10 @@
 //! - **A bounded pool**: at most [`PostgresStore::with_pool`] connections per store; a caller
 //!   beyond that waits for one to come back.
 //!
-//! Per refresh by the refresher, the database work is two short transactions (claim the
-//! seller with its lease, store the result): 4 statements (`SELECT … FOR UPDATE [SKIP LOCKED]`
-//! and `UPDATE`, twice) in 8 round trips counting `BEGIN` and `COMMIT`, and 2 commits synced to
-//! disk; statements are prepared once per connection.
+//! Per refresh by the refresher, the database work is two short transactions: claim the seller
+//! with its lease (`BEGIN`, `SELECT … FOR UPDATE SKIP LOCKED`, `UPDATE`, `COMMIT`), then store
+//! the result (one compare-and-swap `UPDATE`): 3 statements in 5 round trips counting `BEGIN`
+//! and `COMMIT`, and 2 commits synced to disk; statements are prepared once per connection.
 //!
 //! ```no_run
 //! use square_oauth_vault::PostgresStore;
@@ -156,6 +159,7 @@ struct Conn {
     get_for_update: Statement,
     insert: Statement,
     update: Statement,
+    replace: Statement,
     delete: Statement,
     records: Statement,
     due: Statement,
@@ -185,6 +189,13 @@ impl Conn {
             get_for_update: prepare(&format!("SELECT {COLUMNS} FROM sellers WHERE merchant_id = $1 FOR UPDATE"))?,
             insert: prepare(&format!("INSERT INTO sellers ({COLUMNS}) VALUES ({values})"))?,
             update: prepare(&format!("UPDATE sellers SET {assignments} WHERE merchant_id = $1"))?,
+            // `$2` to `$19` the new values, `$20` to `$37` the expected ones (all but the
+            // merchant id); IS NOT DISTINCT FROM, so that NULL matches NULL.
+            replace: prepare(&format!(
+                "UPDATE sellers SET {assignments} WHERE merchant_id = $1 AND ({}) IS NOT DISTINCT FROM ({})",
+                COLUMNS.split(',').map(str::trim).skip(1).collect::<Vec<_>>().join(", "),
+                (20..=37).map(|n| format!("${n}")).collect::<Vec<_>>().join(", "),
+            ))?,
             delete: prepare("DELETE FROM sellers WHERE merchant_id = $1")?,
             records: prepare(&format!("SELECT {COLUMNS} FROM sellers ORDER BY merchant_id"))?,
             due: prepare(&format!("SELECT merchant_id FROM sellers {DUE}"))?,
@@ -607,6 +618,41 @@ impl Store for PostgresStore {
             tracing::warn!(merchant_id = %merchant, error = %error, "the database connection was lost; trying again");
             std::thread::sleep(pause);
             pause = (pause * 2).min(Duration::from_secs(1));
+        }
+    }
+
+    fn replace(&self, expected: &Row, next: &Row) -> Result<bool, StoreError> {
+        let merchant = &next.record.merchant_id;
+        if expected.record.merchant_id != *merchant {
+            return Err(StoreError::msg("a replacement for another seller's row"));
+        }
+        let (old, new) = (Values::of(expected)?, Values::of(next)?);
+        let mut params: Vec<&(dyn ToSql + Sync)> = new.params(&next.tokens).to_vec();
+        params.extend_from_slice(&old.params(&expected.tokens)[1..]);
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(50);
+        loop {
+            // One statement, committed on its own: durable when it returns (synchronous_commit).
+            let error = match self.with(|c| c.client.execute(&c.replace, &params).map_err(classify("replace a seller")))
+            {
+                Ok(n) => return Ok(n == 1),
+                Err(Failure::Fatal(error)) => return Err(error),
+                // Contended: the caller decides again under `update`, which waits its turn.
+                Err(Failure::Conflict) => return Ok(false),
+                Err(Failure::Lost(error)) => error,
+            };
+            if started.elapsed() >= RECONNECT_FOR {
+                return Err(error);
+            }
+            tracing::warn!(error = %error, "the database connection was lost; reading back what landed");
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_secs(1));
+            // The statement may have landed before the connection went: the row tells.
+            match self.get(merchant)? {
+                Some(row) if row == *next => return Ok(true),
+                Some(row) if row == *expected => {}
+                _ => return Ok(false),
+            }
         }
     }
 

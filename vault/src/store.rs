@@ -70,6 +70,25 @@ pub trait Store: Send + Sync {
         decide: &mut dyn FnMut(Option<&Row>) -> Option<Row>,
     ) -> Result<(), StoreError>;
 
+    /// Writes `next` over the seller's row only if the row is still exactly `expected` (a
+    /// compare-and-swap on the whole row), durably when this returns `true`; `false` when the
+    /// row has changed (or is gone) and nothing was written. A store that can do it in one
+    /// statement should (PostgreSQL does); the default runs [`update`](Self::update).
+    ///
+    /// The vault stores a refresh's result with it over the row its lease wrote, and makes the
+    /// decision again under [`update`](Self::update) when this returns `false`.
+    fn replace(&self, expected: &Row, next: &Row) -> Result<bool, StoreError> {
+        if expected.record.merchant_id != next.record.merchant_id {
+            return Err(StoreError::msg("a replacement for another seller's row"));
+        }
+        let mut replaced = false;
+        self.update(&expected.record.merchant_id, &mut |current| {
+            replaced = current == Some(expected);
+            replaced.then(|| next.clone())
+        })?;
+        Ok(replaced)
+    }
+
     /// Deletes a seller's row; whether there was one.
     fn delete(&self, merchant: &MerchantId) -> Result<bool, StoreError>;
 
@@ -122,6 +141,9 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
         decide: &mut dyn FnMut(Option<&Row>) -> Option<Row>,
     ) -> Result<(), StoreError> {
         (**self).update(merchant, decide)
+    }
+    fn replace(&self, expected: &Row, next: &Row) -> Result<bool, StoreError> {
+        (**self).replace(expected, next)
     }
     fn delete(&self, merchant: &MerchantId) -> Result<bool, StoreError> {
         (**self).delete(merchant)

@@ -163,6 +163,9 @@ pub struct Flight {
     fence: u64,
     tokens: TokenSet,
     operation: ObtainToken,
+    /// The row as the lease wrote it: the result is stored over it by [`Store::replace`] when
+    /// nothing has changed it since, without reading it again under a lock.
+    leased: Option<Row>,
 }
 
 impl Flight {
@@ -371,11 +374,12 @@ impl<S: Store> Vault<S> {
                 return None;
             };
             let (acquired, write) = decide::acquire(&row.record, &owner, now, &self.settings.policy, force);
-            decided = Some((acquired, row.tokens.clone()));
-            write.map(|record| Row { record, tokens: row.tokens.clone() })
+            let written = write.map(|record| Row { record, tokens: row.tokens.clone() });
+            decided = Some((acquired, row.tokens.clone(), written.clone()));
+            written
         })?;
-        let (acquired, sealed) = decided.ok_or_else(|| VaultError::UnknownSeller(merchant_id.clone()))?;
-        self.begun(merchant_id, acquired, sealed)
+        let (acquired, sealed, leased) = decided.ok_or_else(|| VaultError::UnknownSeller(merchant_id.clone()))?;
+        self.begun(merchant_id, acquired, sealed, leased)
     }
 
     /// A name for one lease: this vault's, and a number of its own.
@@ -397,18 +401,24 @@ impl<S: Store> Vault<S> {
             write.map(|record| Row { record, tokens: row.tokens.clone() })
         })?;
         let Some(row) = written.into_iter().next() else { return Ok(None) };
-        let merchant_id = row.record.merchant_id;
+        let merchant_id = row.record.merchant_id.clone();
         let acquired = decided
             .into_iter()
             .find_map(|(m, acquired)| (m == merchant_id).then_some(acquired))
             .ok_or_else(|| VaultError::UnknownSeller(merchant_id.clone()))?;
-        let begin = self.begun(&merchant_id, acquired, row.tokens)?;
+        let begin = self.begun(&merchant_id, acquired, row.tokens.clone(), Some(row))?;
         Ok(Some((merchant_id, begin)))
     }
 
     /// What a lease decision comes to: the flight to send (its tokens opened from `sealed`),
-    /// or the outcome without one.
-    fn begun(&self, merchant_id: &MerchantId, acquired: Acquire, sealed: SealedTokens) -> Result<Begin, VaultError> {
+    /// or the outcome without one. `leased`: the row as the decision wrote it.
+    fn begun(
+        &self,
+        merchant_id: &MerchantId,
+        acquired: Acquire,
+        sealed: SealedTokens,
+        leased: Option<Row>,
+    ) -> Result<Begin, VaultError> {
         let fence = match acquired {
             Acquire::Refresh { fence } => fence,
             Acquire::NotDue => return Ok(Begin::Done(RefreshOutcome::NotDue)),
@@ -428,7 +438,7 @@ impl<S: Store> Vault<S> {
         match prepared {
             Ok((tokens, operation)) => {
                 tracing::debug!(merchant_id = %merchant_id, fence, "lease taken");
-                Ok(Begin::Send(Box::new(Flight { merchant_id: merchant_id.clone(), fence, tokens, operation })))
+                Ok(Begin::Send(Box::new(Flight { merchant_id: merchant_id.clone(), fence, tokens, operation, leased })))
             }
             Err(error) => {
                 // Nothing was sent: give the lease back so that nobody takes it for a crash.
@@ -449,7 +459,7 @@ impl<S: Store> Vault<S> {
         result: Result<ObtainTokenResponse, RefreshFailure>,
     ) -> Result<RefreshOutcome, VaultError> {
         let now = self.now();
-        let Flight { merchant_id, fence, mut tokens, .. } = *flight;
+        let Flight { merchant_id, fence, mut tokens, leased, .. } = *flight;
         let (completion, sealed, failure) = match result {
             Ok(response) => match tokens.apply_refresh(response, now) {
                 Ok(()) => (Completion::Refreshed(self.meta(&tokens)), Some(self.seal(&tokens)?), None),
@@ -461,17 +471,36 @@ impl<S: Store> Vault<S> {
             },
             Err(failure) => (failure.completion(), None, Some(failure)),
         };
-        let mut completed = Completed::Stale;
-        self.store.update(&merchant_id, &mut |current| {
-            let row = current?;
+        let decided = |row: &Row| {
             let (done, write) = decide::complete(&row.record, fence, completion, now, &self.settings.policy);
-            completed = done;
             let tokens = match (&sealed, done) {
                 (Some(sealed), Completed::Stored) => sealed.clone(),
                 _ => row.tokens.clone(),
             };
-            write.map(|record| Row { record, tokens })
-        })?;
+            (done, write.map(|record| Row { record, tokens }))
+        };
+        // First over the row as the lease left it, in one compare-and-swap (on PostgreSQL one
+        // statement instead of a locking transaction); if anything changed it since, the
+        // decision is made again on the row as it is now.
+        let mut completed = None;
+        if let Some(leased) = &leased
+            && let (done, Some(next)) = decided(leased)
+            && self.store.replace(leased, &next)?
+        {
+            completed = Some(done);
+        }
+        let completed = match completed {
+            Some(done) => done,
+            None => {
+                let mut completed = Completed::Stale;
+                self.store.update(&merchant_id, &mut |current| {
+                    let (done, next) = decided(current?);
+                    completed = done;
+                    next
+                })?;
+                completed
+            }
+        };
         let outcome = match completed {
             Completed::Stored => RefreshOutcome::Refreshed,
             Completed::Stale => RefreshOutcome::Stale,

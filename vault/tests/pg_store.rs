@@ -119,6 +119,17 @@ fn two_first_grants_of_one_seller_race_and_the_second_decides_on_the_first() {
 }
 
 #[test]
+fn replace_is_a_compare_and_swap_on_the_whole_row() {
+    let Some(db) = PgDb::new("replace") else { return };
+    let square = fake();
+    let vault = pg_vault(&db);
+    for flow in [Flow::CodeFlow, Flow::Pkce] {
+        let sellers = grant(&square, &vault, 1, flow);
+        replace_swaps_only_the_expected_row(vault.store(), &sellers[0]);
+    }
+}
+
+#[test]
 fn due_skips_a_seller_whose_row_another_transaction_holds() {
     let Some(db) = PgDb::new("due") else { return };
     let square = fake();

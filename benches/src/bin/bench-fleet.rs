@@ -347,9 +347,10 @@ fn coordinate(flags: &HashMap<String, String>) {
             "refused_reuses": reuses,
             "measured_per_refresh": work,
             "per_refresh_by_design": {
-                "statements": "2 x (SELECT ... FOR UPDATE, UPDATE) + 1/64 of a due SELECT ... FOR UPDATE SKIP LOCKED",
-                "round_trips": "8 (2 x BEGIN, SELECT, UPDATE, COMMIT) + 1/64",
-                "floor": "1 UPDATE, 1 round trip",
+                "statements": "3: the claim (SELECT ... FOR UPDATE SKIP LOCKED LIMIT 1, UPDATE), the result (one compare-and-swap UPDATE)",
+                "round_trips": "5: BEGIN, SELECT, UPDATE, COMMIT; UPDATE",
+                "commits": 2,
+                "floor": "1 UPDATE, 1 round trip, 1 commit",
             },
         })
     );

@@ -131,3 +131,42 @@ pub fn accepted_by_fake<S: Store>(vault: &Vault<S>, client: &square_oauth_ureq::
     }
     matches!(vault.refresh(merchant, true, &mut sender(client)), Ok(square_oauth_vault::RefreshOutcome::Refreshed))
 }
+
+/// [`Store::replace`]'s contract, on `merchant`'s row in `store`: a compare-and-swap on the
+/// whole row. It writes over exactly the row it expects (NULL columns included) and over no
+/// other, whichever column differs: the record, a column that may be NULL, the sealed tokens.
+pub fn replace_swaps_only_the_expected_row<S: Store>(store: &S, merchant: &MerchantId) {
+    use square_oauth_vault::decide::Lease;
+    let stored = || store.get(merchant).expect("a read").expect("the row");
+    let unleased = stored();
+    assert!(unleased.record.lease.is_none(), "the contract starts from a row without a lease");
+    let mut leased = unleased.clone();
+    leased.record.fence += 1;
+    leased.record.lease = Some(Lease {
+        owner: "contract".to_owned(),
+        fence: leased.record.fence,
+        expires_at: square_oauth::jiff::Timestamp::from_second(2_000_000_000).unwrap(),
+    });
+    assert!(store.replace(&unleased, &leased).expect("a replace"), "the expected row is replaced");
+    assert_eq!(stored(), leased);
+
+    let mut other = leased.clone();
+    other.record.refreshes += 7;
+    let mut resealed = leased.clone();
+    resealed.tokens.access_token.push(0);
+    let mut elsewhere = leased.clone();
+    elsewhere.record.lease.as_mut().unwrap().owner = "someone else".to_owned();
+    for (what, expected) in
+        [("the old row", &unleased), ("other sealed tokens", &resealed), ("another lease holder", &elsewhere)]
+    {
+        assert!(!store.replace(expected, &other).expect("a replace"), "{what}: nothing written");
+        assert_eq!(stored(), leased, "{what}: the row is as it was");
+    }
+    // And back: NULL columns in the new row are written as NULL.
+    assert!(store.replace(&leased, &unleased).expect("a replace"));
+    assert_eq!(stored(), unleased);
+    // A row for another seller is refused outright.
+    let mut foreign = unleased.clone();
+    foreign.record.merchant_id = MerchantId::new("SOMEONE-ELSE");
+    assert!(store.replace(&unleased, &foreign).is_err());
+}
