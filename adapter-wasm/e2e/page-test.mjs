@@ -175,6 +175,21 @@ async function run(origin) {
     assert.equal(await page.locator("#error").textContent(), "");
     step("Revoke: the token's status is now revoked");
 
+    // Square's specification answers UNAUTHORIZED for a revoked or expired token alike, where
+    // the fake here runs with --specific-token-errors: switched to the specification, a second
+    // revoke (which Square accepts again) shows the same token as not valid, without an error.
+    const behaviour = (specific) => fetch(`${square}/__mock/behaviour`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ specific_token_errors: specific }),
+    });
+    assert.equal((await behaviour(false)).status, 200, "the fake switches to the specification's errors");
+    await page.click("#revoke");
+    await page.locator('body[data-state="not valid (expired or revoked)"]').waitFor();
+    assert.equal(await page.locator("#error").textContent(), "");
+    assert.equal((await behaviour(true)).status, 200);
+    step("With the specification's UNAUTHORIZED, the revoked token reads as not valid");
+
     await mkdir(dirname(screenshot), { recursive: true });
     await page.screenshot({ path: screenshot, fullPage: true });
     step(`screenshot saved to ${screenshot}`);
