@@ -152,6 +152,23 @@ mod tests {
     }
 
     #[test]
+    fn jitter_spans_the_whole_upper_half_and_nothing_beyond() {
+        // Attempt 1 of the default policy: a step of 500 ms, so a wait from 250 ms (entropy 0)
+        // to 500 ms (entropy 250,000,000 ns, the top of the range), wrapping after that.
+        let policy = RetryPolicy::default();
+        let wait = |entropy| match policy.decide(Replay::Safe, 1, answer(503), entropy) {
+            Decision::Retry(wait) => wait,
+            Decision::Stop => panic!("stopped"),
+        };
+        let half = 250_000_000u64;
+        assert_eq!(wait(0), Duration::from_millis(250));
+        assert_eq!(wait(1), Duration::from_nanos(half + 1));
+        assert_eq!(wait(half), Duration::from_millis(500), "the top of the range is reachable");
+        assert_eq!(wait(half + 1), Duration::from_millis(250), "and the range wraps after it");
+        assert_eq!(wait(half + 2), Duration::from_nanos(half + 1));
+    }
+
+    #[test]
     fn stops_after_the_configured_retries() {
         let policy = RetryPolicy::default();
         assert!(matches!(policy.decide(Replay::Safe, 2, answer(503), 0), Decision::Retry(_)));

@@ -605,3 +605,37 @@ proptest! {
         prop_assert!(run.attempts <= retries + 1, "{} attempts", run.attempts);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The contract's edges
+
+#[test]
+fn wait_from_is_the_time_left_and_zero_once_passed() {
+    let now = Timestamp::from_second(1_800_000_000).unwrap();
+    let until = now + SignedDuration::from_millis(1_500);
+    assert_eq!(Call::<RetrieveTokenStatus, std::io::Error>::wait_from(until, now), Duration::from_millis(1_500));
+    assert_eq!(Call::<RetrieveTokenStatus, std::io::Error>::wait_from(now, until), Duration::ZERO);
+    assert_eq!(Call::<RetrieveTokenStatus, std::io::Error>::wait_from(now, now), Duration::ZERO);
+}
+
+#[test]
+#[should_panic(expected = "an attempt was reported with none in flight")]
+fn an_answer_reported_before_anything_was_sent_is_a_bug_in_the_driver() {
+    let (operation, config, policy) =
+        (RetrieveTokenStatus::new(access()), Config::production(), RetryPolicy::default());
+    let mut call: Call<'_, _, std::io::Error> = Call::new(&operation, &config, &policy).unwrap();
+    let answer = http::Response::builder().status(200).body(STATUS_ANSWER.as_bytes().to_vec()).unwrap();
+    call.answer(answer);
+}
+
+#[test]
+#[should_panic(expected = "an attempt was reported with none in flight")]
+fn a_failure_reported_twice_for_one_attempt_is_a_bug_in_the_driver() {
+    let (operation, config, policy) =
+        (RetrieveTokenStatus::new(access()), Config::production(), RetryPolicy::default());
+    let mut call: Call<'_, _, std::io::Error> = Call::new(&operation, &config, &policy).unwrap();
+    let now = Timestamp::from_second(1_800_000_000).unwrap();
+    assert!(matches!(call.poll(now, 0), Step::Send(_)));
+    call.failed(Failure::NotSent(std::io::Error::other("refused")));
+    call.failed(Failure::NotSent(std::io::Error::other("refused again")));
+}

@@ -226,3 +226,16 @@ fn authorize_url_inputs_are_checked() {
     );
     assert!(base().redirect_uri(format!("https://e.com/{}", "p".repeat(2048 - 14))).build(&config).is_ok());
 }
+
+#[cfg(feature = "getrandom")]
+#[test]
+fn generated_verifiers_and_states_are_43_fresh_url_safe_characters() {
+    use square_oauth::{CodeVerifier, State};
+    let url_safe = |s: &str| s.len() == 43 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let (a, b) = (CodeVerifier::generate().unwrap(), CodeVerifier::generate().unwrap());
+    assert!(url_safe(a.expose_secret()) && url_safe(b.expose_secret()));
+    assert_ne!(a.expose_secret(), b.expose_secret(), "two verifiers from the system's entropy differ");
+    let (a, b) = (State::generate().unwrap(), State::generate().unwrap());
+    assert!(url_safe(a.expose_secret()) && url_safe(b.expose_secret()));
+    assert_ne!(a.expose_secret(), b.expose_secret(), "two states from the system's entropy differ");
+}

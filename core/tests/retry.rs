@@ -144,3 +144,29 @@ fn a_token_set_that_cannot_refresh_means_the_seller_must_authorize_again() {
     let code_flow = TokenSet::from_response(Flow::CodeFlow, id(), answer(true), start).unwrap();
     assert!(!code_flow.refresh_operation(None).unwrap_err().must_authorize_again());
 }
+
+#[test]
+fn a_call_error_reads_the_refusal_it_carries_and_nothing_else() {
+    use square_oauth::{CallError, ErrorCode, LifecycleError};
+    type Failed = CallError<std::io::Error>;
+    // Square's answer: the grant is dead, or the call was only throttled.
+    let dead: Failed = CallError::Core(refused(400, "AUTHENTICATION_ERROR", "UNAUTHORIZED"));
+    assert!(dead.refresh_must_authorize_again());
+    assert!(dead.has_code(&ErrorCode::Unauthorized));
+    assert!(!dead.has_code(&ErrorCode::RateLimited));
+    let throttled: Failed = CallError::Core(refused(429, "RATE_LIMIT_ERROR", "RATE_LIMITED"));
+    assert!(!throttled.refresh_must_authorize_again());
+    assert!(throttled.has_code(&ErrorCode::RateLimited));
+    assert!(!throttled.has_code(&ErrorCode::Unauthorized));
+    // The token set's own refusal, before anything was sent.
+    let no_refresh_token: Failed = CallError::Lifecycle(LifecycleError::NoRefreshToken);
+    assert!(no_refresh_token.refresh_must_authorize_again());
+    assert!(!no_refresh_token.has_code(&ErrorCode::Unauthorized));
+    let no_secret: Failed = CallError::Lifecycle(LifecycleError::ClientSecretRequired);
+    assert!(!no_secret.refresh_must_authorize_again());
+    // A transport failure never means the seller must come back, and carries no code.
+    let timed_out: Failed = CallError::Timeout { may_have_reached: true };
+    assert!(!timed_out.refresh_must_authorize_again());
+    assert!(!timed_out.has_code(&ErrorCode::Unauthorized));
+    assert!(timed_out.square_errors().is_empty());
+}
