@@ -594,7 +594,7 @@ impl Store for PostgresStore {
                     // back as written, it did (the row carries the lease's owner and fencing
                     // number, so it is ours); otherwise decide again on what is there now.
                     match self.get(merchant) {
-                        Ok(Some(row)) if row == *written => return Ok(()),
+                        Ok(Some(row)) if row == written.as_stored() => return Ok(()),
                         Ok(_) => {
                             tracing::warn!(merchant_id = %merchant, "a commit was cut off and did not land; deciding again");
                             continue;
@@ -649,8 +649,8 @@ impl Store for PostgresStore {
             pause = (pause * 2).min(Duration::from_secs(1));
             // The statement may have landed before the connection went: the row tells.
             match self.get(merchant)? {
-                Some(row) if row == *next => return Ok(true),
-                Some(row) if row == *expected => {}
+                Some(row) if row == next.as_stored() => return Ok(true),
+                Some(row) if row == expected.as_stored() => {}
                 _ => return Ok(false),
             }
         }
@@ -698,7 +698,7 @@ impl Store for PostgresStore {
                     // owner and fencing number) was claimed; any other was not.
                     let mut landed = Vec::new();
                     for row in written {
-                        if self.get(&row.record.merchant_id)?.as_ref() == Some(&row) {
+                        if self.get(&row.record.merchant_id)? == Some(row.as_stored()) {
                             landed.push(row);
                         }
                     }

@@ -33,6 +33,46 @@ pub struct Row {
     pub tokens: SealedTokens,
 }
 
+impl Row {
+    /// The row as a store keeps it and reads it back: every time to the millisecond, the
+    /// precision both stores write (milliseconds since the epoch). A row decided in memory
+    /// carries the clock's nanoseconds; compare it with a row read from a store as this.
+    ///
+    /// ```
+    /// # use square_oauth_vault::{Row, SealedTokens};
+    /// # use square_oauth_vault::decide::{self, GrantMeta};
+    /// # use square_oauth::{Flow, MerchantId};
+    /// use square_oauth::jiff::Timestamp;
+    ///
+    /// let now: Timestamp = "2026-07-01T00:00:00.123456789Z".parse()?;
+    /// let meta = GrantMeta { obtained_at: now, expires_at: None, refresh_at: now };
+    /// let record = decide::grant(None, MerchantId::new("M1"), Flow::Pkce, meta, now);
+    /// let tokens = SealedTokens { key_id: "k1".into(), token_meta: "{}".into(), access_token: vec![1], refresh_token: None };
+    /// let row = Row { record, tokens };
+    /// assert_eq!(row.as_stored().record.obtained_at.to_string(), "2026-07-01T00:00:00.123Z");
+    /// assert_eq!(row.as_stored().as_stored(), row.as_stored());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn as_stored(&self) -> Row {
+        use crate::decide::SellerState;
+        let ms = |t: Timestamp| Timestamp::from_millisecond(t.as_millisecond()).unwrap_or(t);
+        let mut row = self.clone();
+        let r = &mut row.record;
+        if let SellerState::OutcomeUnknown { deadline } = &mut r.state {
+            *deadline = ms(*deadline);
+        }
+        if let Some(lease) = &mut r.lease {
+            lease.expires_at = ms(lease.expires_at);
+        }
+        r.obtained_at = ms(r.obtained_at);
+        r.expires_at = r.expires_at.map(ms);
+        r.refresh_at = ms(r.refresh_at);
+        r.granted_at = ms(r.granted_at);
+        r.retry_at = r.retry_at.map(ms);
+        row
+    }
+}
+
 /// A failure of the store itself (the database, its file, its schema).
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
@@ -71,7 +111,8 @@ pub trait Store: Send + Sync {
     ) -> Result<(), StoreError>;
 
     /// Writes `next` over the seller's row only if the row is still exactly `expected` (a
-    /// compare-and-swap on the whole row), durably when this returns `true`; `false` when the
+    /// compare-and-swap on the whole row, times to the store's millisecond: see
+    /// [`Row::as_stored`]), durably when this returns `true`; `false` when the
     /// row has changed (or is gone) and nothing was written. A store that can do it in one
     /// statement should (PostgreSQL does); the default runs [`update`](Self::update).
     ///
@@ -81,9 +122,9 @@ pub trait Store: Send + Sync {
         if expected.record.merchant_id != next.record.merchant_id {
             return Err(StoreError::msg("a replacement for another seller's row"));
         }
-        let mut replaced = false;
+        let (expected, mut replaced) = (expected.as_stored(), false);
         self.update(&expected.record.merchant_id, &mut |current| {
-            replaced = current == Some(expected);
+            replaced = current == Some(&expected);
             replaced.then(|| next.clone())
         })?;
         Ok(replaced)

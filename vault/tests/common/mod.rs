@@ -145,10 +145,13 @@ pub fn replace_swaps_only_the_expected_row<S: Store>(store: &S, merchant: &Merch
     leased.record.lease = Some(Lease {
         owner: "contract".to_owned(),
         fence: leased.record.fence,
-        expires_at: square_oauth::jiff::Timestamp::from_second(2_000_000_000).unwrap(),
+        // A time with nanoseconds, as a clock gives it: the store keeps milliseconds.
+        expires_at: square_oauth::jiff::Timestamp::from_second(2_000_000_000).unwrap()
+            + square_oauth::jiff::SignedDuration::from_nanos(123_456_789),
     });
     assert!(store.replace(&unleased, &leased).expect("a replace"), "the expected row is replaced");
-    assert_eq!(stored(), leased);
+    assert_eq!(stored(), leased.as_stored());
+    assert_ne!(leased.as_stored(), leased, "the nanoseconds are not stored");
 
     let mut other = leased.clone();
     other.record.refreshes += 7;
@@ -160,10 +163,11 @@ pub fn replace_swaps_only_the_expected_row<S: Store>(store: &S, merchant: &Merch
         [("the old row", &unleased), ("other sealed tokens", &resealed), ("another lease holder", &elsewhere)]
     {
         assert!(!store.replace(expected, &other).expect("a replace"), "{what}: nothing written");
-        assert_eq!(stored(), leased, "{what}: the row is as it was");
+        assert_eq!(stored(), leased.as_stored(), "{what}: the row is as it was");
     }
-    // And back: NULL columns in the new row are written as NULL.
-    assert!(store.replace(&leased, &unleased).expect("a replace"));
+    // And back, expecting the row as decided in memory (its nanoseconds read back as
+    // milliseconds): NULL columns in the new row are written as NULL.
+    assert!(store.replace(&leased, &unleased).expect("a replace"), "the row decided in memory is the one stored");
     assert_eq!(stored(), unleased);
     // A row for another seller is refused outright.
     let mut foreign = unleased.clone();
