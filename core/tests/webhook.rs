@@ -303,6 +303,24 @@ fn errors_carry_no_key_signature_or_body() {
 }
 
 #[test]
+fn a_malformed_notification_s_error_keeps_the_message_and_drops_the_values() {
+    // serde quotes the value it found ("invalid type: string \"…\", expected …"): the value is
+    // whatever the sender put there, so the error keeps the message and replaces the value.
+    let mut event: serde_json::Value = serde_json::from_str(SQUARE_EXAMPLE).unwrap();
+    event["data"]["object"]["revocation"] = "sq0csp-planted-value".into();
+    let body = event.to_string();
+    let WebhookError::Malformed { path, message } = parse_revocation(body.as_bytes()).unwrap_err() else {
+        panic!("a malformed notification")
+    };
+    assert_eq!(path, "data.object.revocation");
+    assert!(message.contains("invalid type: string \"…\""), "{message}");
+    let error = parse_revocation(body.as_bytes()).unwrap_err();
+    for text in [message, error.to_string(), format!("{error:?}")] {
+        assert!(!text.contains("planted"), "{text}");
+    }
+}
+
+#[test]
 fn square_s_revocation_example_parses() {
     let event = parse_revocation(SQUARE_EXAMPLE.as_bytes()).unwrap();
     assert_eq!(event.merchant_id.as_str(), "J9Z30SF99NPFJ");
