@@ -534,12 +534,17 @@ fn a_wait_that_has_not_passed_is_repeated() {
 #[test]
 #[should_panic(expected = "in flight")]
 fn polling_with_an_attempt_in_flight_is_a_broken_contract() {
-    let config = Config::sandbox();
-    let policy = RetryPolicy::default();
-    let operation = status().operation;
-    let mut call = Call::<_, std::io::Error>::new(&operation, &config, &policy).unwrap();
-    let _ = call.poll(START, 0);
-    let _ = call.poll(START, 0);
+    with_fresh_call(|call| {
+        let _ = call.poll(START, 0);
+        let _ = call.poll(START, 0);
+    });
+}
+
+/// Runs `f` on a status call just made, nothing sent yet: for the tests of what a driver must
+/// never do.
+fn with_fresh_call(f: impl FnOnce(&mut Call<'_, RetrieveTokenStatus, std::io::Error>)) {
+    let (operation, config, policy) = (status().operation, Config::production(), RetryPolicy::default());
+    f(&mut Call::new(&operation, &config, &policy).unwrap());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -621,21 +626,18 @@ fn wait_from_is_the_time_left_and_zero_once_passed() {
 #[test]
 #[should_panic(expected = "an attempt was reported with none in flight")]
 fn an_answer_reported_before_anything_was_sent_is_a_bug_in_the_driver() {
-    let (operation, config, policy) =
-        (RetrieveTokenStatus::new(access()), Config::production(), RetryPolicy::default());
-    let mut call: Call<'_, _, std::io::Error> = Call::new(&operation, &config, &policy).unwrap();
-    let answer = http::Response::builder().status(200).body(STATUS_ANSWER.as_bytes().to_vec()).unwrap();
-    call.answer(answer);
+    with_fresh_call(|call| {
+        let answer = http::Response::builder().status(200).body(STATUS_ANSWER.as_bytes().to_vec()).unwrap();
+        call.answer(answer);
+    });
 }
 
 #[test]
 #[should_panic(expected = "an attempt was reported with none in flight")]
 fn a_failure_reported_twice_for_one_attempt_is_a_bug_in_the_driver() {
-    let (operation, config, policy) =
-        (RetrieveTokenStatus::new(access()), Config::production(), RetryPolicy::default());
-    let mut call: Call<'_, _, std::io::Error> = Call::new(&operation, &config, &policy).unwrap();
-    let now = Timestamp::from_second(1_800_000_000).unwrap();
-    assert!(matches!(call.poll(now, 0), Step::Send(_)));
-    call.failed(Failure::NotSent(std::io::Error::other("refused")));
-    call.failed(Failure::NotSent(std::io::Error::other("refused again")));
+    with_fresh_call(|call| {
+        assert!(matches!(call.poll(START, 0), Step::Send(_)));
+        call.failed(Failure::NotSent(std::io::Error::other("refused")));
+        call.failed(Failure::NotSent(std::io::Error::other("refused again")));
+    });
 }

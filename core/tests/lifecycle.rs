@@ -658,3 +658,33 @@ proptest! {
         prop_assert!(!public.contains(ACCESS) && !public.contains(REFRESH));
     }
 }
+
+#[test]
+fn only_an_error_read_from_square_s_answer_says_the_request_reached_square() {
+    use square_oauth::CallError;
+    type Failed = CallError<std::io::Error>;
+    // From an answer: the request reached Square (after a PKCE refresh, the token is spent).
+    let mismatch = lifecycle_error(code_flow().apply_refresh(
+        refresh_answer(serde_json::json!({"access_token": NEW_ACCESS, "merchant_id": "OTHERMERCHANT"})),
+        at_day(7),
+    ));
+    let missing =
+        lifecycle_error(pkce().apply_refresh(refresh_answer(serde_json::json!({"merchant_id": MERCHANT})), at_day(7)));
+    // From the set alone, before anything was sent.
+    let without_refresh = TokenSet::from_response(
+        Flow::CodeFlow,
+        ClientId::new("sq0idp-app"),
+        response(serde_json::json!({"access_token": ACCESS, "merchant_id": MERCHANT})),
+        t0(),
+    )
+    .unwrap();
+    let no_refresh_token = lifecycle_error(without_refresh.refresh_operation(Some(&ClientSecret::new(SECRET))));
+    let no_secret = lifecycle_error(code_flow().refresh_operation(None));
+    let closed = lifecycle_error(pkce().refresh_operation_if_due(at_day(91), &RefreshRules::default(), None));
+    for (error, from_answer) in
+        [(mismatch, true), (missing, true), (no_refresh_token, false), (no_secret, false), (closed, false)]
+    {
+        assert_eq!(error.from_answer(), from_answer, "{error:?}");
+        assert_eq!(Failed::Lifecycle(error.clone()).may_have_reached_square(), from_answer, "{error:?}");
+    }
+}

@@ -6,6 +6,9 @@
 //! decision says), so every decision is atomic with respect to every other process; the HTTP
 //! call to Square happens between two such transactions, with nothing held.
 //!
+//! Every time a decision writes is whole milliseconds, the precision both stores keep, so a
+//! record decided here is equal to the same record read back from a store.
+//!
 //! # A seller's states
 //!
 //! | state | meaning | readers | refreshers |
@@ -256,8 +259,24 @@ pub enum Acquire {
     Unavailable(Unavailable),
 }
 
+/// `t + d`, to the millisecond (see the module's docs).
 fn plus(t: Timestamp, d: SignedDuration) -> Timestamp {
-    t.saturating_add(d).unwrap_or(Timestamp::MAX)
+    ms(t.saturating_add(d).unwrap_or(Timestamp::MAX))
+}
+
+/// `t` to the millisecond, rounded down: the precision of every time a decision writes.
+fn ms(t: Timestamp) -> Timestamp {
+    Timestamp::from_millisecond(t.as_millisecond()).unwrap_or(t)
+}
+
+impl GrantMeta {
+    fn to_ms(self) -> GrantMeta {
+        GrantMeta {
+            obtained_at: ms(self.obtained_at),
+            expires_at: self.expires_at.map(ms),
+            refresh_at: ms(self.refresh_at),
+        }
+    }
 }
 
 /// Whether `record` is due for a refresh at `now`: the refresher's schedule, or an access token
@@ -419,6 +438,7 @@ pub fn complete(
     next.lease = None;
     let completed = match completion {
         Completion::Refreshed(meta) => {
+            let meta = meta.to_ms();
             // Accepted in OutcomeUnknown (the late answer) and even past the deadline: with the
             // fencing number unchanged nobody has refreshed since, and these tokens are live.
             next.state = SellerState::Active;
@@ -479,6 +499,7 @@ pub fn grant(
     meta: GrantMeta,
     now: Timestamp,
 ) -> Record {
+    let meta = meta.to_ms();
     Record {
         merchant_id,
         flow,
@@ -488,7 +509,7 @@ pub fn grant(
         obtained_at: meta.obtained_at,
         expires_at: meta.expires_at,
         refresh_at: meta.refresh_at,
-        granted_at: now,
+        granted_at: ms(now),
         failures: 0,
         retry_at: None,
         refreshes: 0,
@@ -607,6 +628,59 @@ mod tests {
         assert_eq!(acquire(&r, "a", t(86_400), &policy, false), (Acquire::NotDue, None));
         assert!(matches!(acquire(&r, "a", t(7 * 86_400), &policy, false).0, Acquire::Refresh { fence: 1 }));
         assert!(matches!(acquire(&r, "a", t(86_400), &policy, true).0, Acquire::Refresh { fence: 1 }));
+    }
+
+    /// Every time in `r`, for the precision test.
+    fn times(r: &Record) -> Vec<Timestamp> {
+        let deadline = match r.state {
+            SellerState::OutcomeUnknown { deadline } => Some(deadline),
+            _ => None,
+        };
+        [Some(r.obtained_at), r.expires_at, Some(r.refresh_at), Some(r.granted_at), r.retry_at, deadline]
+            .into_iter()
+            .flatten()
+            .chain(r.lease.as_ref().map(|lease| lease.expires_at))
+            .collect()
+    }
+
+    #[test]
+    fn every_time_a_decision_writes_is_whole_milliseconds() {
+        // Inputs with nanoseconds, as a clock and a user's policy give them.
+        let ns = |secs: i64| t(secs) + SignedDuration::from_nanos(123_456_789);
+        let policy = Policy {
+            lease: SignedDuration::from_nanos(60_000_000_001),
+            unknown_deadline: SignedDuration::from_nanos(3_600_000_000_007),
+            initial_backoff: SignedDuration::from_nanos(1_000_003),
+            ..Policy::default()
+        };
+        let meta = GrantMeta { obtained_at: ns(0), expires_at: Some(ns(30 * 86_400)), refresh_at: ns(7 * 86_400) };
+        let whole = |r: &Record| times(r).iter().all(|t| t.subsec_nanosecond() % 1_000_000 == 0);
+        let mut written = Vec::new();
+        for flow in [Flow::CodeFlow, Flow::Pkce] {
+            let granted = grant(None, MerchantId::new("M"), flow, meta, ns(0));
+            let (_, Some(leased)) = acquire(&granted, "a", ns(1), &policy, true) else { panic!() };
+            // A lease left to expire: taken over (code flow), or the unknown outcome's deadline (PKCE).
+            let (_, Some(expired)) = acquire(&leased, "b", ns(200), &policy, true) else { panic!() };
+            let completions = [
+                Completion::Refreshed(meta),
+                Completion::MaybeSent,
+                Completion::NotSent,
+                Completion::Busy { retry_after: Some(Duration::from_nanos(7_000_000_009)) },
+                Completion::Busy { retry_after: None },
+            ];
+            for completion in completions {
+                written.extend(complete(&leased, 1, completion, ns(2), &policy).1);
+            }
+            written.extend([granted, leased, expired]);
+        }
+        assert!(written.len() >= 13);
+        for r in &written {
+            assert!(whole(r), "{:?}", times(r));
+        }
+        // The inputs did carry nanoseconds, and the times moved by less than a millisecond.
+        assert_eq!(written[0].obtained_at.subsec_nanosecond(), 123_000_000);
+        assert!(ns(0) - written[0].obtained_at < SignedDuration::from_millis(1));
+        assert!(ns(0) > written[0].obtained_at);
     }
 
     #[test]

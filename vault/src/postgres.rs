@@ -335,21 +335,50 @@ impl PostgresStore {
     /// Runs a one-statement method, again on a fresh connection when the pooled one turns out
     /// to be gone (the server restarted, the backend was terminated), for up to a minute.
     fn simple<T>(&self, mut f: impl FnMut(&mut Conn) -> Result<T, Failure>) -> Result<T, StoreError> {
-        let started = Instant::now();
-        let mut pause = Duration::from_millis(50);
+        let mut retries = Retries::new();
         loop {
             match self.with(&mut f) {
                 Ok(value) => return Ok(value),
                 Err(Failure::Fatal(e)) => return Err(e),
                 Err(Failure::Conflict) => return Err(StoreError::msg("PostgreSQL: a conflicting transaction")),
-                Err(Failure::Lost(e)) if started.elapsed() >= RECONNECT_FOR => return Err(e),
-                Err(Failure::Lost(e)) => {
-                    tracing::warn!(error = %e, "the database connection was lost; trying again");
-                    std::thread::sleep(pause);
-                    pause = (pause * 2).min(Duration::from_secs(1));
-                }
+                Err(Failure::Lost(e)) => retries.lost(e)?,
             }
         }
+    }
+}
+
+/// How a method goes on after a failed attempt: again after a lost connection, pausing from
+/// 50 ms doubling to 1 s, for up to [`RECONNECT_FOR`]; again at once after a serialization
+/// conflict, up to 100 times.
+struct Retries {
+    started: Instant,
+    pause: Duration,
+    conflicts: u32,
+}
+
+impl Retries {
+    fn new() -> Retries {
+        Retries { started: Instant::now(), pause: Duration::from_millis(50), conflicts: 0 }
+    }
+
+    /// After a lost connection: `Ok` once the pause is over, or `error` when the time is up.
+    fn lost(&mut self, error: StoreError) -> Result<(), StoreError> {
+        if self.started.elapsed() >= RECONNECT_FOR {
+            return Err(error);
+        }
+        tracing::warn!(error = %error, "the database connection was lost; trying again");
+        std::thread::sleep(self.pause);
+        self.pause = (self.pause * 2).min(Duration::from_secs(1));
+        Ok(())
+    }
+
+    /// After a conflict over `what`: `Ok` to try again, or an error after the 100th.
+    fn conflict(&mut self, what: &str) -> Result<(), StoreError> {
+        self.conflicts += 1;
+        if self.conflicts > 100 {
+            return Err(StoreError::msg(format!("PostgreSQL: {what} stayed contended for 100 attempts")));
+        }
+        Ok(())
     }
 }
 
@@ -583,9 +612,7 @@ impl Store for PostgresStore {
         merchant: &MerchantId,
         decide: &mut dyn FnMut(Option<&Row>) -> Option<Row>,
     ) -> Result<(), StoreError> {
-        let started = Instant::now();
-        let mut pause = Duration::from_millis(50);
-        let mut conflicts = 0_u32;
+        let mut retries = Retries::new();
         loop {
             let error = match self.with(|c| attempt(c, merchant, decide)) {
                 Ok(Attempt::Done) => return Ok(()),
@@ -603,21 +630,13 @@ impl Store for PostgresStore {
                     }
                 }
                 Err(Failure::Conflict) => {
-                    conflicts += 1;
-                    if conflicts > 100 {
-                        return Err(StoreError::msg("PostgreSQL: a seller's row stayed contended for 100 attempts"));
-                    }
+                    retries.conflict("a seller's row")?;
                     continue;
                 }
                 Err(Failure::Fatal(error)) => return Err(error),
                 Err(Failure::Lost(error)) => error,
             };
-            if started.elapsed() >= RECONNECT_FOR {
-                return Err(error);
-            }
-            tracing::warn!(merchant_id = %merchant, error = %error, "the database connection was lost; trying again");
-            std::thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_secs(1));
+            retries.lost(error)?;
         }
     }
 
@@ -629,8 +648,7 @@ impl Store for PostgresStore {
         let (old, new) = (Values::of(expected)?, Values::of(next)?);
         let mut params: Vec<&(dyn ToSql + Sync)> = new.params(&next.tokens).to_vec();
         params.extend_from_slice(&old.params(&expected.tokens)[1..]);
-        let started = Instant::now();
-        let mut pause = Duration::from_millis(50);
+        let mut retries = Retries::new();
         loop {
             // One statement, committed on its own: durable when it returns (synchronous_commit).
             let error = match self.with(|c| c.client.execute(&c.replace, &params).map_err(classify("replace a seller")))
@@ -641,12 +659,7 @@ impl Store for PostgresStore {
                 Err(Failure::Conflict) => return Ok(false),
                 Err(Failure::Lost(error)) => error,
             };
-            if started.elapsed() >= RECONNECT_FOR {
-                return Err(error);
-            }
-            tracing::warn!(error = %error, "the database connection was lost; reading back what landed");
-            std::thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_secs(1));
+            retries.lost(error)?;
             // The statement may have landed before the connection went: the row tells.
             match self.get(merchant)? {
                 Some(row) if row == next.as_stored() => return Ok(true),
@@ -687,9 +700,7 @@ impl Store for PostgresStore {
         decide: &mut dyn FnMut(&Row) -> Option<Row>,
     ) -> Result<Vec<Row>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let started = Instant::now();
-        let mut pause = Duration::from_millis(50);
-        let mut conflicts = 0_u32;
+        let mut retries = Retries::new();
         loop {
             let error = match self.with(|c| claim_attempt(c, now, limit, decide)) {
                 Ok(Claimed::Done(written)) => return Ok(written),
@@ -705,23 +716,13 @@ impl Store for PostgresStore {
                     return Ok(landed);
                 }
                 Err(Failure::Conflict) => {
-                    conflicts += 1;
-                    if conflicts > 100 {
-                        return Err(StoreError::msg(
-                            "PostgreSQL: claiming due sellers stayed contended for 100 attempts",
-                        ));
-                    }
+                    retries.conflict("claiming due sellers")?;
                     continue;
                 }
                 Err(Failure::Fatal(error)) => return Err(error),
                 Err(Failure::Lost(error)) => error,
             };
-            if started.elapsed() >= RECONNECT_FOR {
-                return Err(error);
-            }
-            tracing::warn!(error = %error, "the database connection was lost; trying again");
-            std::thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_secs(1));
+            retries.lost(error)?;
         }
     }
 

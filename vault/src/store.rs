@@ -35,8 +35,10 @@ pub struct Row {
 
 impl Row {
     /// The row as a store keeps it and reads it back: every time to the millisecond, the
-    /// precision both stores write (milliseconds since the epoch). A row decided in memory
-    /// carries the clock's nanoseconds; compare it with a row read from a store as this.
+    /// precision both stores write (milliseconds since the epoch). The [`decide`](crate::decide)
+    /// functions write only such times, so the vault's own rows need no conversion; a store
+    /// compares a row from any other caller (whose times may carry a clock's nanoseconds) with
+    /// what it holds as this.
     ///
     /// ```
     /// # use square_oauth_vault::{Row, SealedTokens};

@@ -375,7 +375,7 @@ impl<S: Store> Vault<S> {
             };
             let (acquired, write) = decide::acquire(&row.record, &owner, now, &self.settings.policy, force);
             let written = write.map(|record| Row { record, tokens: row.tokens.clone() });
-            decided = Some((acquired, row.tokens.clone(), written.as_ref().map(Row::as_stored)));
+            decided = Some((acquired, row.tokens.clone(), written.clone()));
             written
         })?;
         let (acquired, sealed, leased) = decided.ok_or_else(|| VaultError::UnknownSeller(merchant_id.clone()))?;
@@ -406,7 +406,7 @@ impl<S: Store> Vault<S> {
             .into_iter()
             .find_map(|(m, acquired)| (m == merchant_id).then_some(acquired))
             .ok_or_else(|| VaultError::UnknownSeller(merchant_id.clone()))?;
-        let begin = self.begun(&merchant_id, acquired, row.tokens.clone(), Some(row.as_stored()))?;
+        let begin = self.begun(&merchant_id, acquired, row.tokens.clone(), Some(row.clone()))?;
         Ok(Some((merchant_id, begin)))
     }
 
