@@ -177,7 +177,8 @@ async fn view() -> Result<JsValue, JsValue> {
         "refresh_token_sha256",
         tokens.refresh_token().map(|t| fingerprint(t.expose_secret())).unwrap_or_default(),
     );
-    let timestamp = |t: Option<square_oauth::jiff::Timestamp>| t.map(|t| t.to_string()).unwrap_or_default();
+    let timestamp =
+        |t: Option<square_oauth::jiff::Timestamp>| t.map(|t| square_oauth::Rfc3339(t).to_string()).unwrap_or_default();
     set(&out, "expires_at", timestamp(tokens.expires_at()));
     set(&out, "refresh_token_expires_at", timestamp(tokens.refresh_token_expires_at()));
     match client()?.token_status(&RetrieveTokenStatus::new(tokens.access_token().clone())).await {

@@ -67,6 +67,6 @@ pub async fn exchange(callback_url: String) -> Result<String, JsValue> {
     let exchange = ObtainToken::pkce(pending.client_id, code, pending.verifier).redirect_uri(pending.redirect_uri);
     let answer = Client::new(pending.config).obtain_token(&exchange).await.map_err(fail)?;
     let merchant = answer.merchant_id.as_ref().map(|m| m.as_str()).unwrap_or_default();
-    let expires = answer.expires_at.map(|t| t.to_string()).unwrap_or_default();
+    let expires = answer.expires_at.map(|t| square_oauth::Rfc3339(t).to_string()).unwrap_or_default();
     Ok(format!("merchant {merchant}, access token expires {expires}"))
 }

@@ -228,10 +228,9 @@ pub(crate) fn timestamp<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Op
     let text: Option<String> = Option::deserialize(deserializer)?;
     match text.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
-        Some(text) => text
-            .parse::<jiff::Timestamp>()
+        Some(text) => crate::time::parse_rfc3339(text)
             .map(Some)
-            .map_err(|_| serde::de::Error::custom("expected an RFC 3339 timestamp")),
+            .ok_or_else(|| serde::de::Error::custom("expected an RFC 3339 timestamp")),
     }
 }
 

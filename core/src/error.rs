@@ -314,9 +314,7 @@ impl RetryAfter {
         if let Ok(seconds) = value.parse::<u64>() {
             return Some(RetryAfter::Delay(Duration::from_secs(seconds)));
         }
-        // Straight to a timestamp: going through a zoned date-time would bring jiff's time zone
-        // code into every WebAssembly module.
-        jiff::fmt::rfc2822::DateTimeParser::new().parse_timestamp(value).ok().map(RetryAfter::At)
+        crate::time::parse_http_date(value).map(RetryAfter::At)
     }
 
     /// The wait from `now` (a date in the past means no wait).

@@ -95,6 +95,7 @@ mod renew_token;
 mod retry;
 mod revoke_token;
 mod secret;
+mod time;
 mod token_status;
 mod transport;
 mod validators;
@@ -127,6 +128,7 @@ pub use revoke_token::{RevokeTarget, RevokeToken, RevokeTokenResponse};
 pub use secret::{
     AccessToken, AuthorizationCode, Body, ClientSecret, IdToken, MigrationToken, RefreshToken, WebhookSignatureKey,
 };
+pub use time::Rfc3339;
 pub use token_status::{RetrieveTokenStatus, TokenStatus};
 pub use transport::{
     AdapterSettings, AsyncCalls, AsyncTransport, Calls, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, Transport, with_body,

@@ -106,7 +106,7 @@ pub enum LifecycleError {
     ClientSecretRequired,
     /// The PKCE refresh token has expired: the seller must authorize again. (A code-flow refresh
     /// is never refused here: Square's answer decides.)
-    #[error("the {flow} refresh window closed at {closed_at}; the seller must authorize again")]
+    #[error("the {flow} refresh window closed at {}; the seller must authorize again", crate::Rfc3339(*.closed_at))]
     RefreshWindowClosed {
         /// The token set's flow.
         flow: Flow,
@@ -604,12 +604,13 @@ struct Stored<A, R> {
     merchant_id: MerchantId,
     #[serde(skip_serializing_if = "Option::is_none")]
     access_token: Option<A>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::time::rfc3339::option")]
     expires_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     refresh_token: Option<R>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::time::rfc3339::option")]
     refresh_token_expires_at: Option<Timestamp>,
+    #[serde(with = "crate::time::rfc3339")]
     obtained_at: Timestamp,
     #[serde(default)]
     short_lived: bool,

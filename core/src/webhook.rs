@@ -205,10 +205,12 @@ pub struct AuthorizationRevoked {
     /// The notification's unique id; the same on a redelivery: deduplicate on it.
     pub event_id: String,
     /// When Square created the notification.
+    #[serde(with = "crate::time::rfc3339")]
     pub created_at: Timestamp,
     /// The revocation's id (`data.id`, which Square documents as "not applicable"), if given.
     pub revocation_id: Option<String>,
     /// When the authorization was revoked.
+    #[serde(with = "crate::time::rfc3339::option")]
     pub revoked_at: Option<Timestamp>,
     /// Who revoked it.
     pub revoker_type: Option<RevokerType>,
@@ -252,6 +254,7 @@ struct RawEvent {
 struct RawRevoked {
     merchant_id: MerchantId,
     event_id: String,
+    #[serde(with = "crate::time::rfc3339")]
     created_at: Timestamp,
     #[serde(default)]
     data: Option<RawData>,
@@ -273,7 +276,7 @@ struct RawObject {
 
 #[derive(Deserialize)]
 struct RawRevocation {
-    #[serde(default)]
+    #[serde(default, with = "crate::time::rfc3339::option")]
     revoked_at: Option<Timestamp>,
     #[serde(default)]
     revoker_type: Option<RevokerType>,
