@@ -49,13 +49,7 @@ pub struct SquareVersion(HeaderValue);
 impl SquareVersion {
     /// Checks that `version` is a real calendar date written `YYYY-MM-DD`.
     pub fn new(version: &str) -> Result<Self, Error> {
-        let well_formed = version.len() == 10
-            && version.bytes().enumerate().all(|(i, b)| match i {
-                4 | 7 => b == b'-',
-                _ => b.is_ascii_digit(),
-            })
-            && version.parse::<jiff::civil::Date>().is_ok();
-        if !well_formed {
+        if !crate::time::is_date(version) {
             return Err(InvalidInput::new("square_version", Problem::Format("a date written YYYY-MM-DD")).into());
         }
         Ok(Self(HeaderValue::from_str(version).expect("checked to be ASCII digits and dashes")))

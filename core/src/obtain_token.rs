@@ -450,7 +450,7 @@ impl FromScalar for Option<jiff::Timestamp> {
         match scalar {
             Scalar::Null => Some(None),
             Scalar::Str(text) if text.trim().is_empty() => Some(None),
-            Scalar::Str(text) => text.trim().parse().ok().map(Some),
+            Scalar::Str(text) => crate::time::parse_rfc3339(text.trim()).map(Some),
             _ => None,
         }
     }

@@ -79,13 +79,24 @@ impl Text<'_> {
     }
 }
 
+/// Reads `-MM-DD` after a year: (month, day), or `None` unless the date is a real one.
+fn month_day(t: &mut Text<'_>, year: i64) -> Option<(u32, u32)> {
+    t.expect(b'-')?;
+    let month = t.number(2, 1, 12)?;
+    t.expect(b'-')?;
+    Some((month, t.number(2, 1, days_in_month(year, month))?))
+}
+
+/// Whether `text` is exactly a real calendar date written `YYYY-MM-DD` (a `Square-Version`).
+pub(crate) fn is_date(text: &str) -> bool {
+    let mut t = Text { bytes: text.as_bytes() };
+    t.digits(4).and_then(|year| month_day(&mut t, i64::from(year))).is_some() && t.bytes.is_empty()
+}
+
 /// A timestamp from a civil UTC date and time and an offset east of UTC in seconds. A leap
 /// second (`:60`) is read as `:59`, as jiff does.
 fn from_civil(date: (i64, u32, u32), time: (u32, u32, u32), nanosecond: u32, offset: i64) -> Option<Timestamp> {
     let (year, month, day) = date;
-    if day > days_in_month(year, month) {
-        return None;
-    }
     let (hour, minute, second) = time;
     let seconds = days_from_civil(year, month, day) * SECONDS_PER_DAY
         + i64::from(hour * 3600 + minute * 60 + second.min(59))
@@ -112,10 +123,7 @@ pub(crate) fn parse_rfc3339(text: &str) -> Option<Timestamp> {
         }
         _ => i64::from(t.digits(4)?),
     };
-    t.expect(b'-')?;
-    let month = t.number(2, 1, 12)?;
-    t.expect(b'-')?;
-    let day = t.number(2, 1, 31)?;
+    let (month, day) = month_day(&mut t, year)?;
     if !matches!(t.byte()?, b'T' | b't' | b' ') {
         return None;
     }
@@ -242,6 +250,9 @@ pub(crate) fn parse_http_date(text: &str) -> Option<Timestamp> {
     let month = MONTH_NAMES.iter().position(|m| *m == month_name)? as u32 + 1;
     t.expect(b' ')?;
     let year = i64::from(t.digits(4)?);
+    if day > days_in_month(year, month) {
+        return None;
+    }
     t.expect(b' ')?;
     let hour = t.number(2, 0, 23)?;
     t.expect(b':')?;

@@ -136,6 +136,13 @@ proptest! {
     }
 
     #[test]
+    fn a_square_version_is_a_real_date_as_jiff_reads_one(year in 0..=9999u32, month in 0..=13u32, day in 0..=32u32) {
+        let text = format!("{year:04}-{month:02}-{day:02}");
+        let jiff = text.parse::<square_oauth::jiff::civil::Date>().is_ok();
+        prop_assert_eq!(square_oauth::SquareVersion::new(&text).is_ok(), jiff, "{}", text);
+    }
+
+    #[test]
     fn every_imf_fixdate_reads_as_jiff_reads_it(text in http_date()) {
         prop_assert_eq!(ours_http_date(&text), jiff_http_date(&text), "{}", text);
         prop_assert!(ours_http_date(&text).is_some(), "{} refused", text);
