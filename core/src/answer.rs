@@ -170,35 +170,14 @@ fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, UnexpectedKind> {
             column,
         });
     }
-    // The fast path: plain serde_json. Only a failure is read again, through
-    // serde_path_to_error, to name the field; tracking the path on every answer doubled the
-    // cost of a successful parse (benches/README.md).
-    let first_error = match serde_json::from_slice(bytes) {
-        Ok(value) => return Ok(value),
-        Err(error) => error,
-    };
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let error = match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
-        Err(error) => return Err(malformed(&error)),
-        // The value read; what failed is what follows it (trailing characters).
-        Ok(_) => deserializer.end().err().unwrap_or(first_error),
-    };
-    Err(UnexpectedKind::Malformed {
-        path: ".".to_owned(),
+    // Plain serde_json, with the path of a failure found from where it stopped: a second,
+    // path-tracking deserialization would double every answer type's code.
+    serde_json::from_slice(bytes).map_err(|error| UnexpectedKind::Malformed {
+        path: crate::json_path::path_of(bytes, &error),
         message: strip_quoted(&error.to_string()),
         line: error.line(),
         column: error.column(),
     })
-}
-
-fn malformed(error: &serde_path_to_error::Error<serde_json::Error>) -> UnexpectedKind {
-    let inner = error.inner();
-    UnexpectedKind::Malformed {
-        path: error.path().to_string(),
-        message: strip_quoted(&inner.to_string()),
-        line: inner.line(),
-        column: inner.column(),
-    }
 }
 
 /// serde quotes the offending value in its messages (`invalid type: string "EAAA…"`); a value

@@ -85,6 +85,7 @@ mod config;
 mod enums;
 mod error;
 mod ids;
+mod json_path;
 mod lifecycle;
 mod obtain_token;
 mod open_enum;

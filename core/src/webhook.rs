@@ -325,16 +325,10 @@ pub fn parse_revocation(body: &[u8]) -> Result<AuthorizationRevoked, WebhookErro
 }
 
 fn from_slice<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, WebhookError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| WebhookError::Malformed {
-        path: error.path().to_string(),
-        message: without_values(&error.inner().to_string()),
-    })?;
-    deserializer.end().map_err(|error| WebhookError::Malformed {
-        path: ".".to_owned(),
+    serde_json::from_slice(body).map_err(|error| WebhookError::Malformed {
+        path: crate::json_path::path_of(body, &error),
         message: without_values(&error.to_string()),
-    })?;
-    Ok(value)
+    })
 }
 
 /// serde quotes the values it found; keep the message, drop the values.
