@@ -96,14 +96,12 @@ pub(crate) fn path_at(bytes: &[u8], line: usize, column: usize, last_member: boo
                         _ => end += 1,
                     }
                 }
-                if expecting_key && end < read.len() {
-                    if let Some(Frame::Object(key)) = frames.last_mut() {
-                        let text = core::str::from_utf8(&read[start..end]).unwrap_or_default();
-                        let is_name = !text.is_empty()
-                            && text.len() <= 40
-                            && text.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_');
-                        *key = Some(if is_name { text.to_owned() } else { "?".to_owned() });
-                    }
+                if let (true, Some(Frame::Object(key))) = (expecting_key && end < read.len(), frames.last_mut()) {
+                    let text = core::str::from_utf8(&read[start..end]).unwrap_or_default();
+                    let is_name = !text.is_empty()
+                        && text.len() <= 40
+                        && text.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_');
+                    *key = Some(if is_name { text.to_owned() } else { "?".to_owned() });
                 }
                 pos = end;
             }
