@@ -9,7 +9,7 @@ use serde::{Deserialize, Deserializer};
 use crate::config::Config;
 use crate::enums::{ErrorCategory, ErrorCode};
 use crate::error::{Error, SquareError, SquareRefusal, UnexpectedKind, UnexpectedResponse, answer_metadata};
-use crate::redact::{excerpt, mask_credentials};
+use crate::redact::{excerpt, masked};
 
 /// The error fields every Square answer may carry: the current `errors` array and the legacy
 /// ("V1") `{message, type, field}` shape.
@@ -33,7 +33,7 @@ impl ErrorFields {
             errors.push(SquareError {
                 category: ErrorCategory::V1Error,
                 code: ErrorCode::from(legacy_type),
-                detail: self.message.as_deref().map(mask_credentials),
+                detail: self.message.map(masked),
                 field: self.field,
             });
         }
@@ -52,7 +52,7 @@ impl ErrorFields {
             errors.push(SquareError {
                 category: ErrorCategory::V1Error,
                 code: status_code(status),
-                detail: Some(mask_credentials(&message)),
+                detail: Some(masked(message)),
                 field,
             });
         }
@@ -105,21 +105,21 @@ impl ErrorFields {
 /// The whole parse: size cap, content type, shape, `errors` on any status.
 pub(crate) fn parse_answer<T: WithErrors, B: AsRef<[u8]>>(
     config: &Config,
-    response: http::Response<B>,
+    response: &http::Response<B>,
 ) -> Result<T::Answer, Error> {
-    let (parts, body) = response.into_parts();
-    let bytes = body.as_ref();
-    let status = parts.status;
-    let (retry_after, square_version, content_type) = answer_metadata(&parts.headers);
-
+    let bytes = response.body().as_ref();
+    let status = response.status();
+    let headers = response.headers();
+    // The headers an error keeps are read only for an error: an answer that parses needs none.
     let unexpected = |kind: UnexpectedKind| {
+        let (retry_after, square_version, content_type) = answer_metadata(headers);
         Error::UnexpectedResponse(Box::new(UnexpectedResponse {
             status,
-            content_type: content_type.clone(),
+            content_type,
             kind,
             excerpt: excerpt(bytes),
             retry_after,
-            square_version: square_version.clone(),
+            square_version,
         }))
     };
     if bytes.len() > config.max_response_bytes() {
@@ -128,11 +128,13 @@ pub(crate) fn parse_answer<T: WithErrors, B: AsRef<[u8]>>(
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(unexpected(UnexpectedKind::Empty));
     }
-    if content_type.as_deref().is_some_and(|ct| !is_json(ct)) {
+    let content_type = headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    if content_type.is_some_and(|ct| !is_json(ct)) {
         return Err(unexpected(UnexpectedKind::NotJson));
     }
     let refusal = |errors: Vec<SquareError>| {
-        Error::Square(Box::new(SquareRefusal { status, errors, retry_after, square_version: square_version.clone() }))
+        let (retry_after, square_version, _) = answer_metadata(headers);
+        Error::Square(Box::new(SquareRefusal { status, errors, retry_after, square_version }))
     };
 
     if status.is_success() {

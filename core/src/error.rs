@@ -276,7 +276,7 @@ impl<'de> Deserialize<'de> for SquareError {
 
         let Fields { category, code, detail, field } = deserializer.deserialize_map(ObjectOnly)?;
         let category = category.unwrap_or_else(|| ErrorCategory::Other(String::new()));
-        let detail = detail.as_deref().map(crate::redact::mask_credentials);
+        let detail = detail.map(crate::redact::masked);
         Ok(SquareError { category, code, detail, field })
     }
 }

@@ -279,7 +279,7 @@ impl Operation for ObtainToken {
     }
 
     fn parse<B: AsRef<[u8]>>(&self, config: &Config, response: http::Response<B>) -> Result<Self::Output, Error> {
-        parse_answer::<RawObtainToken, B>(config, response)
+        parse_answer::<RawObtainToken, B>(config, &response)
     }
 
     fn replay(&self) -> Replay {

@@ -118,6 +118,39 @@ pub(crate) fn mask_credentials(text: &str) -> String {
     out
 }
 
+/// [`mask_credentials`] for an owned text, which is kept as it is (no copy) when it holds
+/// nothing to mask: Square's error details almost never do.
+pub(crate) fn masked(text: String) -> String {
+    if needs_masking(&text) { mask_credentials(&text) } else { text }
+}
+
+/// Whether [`mask_credentials`] would change `text`: one of the secret prefixes is in it, or a
+/// credential-shaped run.
+fn needs_masking(text: &str) -> bool {
+    // One pass over the bytes: a prefix is looked for only where its first byte is, and a run's
+    // length and kinds of characters are counted as it goes.
+    let bytes = text.as_bytes();
+    let (mut run, mut digit, mut alpha) = (0, false, false);
+    for (i, &b) in bytes.iter().enumerate() {
+        if matches!(b, b'E' | b's' | b'B' | b'C')
+            && SECRET_PREFIXES.iter().any(|prefix| bytes[i..].starts_with(prefix.as_bytes()))
+        {
+            return true;
+        }
+        if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
+            run += 1;
+            digit |= b.is_ascii_digit();
+            alpha |= b.is_ascii_alphabetic();
+            if run >= CREDENTIAL_RUN && digit && alpha {
+                return true;
+            }
+        } else {
+            (run, digit, alpha) = (0, false, false);
+        }
+    }
+    false
+}
+
 /// Masks every run that starts with one of Square's secret prefixes.
 fn mask_prefixed(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -165,7 +198,7 @@ impl Writer {
 
     fn string(&mut self, text: &str) -> Result<(), Stop> {
         let masked;
-        let text = if self.mask {
+        let text = if self.mask && needs_masking(text) {
             masked = mask_credentials(text);
             masked.as_str()
         } else {
@@ -415,6 +448,19 @@ impl Lexer<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The shortcut changes nothing: a text `needs_masking` lets through is exactly what
+        /// `mask_credentials` would have made of it, and one it stops is changed by it.
+        #[test]
+        fn the_no_mask_shortcut_is_exact(
+            text in proptest::string::string_regex("([a-zA-Z0-9_ .=/+~-]{0,30}|EAAA|EQAA|sq0csp-|Bearer |Client |é|[0-9]{24}|[a-z0-9]{24,30}){0,6}").unwrap()
+        ) {
+            let full = mask_credentials(&text);
+            proptest::prop_assert_eq!(needs_masking(&text), full != text, "{}", text);
+            proptest::prop_assert_eq!(masked(text.clone()), full);
+        }
+    }
 
     #[test]
     fn only_square_error_text_is_shown() {

@@ -66,7 +66,7 @@ impl Operation for RenewToken {
     }
 
     fn parse<B: AsRef<[u8]>>(&self, config: &Config, response: http::Response<B>) -> Result<Self::Output, Error> {
-        parse_answer::<RawRenewToken, B>(config, response)
+        parse_answer::<RawRenewToken, B>(config, &response)
     }
 
     fn replay(&self) -> Replay {

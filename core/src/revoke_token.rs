@@ -132,19 +132,19 @@ impl Operation for RevokeToken {
     /// lost, may have done it): that is the outcome asked for, given as
     /// [`RevokeTokenResponse::already_revoked`].
     fn parse<B: AsRef<[u8]>>(&self, config: &Config, response: http::Response<B>) -> Result<Self::Output, Error> {
-        let status = response.status();
-        let (retry_after, square_version, content_type) = answer_metadata(response.headers());
-        let body_excerpt = excerpt(response.body().as_ref());
-        match parse_answer::<RawRevokeToken, B>(config, response) {
+        match parse_answer::<RawRevokeToken, B>(config, &response) {
             Ok(answer) if answer.success == Some(true) => Ok(answer),
-            Ok(_) => Err(Error::UnexpectedResponse(Box::new(UnexpectedResponse {
-                status,
-                content_type,
-                kind: UnexpectedKind::Unconfirmed { field: "success" },
-                excerpt: body_excerpt,
-                retry_after,
-                square_version,
-            }))),
+            Ok(_) => {
+                let (retry_after, square_version, content_type) = answer_metadata(response.headers());
+                Err(Error::UnexpectedResponse(Box::new(UnexpectedResponse {
+                    status: response.status(),
+                    content_type,
+                    kind: UnexpectedKind::Unconfirmed { field: "success" },
+                    excerpt: excerpt(response.body().as_ref()),
+                    retry_after,
+                    square_version,
+                })))
+            }
             Err(Error::Square(refusal)) if already_revoked(&refusal) => {
                 Ok(RevokeTokenResponse { success: None, already_revoked: true })
             }

@@ -50,7 +50,7 @@ impl Operation for RetrieveTokenStatus {
     }
 
     fn parse<B: AsRef<[u8]>>(&self, config: &Config, response: http::Response<B>) -> Result<Self::Output, Error> {
-        parse_answer::<RawTokenStatus, B>(config, response)
+        parse_answer::<RawTokenStatus, B>(config, &response)
     }
 
     fn replay(&self) -> Replay {
