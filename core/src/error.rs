@@ -461,9 +461,21 @@ pub enum CallbackError {
 
 /// Reads the headers every error keeps.
 pub(crate) fn answer_metadata(headers: &HeaderMap) -> (Option<RetryAfter>, Option<String>, Option<String>) {
-    // Typed header names: looking up by `&str` parses the name on every call.
+    // One walk over the few headers of an answer costs less than three hashed lookups; the
+    // first value of each name counts, as `HeaderMap::get` would give it.
     use crate::operation::SQUARE_VERSION_HEADER;
-    let text = |name: &http::HeaderName| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let retry_after = headers.get(http::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(RetryAfter::parse);
-    (retry_after, text(&SQUARE_VERSION_HEADER), text(&http::header::CONTENT_TYPE))
+    use http::header::{CONTENT_TYPE, RETRY_AFTER};
+    // Each `Some` once its name has been seen, holding what its first value gave.
+    let (mut retry_after, mut version, mut content_type) = (None, None, None);
+    for (name, value) in headers {
+        let text = || value.to_str().ok();
+        if *name == RETRY_AFTER {
+            retry_after.get_or_insert_with(|| text().and_then(RetryAfter::parse));
+        } else if *name == SQUARE_VERSION_HEADER {
+            version.get_or_insert_with(|| text().map(str::to_owned));
+        } else if *name == CONTENT_TYPE {
+            content_type.get_or_insert_with(|| text().map(str::to_owned));
+        }
+    }
+    (retry_after.flatten(), version.flatten(), content_type.flatten())
 }
