@@ -575,4 +575,33 @@ mod tests {
         let text = excerpt(br#"{"message":"client_secret sandbox-sq0csb-abcdefghijklmnop0123456789 refused"}"#);
         assert_eq!(text, r#"{"message":"client_secret sandbox-sq0csb-[REDACTED] refused"}"#);
     }
+
+    #[test]
+    fn an_excerpt_reads_past_hidden_values_up_to_its_window() {
+        // A hidden value shrinks to `…`: Square's message after 10 KB of it is still shown,
+        // and one past the 64 KiB window is not read.
+        let near = format!(r#"{{"access_token":"{}","message":"Not Authorized"}}"#, "x".repeat(10_000));
+        assert_eq!(excerpt(near.as_bytes()), r#"{"access_token":"…","message":"Not Authorized"}"#);
+        let far = format!(r#"{{"access_token":"{}","message":"Not Authorized"}}"#, "x".repeat(WINDOW));
+        assert_eq!(excerpt(far.as_bytes()), r#"{"access_token":…"#);
+    }
+
+    #[test]
+    fn an_excerpt_cut_inside_a_character_is_cut_before_it() {
+        // Two-byte characters from an odd offset: byte 256 falls inside one of them.
+        let body = format!(r#"{{"message":"-{}"}}"#, "é".repeat(200));
+        let text = excerpt(body.as_bytes());
+        assert_eq!(text.len(), EXCERPT_BYTES - 1, "{text}");
+        assert!(text.ends_with('é'));
+    }
+
+    #[test]
+    fn a_credential_run_joined_by_dashes_or_underscores_is_one_run() {
+        // Each half is shorter than a credential; joined, they are one.
+        for joiner in ['_', '-'] {
+            let value = format!("AbCdEfGhIjKl{joiner}0123456789ab");
+            assert_eq!(mask_credentials(&format!("bad value {value}.")), "bad value [REDACTED].", "{joiner}");
+            assert_eq!(masked(format!("bad value {value}.")), "bad value [REDACTED].", "{joiner}");
+        }
+    }
 }
