@@ -94,11 +94,23 @@ impl AuthorizeUrl {
     /// The URL, on the configuration's host.
     pub fn build(&self, config: &Config) -> Result<String, Error> {
         validators::client_id(&self.client_id)?;
-        let mut query = form_urlencoded::Serializer::new(String::with_capacity(256));
+        // The base URL was checked when the configuration was built and the query is
+        // form-encoded, so the pieces are joined as text: parsing the result into an
+        // `http::Uri` and printing it again cost as much as building it.
+        let mut url = String::with_capacity(config.base_url().len() + 320);
+        url.push_str(config.base_url());
+        url.push_str("/oauth2/authorize?");
+        let start = url.len();
+        let mut query = form_urlencoded::Serializer::for_suffix(url, start);
         query.append_pair("client_id", self.client_id.as_str());
-        if !self.scopes.is_empty() {
+        if let Some((first, rest)) = self.scopes.split_first() {
             validators::scopes(&self.scopes)?;
-            let joined = self.scopes.iter().map(Scope::as_str).collect::<Vec<_>>().join(" ");
+            let mut joined = String::with_capacity(self.scopes.len() * 32);
+            joined.push_str(first.as_str());
+            for scope in rest {
+                joined.push(' ');
+                joined.push_str(scope.as_str());
+            }
             query.append_pair("scope", &joined);
         }
         if let Some(locale) = &self.locale {
@@ -126,15 +138,7 @@ impl AuthorizeUrl {
             query.append_pair("redirect_uri", uri);
         }
         query.append_pair("response_type", "code");
-        // The base URL was checked when the configuration was built and the query is
-        // form-encoded, so the pieces are joined as text: parsing the result into an
-        // `http::Uri` and printing it again cost as much as building it.
-        let query = query.finish();
-        let mut url = String::with_capacity(config.base_url().len() + 18 + query.len());
-        url.push_str(config.base_url());
-        url.push_str("/oauth2/authorize?");
-        url.push_str(&query);
-        Ok(url)
+        Ok(query.finish())
     }
 }
 
@@ -205,16 +209,16 @@ pub fn parse_callback(redirect: &str, expected_state: &State) -> Result<Authoriz
         .into());
     }
     match code {
-        Some(code) if !code.is_empty() => Ok(AuthorizationCode::new(code.as_str())),
+        // Moved out, not copied: what is left to wipe on drop is empty.
+        Some(mut code) if !code.is_empty() => Ok(AuthorizationCode::new(std::mem::take(&mut *code))),
         _ => Err(CallbackError::CodeMissing.into()),
     }
 }
 
 /// Whether `text` starts with an RFC 3986 scheme and `://` (`https://…`).
 fn has_scheme(text: &str) -> bool {
-    text.split_once("://").is_some_and(|(scheme, _)| {
-        let mut bytes = scheme.bytes();
-        bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
-            && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
-    })
+    // The scheme's characters, then `://` right after them.
+    let bytes = text.as_bytes();
+    let end = bytes.iter().position(|&b| !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')));
+    end.is_some_and(|end| end > 0 && bytes[0].is_ascii_alphabetic() && bytes[end..].starts_with(b"://"))
 }
