@@ -56,6 +56,7 @@ impl WipingBuffer {
     }
 
     /// Appends `data`, or fails without appending anything if that would pass the cap.
+    #[inline]
     pub fn push(&mut self, data: &[u8]) -> Result<(), BodyTooLarge> {
         self.grow_to(data.len())?;
         self.bytes.extend_from_slice(data);
@@ -71,8 +72,22 @@ impl WipingBuffer {
         Ok(&mut self.bytes[start..])
     }
 
-    /// Makes room for `more` bytes, moving to bigger storage by hand so that the old one is wiped.
+    /// Makes room for `more` bytes. serde_json writes a body in dozens of small pieces, nearly
+    /// all of which fit: that case is inlined, the rest is [`grow_slow`](Self::grow_slow).
+    #[inline]
     fn grow_to(&mut self, more: usize) -> Result<(), BodyTooLarge> {
+        let free = self.bytes.capacity() - self.bytes.len();
+        if more <= free && more <= self.limit - self.bytes.len() {
+            return Ok(());
+        }
+        self.grow_slow(more)
+    }
+
+    /// Makes room for `more` bytes past the storage, moving to bigger storage by hand so that
+    /// the old one is wiped, or fails at the cap.
+    #[cold]
+    #[inline(never)]
+    fn grow_slow(&mut self, more: usize) -> Result<(), BodyTooLarge> {
         if more > self.limit - self.bytes.len() {
             return Err(BodyTooLarge { limit: self.limit });
         }
