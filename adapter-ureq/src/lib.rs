@@ -108,6 +108,7 @@ use http::{Request, Response};
 use square_oauth::{Body, Config, Failure, RetryPolicy, Transport, WipingBuffer};
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{ConnectionDetails, Connector, DefaultConnector, NextTimeout};
+use zeroize::Zeroize as _;
 
 pub use builder::{ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_IDLE_CONNECTIONS, DEFAULT_TIMEOUT};
 pub use square_oauth::Calls;
@@ -185,17 +186,28 @@ impl Transport for Client {
         let limit = inner.config.max_response_bytes();
         let mut buffer = WipingBuffer::capped(limit, body.content_length()).map_err(|_| Failure::BodyTooLarge)?;
         let mut reader = body.with_config().limit(limit as u64 + 1).reader();
-        let mut chunk = zeroize::Zeroizing::new([0u8; 8 * 1024]);
-        loop {
+        let mut chunk = [0u8; 8 * 1024];
+        // The most of `chunk` any read filled: only that is wiped afterwards. Wiping all 8 KiB
+        // (volatile writes, a byte at a time) cost more than the rest of a loopback round trip's
+        // own work.
+        let mut used = 0;
+        let read = loop {
             match reader.read(&mut chunk[..]) {
-                Ok(0) => return Ok(Response::from_parts(head, buffer)),
-                Ok(read) => buffer.push(&chunk[..read]).map_err(|_| Failure::BodyTooLarge)?,
+                Ok(0) => break Ok(()),
+                Ok(read) => {
+                    used = used.max(read);
+                    if buffer.push(&chunk[..read]).is_err() {
+                        break Err(Failure::BodyTooLarge);
+                    }
+                }
                 Err(error) if error.kind() == ErrorKind::Interrupted => continue,
                 // The request was written and an answer began: whatever failed, it may have
                 // reached Square.
-                Err(error) => return Err(after_sending(ureq::Error::from(error))),
+                Err(error) => break Err(after_sending(ureq::Error::from(error))),
             }
-        }
+        };
+        chunk[..used].zeroize();
+        read.map(|()| Response::from_parts(head, buffer))
     }
 
     fn sleep(&self, duration: Duration) {
