@@ -684,6 +684,25 @@ mod tests {
     }
 
     #[test]
+    fn the_refresh_is_brought_forward_by_up_to_the_whole_spread() {
+        let due = t(7 * 86_400);
+        let spread = Duration::from_secs(10);
+        // The entropy picks 0 to 10 seconds early, both ends included.
+        assert_eq!(refresh_at(due, spread, 10), due - SignedDuration::from_secs(10));
+        assert_eq!(refresh_at(due, spread, 11), due);
+        assert_eq!(refresh_at(due, spread, 3), due - SignedDuration::from_secs(3));
+        assert_eq!(refresh_at(due, spread, 25), due - SignedDuration::from_secs(3));
+        assert_eq!(refresh_at(due, Duration::ZERO, 12_345), due);
+    }
+
+    #[test]
+    fn why_a_seller_is_unavailable_is_said_in_words() {
+        assert_eq!(Unavailable::Revoked.to_string(), "the seller revoked the application");
+        assert_eq!(Unavailable::MustAuthorize.to_string(), "the seller must authorize the application again");
+        assert!(Unavailable::OutcomeUnknown.to_string().contains("will not be resent"));
+    }
+
+    #[test]
     fn only_a_code_flow_lease_is_forgettable() {
         let policy = Policy::default();
         let code = record(Flow::CodeFlow);
