@@ -684,6 +684,17 @@ mod tests {
     }
 
     #[test]
+    fn a_reader_stops_using_a_token_once_it_is_within_the_margin_of_its_expiry() {
+        let policy = Policy::default();
+        let r = record(Flow::CodeFlow);
+        let expires_at = r.expires_at.unwrap();
+        let edge = expires_at - policy.read_margin;
+        assert_eq!(read(&r, edge - SignedDuration::from_millis(1), &policy), Read::Use);
+        // At the margin's very start the token is no longer handed out.
+        assert_eq!(read(&r, edge, &policy), Read::Refresh);
+    }
+
+    #[test]
     fn the_refresh_is_brought_forward_by_up_to_the_whole_spread() {
         let due = t(7 * 86_400);
         let spread = Duration::from_secs(10);
@@ -780,6 +791,10 @@ mod tests {
             acquire(&r, "a", t(8 * 86_400 + 10), &policy, false).0,
             Acquire::Backoff { until: t(8 * 86_400 + 240) }
         );
+        // The back-off ends at `retry_at` itself, not a moment later.
+        let just_before = t(8 * 86_400 + 240) - SignedDuration::from_millis(1);
+        assert!(matches!(acquire(&r, "a", just_before, &policy, false).0, Acquire::Backoff { .. }));
+        assert!(matches!(acquire(&r, "a", t(8 * 86_400 + 240), &policy, false).0, Acquire::Refresh { .. }));
         let (_, Some(held)) = acquire(&r, "a", t(9 * 86_400), &policy, false) else { panic!() };
         let busy = Completion::Busy { retry_after: Some(Duration::from_secs(7)) };
         let (_, Some(next)) = complete(&held, held.fence, busy, t(9 * 86_400), &policy) else { panic!() };
