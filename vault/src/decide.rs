@@ -747,6 +747,11 @@ mod tests {
     fn an_expired_code_flow_lease_is_taken_over_with_a_higher_fence() {
         let policy = Policy::default();
         let (_, Some(held)) = acquire(&record(Flow::CodeFlow), "a", t(0), &policy, true) else { panic!() };
+        // Held until the lease's expiry, and not at that instant.
+        let expiry = t(0) + policy.lease;
+        let just_before = expiry - SignedDuration::from_millis(1);
+        assert_eq!(acquire(&held, "b", just_before, &policy, true).0, Acquire::Wait { until: expiry });
+        assert_eq!(acquire(&held, "b", expiry, &policy, true).0, Acquire::Refresh { fence: 2 });
         let later = t(61);
         let (acquired, Some(taken)) = acquire(&held, "b", later, &policy, true) else { panic!() };
         assert_eq!(acquired, Acquire::Refresh { fence: 2 });
