@@ -101,18 +101,20 @@ impl AuthorizeUrl {
         url.push_str(config.base_url());
         url.push_str("/oauth2/authorize?");
         let start = url.len();
-        let mut query = form_urlencoded::Serializer::for_suffix(url, start);
-        query.append_pair("client_id", self.client_id.as_str());
-        if let Some((first, rest)) = self.scopes.split_first() {
+        url.push_str("client_id=");
+        url.extend(form_urlencoded::byte_serialize(self.client_id.as_str().as_bytes()));
+        if !self.scopes.is_empty() {
+            // Written piece by piece: scopes joined by a space, which the form encoding writes `+`.
             validators::scopes(&self.scopes)?;
-            let mut joined = String::with_capacity(self.scopes.len() * 32);
-            joined.push_str(first.as_str());
-            for scope in rest {
-                joined.push(' ');
-                joined.push_str(scope.as_str());
+            url.push_str("&scope=");
+            for (i, scope) in self.scopes.iter().enumerate() {
+                if i > 0 {
+                    url.push('+');
+                }
+                url.extend(form_urlencoded::byte_serialize(scope.as_str().as_bytes()));
             }
-            query.append_pair("scope", &joined);
         }
+        let mut query = form_urlencoded::Serializer::for_suffix(url, start);
         if let Some(locale) = &self.locale {
             let well_formed = !locale.is_empty()
                 && locale.len() <= 16
@@ -178,13 +180,24 @@ pub fn parse_callback(redirect: &str, expected_state: &State) -> Result<Authoriz
     };
 
     let mut code = None;
-    let mut state = None;
+    // Whether the returned `state` matched, once one was read: it is compared where it
+    // stands, never copied (a percent-decoded copy is wiped).
+    let mut state_matched = None;
     let mut error = None;
     let mut description = None;
     for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        if key == "state" {
+            if state_matched.is_some() {
+                return Err(CallbackError::Repeated("state").into());
+            }
+            state_matched = Some(expected_state.matches(&value));
+            if let std::borrow::Cow::Owned(mut decoded) = value {
+                zeroize::Zeroize::zeroize(&mut decoded);
+            }
+            continue;
+        }
         let (slot, name) = match key.as_ref() {
             "code" => (&mut code, "code"),
-            "state" => (&mut state, "state"),
             "error" => (&mut error, "error"),
             "error_description" => (&mut description, "error_description"),
             _ => continue,
@@ -195,11 +208,10 @@ pub fn parse_callback(redirect: &str, expected_state: &State) -> Result<Authoriz
         *slot = Some(zeroize::Zeroizing::new(value.into_owned()));
     }
 
-    let Some(state) = state else {
-        return Err(CallbackError::StateMissing.into());
-    };
-    if !expected_state.matches(&state) {
-        return Err(CallbackError::StateMismatch.into());
+    match state_matched {
+        None => return Err(CallbackError::StateMissing.into()),
+        Some(false) => return Err(CallbackError::StateMismatch.into()),
+        Some(true) => {}
     }
     if let Some(error) = error {
         return Err(CallbackError::Denied {
