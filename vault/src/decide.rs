@@ -695,6 +695,35 @@ mod tests {
     }
 
     #[test]
+    fn a_lease_is_released_only_by_its_own_holder_and_only_once() {
+        let policy = Policy::default();
+        let (_, Some(held)) = acquire(&record(Flow::CodeFlow), "a", t(0), &policy, true) else { panic!() };
+        // Another fencing number: not this holder's lease.
+        assert_eq!(release(&held, held.fence + 1), None);
+        let released = release(&held, held.fence).expect("released");
+        assert_eq!(released.lease, None);
+        assert_eq!(released.fence, held.fence);
+        // Nothing left to release.
+        assert_eq!(release(&released, held.fence), None);
+    }
+
+    #[test]
+    fn a_new_grant_raises_the_fencing_number_over_the_old_one() {
+        let policy = Policy::default();
+        let mut r = record(Flow::Pkce);
+        assert_eq!(r.fence, 0);
+        for _ in 0..5 {
+            let (_, Some(held)) = acquire(&r, "a", t(0), &policy, true) else { panic!() };
+            r = held;
+        }
+        assert_eq!(r.fence, 5);
+        let meta = GrantMeta { obtained_at: t(1), expires_at: None, refresh_at: t(2) };
+        let again = grant(Some(&r), MerchantId::new("M"), Flow::Pkce, meta, t(1));
+        assert_eq!(again.fence, 6);
+        assert_eq!(again.lease, None);
+    }
+
+    #[test]
     fn the_refresh_is_brought_forward_by_up_to_the_whole_spread() {
         let due = t(7 * 86_400);
         let spread = Duration::from_secs(10);
