@@ -714,7 +714,7 @@ mod tests {
         assert_eq!(r.fence, 0);
         for _ in 0..5 {
             let (_, Some(held)) = acquire(&r, "a", t(0), &policy, true) else { panic!() };
-            r = held;
+            r = release(&held, held.fence).expect("released");
         }
         assert_eq!(r.fence, 5);
         let meta = GrantMeta { obtained_at: t(1), expires_at: None, refresh_at: t(2) };
