@@ -103,17 +103,26 @@ impl ClientBuilder {
 
     /// The client.
     pub fn build(self) -> Client {
-        let agent = match self.agent {
+        let (agent, own_agent) = match self.agent {
             AgentSource::Made { roots } => {
-                // Status handling, redirects and timeouts are set on each request.
-                let config = Agent::config_builder()
+                // Status handling, redirects and timeouts are the agent's own, so that a request
+                // carries no configuration of its own (ureq copies the whole configuration into
+                // every request that has one).
+                let mut config = Agent::config_builder()
                     .max_idle_connections(self.max_idle_connections)
                     .max_idle_connections_per_host(self.max_idle_connections)
                     .tls_config(tls_config(roots))
-                    .build();
-                Agent::with_parts(config, MarkingConnector::default(), InlineResolver::default())
+                    .http_status_as_error(false)
+                    .max_redirects(0)
+                    .timeout_connect(Some(self.settings.connect_timeout))
+                    .timeout_global(Some(self.settings.timeout));
+                if self.config.is_loopback() {
+                    config = config.proxy(None);
+                }
+                (Agent::with_parts(config.build(), MarkingConnector::default(), InlineResolver::default()), true)
             }
-            AgentSource::Given(agent) => agent,
+            // A caller's agent: the same settings go on each request.
+            AgentSource::Given(agent) => (agent, false),
         };
         Client {
             inner: Arc::new(Inner {
@@ -122,6 +131,7 @@ impl ClientBuilder {
                 connect_timeout: self.settings.connect_timeout,
                 timeout: self.settings.timeout,
                 agent,
+                own_agent,
             }),
         }
     }

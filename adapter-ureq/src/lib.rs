@@ -145,6 +145,8 @@ struct Inner {
     connect_timeout: Duration,
     timeout: Duration,
     agent: ureq::Agent,
+    /// Whether `agent` was made by the builder, with every setting below its own.
+    own_agent: bool,
 }
 
 impl Client {
@@ -173,15 +175,23 @@ impl Transport for Client {
 
     fn attempt(&self, request: &Request<Body>) -> Result<Response<WipingBuffer>, Failure<ureq::Error>> {
         let inner = &*self.inner;
-        // Set on every request, so that a caller's agent cannot make them unsafe.
-        let configured =
-            (inner.agent.configure_request(square_oauth::with_body(request, request.body().expose_secret())))
+        let borrowed = square_oauth::with_body(request, request.body().expose_secret());
+        let response = if inner.own_agent {
+            inner.agent.run(borrowed)
+        } else {
+            // Set on every request, so that a caller's agent cannot make them unsafe.
+            let configured = (inner.agent.configure_request(borrowed))
                 .http_status_as_error(false)
                 .max_redirects(0)
                 .timeout_connect(Some(inner.connect_timeout))
                 .timeout_global(Some(inner.timeout));
-        let borrowed = if inner.config.is_loopback() { configured.proxy(None).build() } else { configured.build() };
-        let response = inner.agent.run(borrowed).map_err(classify)?;
+            inner.agent.run(if inner.config.is_loopback() {
+                configured.proxy(None).build()
+            } else {
+                configured.build()
+            })
+        }
+        .map_err(classify)?;
         let (head, mut body) = response.into_parts();
         let limit = inner.config.max_response_bytes();
         let mut buffer = WipingBuffer::capped(limit, body.content_length()).map_err(|_| Failure::BodyTooLarge)?;
