@@ -724,6 +724,12 @@ mod tests {
     }
 
     #[test]
+    fn every_health_has_the_name_tools_show() {
+        let names: Vec<&str> = Health::ALL.iter().map(Health::name).collect();
+        assert_eq!(names, ["fresh", "due", "overdue", "failing", "outcome_unknown", "must_authorize", "revoked"]);
+    }
+
+    #[test]
     fn the_refresh_is_brought_forward_by_up_to_the_whole_spread() {
         let due = t(7 * 86_400);
         let spread = Duration::from_secs(10);
@@ -842,6 +848,8 @@ mod tests {
         assert_eq!(revoke(&r, t(-1)), (Revocation::OlderThanGrant, None));
         let (done, Some(revoked)) = revoke(&r, t(0)) else { panic!() };
         assert_eq!(done, Revocation::Revoked);
+        // The fencing number goes up, so that an answer in flight is stale.
+        assert_eq!(revoked.fence, r.fence + 1);
         assert_eq!(read(&revoked, t(1), &Policy::default()), Read::Unavailable(Unavailable::Revoked));
         assert_eq!(revoke(&revoked, t(2)), (Revocation::AlreadyRevoked, None));
     }
