@@ -204,4 +204,117 @@ mod tests {
         // A key that is not a field name is not repeated.
         assert_eq!(path::<std::collections::HashMap<String, u8>>(r#"{"EAAA-secret": "x"}"#), "?");
     }
+
+    /// The shape of a revocation webhook, as `webhook.rs` reads it.
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Event {
+        merchant_id: String,
+        #[serde(with = "crate::time::rfc3339")]
+        created_at: jiff::Timestamp,
+        #[serde(default)]
+        data: Option<Data>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Data {
+        #[serde(default)]
+        id: Option<String>,
+        #[serde(default)]
+        object: Option<Object>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Object {
+        #[serde(default)]
+        revocation: Option<Revocation>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Revocation {
+        #[serde(default, with = "crate::time::rfc3339::option")]
+        revoked_at: Option<jiff::Timestamp>,
+        #[serde(default)]
+        revoker_type: Option<String>,
+    }
+
+    /// Every place in `value` (as paths of keys and indices), the document itself included.
+    fn places(value: &serde_json::Value, at: Vec<String>, out: &mut Vec<Vec<String>>) {
+        out.push(at.clone());
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, inner) in map {
+                    let mut next = at.clone();
+                    next.push(key.clone());
+                    places(inner, next, out);
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for (i, inner) in items.iter().enumerate() {
+                    let mut next = at.clone();
+                    next.push(i.to_string());
+                    places(inner, next, out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn replaced(value: &mut serde_json::Value, place: &[String], with: serde_json::Value) {
+        match place.split_first() {
+            None => *value = with,
+            Some((step, rest)) => match value {
+                serde_json::Value::Object(map) => replaced(map.get_mut(step).unwrap(), rest, with),
+                serde_json::Value::Array(items) => replaced(&mut items[step.parse::<usize>().unwrap()], rest, with),
+                _ => unreachable!(),
+            },
+        }
+    }
+
+    /// The path serde_path_to_error names, and ours, for `T` read from `body`; `None` if it reads.
+    fn both<T: serde::de::DeserializeOwned>(body: &[u8]) -> Option<(String, String)> {
+        let theirs = serde_path_to_error::deserialize::<_, T>(&mut serde_json::Deserializer::from_slice(body));
+        let theirs = theirs.err()?.path().to_string();
+        let ours = path_of(body, &serde_json::from_slice::<T>(body).err()?);
+        Some((theirs, ours))
+    }
+
+    fn wrong() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        proptest::prop_oneof![
+            proptest::strategy::Just(serde_json::json!(7)),
+            proptest::strategy::Just(serde_json::json!(true)),
+            proptest::strategy::Just(serde_json::json!("not a time")),
+            proptest::strategy::Just(serde_json::json!([])),
+            proptest::strategy::Just(serde_json::json!({})),
+            proptest::strategy::Just(serde_json::json!({"a": [1, {"b": 2}]})),
+            proptest::strategy::Just(serde_json::Value::Null),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Any one value of a real answer's or webhook's shape made the wrong type: the path is
+        /// the one serde_path_to_error gives.
+        #[test]
+        fn the_path_is_serde_path_to_error_s(pick in proptest::prelude::any::<proptest::sample::Index>(), with in wrong(), webhook in proptest::prelude::any::<bool>(), spaced in proptest::prelude::any::<bool>()) {
+            let mut value = if webhook {
+                serde_json::json!({"merchant_id": "M1", "type": "oauth.authorization.revoked", "created_at": "2026-01-01T00:00:00Z",
+                    "data": {"type": "revocation", "id": "x", "object": {"revocation": {"revoked_at": "2026-01-01T00:00:00Z", "revoker_type": "MERCHANT"}}}})
+            } else {
+                serde_json::json!({"errors": [{"category": "API_ERROR", "code": "X", "detail": "d", "field": "f"}, {"code": "Y"}],
+                    "message": "m", "type": "t", "field": "f"})
+            };
+            let mut all = Vec::new();
+            places(&value, Vec::new(), &mut all);
+            let place = pick.get(&all).clone();
+            replaced(&mut value, &place, with);
+            let body = if spaced { serde_json::to_string_pretty(&value) } else { serde_json::to_string(&value) }.unwrap();
+            let paths = if webhook { both::<Event>(body.as_bytes()) } else { both::<crate::answer::ErrorFields>(body.as_bytes()) };
+            if let Some((theirs, ours)) = paths {
+                proptest::prop_assert_eq!(ours, theirs, "{}", body);
+            }
+        }
+    }
 }
