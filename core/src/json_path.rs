@@ -109,6 +109,12 @@ pub(crate) fn path_at(bytes: &[u8], line: usize, column: usize, last_member: boo
         }
         pos += 1;
     }
+    // An array whose next element serde has peeked at but not read: an error there (an object
+    // expected, an array found) is that element's.
+    let rest = &bytes[read.len()..];
+    if let Some(Frame::Array(_, begun)) = frames.last_mut() {
+        *begun |= rest.iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|&b| b != b']');
+    }
     // serde_json places an error raised by a value's own Deserialize (a custom message) after
     // the end of the object holding it when that value was the object's last member: the
     // member, not the object, is the place, unless the error is about the object itself.
