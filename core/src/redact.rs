@@ -604,4 +604,14 @@ mod tests {
             assert_eq!(masked(format!("bad value {value}.")), "bad value [REDACTED].", "{joiner}");
         }
     }
+
+    #[test]
+    fn a_value_the_caller_shows_is_shown_as_it_is() {
+        // `redact_json` masks nothing it was asked to show, however credential-shaped: only the
+        // excerpt masks Square's text.
+        let body = br#"{"merchant_id":"MLQW2MYBY81PZ0123456789ab","message":"EAAAsecret0123456789abcdef"}"#;
+        let shown = redact_json(body, |key| key == "merchant_id");
+        assert_eq!(shown, r#"{"merchant_id":"MLQW2MYBY81PZ0123456789ab","message":"EAAAsecret0123456789abcdef"}"#);
+        assert_eq!(excerpt(body), r#"{"merchant_id":"…","message":"EAAA[REDACTED]"}"#);
+    }
 }
