@@ -43,19 +43,18 @@ impl ErrorFields {
     /// The errors of a failure answer. A gateway in front of Square may answer
     /// `{"message": "…"}` with neither `errors` nor `type`; its message is kept as a `V1_ERROR`
     /// whose code is the generic one for the status (`RATE_LIMITED` for 429, …) rather than lost.
-    fn into_failure_errors(self, status: http::StatusCode) -> Vec<SquareError> {
+    fn into_failure_errors(mut self, status: http::StatusCode) -> Vec<SquareError> {
         let has_errors = self.errors.as_ref().is_some_and(|e| !e.is_empty()) || self.legacy_type.is_some();
-        let stray_message = if has_errors { None } else { self.message.clone() };
-        let field = self.field.clone();
+        let stray_message = if has_errors { None } else { self.message.take() };
+        let Some(message) = stray_message else { return self.into_errors() };
+        let field = self.field.take();
         let mut errors = self.into_errors();
-        if let Some(message) = stray_message {
-            errors.push(SquareError {
-                category: ErrorCategory::V1Error,
-                code: status_code(status),
-                detail: Some(masked(message)),
-                field,
-            });
-        }
+        errors.push(SquareError {
+            category: ErrorCategory::V1Error,
+            code: status_code(status),
+            detail: Some(masked(message)),
+            field,
+        });
         errors
     }
 }
@@ -115,7 +114,7 @@ pub(crate) fn parse_answer<T: WithErrors, B: AsRef<[u8]>>(
         let (retry_after, square_version, content_type) = answer_metadata(headers);
         Error::UnexpectedResponse(Box::new(UnexpectedResponse {
             status,
-            content_type,
+            content_type: content_type.map(str::to_owned),
             kind,
             excerpt: excerpt(bytes),
             retry_after,

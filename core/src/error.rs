@@ -459,8 +459,9 @@ pub enum CallbackError {
     Repeated(&'static str),
 }
 
-/// Reads the headers every error keeps.
-pub(crate) fn answer_metadata(headers: &HeaderMap) -> (Option<RetryAfter>, Option<String>, Option<String>) {
+/// Reads the headers every error keeps: `Retry-After`, `Square-Version` and the content type
+/// (borrowed: a refusal does not keep it).
+pub(crate) fn answer_metadata(headers: &HeaderMap) -> (Option<RetryAfter>, Option<String>, Option<&str>) {
     // One walk over the few headers of an answer costs less than three hashed lookups; the
     // first value of each name counts, as `HeaderMap::get` would give it.
     use crate::operation::SQUARE_VERSION_HEADER;
@@ -474,7 +475,7 @@ pub(crate) fn answer_metadata(headers: &HeaderMap) -> (Option<RetryAfter>, Optio
         } else if *name == SQUARE_VERSION_HEADER {
             version.get_or_insert_with(|| text().map(str::to_owned));
         } else if *name == CONTENT_TYPE {
-            content_type.get_or_insert_with(|| text().map(str::to_owned));
+            content_type.get_or_insert_with(text);
         }
     }
     (retry_after.flatten(), version.flatten(), content_type.flatten())

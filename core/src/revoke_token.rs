@@ -138,7 +138,7 @@ impl Operation for RevokeToken {
                 let (retry_after, square_version, content_type) = answer_metadata(response.headers());
                 Err(Error::UnexpectedResponse(Box::new(UnexpectedResponse {
                     status: response.status(),
-                    content_type,
+                    content_type: content_type.map(str::to_owned),
                     kind: UnexpectedKind::Unconfirmed { field: "success" },
                     excerpt: excerpt(response.body().as_ref()),
                     retry_after,
