@@ -614,4 +614,14 @@ mod tests {
         assert_eq!(shown, r#"{"merchant_id":"MLQW2MYBY81PZ0123456789ab","message":"EAAAsecret0123456789abcdef"}"#);
         assert_eq!(excerpt(body), r#"{"merchant_id":"…","message":"EAAA[REDACTED]"}"#);
     }
+
+    #[test]
+    fn error_keys_are_shown_only_in_the_top_level_errors_array() {
+        // An array under another top-level key, and an `errors` array below the top, are not
+        // Square's error list: a `code` there may be an authorization code.
+        let body = br#"{"data":[{"code":"AUTHCODE1","detail":"d"}],"x":{"errors":[{"code":"AUTHCODE2"}]}}"#;
+        assert_eq!(excerpt(body), r#"{"data":[{"code":"…","detail":"…"}],"x":{"errors":[{"code":"…"}]}}"#);
+        let square = br#"{"errors":[{"code":"UNAUTHORIZED","detail":"d"}]}"#;
+        assert_eq!(excerpt(square), r#"{"errors":[{"code":"UNAUTHORIZED","detail":"d"}]}"#);
+    }
 }
