@@ -624,4 +624,13 @@ mod tests {
         let square = br#"{"errors":[{"code":"UNAUTHORIZED","detail":"d"}]}"#;
         assert_eq!(excerpt(square), r#"{"errors":[{"code":"UNAUTHORIZED","detail":"d"}]}"#);
     }
+
+    #[test]
+    fn a_prefixed_secret_is_masked_through_every_character_a_token_may_hold() {
+        // Base64, base64url and JWT characters continue the secret; a space ends it.
+        for c in ['-', '_', '.', '~', '+', '/', '=', '7', 'x'] {
+            let text = format!("bad sq0csp-ab{c}cd ok");
+            assert_eq!(mask_credentials(&text), "bad sq0csp-[REDACTED] ok", "{c}");
+        }
+    }
 }
