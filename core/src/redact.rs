@@ -557,6 +557,9 @@ mod tests {
         assert_eq!(excerpt(b"{\"message\":\"a\\nb\\u0000c\"}"), r#"{"message":"a\nb\u0000c"}"#);
         let deep = "[".repeat(100_000);
         assert_eq!(excerpt(deep.as_bytes()), format!("{}[not JSON from here]", "[".repeat(MAX_DEPTH + 1)));
+        // Objects count toward the depth as arrays do.
+        let deep = r#"{"a":"#.repeat(100_000);
+        assert_eq!(excerpt(deep.as_bytes()), format!("{}[not JSON from here]", r#"{"a":"#.repeat(MAX_DEPTH + 1)));
     }
 
     #[test]
