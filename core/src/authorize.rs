@@ -229,8 +229,9 @@ pub fn parse_callback(redirect: &str, expected_state: &State) -> Result<Authoriz
 
 /// Whether `text` starts with an RFC 3986 scheme and `://` (`https://…`).
 fn has_scheme(text: &str) -> bool {
-    // The scheme's characters, then `://` right after them.
+    // The scheme's characters, then `://` right after them. A first byte that is a letter is a
+    // scheme character, so the scheme is never empty.
     let bytes = text.as_bytes();
     let end = bytes.iter().position(|&b| !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')));
-    end.is_some_and(|end| end > 0 && bytes[0].is_ascii_alphabetic() && bytes[end..].starts_with(b"://"))
+    end.is_some_and(|end| bytes[0].is_ascii_alphabetic() && bytes[end..].starts_with(b"://"))
 }
