@@ -8,17 +8,19 @@ use std::time::Duration;
 /// counted), or `None` where `/proc/net/tcp` cannot be read.
 pub fn established_to(port: u16) -> Option<usize> {
     let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
-    let count = table
+    // The kernel writes the table in pieces while connections come and go, so one socket can be
+    // listed twice in one read: each is counted once, by its local address and port.
+    let clients: std::collections::HashSet<&str> = table
         .lines()
         .skip(1)
-        .filter(|line| {
+        .filter_map(|line| {
             let fields: Vec<&str> = line.split_whitespace().collect();
             let remote_port = fields.get(2).and_then(|remote| remote.rsplit(':').next());
             let remote_port = remote_port.and_then(|hex| u16::from_str_radix(hex, 16).ok());
-            remote_port == Some(port) && fields.get(3) == Some(&"01")
+            (remote_port == Some(port) && fields.get(3) == Some(&"01")).then(|| fields[1])
         })
-        .count();
-    Some(count)
+        .collect();
+    Some(clients.len())
 }
 
 /// Runs `work` while sampling [`established_to`] every few milliseconds; returns its result and
