@@ -42,7 +42,7 @@ fn offset(bytes: &[u8], line: usize, column: usize) -> usize {
 /// message that is not about a missing or repeated field), which serde_json reports after the
 /// end of the object holding it. Only keys that read as field names are shown; any other
 /// key (it may be a value a sender put there) is written `?`.
-pub(crate) fn path_at(bytes: &[u8], line: usize, column: usize, last_member: bool) -> String {
+fn path_at(bytes: &[u8], line: usize, column: usize, last_member: bool) -> String {
     let read = &bytes[..offset(bytes, line, column)];
     let mut frames: Vec<Frame> = Vec::new();
     // Whether the next string in the innermost object is a key (before its `:`).
@@ -98,10 +98,7 @@ pub(crate) fn path_at(bytes: &[u8], line: usize, column: usize, last_member: boo
                 }
                 if let (true, Some(Frame::Object(key))) = (expecting_key && end < read.len(), frames.last_mut()) {
                     let text = core::str::from_utf8(&read[start..end]).unwrap_or_default();
-                    let is_name = !text.is_empty()
-                        && text.len() <= 40
-                        && text.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_');
-                    *key = Some(if is_name { text.to_owned() } else { "?".to_owned() });
+                    *key = Some(if crate::redact::is_field_name(text) { text } else { "?" }.to_owned());
                 }
                 pos = end;
             }

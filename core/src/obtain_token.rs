@@ -449,8 +449,10 @@ impl FromScalar for Option<jiff::Timestamp> {
     fn from_scalar(scalar: Scalar) -> Option<Self> {
         match scalar {
             Scalar::Null => Some(None),
-            Scalar::Str(text) if text.trim().is_empty() => Some(None),
-            Scalar::Str(text) => crate::time::parse_rfc3339(text.trim()).map(Some),
+            Scalar::Str(text) => match text.trim() {
+                "" => Some(None),
+                text => crate::time::parse_rfc3339(text).map(Some),
+            },
             _ => None,
         }
     }

@@ -29,6 +29,12 @@ pub const HIDDEN: &str = "…";
 /// `-`.
 const KEY_MAX: usize = 40;
 
+/// Whether `key` reads as a field name (up to [`KEY_MAX`] ASCII letters, digits and `_`), and
+/// may be shown; any other key may be a value a sender put there.
+pub(crate) fn is_field_name(key: &str) -> bool {
+    !key.is_empty() && key.len() <= KEY_MAX && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
 /// Nesting deeper than this is not shown: bounded recursion on hostile bodies.
 const MAX_DEPTH: usize = 32;
 
@@ -412,8 +418,7 @@ impl Lexer<'_> {
                 return Err(Stop::Invalid);
             }
             let key = self.string()?;
-            let is_name =
-                !key.is_empty() && key.len() <= KEY_MAX && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            let is_name = is_field_name(&key);
             if is_name {
                 writer.push("\"")?;
                 writer.push(&key)?;

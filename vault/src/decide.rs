@@ -265,7 +265,7 @@ fn plus(t: Timestamp, d: SignedDuration) -> Timestamp {
 }
 
 /// `t` to the millisecond, rounded down: the precision of every time a decision writes.
-fn ms(t: Timestamp) -> Timestamp {
+pub(crate) fn ms(t: Timestamp) -> Timestamp {
     Timestamp::from_millisecond(t.as_millisecond()).unwrap_or(t)
 }
 

@@ -57,7 +57,7 @@ impl Row {
     /// ```
     pub fn as_stored(&self) -> Row {
         use crate::decide::SellerState;
-        let ms = |t: Timestamp| Timestamp::from_millisecond(t.as_millisecond()).unwrap_or(t);
+        let ms = crate::decide::ms;
         let mut row = self.clone();
         let r = &mut row.record;
         if let SellerState::OutcomeUnknown { deadline } = &mut r.state {
