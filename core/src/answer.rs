@@ -8,7 +8,7 @@ use serde::{Deserialize, Deserializer};
 
 use crate::config::Config;
 use crate::enums::{ErrorCategory, ErrorCode};
-use crate::error::{Error, SquareError, SquareRefusal, UnexpectedKind, UnexpectedResponse, answer_metadata};
+use crate::error::{Error, SquareError, SquareRefusal, UnexpectedKind, UnexpectedResponse, error_headers};
 use crate::redact::{excerpt, masked};
 
 /// The error fields every Square answer may carry: the current `errors` array and the legacy
@@ -30,6 +30,8 @@ impl ErrorFields {
     fn into_errors(self) -> Vec<SquareError> {
         let mut errors = self.errors.unwrap_or_default();
         if let Some(legacy_type) = self.legacy_type {
+            // Room for this one alone: a first push would make room for four.
+            errors.reserve_exact(1);
             errors.push(SquareError {
                 category: ErrorCategory::V1Error,
                 code: ErrorCode::from(legacy_type),
@@ -49,6 +51,7 @@ impl ErrorFields {
         let Some(message) = stray_message else { return self.into_errors() };
         let field = self.field.take();
         let mut errors = self.into_errors();
+        errors.reserve_exact(1);
         errors.push(SquareError {
             category: ErrorCategory::V1Error,
             code: status_code(status),
@@ -109,12 +112,23 @@ pub(crate) fn parse_answer<T: WithErrors, B: AsRef<[u8]>>(
     let bytes = response.body().as_ref();
     let status = response.status();
     let headers = response.headers();
-    // The headers an error keeps are read only for an error: an answer that parses needs none.
+    // The headers an error keeps are read only for an error: an answer that parses needs none
+    // but its content type. A failure status is an error whatever the body, so its headers are
+    // read in one walk up front, content type included, rather than looked up twice.
+    let failure = !status.is_success();
+    let read_once = |known: Option<_>| known.unwrap_or_else(|| error_headers(headers));
+    let metadata = failure.then(|| error_headers(headers));
+    let content_type = match &metadata {
+        Some((_, _, content_type)) => *content_type,
+        None => headers.get(http::header::CONTENT_TYPE),
+    };
+    // Taken by whichever error is made (at most one is).
+    let metadata = core::cell::Cell::new(metadata);
     let unexpected = |kind: UnexpectedKind| {
-        let (retry_after, square_version, content_type) = answer_metadata(headers);
+        let (retry_after, square_version, content_type) = read_once(metadata.take());
         Error::UnexpectedResponse(Box::new(UnexpectedResponse {
             status,
-            content_type: content_type.map(str::to_owned),
+            content_type: content_type.and_then(|value| value.to_str().ok()).map(str::to_owned),
             kind,
             excerpt: excerpt(bytes),
             retry_after,
@@ -127,24 +141,29 @@ pub(crate) fn parse_answer<T: WithErrors, B: AsRef<[u8]>>(
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(unexpected(UnexpectedKind::Empty));
     }
-    let content_type = headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-    if content_type.is_some_and(|ct| !is_json(ct)) {
+    if content_type.is_some_and(|value| !is_json_value(value)) {
         return Err(unexpected(UnexpectedKind::NotJson));
     }
     let refusal = |errors: Vec<SquareError>| {
-        let (retry_after, square_version, _) = answer_metadata(headers);
+        let (retry_after, square_version, _) = read_once(metadata.take());
         Error::Square(Box::new(SquareRefusal { status, errors, retry_after, square_version }))
     };
 
-    if status.is_success() {
+    if failure {
+        let fields: ErrorFields = from_slice(bytes).map_err(unexpected)?;
+        Err(refusal(fields.into_failure_errors(status)))
+    } else {
         let raw: T = from_slice(bytes).map_err(unexpected)?;
         let (answer, fields) = raw.split();
         let errors = fields.into_errors();
         if errors.is_empty() { Ok(answer) } else { Err(refusal(errors)) }
-    } else {
-        let fields: ErrorFields = from_slice(bytes).map_err(unexpected)?;
-        Err(refusal(fields.into_failure_errors(status)))
     }
+}
+
+/// Whether a `Content-Type` value names JSON; one that is not text is taken as absent.
+fn is_json_value(value: &http::HeaderValue) -> bool {
+    // Nearly always exactly this: one comparison, rather than a text check and a split.
+    value.as_bytes() == b"application/json" || value.to_str().map_or(true, is_json)
 }
 
 /// `application/json`, with or without parameters, or any `+json` type.
@@ -173,12 +192,31 @@ fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, UnexpectedKind> {
     }
     // Plain serde_json, with the path of a failure found from where it stopped: a second,
     // path-tracking deserialization would double every answer type's code.
-    serde_json::from_slice(bytes).map_err(|error| UnexpectedKind::Malformed {
+    read_json(bytes).map_err(|error| UnexpectedKind::Malformed {
         path: crate::json_path::path_of(bytes, &error),
         message: strip_quoted(&error.to_string()),
         line: error.line(),
         column: error.column(),
     })
+}
+
+/// serde_json over `bytes`, as `serde_json::from_slice` reads them. Natively, a body that is
+/// UTF-8 throughout (every answer Square sends) is checked once, whole, and read as text, rather
+/// than each of its strings checked on its own: that check was a tenth of reading an answer. A
+/// body that is not is read by `from_slice`, for the same error. The WebAssembly build keeps the
+/// one reader: a second would double the code of every answer type.
+#[cfg(not(target_arch = "wasm32"))]
+fn read_json<T: DeserializeOwned>(bytes: &[u8]) -> serde_json::Result<T> {
+    match core::str::from_utf8(bytes) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(bytes),
+    }
+}
+
+/// serde_json over `bytes` (see the native version).
+#[cfg(target_arch = "wasm32")]
+fn read_json<T: DeserializeOwned>(bytes: &[u8]) -> serde_json::Result<T> {
+    serde_json::from_slice(bytes)
 }
 
 /// serde quotes the offending value in its messages (`invalid type: string "EAAA…"`); a value

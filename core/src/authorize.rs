@@ -97,12 +97,10 @@ impl AuthorizeUrl {
         // The base URL was checked when the configuration was built and the query is
         // form-encoded, so the pieces are joined as text: parsing the result into an
         // `http::Uri` and printing it again cost as much as building it.
-        let mut url = String::with_capacity(config.base_url().len() + 320);
+        let mut url = String::with_capacity(self.url_capacity(config));
         url.push_str(config.base_url());
-        url.push_str("/oauth2/authorize?");
-        let start = url.len();
-        url.push_str("client_id=");
-        url.extend(form_urlencoded::byte_serialize(self.client_id.as_str().as_bytes()));
+        url.push_str("/oauth2/authorize?client_id=");
+        push_encoded(&mut url, self.client_id.as_str());
         if !self.scopes.is_empty() {
             // Written piece by piece: scopes joined by a space, which the form encoding writes `+`.
             validators::scopes(&self.scopes)?;
@@ -111,10 +109,9 @@ impl AuthorizeUrl {
                 if i > 0 {
                     url.push('+');
                 }
-                url.extend(form_urlencoded::byte_serialize(scope.as_str().as_bytes()));
+                push_encoded(&mut url, scope.as_str());
             }
         }
-        let mut query = form_urlencoded::Serializer::for_suffix(url, start);
         if let Some(locale) = &self.locale {
             let well_formed = !locale.is_empty()
                 && locale.len() <= 16
@@ -122,25 +119,82 @@ impl AuthorizeUrl {
             if !well_formed {
                 return Err(InvalidInput::new("locale", Problem::Format("a language tag such as en-US")).into());
             }
-            query.append_pair("locale", locale);
+            url.push_str("&locale=");
+            push_encoded(&mut url, locale);
         }
         if let Some(session) = self.session {
-            query.append_pair("session", if session { "true" } else { "false" });
+            url.push_str(if session { "&session=true" } else { "&session=false" });
         }
         if let Some(state) = &self.state {
             validators::state(state.expose_secret())?;
-            query.append_pair("state", state.expose_secret());
+            url.push_str("&state=");
+            push_encoded(&mut url, state.expose_secret());
         }
         if let Some(challenge) = &self.code_challenge {
-            query.append_pair("code_challenge", challenge.as_str());
-            query.append_pair("code_challenge_method", challenge.method());
+            url.push_str("&code_challenge=");
+            push_encoded(&mut url, challenge.as_str());
+            url.push_str("&code_challenge_method=");
+            url.push_str(challenge.method());
         }
         if let Some(uri) = &self.redirect_uri {
             validators::redirect_uri(uri)?;
-            query.append_pair("redirect_uri", uri);
+            url.push_str("&redirect_uri=");
+            push_encoded(&mut url, uri);
         }
-        query.append_pair("response_type", "code");
-        Ok(query.finish())
+        url.push_str("&response_type=code");
+        Ok(url)
+    }
+
+    /// Room for the whole URL, so that it is never moved while written: every name and value,
+    /// the redirect URL three times over (its `:` and `/` are written `%3A` and `%2F`). The
+    /// other values are identifiers that need no encoding; one that does costs a reallocation.
+    fn url_capacity(&self, config: &Config) -> usize {
+        // The names, `=`s and `&`s, with `session=false` and `code_challenge_method=S256`.
+        const NAMES: usize = 140;
+        let scopes: usize = self.scopes.iter().map(|scope| scope.as_str().len() + 1).sum();
+        config.base_url().len()
+            + NAMES
+            + self.client_id.as_str().len()
+            + scopes
+            + self.locale.as_ref().map_or(0, String::len)
+            + self.state.as_ref().map_or(0, |state| state.expose_secret().len())
+            + self.code_challenge.as_ref().map_or(0, |challenge| challenge.as_str().len())
+            + self.redirect_uri.as_ref().map_or(0, |uri| 3 * uri.len())
+    }
+}
+
+/// Appends `value` as `application/x-www-form-urlencoded` writes it (the bytes
+/// `form_urlencoded::byte_serialize` gives): ASCII letters, digits and `*-._` as they are, a
+/// space as `+`, every other byte as `%XX`. A run of the first kind, all that an identifier, a
+/// scope name or base64url holds, is copied in one piece.
+fn push_encoded(url: &mut String, value: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    // One load a byte rather than four ranges compared.
+    static UNRESERVED: [bool; 256] = {
+        let mut table = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            let c = b as u8;
+            table[b] = c.is_ascii_alphanumeric() || matches!(c, b'*' | b'-' | b'.' | b'_');
+            b += 1;
+        }
+        table
+    };
+    let mut rest = value;
+    loop {
+        let run = rest.bytes().position(|b| !UNRESERVED[usize::from(b)]).unwrap_or(rest.len());
+        url.push_str(&rest[..run]);
+        let Some(c) = rest[run..].chars().next() else { return };
+        if c == ' ' {
+            url.push('+');
+        } else {
+            for &b in c.encode_utf8(&mut [0; 4]).as_bytes() {
+                url.push('%');
+                url.push(char::from(HEX[usize::from(b >> 4)]));
+                url.push(char::from(HEX[usize::from(b & 0xF)]));
+            }
+        }
+        rest = &rest[run + c.len_utf8()..];
     }
 }
 
@@ -234,4 +288,49 @@ fn has_scheme(text: &str) -> bool {
     let bytes = text.as_bytes();
     let end = bytes.iter().position(|&b| !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')));
     end.is_some_and(|end| bytes[0].is_ascii_alphabetic() && bytes[end..].starts_with(b"://"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_encoded_as_form_urlencoded_does() {
+        // Every ASCII byte, a space among them, and characters of two, three and four bytes.
+        let ascii: String = (0..128u8).map(char::from).collect();
+        for value in [ascii.as_str(), "", "sq0idp-uaPHIL_o.P*z", "a b", "é€😀 x", "https://e.com/cb?a=1&b=2"] {
+            let mut url = String::from("x=");
+            push_encoded(&mut url, value);
+            let expected: String = form_urlencoded::byte_serialize(value.as_bytes()).collect();
+            assert_eq!(url, format!("x={expected}"), "{value:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_value_is_encoded_as_form_urlencoded_does(value in "\\PC*") {
+            let mut url = String::new();
+            push_encoded(&mut url, &value);
+            proptest::prop_assert_eq!(url, form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>());
+        }
+    }
+
+    #[test]
+    fn the_url_is_written_into_the_room_made_for_it() {
+        let redirect = "https://example.com/cb";
+        let url = AuthorizeUrl::new(ClientId::new("sq0idp-app"))
+            .scopes([Scope::MerchantProfileRead, Scope::PaymentsRead])
+            .locale("fr-CA")
+            .session(false)
+            .state(&State::new("st4te"))
+            .code_challenge(&crate::CodeVerifier::from_entropy([1; 32]).challenge())
+            .redirect_uri(redirect)
+            .build(&Config::production())
+            .unwrap();
+        // Every name and value counted exactly, but for one `+` too many between the scopes and
+        // the redirect URL's room for three bytes a byte, of which its `:` and three `/` use 8.
+        let encoded = "https%3A%2F%2Fexample.com%2Fcb";
+        assert!(url.contains(encoded));
+        assert_eq!(url.capacity() - url.len(), 1 + 3 * redirect.len() - encoded.len());
+    }
 }

@@ -133,24 +133,35 @@ pub(crate) fn masked(text: String) -> String {
 /// Whether [`mask_credentials`] would change `text`: one of the secret prefixes is in it, or a
 /// credential-shaped run.
 fn needs_masking(text: &str) -> bool {
-    // One pass over the bytes, one table load each: a prefix is looked for only where its first
-    // byte is, and a run's length and kinds of characters are counted as it goes.
     let bytes = text.as_bytes();
-    let (mut run, mut kinds) = (0, 0);
+    let class = |b: u8| BYTE_CLASS[usize::from(b)];
+    // A prefix is looked for only where its first byte is: one table load a byte.
     for (i, &b) in bytes.iter().enumerate() {
-        let class = BYTE_CLASS[usize::from(b)];
-        if class & PREFIX_START != 0 && SECRET_PREFIXES.iter().any(|prefix| bytes[i..].starts_with(prefix.as_bytes())) {
+        if class(b) & PREFIX_START != 0
+            && SECRET_PREFIXES.iter().any(|prefix| bytes[i..].starts_with(prefix.as_bytes()))
+        {
             return true;
         }
-        if class & TOKEN != 0 {
-            run += 1;
-            kinds |= class;
-            if run >= CREDENTIAL_RUN && kinds & (DIGIT | ALPHA) == DIGIT | ALPHA {
+    }
+    // A run of CREDENTIAL_RUN token characters or more covers one of every CREDENTIAL_RUN
+    // consecutive positions, so only those are probed; a probe that lands in a run measures it.
+    let mut probe = CREDENTIAL_RUN - 1;
+    while probe < bytes.len() {
+        if class(bytes[probe]) & TOKEN == 0 {
+            probe += CREDENTIAL_RUN;
+            continue;
+        }
+        let before = bytes[..probe].iter().rev().take_while(|&&b| class(b) & TOKEN != 0).count();
+        let after = bytes[probe..].iter().take_while(|&&b| class(b) & TOKEN != 0).count();
+        let run = &bytes[probe - before..probe + after];
+        if run.len() >= CREDENTIAL_RUN {
+            let kinds = run.iter().fold(0, |kinds, &b| kinds | class(b));
+            if kinds & (DIGIT | ALPHA) == DIGIT | ALPHA {
                 return true;
             }
-        } else {
-            (run, kinds) = (0, 0);
         }
+        // On to the first probe past this run.
+        probe += after.div_ceil(CREDENTIAL_RUN) * CREDENTIAL_RUN;
     }
     false
 }
@@ -487,6 +498,24 @@ mod tests {
         for prefix in SECRET_PREFIXES {
             assert!(needs_masking(&format!("a {prefix}x")), "{prefix}");
         }
+    }
+
+    #[test]
+    fn a_credential_run_is_found_wherever_it_stands() {
+        // Runs of 23 and 24 mixed characters at every offset, alone and behind a shorter run
+        // that a probe lands in first: only the probes every 24 bytes look at a run.
+        for offset in 0..60 {
+            for len in [23, 24, 30] {
+                let run: String = "a1".chars().cycle().take(len).collect();
+                for before in [" ".repeat(offset), format!("{} x1y2z ", " ".repeat(offset))] {
+                    let text = format!("{before}{run} tail");
+                    assert_eq!(needs_masking(&text), len >= CREDENTIAL_RUN, "{text:?}");
+                    assert_eq!(needs_masking(&text), mask_credentials(&text) != text, "{text:?}");
+                }
+            }
+        }
+        // Letters alone, or digits alone, are not credential-shaped however long.
+        assert!(!needs_masking(&"a".repeat(100)) && !needs_masking(&"1".repeat(100)));
     }
 
     proptest::proptest! {
