@@ -28,18 +28,21 @@ pub(crate) struct ErrorFields {
 impl ErrorFields {
     /// Every error, the legacy shape folded in as Square's SDKs do (`V1_ERROR`, code = `type`).
     fn into_errors(self) -> Vec<SquareError> {
-        let mut errors = self.errors.unwrap_or_default();
-        if let Some(legacy_type) = self.legacy_type {
-            // Room for this one alone: a first push would make room for four.
-            errors.reserve_exact(1);
-            errors.push(SquareError {
-                category: ErrorCategory::V1Error,
-                code: ErrorCode::from(legacy_type),
-                detail: self.message.map(masked),
-                field: self.field,
-            });
+        let Some(legacy_type) = self.legacy_type else { return self.errors.unwrap_or_default() };
+        let legacy = SquareError {
+            category: ErrorCategory::V1Error,
+            code: ErrorCode::from(legacy_type),
+            detail: self.message.map(masked),
+            field: self.field,
+        };
+        // A legacy answer alone (the usual case) gets room for its one error, not four.
+        match self.errors {
+            Some(mut errors) => {
+                errors.push(legacy);
+                errors
+            }
+            None => vec![legacy],
         }
-        errors
     }
 
     /// The errors of a failure answer. A gateway in front of Square may answer
@@ -51,7 +54,6 @@ impl ErrorFields {
         let Some(message) = stray_message else { return self.into_errors() };
         let field = self.field.take();
         let mut errors = self.into_errors();
-        errors.reserve_exact(1);
         errors.push(SquareError {
             category: ErrorCategory::V1Error,
             code: status_code(status),
