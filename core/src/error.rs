@@ -533,3 +533,73 @@ pub(crate) fn error_headers(headers: &HeaderMap) -> (Option<RetryAfter>, Option<
     }
     (retry_after.flatten(), version.flatten(), content_type)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `SquareError` as it was read before its visitor was written out: a derived struct behind
+    /// a wrapper that takes an object only. The two must agree on every input, errors included.
+    fn derived(json: &str) -> Result<SquareError, String> {
+        #[derive(Deserialize)]
+        struct Fields {
+            #[serde(default)]
+            category: Option<ErrorCategory>,
+            code: ErrorCode,
+            #[serde(default)]
+            detail: Option<String>,
+            #[serde(default)]
+            field: Option<String>,
+        }
+        struct ObjectOnly;
+        impl<'de> serde::de::Visitor<'de> for ObjectOnly {
+            type Value = Fields;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an error object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Fields, A::Error> {
+                Fields::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        let mut deserializer = serde_json::Deserializer::from_str(json);
+        let Fields { category, code, detail, field } =
+            serde::Deserializer::deserialize_map(&mut deserializer, ObjectOnly).map_err(|e| e.to_string())?;
+        deserializer.end().map_err(|e| e.to_string())?;
+        Ok(SquareError {
+            category: category.unwrap_or_else(|| ErrorCategory::Other(String::new())),
+            code,
+            detail: detail.map(crate::redact::masked),
+            field,
+        })
+    }
+
+    #[test]
+    fn square_errors_are_read_as_the_derived_struct_read_them() {
+        let cases = [
+            r#"{"category":"AUTHENTICATION_ERROR","code":"UNAUTHORIZED","detail":"Bad","field":"code"}"#,
+            r#"{"code":"UNAUTHORIZED"}"#,
+            r#"{"code":"NEW_CODE","category":"NEW_CATEGORY"}"#,
+            r#"{"category":null,"code":"X","detail":null,"field":null}"#,
+            r#"{"extra":[1,{"a":"b"}],"code":"X","more":null}"#,
+            r#"{"c\u006fde":"X","det\u0061il":"token EAAAsecret"}"#,
+            r#"{"code":"A","code":"B"}"#,
+            r#"{"category":null,"category":"X","code":"Y"}"#,
+            r#"{"code":"X","detail":"a","detail":"b"}"#,
+            r#"{"code":"X","field":null,"field":"b"}"#,
+            r#"{"category":"X"}"#,
+            r#"{}"#,
+            r#"{"code":null}"#,
+            r#"{"code":7}"#,
+            r#"{"code":"X","detail":7}"#,
+            r#"{"code":"X","category":[]}"#,
+            r#"["AUTHENTICATION_ERROR","UNAUTHORIZED"]"#,
+            r#""UNAUTHORIZED""#,
+            r#"null"#,
+            r#"{"code":"X""#,
+        ];
+        for json in cases {
+            let written_out = serde_json::from_str::<SquareError>(json).map_err(|e| e.to_string());
+            assert_eq!(written_out, derived(json), "{json}");
+        }
+    }
+}
