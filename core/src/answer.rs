@@ -118,47 +118,46 @@ pub(crate) fn parse_answer<T: WithErrors, B: AsRef<[u8]>>(
     // but its content type. A failure status is an error whatever the body, so its headers are
     // read in one walk up front, content type included, rather than looked up twice.
     let failure = !status.is_success();
-    let read_once = |known: Option<_>| known.unwrap_or_else(|| error_headers(headers));
-    let metadata = failure.then(|| error_headers(headers));
-    let content_type = match &metadata {
+    let known = failure.then(|| error_headers(headers));
+    let content_type = match &known {
         Some((_, _, content_type)) => *content_type,
         None => headers.get(http::header::CONTENT_TYPE),
     };
-    // Taken by whichever error is made (at most one is).
-    let metadata = core::cell::Cell::new(metadata);
-    let unexpected = |kind: UnexpectedKind| {
-        let (retry_after, square_version, content_type) = read_once(metadata.take());
-        Error::UnexpectedResponse(Box::new(UnexpectedResponse {
-            status,
-            content_type: content_type.and_then(|value| value.to_str().ok()).map(str::to_owned),
-            kind,
-            excerpt: excerpt(bytes),
-            retry_after,
-            square_version,
-        }))
-    };
-    if bytes.len() > config.max_response_bytes() {
-        return Err(unexpected(UnexpectedKind::TooLarge { limit: config.max_response_bytes(), actual: bytes.len() }));
-    }
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(unexpected(UnexpectedKind::Empty));
-    }
-    if content_type.is_some_and(|value| !is_json_value(value)) {
-        return Err(unexpected(UnexpectedKind::NotJson));
-    }
-    let refusal = |errors: Vec<SquareError>| {
-        let (retry_after, square_version, _) = read_once(metadata.take());
-        Error::Square(Box::new(SquareRefusal { status, errors, retry_after, square_version }))
-    };
-
-    if failure {
-        let fields: ErrorFields = from_slice(bytes).map_err(unexpected)?;
-        Err(refusal(fields.into_failure_errors(status)))
-    } else {
-        let raw: T = from_slice(bytes).map_err(unexpected)?;
-        let (answer, fields) = raw.split();
+    let read = || -> Result<Result<T::Answer, Vec<SquareError>>, UnexpectedKind> {
+        if bytes.len() > config.max_response_bytes() {
+            return Err(UnexpectedKind::TooLarge { limit: config.max_response_bytes(), actual: bytes.len() });
+        }
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(UnexpectedKind::Empty);
+        }
+        if content_type.is_some_and(|value| !is_json_value(value)) {
+            return Err(UnexpectedKind::NotJson);
+        }
+        if failure {
+            let fields: ErrorFields = from_slice(bytes)?;
+            return Ok(Err(fields.into_failure_errors(status)));
+        }
+        let (answer, fields) = from_slice::<T>(bytes)?.split();
         let errors = fields.into_errors();
-        if errors.is_empty() { Ok(answer) } else { Err(refusal(errors)) }
+        Ok(if errors.is_empty() { Ok(answer) } else { Err(errors) })
+    };
+    match read() {
+        Ok(Ok(answer)) => Ok(answer),
+        Ok(Err(errors)) => {
+            let (retry_after, square_version, _) = known.unwrap_or_else(|| error_headers(headers));
+            Err(Error::Square(Box::new(SquareRefusal { status, errors, retry_after, square_version })))
+        }
+        Err(kind) => {
+            let (retry_after, square_version, content_type) = known.unwrap_or_else(|| error_headers(headers));
+            Err(Error::UnexpectedResponse(Box::new(UnexpectedResponse {
+                status,
+                content_type: content_type.and_then(|value| value.to_str().ok()).map(str::to_owned),
+                kind,
+                excerpt: excerpt(bytes),
+                retry_after,
+                square_version,
+            })))
+        }
     }
 }
 
