@@ -8,7 +8,7 @@ use serde::{Deserialize, Deserializer};
 
 use crate::config::Config;
 use crate::enums::{ErrorCategory, ErrorCode};
-use crate::error::{Error, SquareError, SquareRefusal, UnexpectedKind, UnexpectedResponse, error_headers};
+use crate::error::{Error, RetryAfter, SquareError, SquareRefusal, UnexpectedKind, UnexpectedResponse, error_headers};
 use crate::redact::{excerpt, masked};
 
 /// The error fields every Square answer may carry: the current `errors` array and the legacy
@@ -123,41 +123,65 @@ pub(crate) fn parse_answer<T: WithErrors, B: AsRef<[u8]>>(
         Some((_, _, content_type)) => *content_type,
         None => headers.get(http::header::CONTENT_TYPE),
     };
-    let read = || -> Result<Result<T::Answer, Vec<SquareError>>, UnexpectedKind> {
-        if bytes.len() > config.max_response_bytes() {
-            return Err(UnexpectedKind::TooLarge { limit: config.max_response_bytes(), actual: bytes.len() });
-        }
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(UnexpectedKind::Empty);
-        }
-        if content_type.is_some_and(|value| !is_json_value(value)) {
-            return Err(UnexpectedKind::NotJson);
-        }
-        if failure {
-            let fields: ErrorFields = from_slice(bytes)?;
-            return Ok(Err(fields.into_failure_errors(status)));
-        }
-        let (answer, fields) = from_slice::<T>(bytes)?.split();
-        let errors = fields.into_errors();
-        Ok(if errors.is_empty() { Ok(answer) } else { Err(errors) })
+    // Only what depends on the answer type is here, once for each; the rest is shared.
+    let found = match check(config, bytes, content_type) {
+        Err(kind) => Err(kind),
+        Ok(()) if failure => failure_errors(bytes, status),
+        Ok(()) => match from_slice::<T>(bytes) {
+            Err(kind) => Err(kind),
+            Ok(raw) => {
+                let (answer, fields) = raw.split();
+                let errors = fields.into_errors();
+                if errors.is_empty() {
+                    return Ok(answer);
+                }
+                Ok(errors)
+            }
+        },
     };
-    match read() {
-        Ok(Ok(answer)) => Ok(answer),
-        Ok(Err(errors)) => {
-            let (retry_after, square_version, _) = known.unwrap_or_else(|| error_headers(headers));
-            Err(Error::Square(Box::new(SquareRefusal { status, errors, retry_after, square_version })))
-        }
-        Err(kind) => {
-            let (retry_after, square_version, content_type) = known.unwrap_or_else(|| error_headers(headers));
-            Err(Error::UnexpectedResponse(Box::new(UnexpectedResponse {
-                status,
-                content_type: content_type.and_then(|value| value.to_str().ok()).map(str::to_owned),
-                kind,
-                excerpt: excerpt(bytes),
-                retry_after,
-                square_version,
-            })))
-        }
+    Err(answer_error(status, headers, bytes, known, found))
+}
+
+/// The checks made before a body is read: its size, that it holds something, its content type.
+fn check(config: &Config, bytes: &[u8], content_type: Option<&http::HeaderValue>) -> Result<(), UnexpectedKind> {
+    if bytes.len() > config.max_response_bytes() {
+        return Err(UnexpectedKind::TooLarge { limit: config.max_response_bytes(), actual: bytes.len() });
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(UnexpectedKind::Empty);
+    }
+    if content_type.is_some_and(|value| !is_json_value(value)) {
+        return Err(UnexpectedKind::NotJson);
+    }
+    Ok(())
+}
+
+/// The errors of an answer with a failure status.
+fn failure_errors(bytes: &[u8], status: http::StatusCode) -> Result<Vec<SquareError>, UnexpectedKind> {
+    let fields: ErrorFields = from_slice(bytes)?;
+    Ok(fields.into_failure_errors(status))
+}
+
+/// The error of an answer: Square's refusal when its errors were read, otherwise an answer that
+/// could not be understood. `known` holds the error headers if they were read already.
+fn answer_error(
+    status: http::StatusCode,
+    headers: &http::HeaderMap,
+    bytes: &[u8],
+    known: Option<(Option<RetryAfter>, Option<String>, Option<&http::HeaderValue>)>,
+    found: Result<Vec<SquareError>, UnexpectedKind>,
+) -> Error {
+    let (retry_after, square_version, content_type) = known.unwrap_or_else(|| error_headers(headers));
+    match found {
+        Ok(errors) => Error::Square(Box::new(SquareRefusal { status, errors, retry_after, square_version })),
+        Err(kind) => Error::UnexpectedResponse(Box::new(UnexpectedResponse {
+            status,
+            content_type: content_type.and_then(|value| value.to_str().ok()).map(str::to_owned),
+            kind,
+            excerpt: excerpt(bytes),
+            retry_after,
+            square_version,
+        })),
     }
 }
 
