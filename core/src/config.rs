@@ -1,7 +1,6 @@
 //! Where requests go and what every request carries.
 
 use core::fmt;
-use std::net::IpAddr;
 
 use http::HeaderValue;
 use http::uri::{Authority, Scheme, Uri};
@@ -295,7 +294,7 @@ impl ConfigBuilder {
             None => SquareVersion::default(),
         };
 
-        let mut user_agent = format!("square-oauth-rust/{}", env!("CARGO_PKG_VERSION"));
+        let mut user_agent = String::from(concat!("square-oauth-rust/", env!("CARGO_PKG_VERSION")));
         if let Some(detail) = self.user_agent_detail.as_deref() {
             let chars = detail.chars().count();
             if chars > MAX_USER_AGENT_DETAIL {
@@ -322,7 +321,7 @@ impl ConfigBuilder {
 
         Ok(Config {
             environment: self.environment,
-            base_url: format!("{scheme}://{authority}{prefix}"),
+            base_url: [scheme.as_str(), "://", authority.as_str(), &prefix].concat(),
             scheme,
             authority,
             prefix,
@@ -339,5 +338,152 @@ fn is_loopback(host: &str) -> bool {
         return true;
     }
     let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
-    bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    match ipv4(bare) {
+        Some(octets) => octets[0] == 127,
+        None => ipv6(bare) == Some([0, 0, 0, 0, 0, 0, 0, 1]),
+    }
+}
+
+// The two readers below accept exactly what `std::net::IpAddr`'s `FromStr` accepts (a test
+// holds them to it). They are written out because std's parser is a general one, and 2.5 KB of
+// every WebAssembly module, for the one question of whether an http URL is a loopback one.
+
+/// A dotted-quad IPv4 address: four decimal numbers up to 255, of one to three digits, with no
+/// leading zero.
+fn ipv4(text: &str) -> Option<[u8; 4]> {
+    let mut octets = [0u8; 4];
+    let mut parts = text.split('.');
+    for octet in &mut octets {
+        let part = parts.next()?.as_bytes();
+        if part.is_empty() || part.len() > 3 || part.len() > 1 && part[0] == b'0' {
+            return None;
+        }
+        let mut value = 0u16;
+        for &b in part {
+            if !b.is_ascii_digit() {
+                return None;
+            }
+            value = value * 10 + u16::from(b - b'0');
+        }
+        *octet = u8::try_from(value).ok()?;
+    }
+    parts.next().is_none().then_some(octets)
+}
+
+/// An IPv6 address: eight groups of one to four hex digits, or fewer around one `::` that stands
+/// for at least one group of zeros; the last 32 bits may be written as an IPv4 address, where
+/// no `::` follows them.
+fn ipv6(text: &str) -> Option<[u16; 8]> {
+    let mut groups = [0u16; 8];
+    // Found by bytes: `split_once("::")` would bring in the general substring searcher.
+    let Some(at) = text.as_bytes().windows(2).position(|pair| pair == b"::") else {
+        return (ipv6_groups(text, &mut groups)? == 8).then_some(groups);
+    };
+    let (head, tail) = (&text[..at], &text[at + 2..]);
+    let head_len = if head.is_empty() { 0 } else { ipv6_groups(head, &mut groups)? };
+    let mut back = [0u16; 8];
+    let tail_len = if tail.is_empty() { 0 } else { ipv6_groups(tail, &mut back)? };
+    // An IPv4 part ends the address, so it cannot stand before `::`.
+    if head_len + tail_len > 7 || head.contains('.') {
+        return None;
+    }
+    groups[8 - tail_len..].copy_from_slice(&back[..tail_len]);
+    Some(groups)
+}
+
+/// Reads the colon-separated groups of `text` (the last may be an IPv4 address, two groups)
+/// into `groups`, and says how many there are.
+fn ipv6_groups(text: &str, groups: &mut [u16; 8]) -> Option<usize> {
+    let mut count = 0;
+    let mut parts = text.split(':').peekable();
+    while let Some(part) = parts.next() {
+        if parts.peek().is_none() && part.contains('.') {
+            let [a, b, c, d] = ipv4(part)?;
+            *groups.get_mut(count)? = u16::from_be_bytes([a, b]);
+            *groups.get_mut(count + 1)? = u16::from_be_bytes([c, d]);
+            return Some(count + 2);
+        }
+        if part.is_empty() || part.len() > 4 {
+            return None;
+        }
+        let mut value = 0u16;
+        for b in part.bytes() {
+            value = value << 4 | u16::from(char::from(b).to_digit(16)? as u8);
+        }
+        *groups.get_mut(count)? = value;
+        count += 1;
+    }
+    Some(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the readers are held to: std's parser.
+    fn std_loopback(host: &str) -> bool {
+        if host.eq_ignore_ascii_case("localhost") {
+            return true;
+        }
+        let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+        bare.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    }
+
+    #[test]
+    fn loopback_hosts_are_told_as_std_tells_them() {
+        let cases = [
+            "localhost",
+            "LocalHost",
+            "127.0.0.1",
+            "127.255.255.254",
+            "127.0.0.01",
+            "127.0.0",
+            "127.0.0.1.",
+            "127.0.0.256",
+            "128.0.0.1",
+            "0127.0.0.1",
+            "[::1]",
+            "::1",
+            "[0:0:0:0:0:0:0:1]",
+            "[0::1]",
+            "[::0:1]",
+            "[::0001]",
+            "[::00001]",
+            "[::0.0.0.1]",
+            "[0:0:0:0:0:0:0.0.0.1]",
+            "[::1:0]",
+            "[::ffff:127.0.0.1]",
+            "[1::]",
+            "[::]",
+            "[:::1]",
+            "[::1::]",
+            "[0:0:0:0:0:0:0:0:1]",
+            "[0:0:0:0:0:0:0::1]",
+            "[0:0:0:0:0:0::1]",
+            "[0.0.0.1::]",
+            "[::1.]",
+            "[]",
+            "",
+            "[127.0.0.1]",
+            "example.com",
+            "[::g]",
+        ];
+        for host in cases {
+            assert_eq!(is_loopback(host), std_loopback(host), "{host}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Both readers accept exactly what std accepts, and read the same address.
+        #[test]
+        fn ip_addresses_are_read_as_std_reads_them(
+            text in proptest::string::string_regex(
+                "(([0-9a-fA-F]{0,5}|::|[0-9]{1,4}(\\.[0-9]{1,4}){0,4}):?){0,10}|[0-9.]{0,16}|[0-9:.a-f]{0,20}",
+            ).unwrap()
+        ) {
+            proptest::prop_assert_eq!(ipv4(&text), text.parse::<std::net::Ipv4Addr>().ok().map(|ip| ip.octets()), "{}", text);
+            proptest::prop_assert_eq!(ipv6(&text), text.parse::<std::net::Ipv6Addr>().ok().map(|ip| ip.segments()), "{}", text);
+            proptest::prop_assert_eq!(is_loopback(&text), std_loopback(&text), "{}", text);
+        }
+    }
 }

@@ -496,3 +496,32 @@ open_enum! {
     CartIneligibleForEbt => "CART_INELIGIBLE_FOR_EBT",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// WebAssembly's table lookup reads every text as the native `match` does, and reads nothing
+    /// else: not a neighbour in the sorted table, not a prefix, not another case.
+    macro_rules! table_matches_match {
+        ($name:ident) => {
+            for known in $name::KNOWN {
+                let text = known.as_str();
+                assert_eq!($name::from_text_by_table(text).as_ref(), Some(known), "{text}");
+                assert_eq!($name::from_text(text).as_ref(), Some(known), "{text}");
+                for near in [&text[..text.len() - 1], &text.to_lowercase(), &format!("{text}_"), &format!("A{text}")] {
+                    assert_eq!($name::from_text_by_table(near), $name::from_text(near), "{near}");
+                }
+            }
+            assert_eq!($name::from_text_by_table(""), None);
+            assert_eq!($name::from_text_by_table("NEW_VALUE"), None);
+        };
+    }
+
+    #[test]
+    fn the_table_reads_texts_as_the_match_does() {
+        table_matches_match!(Scope);
+        table_matches_match!(ErrorCategory);
+        table_matches_match!(ErrorCode);
+    }
+}

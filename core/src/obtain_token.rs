@@ -458,10 +458,9 @@ impl FromScalar for Option<jiff::Timestamp> {
     }
 }
 
-impl<'de, T: FromScalar> serde::Deserialize<'de> for Lenient<T> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(T::from_scalar(<Scalar as serde::Deserialize>::deserialize(deserializer)?)
-            .map_or(Lenient::Bad, Lenient::Good))
+impl<T: FromScalar> Lenient<T> {
+    fn from_scalar(scalar: Scalar) -> Self {
+        T::from_scalar(scalar).map_or(Lenient::Bad, Lenient::Good)
     }
 }
 
@@ -478,36 +477,150 @@ impl<T> Lenient<Option<T>> {
     }
 }
 
-#[derive(serde::Deserialize)]
+/// ObtainToken's answer with the error fields beside it, read in one pass.
+#[derive(Default)]
 struct RawObtainToken {
-    #[serde(default)]
     access_token: Option<AccessToken>,
-    #[serde(default)]
     token_type: Lenient<Option<String>>,
-    #[serde(default)]
     expires_at: Lenient<Option<jiff::Timestamp>>,
-    #[serde(default)]
     merchant_id: Option<MerchantId>,
-    #[serde(default)]
     subscription_id: Lenient<Option<String>>,
-    #[serde(default)]
     plan_id: Lenient<Option<String>>,
-    #[serde(default)]
     id_token: Option<IdToken>,
-    #[serde(default)]
     refresh_token: Option<RefreshToken>,
-    #[serde(default)]
     short_lived: Lenient<Option<bool>>,
-    #[serde(default)]
     refresh_token_expires_at: Lenient<Option<jiff::Timestamp>>,
-    #[serde(default)]
     errors: Option<Vec<crate::error::SquareError>>,
-    #[serde(default)]
     message: Option<String>,
-    #[serde(default, rename = "type")]
     legacy_type: Option<String>,
-    #[serde(default)]
     field: Option<String>,
+}
+
+/// A key of ObtainToken's answer, in the order of [`KEYS`]; any other is skipped.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Key {
+    AccessToken,
+    TokenType,
+    ExpiresAt,
+    MerchantId,
+    SubscriptionId,
+    PlanId,
+    IdToken,
+    RefreshToken,
+    ShortLived,
+    RefreshTokenExpiresAt,
+    Errors,
+    Message,
+    Type,
+    Field,
+    Other,
+}
+
+/// The names of the keys, as Square writes them.
+const KEYS: [&str; 14] = [
+    "access_token",
+    "token_type",
+    "expires_at",
+    "merchant_id",
+    "subscription_id",
+    "plan_id",
+    "id_token",
+    "refresh_token",
+    "short_lived",
+    "refresh_token_expires_at",
+    "errors",
+    "message",
+    "type",
+    "field",
+];
+
+impl<'de> serde::Deserialize<'de> for Key {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl serde::de::Visitor<'_> for Visit {
+            type Value = Key;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("field identifier")
+            }
+            fn visit_str<E>(self, key: &str) -> Result<Key, E> {
+                Ok(match key {
+                    "access_token" => Key::AccessToken,
+                    "token_type" => Key::TokenType,
+                    "expires_at" => Key::ExpiresAt,
+                    "merchant_id" => Key::MerchantId,
+                    "subscription_id" => Key::SubscriptionId,
+                    "plan_id" => Key::PlanId,
+                    "id_token" => Key::IdToken,
+                    "refresh_token" => Key::RefreshToken,
+                    "short_lived" => Key::ShortLived,
+                    "refresh_token_expires_at" => Key::RefreshTokenExpiresAt,
+                    "errors" => Key::Errors,
+                    "message" => Key::Message,
+                    "type" => Key::Type,
+                    "field" => Key::Field,
+                    _ => Key::Other,
+                })
+            }
+        }
+        deserializer.deserialize_identifier(Visit)
+    }
+}
+
+/// Written by hand rather than derived: the derive also writes a reader for a JSON array (which
+/// `from_slice` refuses before it gets here) and one deserializer per field type, where every
+/// field here is read as one of three types (`Option<String>`, [`Scalar`], the `errors` array).
+/// A field named twice is refused, as the derive does.
+impl<'de> serde::Deserialize<'de> for RawObtainToken {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RawObtainToken;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("struct RawObtainToken")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<RawObtainToken, A::Error> {
+                let mut raw = RawObtainToken::default();
+                let mut seen = 0u16;
+                while let Some(key) = map.next_key::<Key>()? {
+                    if key != Key::Other {
+                        let bit = 1 << key as u16;
+                        if seen & bit != 0 {
+                            return Err(serde::de::Error::duplicate_field(KEYS[key as usize]));
+                        }
+                        seen |= bit;
+                    }
+                    // Strings, secrets included, are read as `Option<String>` and moved into
+                    // their types: `String`'s reader allocates exactly, so the secrets' `new`
+                    // keeps that buffer and no copy is left behind.
+                    let string = |map: &mut A| map.next_value::<Option<String>>();
+                    let scalar = |map: &mut A| map.next_value::<Scalar>();
+                    match key {
+                        Key::AccessToken => raw.access_token = string(&mut map)?.map(AccessToken::new),
+                        Key::TokenType => raw.token_type = Lenient::from_scalar(scalar(&mut map)?),
+                        Key::ExpiresAt => raw.expires_at = Lenient::from_scalar(scalar(&mut map)?),
+                        Key::MerchantId => raw.merchant_id = string(&mut map)?.map(MerchantId::new),
+                        Key::SubscriptionId => raw.subscription_id = Lenient::from_scalar(scalar(&mut map)?),
+                        Key::PlanId => raw.plan_id = Lenient::from_scalar(scalar(&mut map)?),
+                        Key::IdToken => raw.id_token = string(&mut map)?.map(IdToken::new),
+                        Key::RefreshToken => raw.refresh_token = string(&mut map)?.map(RefreshToken::new),
+                        Key::ShortLived => raw.short_lived = Lenient::from_scalar(scalar(&mut map)?),
+                        Key::RefreshTokenExpiresAt => {
+                            raw.refresh_token_expires_at = Lenient::from_scalar(scalar(&mut map)?)
+                        }
+                        Key::Errors => raw.errors = map.next_value()?,
+                        Key::Message => raw.message = string(&mut map)?,
+                        Key::Type => raw.legacy_type = string(&mut map)?,
+                        Key::Field => raw.field = string(&mut map)?,
+                        Key::Other => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(raw)
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl crate::answer::WithErrors for RawObtainToken {

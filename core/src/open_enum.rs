@@ -23,12 +23,26 @@ macro_rules! open_enum {
             /// Every value this version of the crate knows, in the specification's order.
             pub const KNOWN: &'static [$name] = &[ $( $name::$variant, )+ ];
 
+            /// The text of each known value, in the order of [`KNOWN`](Self::KNOWN).
+            const TEXTS: &'static [&'static str] = &[ $( $text, )+ ];
+
+            /// The positions in [`TEXTS`](Self::TEXTS), sorted by text, for a binary search.
+            #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+            const ORDER: &'static [u16] = &$crate::open_enum::sorted::<{ [$( $text, )+].len() }>(Self::TEXTS);
+
             /// The text Square uses for this value.
             pub fn as_str(&self) -> &str {
-                match self {
-                    $( $name::$variant => $text, )+
-                    $name::Other(text) => text.as_str(),
-                }
+                // The match gives a position and the text is read from a table after it: LLVM
+                // turns a match of consecutive numbers into arithmetic, where a match of texts
+                // (or a table read inside each arm) compiles on WebAssembly to a jump table with
+                // code that builds each text's pointer and length, 3 KB for the error codes.
+                #[allow(clippy::enum_variant_names)]
+                enum Index { $( $variant, )+ }
+                let index = match self {
+                    $( $name::$variant => Index::$variant as u16, )+
+                    $name::Other(text) => return text.as_str(),
+                };
+                Self::TEXTS[usize::from(index)]
             }
 
             /// Whether this value is one this version of the crate knows.
@@ -36,11 +50,40 @@ macro_rules! open_enum {
                 !matches!(self, $name::Other(_))
             }
 
+            /// The known value written `text`. Natively a `match` of the texts, which the
+            /// compiler makes a switch on the length and a comparison or two: the fastest way.
+            #[cfg(not(target_arch = "wasm32"))]
             fn from_text(text: &str) -> Option<$name> {
                 match text {
                     $( $text => Some($name::$variant), )+
                     _ => None,
                 }
+            }
+
+            /// The known value written `text`. In WebAssembly a binary search of the table that
+            /// `as_str` reads, shared by every open enum: the `match` above is a chain of
+            /// comparisons there, 3.6 KB of code for the error codes alone.
+            #[cfg(target_arch = "wasm32")]
+            fn from_text(text: &str) -> Option<$name> {
+                Self::from_text_by_table(text)
+            }
+
+            /// [`from_text`](Self::from_text) as WebAssembly does it; compiled everywhere so
+            /// that native tests hold it to the `match`.
+            #[allow(non_upper_case_globals)]
+            #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+            fn from_text_by_table(text: &str) -> Option<$name> {
+                let index = $crate::open_enum::position(Self::TEXTS, Self::ORDER, text)?;
+                // Each variant's position, named after it, so that the match below is from
+                // numbers to variants: arithmetic again, not a jump table (nor a copy of
+                // `KNOWN`, 24 bytes a value, in the module's data).
+                #[allow(clippy::enum_variant_names)]
+                enum Index { $( $variant, )+ }
+                $( const $variant: u16 = Index::$variant as u16; )+
+                Some(match index {
+                    $( $variant => $name::$variant, )+
+                    _ => return None,
+                })
             }
         }
 
@@ -106,3 +149,58 @@ macro_rules! open_enum {
 }
 
 pub(crate) use open_enum;
+
+/// Texts compared by length, then byte by byte: the order of [`sorted`] and [`position`]
+/// (a length differs more often than a first byte, and is one comparison).
+const fn before(a: &str, b: &str) -> core::cmp::Ordering {
+    use core::cmp::Ordering;
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return if a.len() < b.len() { Ordering::Less } else { Ordering::Greater };
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return if a[i] < b[i] { Ordering::Less } else { Ordering::Greater };
+        }
+        i += 1;
+    }
+    Ordering::Equal
+}
+
+/// The positions of `texts` in the order of [`before`], computed when compiling (an insertion
+/// sort: a few hundred texts at most). Panics, failing the build, if a text is listed twice.
+pub(crate) const fn sorted<const N: usize>(texts: &[&str]) -> [u16; N] {
+    assert!(texts.len() == N && N <= u16::MAX as usize);
+    let mut order = [0u16; N];
+    let mut i = 0;
+    while i < N {
+        order[i] = i as u16;
+        let mut j = i;
+        while j > 0 {
+            match before(texts[order[j - 1] as usize], texts[order[j] as usize]) {
+                core::cmp::Ordering::Greater => {
+                    order.swap(j - 1, j);
+                    j -= 1;
+                }
+                core::cmp::Ordering::Equal => panic!("an open enum lists a text twice"),
+                core::cmp::Ordering::Less => break,
+            }
+        }
+        i += 1;
+    }
+    order
+}
+
+/// Where `text` is in `texts`, by a binary search over `order` (from [`sorted`]). One function
+/// for every open enum, rather than a chain of comparisons per enum.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+pub(crate) fn position(texts: &[&str], order: &[u16], text: &str) -> Option<u16> {
+    order
+        .binary_search_by(|&i| {
+            let known = texts[usize::from(i)];
+            known.len().cmp(&text.len()).then_with(|| known.as_bytes().cmp(text.as_bytes()))
+        })
+        .ok()
+        .map(|at| order[at])
+}
