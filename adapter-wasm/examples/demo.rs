@@ -37,8 +37,13 @@ thread_local! {
     static SESSION: RefCell<Option<Session>> = const { RefCell::new(None) };
 }
 
+/// Any error as the message the page shows.
 fn fail(message: impl core::fmt::Display) -> JsValue {
-    JsValue::from_str(&message.to_string())
+    // Through `dyn Display`: one copy of the formatting for every error type, not one each.
+    fn text(message: &dyn core::fmt::Display) -> JsValue {
+        JsValue::from_str(&message.to_string())
+    }
+    text(&message)
 }
 
 fn storage() -> Result<web_sys::Storage, JsValue> {

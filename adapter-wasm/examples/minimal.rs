@@ -33,8 +33,13 @@ thread_local! {
     static PENDING: RefCell<Option<Pending>> = const { RefCell::new(None) };
 }
 
+/// Any error as the message the page shows.
 fn fail(message: impl core::fmt::Display) -> JsValue {
-    JsValue::from_str(&message.to_string())
+    // Through `dyn Display`: one copy of the formatting for every error type, not one each.
+    fn text(message: &dyn core::fmt::Display) -> JsValue {
+        JsValue::from_str(&message.to_string())
+    }
+    text(&message)
 }
 
 /// Step 1: a verifier and a state from Web Crypto; returns the authorize URL to open.

@@ -28,7 +28,10 @@ extern "C" {
 
 /// Milliseconds for `setTimeout`, rounded up and capped at its largest delay (about 24.8 days).
 fn millis(duration: Duration) -> i32 {
-    let rounded = duration.as_micros().div_ceil(1000);
+    // Whole microseconds rounded up to milliseconds, in 64 bits: `as_micros()` is a `u128`,
+    // whose arithmetic is a routine of its own in WebAssembly.
+    let rounded =
+        duration.as_secs().saturating_mul(1000).saturating_add(u64::from(duration.subsec_micros().div_ceil(1000)));
     i32::try_from(rounded).unwrap_or(i32::MAX)
 }
 
@@ -103,8 +106,12 @@ fn transport(error: &JsValue) -> JsError {
     JsError { message }
 }
 
-/// The headers of Square's answer that the core reads; the rest are not copied.
-const KEPT_HEADERS: [HeaderName; 3] = [CONTENT_TYPE, RETRY_AFTER, square_oauth::SQUARE_VERSION_HEADER];
+/// The headers of Square's answer that the core reads, by name; the rest are not copied.
+const KEPT_HEADERS: [(&str, HeaderName); 3] = [
+    ("content-type", CONTENT_TYPE),
+    ("retry-after", RETRY_AFTER),
+    ("square-version", square_oauth::SQUARE_VERSION_HEADER),
+];
 
 /// One attempt: send, then read the answer up to `limit` bytes, all within `timeout`.
 pub(crate) async fn attempt(
@@ -156,20 +163,21 @@ async fn send(
     let impossible =
         |_| Failure::MaybeSent(JsError { message: format!("the runtime gave the impossible status {status}") });
     let status = StatusCode::from_u16(status).map_err(impossible)?;
-    let mut builder = Response::builder().status(status);
     let js_headers = response.headers();
-    for name in KEPT_HEADERS {
-        if let Ok(Some(value)) = js_headers.get(name.as_str())
-            && let Ok(value) = HeaderValue::from_str(&value)
-        {
-            builder = builder.header(name, value);
-        }
-    }
     let announced = js_headers.get("content-length").ok().flatten().and_then(|v| v.trim().parse::<u64>().ok());
     let body = read_capped(&response, announced, limit, deadline).await?;
-    builder
-        .body(body)
-        .map_err(|_| Failure::MaybeSent(JsError { message: "the answer's head is not valid HTTP".into() }))
+    // Put together in place rather than through `Response::builder()`, whose every step
+    // re-wraps a `Result`: the parts are already valid.
+    let mut answer = Response::new(body);
+    *answer.status_mut() = status;
+    for (text, name) in KEPT_HEADERS {
+        if let Ok(Some(value)) = js_headers.get(text)
+            && let Ok(value) = HeaderValue::from_str(&value)
+        {
+            answer.headers_mut().insert(name, value);
+        }
+    }
+    Ok(answer)
 }
 
 /// Reads the body into the core's wiping buffer, stopping as soon as it passes `limit` (before
