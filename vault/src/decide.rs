@@ -332,11 +332,52 @@ pub fn acquire(
             return (Acquire::Backoff { until }, None);
         }
     }
+    let next = take_lease(record, owner, lease_until(now, policy));
+    (Acquire::Refresh { fence: next.fence }, Some(next))
+}
+
+/// Whether [`acquire`] (without `force`) can only answer [`Acquire::Refresh`] for `record` at
+/// `now`: an active seller whose `refresh_at` has come, not backing off, holding no lease or a
+/// code-flow lease that has expired. For such a record it writes [`take_lease`], and nothing
+/// else can be decided, so a store may write that lease in the same statement that picks the
+/// row ([`Store::claim_leases`](crate::Store::claim_leases)); every other due record (an expired
+/// PKCE lease, which turns into an unknown outcome) goes through [`acquire`].
+///
+/// ```
+/// use square_oauth::{Flow, MerchantId};
+/// use square_oauth::jiff::Timestamp;
+/// use square_oauth_vault::decide::{self, Acquire, GrantMeta, Policy};
+///
+/// let now: Timestamp = "2026-07-01T00:00:00Z".parse()?;
+/// let meta = GrantMeta { obtained_at: now, expires_at: None, refresh_at: now };
+/// let record = decide::grant(None, MerchantId::new("M1"), Flow::Pkce, meta, now);
+/// assert!(decide::leasable(&record, now));
+/// let (acquired, written) = decide::acquire(&record, "A", now, &Policy::default(), false);
+/// assert_eq!(acquired, Acquire::Refresh { fence: record.fence + 1 });
+/// let until = decide::lease_until(now, &Policy::default());
+/// assert_eq!(written, Some(decide::take_lease(&record, "A", until)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn leasable(record: &Record, now: Timestamp) -> bool {
+    record.state == SellerState::Active
+        && record.refresh_at <= now
+        && record.retry_at.is_none_or(|until| until <= now)
+        && record.lease.as_ref().is_none_or(|lease| lease.expires_at <= now && record.flow == Flow::CodeFlow)
+}
+
+/// When a lease taken at `now` expires: `now` plus the policy's lease, to the millisecond.
+pub fn lease_until(now: Timestamp, policy: &Policy) -> Timestamp {
+    plus(now, policy.lease)
+}
+
+/// `record` with a new lease for `owner` until `expires_at`: the fencing number one higher, and
+/// the lease carrying it. What [`acquire`] writes when it answers [`Acquire::Refresh`].
+pub fn take_lease(record: &Record, owner: &str, expires_at: Timestamp) -> Record {
     let fence = record.fence + 1;
     let mut next = record.clone();
     next.fence = fence;
-    next.lease = Some(Lease { owner: owner.to_owned(), fence, expires_at: plus(now, policy.lease) });
-    (Acquire::Refresh { fence }, Some(next))
+    next.lease = Some(Lease { owner: owner.to_owned(), fence, expires_at });
+    next
 }
 
 /// Whether `next`, written over `current`, may be forgotten by a crash of the whole machine (a
@@ -628,6 +669,72 @@ mod tests {
         assert_eq!(acquire(&r, "a", t(86_400), &policy, false), (Acquire::NotDue, None));
         assert!(matches!(acquire(&r, "a", t(7 * 86_400), &policy, false).0, Acquire::Refresh { fence: 1 }));
         assert!(matches!(acquire(&r, "a", t(86_400), &policy, true).0, Acquire::Refresh { fence: 1 }));
+    }
+
+    /// Every combination of state, flow, lease, refresh time and backoff around `now`.
+    fn every_shape(now: Timestamp) -> Vec<Record> {
+        let (before, after) = (now - SignedDuration::from_secs(1), now + SignedDuration::from_secs(1));
+        let states = [
+            SellerState::Active,
+            SellerState::Revoked,
+            SellerState::MustAuthorize,
+            SellerState::OutcomeUnknown { deadline: before },
+            SellerState::OutcomeUnknown { deadline: after },
+        ];
+        let mut shapes = Vec::new();
+        for flow in [Flow::CodeFlow, Flow::Pkce] {
+            for state in states {
+                for lease in [None, Some(before), Some(now), Some(after)] {
+                    for refresh_at in [before, now, after] {
+                        for retry_at in [None, Some(before), Some(now), Some(after)] {
+                            let mut r = record(flow);
+                            r.state = state;
+                            r.fence = 4;
+                            r.lease = lease.map(|expires_at| Lease { owner: "old".into(), fence: 4, expires_at });
+                            r.refresh_at = refresh_at;
+                            r.retry_at = retry_at;
+                            shapes.push(r);
+                        }
+                    }
+                }
+            }
+        }
+        shapes
+    }
+
+    #[test]
+    fn a_leasable_record_is_one_acquire_can_only_lease_and_the_lease_is_take_lease() {
+        let now = t(8 * 86_400) + SignedDuration::from_nanos(123_456_789);
+        let policy = Policy::default();
+        let (mut leasable_seen, mut due_but_not) = (0, 0);
+        for r in every_shape(now) {
+            let decided = acquire(&r, "new", now, &policy, false);
+            if leasable(&r, now) {
+                leasable_seen += 1;
+                let leased = take_lease(&r, "new", lease_until(now, &policy));
+                assert_eq!(decided, (Acquire::Refresh { fence: 5 }, Some(leased.clone())), "{r:?}");
+                assert_eq!(leased.lease.as_ref().map(|l| (l.fence, l.owner.as_str())), Some((5, "new")));
+                continue;
+            }
+            // What a store's due query picks that is not leasable: only an expired PKCE lease,
+            // which acquire turns into an unknown outcome.
+            let due = r.state == SellerState::Active
+                && r.refresh_at <= now
+                && r.retry_at.is_none_or(|until| until <= now)
+                && r.lease.as_ref().is_none_or(|lease| lease.expires_at <= now);
+            if due {
+                due_but_not += 1;
+                assert_eq!(r.flow, Flow::Pkce, "{r:?}");
+                assert!(matches!(decided, (Acquire::Unavailable(Unavailable::OutcomeUnknown), Some(_))), "{r:?}");
+            } else {
+                assert!(!matches!(decided.0, Acquire::Refresh { .. }) || r.refresh_at > now, "{r:?}");
+            }
+        }
+        // Each side of the predicate was reached as counted by hand: leasable are the active
+        // records due (2 refresh times) and not backing off (3 backoffs) with no lease (2 flows)
+        // or an expired code-flow lease (2 expiries); due but not leasable, the same with an
+        // expired PKCE lease.
+        assert_eq!((leasable_seen, due_but_not), (2 * 3 * 2 + 2 * 3 * 2, 2 * 3 * 2));
     }
 
     /// Every time in `r`, for the precision test.

@@ -68,7 +68,7 @@ pub use asynchronous::AsyncVault;
 pub use postgres::PostgresStore;
 pub use seal::{Key, Keyring, SealError};
 pub use sqlite::SqliteStore;
-pub use store::{Row, SealedTokens, Store, StoreError};
+pub use store::{Claim, Row, SealedTokens, Store, StoreError};
 pub use transport::RefreshFailure;
 pub use vault::{
     Begin, Clock, Flight, HealthReport, RefreshOutcome, RevocationOutcome, SellerSummary, Settings, Vault, VaultError,

@@ -20,15 +20,26 @@
 //!   waited for, and once the claim commits the seller is no longer due for anyone else. So
 //!   refreshers on many machines share the due sellers out between them instead of racing for
 //!   the same ones.
+//! - **[`Store::claim_leases`]**, the refresher's usual claim, does the same in one statement
+//!   (`UPDATE … FROM (SELECT … FOR UPDATE SKIP LOCKED LIMIT 1) … RETURNING` the row as it was)
+//!   for the sellers whose only possible decision is a lease ([`decide::leasable`]), writing the
+//!   lease [`decide::take_lease`] writes; the vault checks it against [`decide::acquire`] on the
+//!   returned row. **[`Store::replace_and_claim`]** stores a refresh's result by compare-and-swap
+//!   and leases the next seller in that same statement (data-modifying `WITH` clauses).
 //! - **Nothing is held across the call to Square**: no lock, no transaction, no connection (a
 //!   connection goes back to the pool after every method).
 //! - **A bounded pool**: at most [`PostgresStore::with_pool`] connections per store; a caller
 //!   beyond that waits for one to come back.
 //!
-//! Per refresh by the refresher, the database work is two short transactions: claim the seller
-//! with its lease (`BEGIN`, `SELECT … FOR UPDATE SKIP LOCKED`, `UPDATE`, `COMMIT`), then store
-//! the result (one compare-and-swap `UPDATE`): 3 statements in 5 round trips counting `BEGIN`
-//! and `COMMIT`, and 2 commits synced to disk; statements are prepared once per connection.
+//! Per refresh by the refresher, the database work is one statement in its own transaction:
+//! store the previous seller's result and lease the next seller
+//! ([`Store::replace_and_claim`]): 1 round trip and 1 commit synced to disk, 2 rows written
+//! (the lease's version a heap-only tuple: the table keeps room on its pages for it, and no
+//! indexed column changes). Each refresher thread's first claim of a round is
+//! [`Store::claim_leases`] alone. Statements are prepared once per connection, with the limit
+//! written into them so that PostgreSQL keeps one generic plan (a custom plan per execution was
+//! most of the database's work); a claim starts its index scan where the thread's previous one
+//! was ([`Claim::from`]), not over every seller refreshed since the round began.
 //!
 //! ```no_run
 //! use square_oauth_vault::PostgresStore;
@@ -47,12 +58,13 @@ use postgres::types::ToSql;
 use postgres::{Client, Config, NoTls, Statement};
 use square_oauth::{Flow, MerchantId};
 
-use crate::decide::{Lease, Record, SellerState};
-use crate::store::{Row, SealedTokens, Store, StoreError};
+use crate::decide::{self, Lease, Record, SellerState};
+use crate::store::{Claim, Row, SealedTokens, Store, StoreError};
 
 /// The schema, one migration per entry; a migration is never edited once released, only
 /// followed by another.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
 CREATE TABLE sellers (
     merchant_id TEXT PRIMARY KEY,
     flow TEXT NOT NULL,
@@ -79,7 +91,14 @@ CREATE TABLE webhook_events (
     event_id TEXT PRIMARY KEY,
     received_at BIGINT NOT NULL
 );
-"];
+",
+    "
+-- Room on every page for a row's next version: taking a lease changes no indexed column, so with
+-- room beside it the new version is a heap-only tuple (HOT) and no index grows. Pages written
+-- from now on keep it.
+ALTER TABLE sellers SET (fillfactor = 70);
+",
+];
 
 /// The advisory lock key the migrations run under ("sqvault" in ASCII).
 const MIGRATION_LOCK: i64 = 0x0073_7176_6175_6c74;
@@ -93,6 +112,18 @@ const COLUMNS: &str = "merchant_id, flow, state, unknown_deadline, fence, lease_
 const DUE: &str = "WHERE state = 'active' AND refresh_at <= $1 \
     AND (lease_expires_at IS NULL OR lease_expires_at <= $1) AND (retry_at IS NULL OR retry_at <= $1) \
     ORDER BY refresh_at LIMIT $2 FOR UPDATE SKIP LOCKED";
+
+/// The sellers [`Store::claim_leases`] takes: [`decide::leasable`] in SQL (active, due, not
+/// backing off, no lease or an expired code-flow lease), skipping rows another transaction
+/// holds, `limit` of them: `now` and `from` name the parameters that hold now and
+/// [`Claim::from`].
+fn leasable_sql(now: &str, from: &str, limit: i64) -> String {
+    format!(
+        "state = 'active' AND refresh_at <= {now} AND refresh_at >= {from} \
+         AND (lease_expires_at IS NULL OR (lease_expires_at <= {now} AND flow = 'code_flow')) \
+         AND (retry_at IS NULL OR retry_at <= {now}) ORDER BY refresh_at FOR UPDATE SKIP LOCKED LIMIT {limit}"
+    )
+}
 
 /// How long [`Store::update`] keeps trying through lost connections (a server restarting).
 const RECONNECT_FOR: Duration = Duration::from_secs(60);
@@ -152,6 +183,41 @@ fn connect(config: &Config) -> Result<Client, StoreError> {
     Ok(client)
 }
 
+/// [`Store::claim_leases`]'s statement for `limit` sellers: `$1` now, `$2` the owner, `$3` when
+/// the lease expires, `$4` [`Claim::from`]. The limit is written into the statement rather than passed, so that
+/// PostgreSQL can keep one plan for it (the due index, then the primary key): with a limit it
+/// cannot see, it plans a hash join over the whole table, or plans afresh on every execution.
+fn lease_sql(limit: i64) -> String {
+    format!(
+        "UPDATE sellers AS s SET fence = s.fence + 1, lease_owner = $2, lease_fence = s.fence + 1, \
+         lease_expires_at = $3 FROM (SELECT {COLUMNS} FROM sellers WHERE {}) AS before \
+         WHERE s.merchant_id = before.merchant_id RETURNING {}",
+        leasable_sql("$1", "$4", limit),
+        qualified("before"),
+    )
+}
+
+/// [`Store::replace_and_claim`]'s statement: `$1` to `$37` as in `replace`, `$38` now, `$39`
+/// the owner, `$40` when the lease expires, `$41` [`Claim::from`]. One row: how many rows were
+/// replaced (0 or 1), then the leased seller's row as it was before (all NULL when none was
+/// leasable). The claim leaves out `$1`'s seller: one statement cannot write a row twice.
+fn replace_and_lease_sql(assignments: &str, expected: &str) -> String {
+    format!(
+        "WITH done AS (UPDATE sellers SET {assignments} WHERE merchant_id = $1 AND {expected} RETURNING 1), \
+         leased AS (UPDATE sellers AS s SET fence = s.fence + 1, lease_owner = $39, lease_fence = s.fence + 1, \
+         lease_expires_at = $40 FROM (SELECT {COLUMNS} FROM sellers WHERE merchant_id <> $1 AND {}) AS before \
+         WHERE s.merchant_id = before.merchant_id RETURNING {}) \
+         SELECT (SELECT count(*) FROM done), leased.* FROM (SELECT 1) AS one LEFT JOIN leased ON true",
+        leasable_sql("$38", "$41", 1),
+        qualified("before"),
+    )
+}
+
+/// Every column, qualified by `table`.
+fn qualified(table: &str) -> String {
+    COLUMNS.split(',').map(|c| format!("{table}.{}", c.trim())).collect::<Vec<_>>().join(", ")
+}
+
 /// One connection with the statements it has prepared.
 struct Conn {
     client: Client,
@@ -160,10 +226,13 @@ struct Conn {
     insert: Statement,
     update: Statement,
     replace: Statement,
+    replace_and_lease: Statement,
     delete: Statement,
     records: Statement,
     due: Statement,
     claim: Statement,
+    lease: Statement,
+    leased_by: Statement,
     remember: Statement,
 }
 
@@ -183,23 +252,27 @@ impl Conn {
             .map(|(column, n)| format!("{column} = ${n}"))
             .collect::<Vec<_>>()
             .join(", ");
+        // `$2` to `$19` the new values, `$20` to `$37` the expected ones (all but the merchant
+        // id); IS NOT DISTINCT FROM, so that NULL matches NULL.
+        let expected = format!(
+            "({}) IS NOT DISTINCT FROM ({})",
+            COLUMNS.split(',').map(str::trim).skip(1).collect::<Vec<_>>().join(", "),
+            (20..=37).map(|n| format!("${n}")).collect::<Vec<_>>().join(", "),
+        );
         let mut prepare = |sql: &str| client.prepare(sql).map_err(pg("prepare"));
         Ok(Conn {
             get: prepare(&format!("SELECT {COLUMNS} FROM sellers WHERE merchant_id = $1"))?,
             get_for_update: prepare(&format!("SELECT {COLUMNS} FROM sellers WHERE merchant_id = $1 FOR UPDATE"))?,
             insert: prepare(&format!("INSERT INTO sellers ({COLUMNS}) VALUES ({values})"))?,
             update: prepare(&format!("UPDATE sellers SET {assignments} WHERE merchant_id = $1"))?,
-            // `$2` to `$19` the new values, `$20` to `$37` the expected ones (all but the
-            // merchant id); IS NOT DISTINCT FROM, so that NULL matches NULL.
-            replace: prepare(&format!(
-                "UPDATE sellers SET {assignments} WHERE merchant_id = $1 AND ({}) IS NOT DISTINCT FROM ({})",
-                COLUMNS.split(',').map(str::trim).skip(1).collect::<Vec<_>>().join(", "),
-                (20..=37).map(|n| format!("${n}")).collect::<Vec<_>>().join(", "),
-            ))?,
+            replace: prepare(&format!("UPDATE sellers SET {assignments} WHERE merchant_id = $1 AND {expected}"))?,
+            replace_and_lease: prepare(&replace_and_lease_sql(&assignments, &expected))?,
             delete: prepare("DELETE FROM sellers WHERE merchant_id = $1")?,
             records: prepare(&format!("SELECT {COLUMNS} FROM sellers ORDER BY merchant_id"))?,
             due: prepare(&format!("SELECT merchant_id FROM sellers {DUE}"))?,
             claim: prepare(&format!("SELECT {COLUMNS} FROM sellers {DUE}"))?,
+            lease: prepare(&lease_sql(1))?,
+            leased_by: prepare("SELECT merchant_id FROM sellers WHERE lease_owner = $1")?,
             remember: prepare(
                 "INSERT INTO webhook_events (event_id, received_at) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING",
             )?,
@@ -347,6 +420,31 @@ impl PostgresStore {
     }
 }
 
+impl PostgresStore {
+    /// Gives back every lease held by `owner`, the name of one claim whose statement may have
+    /// committed before its connection went: the rows it leased are not known as they were
+    /// before, and nothing was sent with those leases, so they are released (as
+    /// [`decide::release`] decides) and claimed again.
+    fn give_back_leases(&self, owner: &str) -> Result<(), StoreError> {
+        let leased = self.simple(|c| {
+            let rows = c.client.query(&c.leased_by, &[&owner]).map_err(classify("find a lost lease"))?;
+            rows.iter()
+                .map(|row| get::<String>(row, 0).map(MerchantId::new))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(Failure::Fatal)
+        })?;
+        for merchant in leased {
+            tracing::warn!(merchant_id = %merchant, "a lease taken as the connection was lost; giving it back");
+            self.update(&merchant, &mut |current| {
+                let row = current?;
+                row.record.lease.as_ref().filter(|lease| lease.owner == owner)?;
+                decide::release(&row.record, row.record.fence).map(|record| Row { record, tokens: row.tokens.clone() })
+            })?;
+        }
+        Ok(())
+    }
+}
+
 /// How a method goes on after a failed attempt: again after a lost connection, pausing from
 /// 50 ms doubling to 1 s, for up to [`RECONNECT_FOR`]; again at once after a serialization
 /// conflict, up to 100 times.
@@ -399,48 +497,55 @@ fn get<'a, T: postgres::types::FromSql<'a>>(row: &'a postgres::Row, index: usize
 }
 
 fn read_row(row: &postgres::Row) -> Result<Row, StoreError> {
-    let flow = match get::<&str>(row, 1)? {
+    read_row_at(row, 0)
+}
+
+/// A seller's row from the columns of `row` starting at `at`, in [`COLUMNS`] order.
+fn read_row_at(row: &postgres::Row, at: usize) -> Result<Row, StoreError> {
+    let flow = match get::<&str>(row, at + 1)? {
         "code_flow" => Flow::CodeFlow,
         "pkce" => Flow::Pkce,
         _ => return Err(bad("unknown flow")),
     };
-    let state = match get::<&str>(row, 2)? {
+    let state = match get::<&str>(row, at + 2)? {
         "active" => SellerState::Active,
         "outcome_unknown" => {
-            let deadline: Option<i64> = get(row, 3)?;
+            let deadline: Option<i64> = get(row, at + 3)?;
             SellerState::OutcomeUnknown { deadline: time(deadline.ok_or_else(|| bad("no deadline"))?)? }
         }
         "must_authorize" => SellerState::MustAuthorize,
         "revoked" => SellerState::Revoked,
         _ => return Err(bad("unknown state")),
     };
-    let lease = match (get::<Option<String>>(row, 5)?, get::<Option<i64>>(row, 6)?, get::<Option<i64>>(row, 7)?) {
-        (Some(owner), Some(fence), Some(expires_at)) => Some(Lease {
-            owner,
-            fence: u64::try_from(fence).map_err(|_| bad("a negative fence"))?,
-            expires_at: time(expires_at)?,
-        }),
-        _ => None,
-    };
+    let lease =
+        match (get::<Option<String>>(row, at + 5)?, get::<Option<i64>>(row, at + 6)?, get::<Option<i64>>(row, at + 7)?)
+        {
+            (Some(owner), Some(fence), Some(expires_at)) => Some(Lease {
+                owner,
+                fence: u64::try_from(fence).map_err(|_| bad("a negative fence"))?,
+                expires_at: time(expires_at)?,
+            }),
+            _ => None,
+        };
     let record = Record {
-        merchant_id: MerchantId::new(get::<String>(row, 0)?),
+        merchant_id: MerchantId::new(get::<String>(row, at)?),
         flow,
         state,
-        fence: u64::try_from(get::<i64>(row, 4)?).map_err(|_| bad("a negative fence"))?,
+        fence: u64::try_from(get::<i64>(row, at + 4)?).map_err(|_| bad("a negative fence"))?,
         lease,
-        obtained_at: time(get(row, 8)?)?,
-        expires_at: get::<Option<i64>>(row, 9)?.map(time).transpose()?,
-        refresh_at: time(get(row, 10)?)?,
-        granted_at: time(get(row, 11)?)?,
-        failures: u32::try_from(get::<i64>(row, 12)?).map_err(|_| bad("a failure count out of range"))?,
-        retry_at: get::<Option<i64>>(row, 13)?.map(time).transpose()?,
-        refreshes: u64::try_from(get::<i64>(row, 14)?).map_err(|_| bad("a negative refresh count"))?,
+        obtained_at: time(get(row, at + 8)?)?,
+        expires_at: get::<Option<i64>>(row, at + 9)?.map(time).transpose()?,
+        refresh_at: time(get(row, at + 10)?)?,
+        granted_at: time(get(row, at + 11)?)?,
+        failures: u32::try_from(get::<i64>(row, at + 12)?).map_err(|_| bad("a failure count out of range"))?,
+        retry_at: get::<Option<i64>>(row, at + 13)?.map(time).transpose()?,
+        refreshes: u64::try_from(get::<i64>(row, at + 14)?).map_err(|_| bad("a negative refresh count"))?,
     };
     let tokens = SealedTokens {
-        key_id: get(row, 15)?,
-        token_meta: get(row, 16)?,
-        access_token: get(row, 17)?,
-        refresh_token: get(row, 18)?,
+        key_id: get(row, at + 15)?,
+        token_meta: get(row, at + 16)?,
+        access_token: get(row, at + 17)?,
+        refresh_token: get(row, at + 18)?,
     };
     Ok(Row { record, tokens })
 }
@@ -724,6 +829,72 @@ impl Store for PostgresStore {
             };
             retries.lost(error)?;
         }
+    }
+
+    fn claim_leases(&self, claim: &Claim<'_>, limit: usize) -> Result<Vec<Row>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let (now, expires_at, from) = (millis(claim.now), millis(claim.expires_at), millis(claim.from));
+        let mut retries = Retries::new();
+        loop {
+            // One statement, committed on its own: durable when it returns (synchronous_commit).
+            let error = match self.with(|c| {
+                let statement = match limit {
+                    1 => c.lease.clone(),
+                    n => c.client.prepare(&lease_sql(n)).map_err(classify("prepare"))?,
+                };
+                let rows = c
+                    .client
+                    .query(&statement, &[&now, &claim.owner, &expires_at, &from])
+                    .map_err(classify("lease due sellers"))?;
+                rows.iter().map(read_row).collect::<Result<Vec<_>, _>>().map_err(Failure::Fatal)
+            }) {
+                Ok(before) => return Ok(before),
+                Err(Failure::Fatal(error)) => return Err(error),
+                Err(Failure::Conflict) => {
+                    retries.conflict("leasing due sellers")?;
+                    continue;
+                }
+                Err(Failure::Lost(error)) => error,
+            };
+            retries.lost(error)?;
+            self.give_back_leases(claim.owner)?;
+        }
+    }
+
+    fn replace_and_claim(&self, expected: &Row, next: &Row, claim: &Claim<'_>) -> Result<(bool, Vec<Row>), StoreError> {
+        let merchant = &next.record.merchant_id;
+        if expected.record.merchant_id != *merchant {
+            return Err(StoreError::msg("a replacement for another seller's row"));
+        }
+        let (old, new) = (Values::of(expected)?, Values::of(next)?);
+        let (now, expires_at, from) = (millis(claim.now), millis(claim.expires_at), millis(claim.from));
+        let mut params: Vec<&(dyn ToSql + Sync)> = new.params(&next.tokens).to_vec();
+        params.extend_from_slice(&old.params(&expected.tokens)[1..]);
+        params.extend_from_slice(&[&now, &claim.owner, &expires_at, &from]);
+        // One statement, committed on its own: durable when it returns (synchronous_commit).
+        let error = match self.with(|c| {
+            let row = c.client.query_one(&c.replace_and_lease, &params).map_err(classify("replace and lease"))?;
+            let replaced = get::<i64>(&row, 0).map_err(Failure::Fatal)? == 1;
+            let leased = get::<Option<&str>>(&row, 1).map_err(Failure::Fatal)?.is_some();
+            let before = if leased { vec![read_row_at(&row, 1).map_err(Failure::Fatal)?] } else { Vec::new() };
+            Ok((replaced, before))
+        }) {
+            Ok(done) => return Ok(done),
+            Err(Failure::Fatal(error)) => return Err(error),
+            // Contended: the caller decides again under `update`, and claims on its own.
+            Err(Failure::Conflict) => return Ok((false, Vec::new())),
+            Err(Failure::Lost(error)) => error,
+        };
+        // The connection went: the statement may have landed or not, as a whole. Give back any
+        // lease it took, and finish the replacement and the claim one at a time.
+        Retries::new().lost(error)?;
+        self.give_back_leases(claim.owner)?;
+        let replaced = match self.get(merchant)? {
+            Some(row) if row == next.as_stored() => true,
+            Some(row) if row == expected.as_stored() => self.replace(expected, next)?,
+            _ => false,
+        };
+        Ok((replaced, self.claim_leases(claim, 1)?))
     }
 
     fn remember_event(&self, event_id: &str, received_at: Timestamp) -> Result<bool, StoreError> {

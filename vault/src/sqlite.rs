@@ -33,7 +33,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use square_oauth::{Flow, MerchantId};
 
 use crate::decide::{self, Lease, Record, SellerState};
-use crate::store::{Row, SealedTokens, Store, StoreError};
+use crate::store::{Claim, Row, SealedTokens, Store, StoreError};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS sellers (
@@ -151,6 +151,18 @@ impl SqliteStore {
 const DUE: &str = "WHERE state = 'active' AND refresh_at <= ?1 \
     AND (lease_expires_at IS NULL OR lease_expires_at <= ?1) AND (retry_at IS NULL OR retry_at <= ?1) \
     ORDER BY refresh_at LIMIT ?2";
+
+/// The sellers [`Store::claim_due`] claims: [`DUE`], with `?3` (no seller due before it) for
+/// the parameters [`SqliteStore::claim`] binds.
+const CLAIM_DUE: &str = "WHERE state = 'active' AND refresh_at <= ?1 AND refresh_at >= ?3 \
+    AND (lease_expires_at IS NULL OR lease_expires_at <= ?1) AND (retry_at IS NULL OR retry_at <= ?1) \
+    ORDER BY refresh_at LIMIT ?2";
+
+/// The sellers [`Store::claim_leases`] takes: [`decide::leasable`] in SQL, from `?3` on (the
+/// claim's `from`); `?1` is now, `?2` the limit.
+const LEASABLE: &str = "WHERE state = 'active' AND refresh_at <= ?1 AND refresh_at >= ?3 \
+    AND (lease_expires_at IS NULL OR (lease_expires_at <= ?1 AND flow = 'code_flow')) \
+    AND (retry_at IS NULL OR retry_at <= ?1) ORDER BY refresh_at LIMIT ?2";
 
 /// Runs one write transaction (`BEGIN IMMEDIATE`: the write lock first, so the rows read are
 /// the rows written over): `decide` reads and says what to write and whether all of it is
@@ -302,6 +314,46 @@ fn write_row(tx: &rusqlite::Transaction<'_>, row: &Row) -> rusqlite::Result<()> 
     Ok(())
 }
 
+impl SqliteStore {
+    /// The rows `filter` picks (`?1` now, `?2` the limit, `?3` from: every filter names all
+    /// three), each passed to `decide` and the row it returns written, in one write transaction.
+    fn claim(
+        &self,
+        filter: &str,
+        now: Timestamp,
+        from: Timestamp,
+        limit: usize,
+        decide: &mut dyn FnMut(&Row) -> Option<Row>,
+    ) -> Result<Vec<Row>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.with(|c| {
+            let written = write_transaction(
+                c,
+                |tx| {
+                    let mut statement =
+                        tx.prepare_cached(&format!("SELECT {COLUMNS} FROM sellers {filter}")).map_err(sql("due"))?;
+                    let due =
+                        statement.query_map(params![millis(now), limit, millis(from)], read_row).map_err(sql("due"))?;
+                    let mut written = Vec::new();
+                    let mut forgettable = true;
+                    for row in due {
+                        let row = row.map_err(sql("due"))?;
+                        let Some(next) = decide(&row) else { continue };
+                        if next.record.merchant_id != row.record.merchant_id {
+                            return Err(StoreError::msg("a decision wrote another seller's row"));
+                        }
+                        forgettable &= decide::forgettable(&row.record, &next.record);
+                        written.push(next);
+                    }
+                    Ok((!written.is_empty()).then_some((written, forgettable)))
+                },
+                |tx, written| written.iter().try_for_each(|next| write_row(tx, next).map_err(sql("write a seller"))),
+            )?;
+            Ok(written.unwrap_or_default())
+        })
+    }
+}
+
 impl Store for SqliteStore {
     fn get(&self, merchant: &MerchantId) -> Result<Option<Row>, StoreError> {
         self.with(|c| {
@@ -343,31 +395,22 @@ impl Store for SqliteStore {
         limit: usize,
         decide: &mut dyn FnMut(&Row) -> Option<Row>,
     ) -> Result<Vec<Row>, StoreError> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.with(|c| {
-            let written = write_transaction(
-                c,
-                |tx| {
-                    let mut statement =
-                        tx.prepare_cached(&format!("SELECT {COLUMNS} FROM sellers {DUE}")).map_err(sql("due"))?;
-                    let due = statement.query_map(params![millis(now), limit], read_row).map_err(sql("due"))?;
-                    let mut written = Vec::new();
-                    let mut forgettable = true;
-                    for row in due {
-                        let row = row.map_err(sql("due"))?;
-                        let Some(next) = decide(&row) else { continue };
-                        if next.record.merchant_id != row.record.merchant_id {
-                            return Err(StoreError::msg("a decision wrote another seller's row"));
-                        }
-                        forgettable &= decide::forgettable(&row.record, &next.record);
-                        written.push(next);
-                    }
-                    Ok((!written.is_empty()).then_some((written, forgettable)))
-                },
-                |tx, written| written.iter().try_for_each(|next| write_row(tx, next).map_err(sql("write a seller"))),
-            )?;
-            Ok(written.unwrap_or_default())
-        })
+        self.claim(CLAIM_DUE, now, Timestamp::MIN, limit, decide)
+    }
+
+    fn claim_leases(&self, claim: &Claim<'_>, limit: usize) -> Result<Vec<Row>, StoreError> {
+        let mut before: Vec<Row> = Vec::new();
+        let written = self.claim(LEASABLE, claim.now, claim.from, limit, &mut |row| {
+            // A transaction run again sees the row again: keep the last look at it.
+            before.retain(|seen| seen.record.merchant_id != row.record.merchant_id);
+            before.push(row.clone());
+            Some(Row {
+                record: decide::take_lease(&row.record, claim.owner, claim.expires_at),
+                tokens: row.tokens.clone(),
+            })
+        })?;
+        before.retain(|seen| written.iter().any(|w| w.record.merchant_id == seen.record.merchant_id));
+        Ok(before)
     }
 
     fn delete(&self, merchant: &MerchantId) -> Result<bool, StoreError> {

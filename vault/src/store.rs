@@ -9,7 +9,7 @@
 use jiff::Timestamp;
 use square_oauth::MerchantId;
 
-use crate::decide::Record;
+use crate::decide::{self, Record};
 
 /// A seller's tokens as stored: sealed, with what is not secret beside them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,7 +35,7 @@ pub struct Row {
 
 impl Row {
     /// The row as a store keeps it and reads it back: every time to the millisecond, the
-    /// precision both stores write (milliseconds since the epoch). The [`decide`](crate::decide)
+    /// precision both stores write (milliseconds since the epoch). The [`decide`]
     /// functions write only such times, so the vault's own rows need no conversion; a store
     /// compares a row from any other caller (whose times may carry a clock's nanoseconds) with
     /// what it holds as this.
@@ -94,6 +94,21 @@ impl StoreError {
     pub fn msg(message: impl Into<String>) -> StoreError {
         StoreError { message: message.into(), source: None }
     }
+}
+
+/// The terms of a lease claim ([`Store::claim_leases`], [`Store::replace_and_claim`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Claim<'a> {
+    /// The time the claim is made at: the sellers due then.
+    pub now: Timestamp,
+    /// The name of this claim's leases (one claim's own: a lost claim's leases are found by it).
+    pub owner: &'a str,
+    /// When the leases expire ([`decide::lease_until`]).
+    pub expires_at: Timestamp,
+    /// Leave out the sellers whose `refresh_at` is before this: where a refresher's previous
+    /// claim was, so that a store need not step again over every seller refreshed since the
+    /// round began. A store may ignore it; [`Timestamp::MIN`] leaves out none.
+    pub from: Timestamp,
 }
 
 /// Where the vault keeps its rows. Every method is one short transaction (or one statement);
@@ -172,6 +187,52 @@ pub trait Store: Send + Sync {
         }
         Ok(claimed)
     }
+
+    /// Takes a lease on up to `limit` of the sellers [`decide::leasable`] at `claim.now` (the
+    /// due sellers whose only possible decision is a refresh), earliest `refresh_at` first and
+    /// none due before `claim.from`, writing on each exactly
+    /// [`decide::take_lease`]`(row, claim.owner, claim.expires_at)`, durably when this returns.
+    /// Returns the rows taken **as they were before**, for the vault to make the lease decision
+    /// on them ([`decide::acquire`]) and check that it is the one written.
+    ///
+    /// This is the refresher's hot path. A store that can pick and lease in one statement should
+    /// (PostgreSQL: one `UPDATE … FROM (SELECT … FOR UPDATE SKIP LOCKED)`, one round trip and one
+    /// commit where [`claim_due`](Self::claim_due) takes four round trips; SQLite one
+    /// transaction with its own query). The default runs [`claim_due`](Self::claim_due) with
+    /// that decision and ignores `from`; it may return fewer sellers than are leasable when due
+    /// sellers that are not come first. Due sellers that are not leasable (an expired PKCE lease)
+    /// are left to [`claim_due`](Self::claim_due): the vault claims through it when this returns
+    /// none.
+    fn claim_leases(&self, claim: &Claim<'_>, limit: usize) -> Result<Vec<Row>, StoreError> {
+        let mut before: Vec<Row> = Vec::new();
+        let written = self.claim_due(claim.now, limit, &mut |row| {
+            if !decide::leasable(&row.record, claim.now) {
+                return None;
+            }
+            // A retried transaction sees the row again: keep the last look at it.
+            before.retain(|seen| seen.record.merchant_id != row.record.merchant_id);
+            before.push(row.clone());
+            let record = decide::take_lease(&row.record, claim.owner, claim.expires_at);
+            Some(Row { record, tokens: row.tokens.clone() })
+        })?;
+        before.retain(|seen| written.iter().any(|w| w.record.merchant_id == seen.record.merchant_id));
+        Ok(before)
+    }
+
+    /// [`replace`](Self::replace) `expected` with `next`, then
+    /// [`claim_leases`](Self::claim_leases) for one seller: what a refresher does between two
+    /// calls to Square (store one result, lease the next seller). A store doing both in one
+    /// statement leaves `next`'s seller out of the claim (one statement cannot write a row
+    /// twice); the vault claims it another time if it is leasable then. Returns
+    /// whether the row was replaced, and the rows leased as they were before; both are durable
+    /// when this returns.
+    ///
+    /// A store that can do both in one transaction should (PostgreSQL: one statement, so one
+    /// round trip and one commit per refresh); the default makes the two calls.
+    fn replace_and_claim(&self, expected: &Row, next: &Row, claim: &Claim<'_>) -> Result<(bool, Vec<Row>), StoreError> {
+        let replaced = self.replace(expected, next)?;
+        Ok((replaced, self.claim_leases(claim, 1)?))
+    }
 }
 
 impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
@@ -207,5 +268,11 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
         decide: &mut dyn FnMut(&Row) -> Option<Row>,
     ) -> Result<Vec<Row>, StoreError> {
         (**self).claim_due(now, limit, decide)
+    }
+    fn claim_leases(&self, claim: &Claim<'_>, limit: usize) -> Result<Vec<Row>, StoreError> {
+        (**self).claim_leases(claim, limit)
+    }
+    fn replace_and_claim(&self, expected: &Row, next: &Row, claim: &Claim<'_>) -> Result<(bool, Vec<Row>), StoreError> {
+        (**self).replace_and_claim(expected, next, claim)
     }
 }

@@ -16,7 +16,7 @@ use zeroize::Zeroizing;
 
 use crate::decide::{self, Acquire, Completed, Completion, GrantMeta, Health, Policy, Read, Record, Unavailable};
 use crate::seal::{Keyring, SealError};
-use crate::store::{Row, SealedTokens, Store, StoreError};
+use crate::store::{Claim, Row, SealedTokens, Store, StoreError};
 use crate::transport::RefreshFailure;
 
 /// The clock the vault reads (the wall clock unless a test moves it).
@@ -188,6 +188,9 @@ pub enum Begin {
     /// Nothing to send.
     Done(RefreshOutcome),
 }
+
+/// A seller a refresher claimed, and what to do with it.
+type Claimed = (MerchantId, Begin);
 
 /// How many sellers are in each [`Health`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -390,12 +393,59 @@ impl<S: Store> Vault<S> {
     /// Claims the next due seller not claimed by anyone else, with its lease, in one short
     /// transaction ([`Store::claim_due`]): the seller and what to do, or `None` when nothing
     /// is due.
-    fn claim_next(&self) -> Result<Option<(MerchantId, Begin)>, VaultError> {
+    ///
+    /// The common case takes one statement ([`Store::claim_leases`]): a seller whose only
+    /// possible decision is a refresh, leased as [`decide::acquire`] leases it, which is checked
+    /// here on the row as it was. Anything else due (an expired PKCE lease, which becomes an
+    /// unknown outcome) goes through [`Store::claim_due`] once no leasable seller is left.
+    ///
+    /// `from` is where this refresher's previous claim was ([`Claim::from`]); it moves to the
+    /// seller claimed. When nothing is leasable from there on, the claim is made again from the
+    /// start, so that a seller behind it (skipped while another claim held it, or out of its
+    /// backoff since) is not left out.
+    fn claim_next(&self, from: &mut Timestamp) -> Result<Option<Claimed>, VaultError> {
         let now = self.now();
         let owner = self.lease_owner();
+        let expires_at = decide::lease_until(now, &self.settings.policy);
+        loop {
+            let claim = Claim { now, owner: &owner, expires_at, from: *from };
+            match self.store.claim_leases(&claim, 1)?.into_iter().next() {
+                Some(before) => return self.leased(before, &owner, now, from).map(Some),
+                None if *from > Timestamp::MIN => *from = Timestamp::MIN,
+                None => return self.claim_any(now, &owner),
+            }
+        }
+    }
+
+    /// A seller a store leased by [`Store::claim_leases`] (`before`: its row as it was), checked
+    /// against the lease decision: what to do with it.
+    /// `from` moves to its `refresh_at`.
+    fn leased(&self, before: Row, owner: &str, now: Timestamp, from: &mut Timestamp) -> Result<Claimed, VaultError> {
+        let merchant_id = before.record.merchant_id.clone();
+        *from = before.record.refresh_at;
+        let (acquired, written) = decide::acquire(&before.record, owner, now, &self.settings.policy, false);
+        let Some(record) = written.filter(|_| matches!(acquired, Acquire::Refresh { .. })) else {
+            // The store leased a seller the decision would not have: give the lease back.
+            let fence = before.record.fence + 1;
+            self.store.update(&merchant_id, &mut |current| {
+                let row = current?;
+                decide::release(&row.record, fence).map(|record| Row { record, tokens: row.tokens.clone() })
+            })?;
+            return Err(VaultError::Store(StoreError::msg(format!(
+                "the store leased seller {merchant_id}, which the lease decision would not have ({acquired:?})"
+            ))));
+        };
+        let leased = Row { record, tokens: before.tokens.clone() };
+        let begin = self.begun(&merchant_id, acquired, before.tokens, Some(leased))?;
+        Ok((merchant_id, begin))
+    }
+
+    /// Claims any due seller through the lease decision ([`Store::claim_due`]), the ones
+    /// [`Store::claim_leases`] leaves (an expired PKCE lease) included.
+    fn claim_any(&self, now: Timestamp, owner: &str) -> Result<Option<Claimed>, VaultError> {
         let mut decided = Vec::new();
         let written = self.store.claim_due(now, 1, &mut |row| {
-            let (acquired, write) = decide::acquire(&row.record, &owner, now, &self.settings.policy, false);
+            let (acquired, write) = decide::acquire(&row.record, owner, now, &self.settings.policy, false);
             decided.retain(|(merchant_id, _)| *merchant_id != row.record.merchant_id);
             decided.push((row.record.merchant_id.clone(), acquired));
             write.map(|record| Row { record, tokens: row.tokens.clone() })
@@ -458,6 +508,20 @@ impl<S: Store> Vault<S> {
         flight: Box<Flight>,
         result: Result<ObtainTokenResponse, RefreshFailure>,
     ) -> Result<RefreshOutcome, VaultError> {
+        self.finish(flight, result, None).map(|(outcome, _)| outcome)
+    }
+
+    /// [`finish_refresh`](Self::finish_refresh), and with `claim` the refresher's next claim
+    /// too, in the same store call where the result goes in by compare-and-swap
+    /// ([`Store::replace_and_claim`]): the next seller and what to do, `None` when nothing is
+    /// due, or why the claim failed (the result was stored all the same). Without `claim`, the
+    /// second value is `Ok(None)`.
+    fn finish(
+        &self,
+        flight: Box<Flight>,
+        result: Result<ObtainTokenResponse, RefreshFailure>,
+        claim: Option<&mut Timestamp>,
+    ) -> Result<(RefreshOutcome, Result<Option<Claimed>, VaultError>), VaultError> {
         let now = self.now();
         let Flight { merchant_id, fence, mut tokens, leased, .. } = *flight;
         let (completion, sealed, failure) = match result {
@@ -482,12 +546,24 @@ impl<S: Store> Vault<S> {
         // First over the row as the lease left it, in one compare-and-swap (on PostgreSQL one
         // statement instead of a locking transaction); if anything changed it since, the
         // decision is made again on the row as it is now.
-        let mut completed = None;
+        let (mut completed, mut claimed) = (None, None);
+        let owner = if claim.is_some() { self.lease_owner() } else { String::new() };
         if let Some(leased) = &leased
             && let (done, Some(next)) = decided(leased)
-            && self.store.replace(leased, &next)?
         {
-            completed = Some(done);
+            let replaced = match &claim {
+                Some(from) => {
+                    let expires_at = decide::lease_until(now, &self.settings.policy);
+                    let terms = Claim { now, owner: &owner, expires_at, from: **from };
+                    let (replaced, taken) = self.store.replace_and_claim(leased, &next, &terms)?;
+                    claimed = Some(taken);
+                    replaced
+                }
+                None => self.store.replace(leased, &next)?,
+            };
+            if replaced {
+                completed = Some(done);
+            }
         }
         let completed = match completed {
             Some(done) => done,
@@ -515,7 +591,20 @@ impl<S: Store> Vault<S> {
             }
             other => tracing::warn!(merchant_id = %merchant_id, fence, outcome = ?other, "refresh not stored"),
         }
-        Ok(outcome)
+        let Some(from) = claim else { return Ok((outcome, Ok(None))) };
+        // The claim made with the result, or one made now; either way a whole claim, the
+        // sellers behind `from` and those that only `claim_due` takes included.
+        let next = match claimed.map(|taken| taken.into_iter().next()) {
+            Some(Some(before)) => self.leased(before, &owner, now, from).map(Some),
+            // Nothing leasable at all: what is left is for the lease decision.
+            Some(None) if *from == Timestamp::MIN => self.claim_any(now, &owner),
+            Some(None) => {
+                *from = Timestamp::MIN;
+                self.claim_next(from)
+            }
+            None => self.claim_next(from),
+        };
+        Ok((outcome, next))
     }
 
     /// Refreshes one seller if due (or `force`d): lease, send, store.
@@ -697,11 +786,13 @@ impl<S: Store> Vault<S> {
     /// One round of the refresher: up to `limit` due sellers, refreshed by `concurrency`
     /// threads, each with its own sender from `make_send`. Returns (refreshed, not refreshed).
     ///
-    /// Each thread claims one due seller at a time with [`Store::claim_due`] (the seller and
-    /// its lease in one short transaction), sends, stores the result, and claims the next,
-    /// until `limit` sellers are claimed or none is due. Refreshers running at once on other
-    /// threads, processes or machines claim different sellers. A store error ends the round
-    /// (after the threads finish the flights they hold) and is returned.
+    /// Each thread claims one due seller at a time (the seller and its lease in one short
+    /// transaction: [`Store::claim_leases`], or [`Store::claim_due`] for what that leaves),
+    /// sends, then stores the result and claims the next seller in one store call
+    /// ([`Store::replace_and_claim`]), until `limit` sellers are claimed or none is due.
+    /// Refreshers running at once on other threads, processes or machines claim different
+    /// sellers. A store error ends the round (after the threads finish the flights they hold)
+    /// and is returned.
     pub fn refresh_due<F>(
         &self,
         limit: usize,
@@ -721,21 +812,43 @@ impl<S: Store> Vault<S> {
             for _ in 0..concurrency.max(1) {
                 scope.spawn(|| {
                     let mut send = make_send();
-                    while !stop.load(Ordering::Relaxed) && claimed.fetch_add(1, Ordering::Relaxed) < limit as u64 {
-                        let (merchant_id, begin) = match self.claim_next() {
-                            Ok(Some(claim)) => claim,
-                            Ok(None) => break,
-                            Err(error) => {
-                                stop.store(true, Ordering::Relaxed);
-                                failure.lock().unwrap_or_else(PoisonError::into_inner).get_or_insert(error);
-                                break;
-                            }
+                    let fail = |error: VaultError| {
+                        stop.store(true, Ordering::Relaxed);
+                        failure.lock().unwrap_or_else(PoisonError::into_inner).get_or_insert(error);
+                    };
+                    // Takes one place under `limit` for a claim; false when the round is over.
+                    let room =
+                        || !stop.load(Ordering::Relaxed) && claimed.fetch_add(1, Ordering::Relaxed) < limit as u64;
+                    // A seller claimed together with the previous result, and what to do; and
+                    // where this thread's last claim was.
+                    let (mut held, mut from) = (None, Timestamp::MIN);
+                    loop {
+                        let (merchant_id, begin) = match held.take() {
+                            Some(claim) => claim,
+                            None if !room() => break,
+                            None => match self.claim_next(&mut from) {
+                                Ok(Some(claim)) => claim,
+                                Ok(None) => break,
+                                Err(error) => break fail(error),
+                            },
                         };
+                        let mut nothing_due = false;
                         let outcome = match begin {
                             Begin::Done(outcome) => Ok(outcome),
                             Begin::Send(flight) => {
                                 let result = send(&flight.operation);
-                                self.finish_refresh(flight, result)
+                                // The next claim goes with this result when there is room for it.
+                                match self.finish(flight, result, room().then_some(&mut from)) {
+                                    Ok((outcome, next)) => {
+                                        match next {
+                                            Ok(Some(claim)) => held = Some(claim),
+                                            Ok(None) => nothing_due = true,
+                                            Err(error) => fail(error),
+                                        }
+                                        Ok(outcome)
+                                    }
+                                    Err(error) => Err(error),
+                                }
                             }
                         };
                         match outcome {
@@ -746,6 +859,9 @@ impl<S: Store> Vault<S> {
                                 other.fetch_add(1, Ordering::Relaxed)
                             }
                         };
+                        if nothing_due && held.is_none() {
+                            break;
+                        }
                     }
                 });
             }

@@ -130,6 +130,55 @@ fn replace_is_a_compare_and_swap_on_the_whole_row() {
 }
 
 #[test]
+fn claims_lease_exactly_the_leasable_in_one_statement() {
+    let Some(db) = PgDb::new("claims") else { return };
+    let square = fake();
+    let vault = pg_vault(&db);
+    let code = grant(&square, &vault, 5, Flow::CodeFlow);
+    let pkce = grant(&square, &vault, 4, Flow::Pkce);
+    claims_lease_exactly_the_leasable(vault.store(), &code, &pkce);
+}
+
+#[test]
+fn a_claim_from_a_time_leaves_out_the_sellers_due_before_it() {
+    use square_oauth::jiff::SignedDuration;
+    use square_oauth_vault::Claim;
+    let Some(db) = PgDb::new("claim_from") else { return };
+    let square = fake();
+    let vault = pg_vault(&db);
+    let sellers = grant(&square, &vault, 6, Flow::Pkce);
+    // Due a second apart, the last first.
+    let base = Timestamp::from_second(Timestamp::now().as_second()).unwrap();
+    for (i, merchant) in sellers.iter().enumerate() {
+        let refresh_at = base - SignedDuration::from_secs(i as i64);
+        vault
+            .store()
+            .update(merchant, &mut |current| {
+                let mut row = current.unwrap().clone();
+                row.record.refresh_at = refresh_at;
+                Some(row)
+            })
+            .unwrap();
+    }
+    let mut rows: Vec<_> = sellers.iter().map(|m| vault.store().get(m).unwrap().unwrap()).collect();
+    rows.sort_by_key(|row| row.record.refresh_at);
+    let now = Timestamp::now() + SignedDuration::from_hours(24 * 30);
+    let from = rows[2].record.refresh_at;
+    let claim = Claim { now, owner: "from", expires_at: now + SignedDuration::from_mins(5), from };
+    let taken = vault.store().claim_leases(&claim, 100).unwrap();
+    let due_from: Vec<_> = rows.iter().filter(|row| row.record.refresh_at >= from).collect();
+    assert_eq!(due_from.len(), 4);
+    assert_eq!(taken.len(), 4, "{taken:?}");
+    assert!(taken.iter().all(|row| row.record.refresh_at >= from));
+    // In `refresh_at` order, earliest first.
+    assert!(taken.windows(2).all(|pair| pair[0].record.refresh_at <= pair[1].record.refresh_at));
+    // From the start, the ones left out.
+    let taken = vault.store().claim_leases(&Claim { from: Timestamp::MIN, ..claim }, 100).unwrap();
+    assert_eq!(taken.len(), 2);
+    assert!(taken.iter().all(|row| row.record.refresh_at < from));
+}
+
+#[test]
 fn due_skips_a_seller_whose_row_another_transaction_holds() {
     let Some(db) = PgDb::new("due") else { return };
     let square = fake();

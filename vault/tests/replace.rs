@@ -18,3 +18,13 @@ fn replace_swaps_only_the_expected_row_on_sqlite() {
         replace_swaps_only_the_expected_row(vault.store(), &sellers[0]);
     }
 }
+
+#[test]
+fn claims_lease_exactly_the_leasable_on_sqlite() {
+    let square = fake();
+    let dir = Dir::new("claims", false);
+    let vault = vault(&dir);
+    let code = grant(&square, &vault, 5, Flow::CodeFlow);
+    let pkce = grant(&square, &vault, 4, Flow::Pkce);
+    claims_lease_exactly_the_leasable(vault.store(), &code, &pkce);
+}

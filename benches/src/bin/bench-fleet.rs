@@ -105,9 +105,10 @@ fn with_search_path(base: &str, schema: &str) -> String {
     }
 }
 
-/// Transactions committed or rolled back in the database, and rows updated in `table`, as
-/// PostgreSQL's statistics count them.
-fn counters(client: &mut Client, table: &str) -> (i64, i64) {
+/// Transactions committed or rolled back in the database, and rows updated in `table` (all, and
+/// those written as heap-only tuples, which add no index entry), as PostgreSQL's statistics
+/// count them.
+fn counters(client: &mut Client, table: &str) -> (i64, i64, i64) {
     client.batch_execute("SELECT pg_stat_clear_snapshot()").expect("statistics");
     let xacts: i64 = client
         .query_one(
@@ -116,11 +117,11 @@ fn counters(client: &mut Client, table: &str) -> (i64, i64) {
         )
         .expect("pg_stat_database")
         .get(0);
-    let updates: i64 = client
-        .query_opt("SELECT n_tup_upd FROM pg_stat_user_tables WHERE relname = $1", &[&table])
+    let (updates, hot): (i64, i64) = client
+        .query_opt("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = $1", &[&table])
         .expect("pg_stat_user_tables")
-        .map_or(0, |row| row.get(0));
-    (xacts, updates)
+        .map_or((0, 0), |row| (row.get(0), row.get(1)));
+    (xacts, updates, hot)
 }
 
 /// Waits for PostgreSQL's statistics to take in what the finished processes did (they flush
@@ -164,6 +165,71 @@ fn run_processes(
         }
     }
     (seconds, done, other)
+}
+
+/// CPU time spent so far, in clock ticks (`/proc`, USER_HZ): by this process itself (the fake
+/// Square, which it hosts), by the worker processes it has waited for, and by the PostgreSQL
+/// server (the postmaster, every live child of it, and the children it has reaped: the
+/// backends of closed connections). `None` for the server when it is not on this machine.
+#[derive(Clone, Copy)]
+struct Cpu {
+    fake: u64,
+    workers: u64,
+    database: Option<u64>,
+}
+
+/// Fields 14 to 17 of `/proc/<pid>/stat` (utime, stime, cutime, cstime) and field 4 (the
+/// parent), or `None` when the process is not there.
+fn proc_times(pid: &str) -> Option<([u64; 4], String)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces; the fields after it are counted from its ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let n = |i: usize| fields.get(i).and_then(|v| v.parse().ok()).unwrap_or(0);
+    Some(([n(11), n(12), n(13), n(14)], fields.get(1)?.to_string()))
+}
+
+impl Cpu {
+    fn now(postmaster: Option<&str>) -> Cpu {
+        let own = proc_times("self").map_or([0; 4], |(t, _)| t);
+        let database = postmaster.and_then(|pm| {
+            let (times, _) = proc_times(pm)?;
+            let mut total = times.iter().sum::<u64>();
+            for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+                let name = entry.file_name();
+                let Some(pid) = name.to_str().filter(|n| n.bytes().all(|b| b.is_ascii_digit())) else { continue };
+                if let Some((t, parent)) = proc_times(pid)
+                    && parent == pm
+                {
+                    total += t[0] + t[1];
+                }
+            }
+            Some(total)
+        });
+        Cpu { fake: own[0] + own[1], workers: own[2] + own[3], database }
+    }
+
+    /// Core-microseconds per refresh spent between `before` and now, by part.
+    fn per_refresh(before: Cpu, after: Cpu, refreshes: usize) -> serde_json::Value {
+        let us = |ticks: u64| (ticks as f64 * 1e6 / CLOCK_TICKS / refreshes as f64).round();
+        let database = after.database.zip(before.database).map(|(a, b)| us(a - b));
+        json!({
+            "workers": us(after.workers - before.workers),
+            "fake_square": us(after.fake - before.fake),
+            "database": database,
+            "total": us(after.workers - before.workers + after.fake - before.fake) + database.unwrap_or(0.0),
+        })
+    }
+}
+
+/// USER_HZ, the unit of `/proc`'s CPU times: 100 on every Linux architecture this runs on.
+const CLOCK_TICKS: f64 = 100.0;
+
+/// The PostgreSQL server's process id when it runs on this machine: the parent of this
+/// connection's backend.
+fn postmaster(client: &mut Client) -> Option<String> {
+    let backend: i32 = client.query_one("SELECT pg_backend_pid()", &[]).ok()?.get(0);
+    proc_times(&backend.to_string()).map(|(_, parent)| parent)
 }
 
 fn round3(x: f64) -> f64 {
@@ -260,7 +326,9 @@ fn coordinate(flags: &HashMap<String, String>) {
 
     // The floor, at the most processes measured.
     let floor_processes = processes.iter().copied().max().unwrap_or(4);
-    let (xacts_before, updates_before) = counters(&mut client, "floor_sellers");
+    let (xacts_before, updates_before, hot_before) = counters(&mut client, "floor_sellers");
+    let server = postmaster(&mut admin);
+    let cpu_before = Cpu::now(server.as_deref());
     let (seconds, done, _) = run_processes(
         floor_processes,
         "floor",
@@ -274,7 +342,9 @@ fn coordinate(flags: &HashMap<String, String>) {
         &env,
     );
     settle();
-    let (xacts_after, updates_after) = counters(&mut client, "floor_sellers");
+    // After the settling pause: the backends of the closed connections have been reaped.
+    let cpu = Cpu::per_refresh(cpu_before, Cpu::now(server.as_deref()), done.max(1));
+    let (xacts_after, updates_after, hot_after) = counters(&mut client, "floor_sellers");
     assert_eq!(done, sellers, "the floor refreshed every seller once");
     let floor_rate = done as f64 / seconds;
     println!(
@@ -284,6 +354,8 @@ fn coordinate(flags: &HashMap<String, String>) {
             "seconds": round3(seconds), "sellers_per_second": floor_rate.round(),
             "transactions_per_refresh": round3((xacts_after - xacts_before) as f64 / done as f64),
             "row_updates_per_refresh": round3((updates_after - updates_before) as f64 / done as f64),
+            "heap_only_updates_per_refresh": round3((hot_after - hot_before) as f64 / done as f64),
+            "cpu_us_per_refresh": cpu,
         })
     );
 
@@ -291,7 +363,8 @@ fn coordinate(flags: &HashMap<String, String>) {
     let mut work = json!(null);
     for (round, &n) in processes.iter().enumerate() {
         let days = DAYS_PER_ROUND * (round as i64 + 1);
-        let (xacts_before, updates_before) = counters(&mut client, "sellers");
+        let (xacts_before, updates_before, hot_before) = counters(&mut client, "sellers");
+        let cpu_before = Cpu::now(server.as_deref());
         let (seconds, refreshed, other) = run_processes(
             n,
             "refresher",
@@ -304,7 +377,8 @@ fn coordinate(flags: &HashMap<String, String>) {
             &env,
         );
         settle();
-        let (xacts_after, updates_after) = counters(&mut client, "sellers");
+        let cpu = Cpu::per_refresh(cpu_before, Cpu::now(server.as_deref()), refreshed.max(1));
+        let (xacts_after, updates_after, hot_after) = counters(&mut client, "sellers");
         let once: i64 = client
             .query_one("SELECT count(*) FROM sellers WHERE refreshes = $1", &[&(round as i64 + 1)])
             .expect("a count")
@@ -322,6 +396,8 @@ fn coordinate(flags: &HashMap<String, String>) {
                 "not_refreshed_by_the_first_to_look": other,
                 "seconds": round3(seconds), "sellers_per_second": rate.round(), "ratio_to_floor": round3(rate / floor_rate),
                 "transactions_per_refresh": round3(transactions), "row_updates_per_refresh": round3(updates),
+                "heap_only_updates_per_refresh": round3((hot_after - hot_before) as f64 / refreshed as f64),
+                "cpu_us_per_refresh": cpu,
             })
         );
         if n == floor_processes {

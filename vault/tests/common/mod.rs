@@ -174,3 +174,88 @@ pub fn replace_swaps_only_the_expected_row<S: Store>(store: &S, merchant: &Merch
     foreign.record.merchant_id = MerchantId::new("SOMEONE-ELSE");
     assert!(store.replace(&unleased, &foreign).is_err());
 }
+
+/// [`Store::claim_leases`] and [`Store::replace_and_claim`]'s contract, on a store holding no
+/// other seller than `code` (5 code-flow sellers) and `pkce` (4 PKCE sellers): a claim takes
+/// exactly the sellers [`decide::leasable`](square_oauth_vault::decide::leasable) names, writes
+/// on each exactly [`decide::take_lease`](square_oauth_vault::decide::take_lease), returns them
+/// as they were, and leaves every other row as it was; a replacement with a claim does both.
+pub fn claims_lease_exactly_the_leasable<S: Store>(store: &S, code: &[MerchantId], pkce: &[MerchantId]) {
+    use square_oauth::jiff::{SignedDuration, Timestamp};
+    use square_oauth_vault::Claim;
+    use square_oauth_vault::decide::{self, Lease, SellerState};
+    assert!(code.len() >= 5 && pkce.len() >= 4);
+    // Every seller due: a month on, with milliseconds only, as the store keeps them.
+    let now =
+        Timestamp::from_millisecond(Timestamp::now().as_millisecond()).unwrap() + SignedDuration::from_hours(24 * 30);
+    let (past, future) = (now - SignedDuration::from_secs(1), now + SignedDuration::from_hours(1));
+    let lease = |expires_at| Some(Lease { owner: "earlier".to_owned(), fence: 1, expires_at });
+    let set = |merchant: &MerchantId, change: &dyn Fn(&mut decide::Record)| {
+        store
+            .update(merchant, &mut |current| {
+                let mut row = current.expect("the seller").clone();
+                change(&mut row.record);
+                Some(row)
+            })
+            .expect("a write");
+    };
+    // One seller of each shape around `now`: 4 leasable, 5 not.
+    set(&code[1], &|r| r.lease = lease(past));
+    set(&pkce[1], &|r| r.lease = lease(past));
+    set(&code[2], &|r| r.lease = lease(future));
+    set(&pkce[2], &|r| r.retry_at = Some(future));
+    set(&code[3], &|r| r.retry_at = Some(past));
+    set(&pkce[3], &|r| r.refresh_at = future);
+    set(&code[4], &|r| r.state = SellerState::Revoked);
+    let all: Vec<_> = code.iter().chain(pkce).collect();
+    let before: Vec<_> = all.iter().map(|m| store.get(m).unwrap().unwrap()).collect();
+    let mut leasable: Vec<_> = before
+        .iter()
+        .filter(|row| decide::leasable(&row.record, now))
+        .map(|row| row.record.merchant_id.clone())
+        .collect();
+    leasable.sort();
+    let mut by_hand = vec![code[0].clone(), pkce[0].clone(), code[1].clone(), code[3].clone()];
+    by_hand.sort();
+    assert_eq!(leasable, by_hand, "the shapes are as meant");
+
+    let expires_at = now + SignedDuration::from_mins(5);
+    let claim = Claim { now, owner: "claimer", expires_at, from: Timestamp::MIN };
+    let taken = store.claim_leases(&claim, 100).expect("a claim");
+    let mut names: Vec<_> = taken.iter().map(|row| row.record.merchant_id.clone()).collect();
+    names.sort();
+    assert_eq!(names, leasable, "exactly the leasable sellers are taken");
+    for (merchant, was) in all.iter().zip(&before) {
+        let now_stored = store.get(merchant).unwrap().unwrap();
+        match taken.iter().find(|row| row.record.merchant_id == **merchant) {
+            Some(returned) => {
+                assert_eq!(returned, was, "returned as it was before");
+                let leased = decide::take_lease(&was.record, "claimer", expires_at);
+                assert_eq!(now_stored.record, leased, "leased as the decision leases");
+                assert_eq!(now_stored.tokens, was.tokens);
+            }
+            None => assert_eq!(&now_stored, was, "left as it was"),
+        }
+    }
+    assert!(store.claim_leases(&claim, 100).expect("a claim").is_empty(), "nothing is leasable twice");
+
+    // A result stored with the next claim: code[0]'s lease given back with its refresh time
+    // moved on, and a seller made leasable again (pkce[3], due now) claimed with it.
+    let held = store.get(&code[0]).unwrap().unwrap();
+    let mut next = held.clone();
+    next.record.lease = None;
+    next.record.refresh_at = future;
+    set(&pkce[3], &|r| r.refresh_at = past);
+    let claim = Claim { owner: "second", ..claim };
+    let (replaced, taken) = store.replace_and_claim(&held, &next, &claim).expect("a replacement and a claim");
+    assert!(replaced);
+    assert_eq!(store.get(&code[0]).unwrap().unwrap(), next);
+    assert_eq!(taken.len(), 1, "one seller claimed: {taken:?}");
+    assert_eq!(taken[0].record.merchant_id, pkce[3]);
+    assert_eq!(store.get(&pkce[3]).unwrap().unwrap().record.lease.map(|l| l.owner), Some("second".to_owned()));
+    // Expecting a row that is not there any more: nothing replaced, and nothing left to claim.
+    let claim = Claim { owner: "third", ..claim };
+    let (replaced, taken) = store.replace_and_claim(&held, &next, &claim).expect("a replacement and a claim");
+    assert!(!replaced && taken.is_empty(), "{replaced} {taken:?}");
+    assert_eq!(store.get(&code[0]).unwrap().unwrap(), next);
+}
