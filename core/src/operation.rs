@@ -109,10 +109,34 @@ pub(crate) fn authorization(field: &'static str, scheme: &str, credential: &str)
 /// escaping can make a body longer (a `"` in a secret takes two bytes, a control character six),
 /// and the buffer then wipes each storage it outgrows, so no reallocation leaves a copy behind.
 pub(crate) fn json_body<T: Serialize>(value: &T, size_hint: usize) -> Result<Body, Error> {
-    let mut writer = WipingBuffer::with_capacity(size_hint + 256);
+    let mut writer = BodyWriter(WipingBuffer::with_capacity(size_hint + 256));
     match serde_json::to_writer(&mut writer, value) {
-        Ok(()) => Ok(Body::from_vec(writer.into_vec())),
+        Ok(()) => Ok(Body::from_vec(writer.0.into_vec())),
         Err(_) => Err(InvalidInput::new("body", Problem::Format("serializable as JSON")).into()),
+    }
+}
+
+/// The writer of a request body: a [`WipingBuffer`] without a cap, so that a write never fails.
+/// Its own type rather than `WipingBuffer`'s `io::Write`, whose error boxes a `BodyTooLarge`
+/// (and so keeps its `Debug`, `Display` and `Error` in every WebAssembly module) for a failure
+/// that cannot happen here.
+struct BodyWriter(WipingBuffer);
+
+impl std::io::Write for BodyWriter {
+    #[inline]
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.push(buf).map_err(|_| std::io::ErrorKind::OutOfMemory)?;
+        Ok(buf.len())
+    }
+
+    // serde_json writes in many small pieces: one call each, not `write_all`'s loop.
+    #[inline]
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.write(buf).map(drop)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 

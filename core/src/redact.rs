@@ -249,22 +249,40 @@ impl Writer {
         } else {
             text
         };
-        // A `String` always serializes. JSON escapes only U+0000 to U+001F; DEL and the C1
-        // controls are escaped here too, so no control character reaches a terminal or a log.
-        let encoded = serde_json::to_string(text).unwrap_or_else(|_| format!("\"{HIDDEN}\""));
-        if !encoded.chars().any(char::is_control) {
-            return self.push(&encoded);
-        }
-        let mut escaped = String::with_capacity(encoded.len() + 12);
-        for c in encoded.chars() {
-            if c.is_control() {
-                escaped.push_str(&format!("\\u{:04x}", u32::from(c)));
-            } else {
-                escaped.push(c);
-            }
-        }
-        self.push(&escaped)
+        self.push(&quoted(text))
     }
+}
+
+/// `text` as a JSON string, escaped as serde_json escapes it (`\"`, `\\`, the short forms of
+/// backspace, form feed, newline, carriage return and tab, `\u00xx` for the other controls below
+/// U+0020), and DEL and the C1 controls as `\u00xx` too, so that no control character reaches a
+/// terminal or a log. Written out rather than through `serde_json::to_string` and `format!`,
+/// which kept a serializer and hex formatting in every WebAssembly module for the error path.
+fn quoted(text: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => {
+                // Every control character is below U+00A0: two hex digits after `\u00`.
+                let code = u32::from(c) as usize;
+                out.push_str("\\u00");
+                out.push(char::from(HEX[code >> 4 & 15]));
+                out.push(char::from(HEX[code & 15]));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// Why the walk ended early.
@@ -564,6 +582,17 @@ mod tests {
             let full = mask_credentials(&text);
             proptest::prop_assert_eq!(needs_masking(&text), full != text, "{}", text);
             proptest::prop_assert_eq!(masked(text.clone()), full);
+        }
+
+        /// The hand-written quoting is serde_json's, with DEL and the C1 controls escaped too.
+        #[test]
+        fn a_shown_string_is_quoted_as_serde_json_quotes_it(text in "(\\PC|[\\x00-\\x1f\\x7f-\\u{9f}\"\\\\/])*") {
+            let encoded = serde_json::to_string(&text).unwrap();
+            let expected: String = encoded
+                .chars()
+                .map(|c| if c.is_control() { format!("\\u{:04x}", u32::from(c)) } else { c.to_string() })
+                .collect();
+            proptest::prop_assert_eq!(quoted(&text), expected);
         }
 
         /// The hand-written number check accepts exactly what serde_json's grammar does
