@@ -872,9 +872,17 @@ impl<S: Store> Vault<S> {
         Ok((refreshed.into_inner() as usize, other.into_inner() as usize))
     }
 
-    /// The refresher loop, until `stop` is set: rounds of [`refresh_due`](Self::refresh_due),
-    /// and when nothing is due a sleep of about `idle` (with jitter, so that many refreshers do
-    /// not wake together).
+    /// How many sellers each of [`run_refresher`](Self::run_refresher)'s threads claims in one
+    /// round of [`refresh_due`](Self::refresh_due) at most. A round starts its threads and their
+    /// senders (a connection to Square each) afresh, and each thread's first claim starts from
+    /// the earliest due seller: 256 makes those a small part of a busy round's work (`stop` is
+    /// heeded between any two claims whatever the size).
+    pub const ROUND_PER_THREAD: usize = 256;
+
+    /// The refresher loop, until `stop` is set: rounds of [`refresh_due`](Self::refresh_due)
+    /// ([`ROUND_PER_THREAD`](Self::ROUND_PER_THREAD) sellers per thread at most), and when
+    /// nothing is due a sleep of about `idle` (with jitter, so that many refreshers do not wake
+    /// together).
     pub fn run_refresher<F>(
         &self,
         concurrency: usize,
@@ -887,7 +895,8 @@ impl<S: Store> Vault<S> {
         F: FnMut(&ObtainToken) -> Result<ObtainTokenResponse, RefreshFailure>,
     {
         while !stop.load(Ordering::Relaxed) {
-            let (refreshed, other) = self.refresh_due(concurrency.max(1) * 16, concurrency, make_send)?;
+            let limit = concurrency.max(1) * Self::ROUND_PER_THREAD;
+            let (refreshed, other) = self.refresh_due(limit, concurrency, make_send)?;
             if refreshed + other == 0 {
                 let jitter = SignedDuration::from_millis((entropy() % 1000) as i64);
                 let nap = idle.mul_f64(0.75) + idle.mul_f64(0.5).mul_f64(jitter.as_secs_f64());

@@ -16,7 +16,9 @@
 //! per process count) and a summary, `vault_fleet_postgres`, with each rate, the ratio of 4
 //! refreshers to the floor (goal: at least 0.7) and the database work per refresh: the
 //! transactions and row updates PostgreSQL counted (`pg_stat_database`, `pg_stat_user_tables`),
-//! and the statements and round trips that makes.
+//! the statements and round trips that makes, and the CPU time per refresh of each part (the
+//! worker processes, the fake Square this process hosts, the PostgreSQL server), read from
+//! `/proc`.
 //!
 //! The PKCE sellers' refresh tokens are single-use on the fake: it counts every spent one
 //! presented again, and the run fails if that count is not zero or if a seller was not
@@ -423,10 +425,11 @@ fn coordinate(flags: &HashMap<String, String>) {
             "refused_reuses": reuses,
             "measured_per_refresh": work,
             "per_refresh_by_design": {
-                "statements": "3: the claim (SELECT ... FOR UPDATE SKIP LOCKED LIMIT 1, UPDATE), the result (one compare-and-swap UPDATE)",
-                "round_trips": "5: BEGIN, SELECT, UPDATE, COMMIT; UPDATE",
-                "commits": 2,
-                "floor": "1 UPDATE, 1 round trip, 1 commit",
+                "statements": "1: store the previous seller's result by compare-and-swap and lease the next seller (Store::replace_and_claim, one UPDATE ... WITH statement); a thread's first claim of a round is Store::claim_leases alone",
+                "round_trips": 1,
+                "commits": 1,
+                "row_versions_written": "2: the result's (a new index entry: refresh_at moves) and the lease's (heap-only)",
+                "floor": "1 UPDATE, 1 round trip, 1 commit, 1 row version",
             },
         })
     );
@@ -452,7 +455,8 @@ fn refresher(flags: &HashMap<String, String>) {
     };
     let (mut refreshed, mut other) = (0, 0);
     loop {
-        let (r, o) = vault.refresh_due(concurrency * 16, concurrency, &make_send).expect("a round");
+        let limit = concurrency * Vault::<PostgresStore>::ROUND_PER_THREAD;
+        let (r, o) = vault.refresh_due(limit, concurrency, &make_send).expect("a round");
         if r + o == 0 {
             break;
         }
