@@ -425,12 +425,8 @@ impl<S: Store> Vault<S> {
         *from = before.record.refresh_at;
         let (acquired, written) = decide::acquire(&before.record, owner, now, &self.settings.policy, false);
         let Some(record) = written.filter(|_| matches!(acquired, Acquire::Refresh { .. })) else {
-            // The store leased a seller the decision would not have: give the lease back.
-            let fence = before.record.fence + 1;
-            self.store.update(&merchant_id, &mut |current| {
-                let row = current?;
-                decide::release(&row.record, fence).map(|record| Row { record, tokens: row.tokens.clone() })
-            })?;
+            // The store leased a seller the decision would not have: undo it.
+            self.give_back(&before, owner, now);
             return Err(VaultError::Store(StoreError::msg(format!(
                 "the store leased seller {merchant_id}, which the lease decision would not have ({acquired:?})"
             ))));
@@ -438,6 +434,22 @@ impl<S: Store> Vault<S> {
         let leased = Row { record, tokens: before.tokens.clone() };
         let begin = self.begun(&merchant_id, acquired, before.tokens, Some(leased))?;
         Ok((merchant_id, begin))
+    }
+
+    /// Undoes a lease a store took with [`Store::claim_leases`] or [`Store::replace_and_claim`]
+    /// (`owner`'s, at `now`) on `before`, nothing having been sent with it: the row goes back
+    /// to `before` by compare-and-swap, if it is still as the lease left it. Best effort: a
+    /// lease that stays expires, and is then treated as a crash.
+    fn give_back(&self, before: &Row, owner: &str, now: Timestamp) {
+        let expires_at = decide::lease_until(now, &self.settings.policy);
+        let leased =
+            Row { record: decide::take_lease(&before.record, owner, expires_at), tokens: before.tokens.clone() };
+        let merchant_id = &before.record.merchant_id;
+        match self.store.replace(&leased, before) {
+            Ok(true) => tracing::warn!(merchant_id = %merchant_id, "a lease nothing was sent with, given back"),
+            Ok(false) => tracing::warn!(merchant_id = %merchant_id, "a lease to give back had changed; left as it is"),
+            Err(error) => tracing::warn!(merchant_id = %merchant_id, error = %error, "a lease could not be given back"),
+        }
     }
 
     /// Claims any due seller through the lease decision ([`Store::claim_due`]), the ones
@@ -569,11 +581,19 @@ impl<S: Store> Vault<S> {
             Some(done) => done,
             None => {
                 let mut completed = Completed::Stale;
-                self.store.update(&merchant_id, &mut |current| {
+                let stored = self.store.update(&merchant_id, &mut |current| {
                     let (done, next) = decided(current?);
                     completed = done;
                     next
-                })?;
+                });
+                if let Err(error) = stored {
+                    // Nothing will be sent with a lease claimed alongside: give it back, so
+                    // that nobody takes it for a crash (a PKCE seller's outcome unknown).
+                    for before in claimed.iter().flatten() {
+                        self.give_back(before, &owner, now);
+                    }
+                    return Err(error.into());
+                }
                 completed
             }
         };
