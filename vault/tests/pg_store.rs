@@ -179,6 +179,54 @@ fn a_claim_from_a_time_leaves_out_the_sellers_due_before_it() {
 }
 
 #[test]
+fn four_refreshers_at_once_refresh_every_due_seller_exactly_once() {
+    // The refresher's own path (claims with `claim_leases`, results stored with the next claim
+    // by `replace_and_claim`), by 4 vaults with pools of their own, 4 threads each, on one
+    // database: every seller refreshed once, none twice, no spent PKCE token presented again.
+    use square_oauth::jiff::SignedDuration;
+    let Some(db) = PgDb::new("refresh_due") else { return };
+    let square = fake();
+    let key = Key::generate();
+    let vault = Vault::new(PostgresStore::open(&db.conninfo).unwrap(), Keyring::new(key.clone()), settings());
+    let mut sellers = grant(&square, &vault, 300, Flow::Pkce);
+    sellers.extend(grant(&square, &vault, 100, Flow::CodeFlow));
+    let reuses_before = square.refused_reuses();
+    let client = client(&square);
+    let rounds: Vec<((usize, usize), usize, usize)> = std::thread::scope(|scope| {
+        let refreshers: Vec<_> = (0..4)
+            .map(|_| {
+                let (key, client, conninfo) = (key.clone(), &client, &db.conninfo);
+                scope.spawn(move || {
+                    let mut settings = settings();
+                    // A week and a day on: every seller is due.
+                    settings.clock = std::sync::Arc::new(|| Timestamp::now() + SignedDuration::from_hours(24 * 8));
+                    let store = Counting::new(PostgresStore::open(conninfo).unwrap());
+                    let vault = Vault::new(store, Keyring::new(key), settings);
+                    let round = vault.refresh_due(usize::MAX, 4, &|| sender(client)).expect("a round");
+                    let store = vault.store();
+                    (round, store.updates.load(Ordering::Relaxed), store.claims_due.load(Ordering::Relaxed))
+                })
+            })
+            .collect();
+        refreshers.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    assert_eq!(rounds.iter().map(|r| r.0.0).sum::<usize>(), sellers.len(), "every seller refreshed: {rounds:?}");
+    assert!(rounds.iter().all(|r| r.0.1 == 0), "none found taken or failed: {rounds:?}");
+    // On the one-statement path throughout: no compare-and-swap fell back to a locked decision,
+    // and the lease decision's own claim ran only when nothing leasable was left (once per
+    // thread at most, at the end).
+    assert!(rounds.iter().all(|r| r.1 == 0), "no fallback to update: {rounds:?}");
+    assert!(rounds.iter().all(|r| r.2 <= 4), "claim_due only at the end: {rounds:?}");
+    let records = vault.store().records().unwrap();
+    assert_eq!(records.len(), sellers.len());
+    for record in &records {
+        assert_eq!(record.refreshes, 1, "{record:?}");
+        assert!(record.lease.is_none(), "{record:?}");
+    }
+    assert_eq!(square.refused_reuses(), reuses_before, "a spent refresh token was presented again");
+}
+
+#[test]
 fn due_skips_a_seller_whose_row_another_transaction_holds() {
     let Some(db) = PgDb::new("due") else { return };
     let square = fake();

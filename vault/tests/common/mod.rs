@@ -259,3 +259,84 @@ pub fn claims_lease_exactly_the_leasable<S: Store>(store: &S, code: &[MerchantId
     assert!(!replaced && taken.is_empty(), "{replaced} {taken:?}");
     assert_eq!(store.get(&code[0]).unwrap().unwrap(), next);
 }
+
+/// A store that counts the calls to the methods a refresher falls back to, and hands every
+/// call to `inner`: whether the refresher stayed on its one-statement path.
+pub struct Counting<S> {
+    pub inner: S,
+    /// Calls to `update` (a decision under a row lock: the fallback of a failed compare-and-swap).
+    pub updates: std::sync::atomic::AtomicUsize,
+    /// Calls to `claim_due` (a claim through the lease decision).
+    pub claims_due: std::sync::atomic::AtomicUsize,
+}
+
+impl<S> Counting<S> {
+    pub fn new(inner: S) -> Counting<S> {
+        Counting { inner, updates: Default::default(), claims_due: Default::default() }
+    }
+}
+
+impl<S: Store> Store for Counting<S> {
+    fn get(&self, m: &MerchantId) -> Result<Option<square_oauth_vault::Row>, square_oauth_vault::StoreError> {
+        self.inner.get(m)
+    }
+    fn update(
+        &self,
+        m: &MerchantId,
+        decide: &mut dyn FnMut(Option<&square_oauth_vault::Row>) -> Option<square_oauth_vault::Row>,
+    ) -> Result<(), square_oauth_vault::StoreError> {
+        self.updates.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.update(m, decide)
+    }
+    fn replace(
+        &self,
+        expected: &square_oauth_vault::Row,
+        next: &square_oauth_vault::Row,
+    ) -> Result<bool, square_oauth_vault::StoreError> {
+        self.inner.replace(expected, next)
+    }
+    fn delete(&self, m: &MerchantId) -> Result<bool, square_oauth_vault::StoreError> {
+        self.inner.delete(m)
+    }
+    fn records(&self) -> Result<Vec<square_oauth_vault::decide::Record>, square_oauth_vault::StoreError> {
+        self.inner.records()
+    }
+    fn due(
+        &self,
+        now: square_oauth::jiff::Timestamp,
+        limit: usize,
+    ) -> Result<Vec<MerchantId>, square_oauth_vault::StoreError> {
+        self.inner.due(now, limit)
+    }
+    fn remember_event(
+        &self,
+        id: &str,
+        at: square_oauth::jiff::Timestamp,
+    ) -> Result<bool, square_oauth_vault::StoreError> {
+        self.inner.remember_event(id, at)
+    }
+    fn claim_due(
+        &self,
+        now: square_oauth::jiff::Timestamp,
+        limit: usize,
+        decide: &mut dyn FnMut(&square_oauth_vault::Row) -> Option<square_oauth_vault::Row>,
+    ) -> Result<Vec<square_oauth_vault::Row>, square_oauth_vault::StoreError> {
+        self.claims_due.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.claim_due(now, limit, decide)
+    }
+    fn claim_leases(
+        &self,
+        claim: &square_oauth_vault::Claim<'_>,
+        limit: usize,
+    ) -> Result<Vec<square_oauth_vault::Row>, square_oauth_vault::StoreError> {
+        self.inner.claim_leases(claim, limit)
+    }
+    fn replace_and_claim(
+        &self,
+        expected: &square_oauth_vault::Row,
+        next: &square_oauth_vault::Row,
+        claim: &square_oauth_vault::Claim<'_>,
+    ) -> Result<(bool, Vec<square_oauth_vault::Row>), square_oauth_vault::StoreError> {
+        self.inner.replace_and_claim(expected, next, claim)
+    }
+}
