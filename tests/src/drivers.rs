@@ -182,6 +182,13 @@ pub trait Driver: Sized + Send + Sync {
     /// How many requests the load scenario keeps in flight through this adapter.
     const LOAD_IN_FLIGHT: usize;
 
+    /// How many connections beyond those in use and those kept idle the adapter's pool may
+    /// have open for a moment: hyper-util's pool (under the hyper and reqwest adapters) starts a
+    /// connection for a request that finds none idle and races it against one coming back, so
+    /// each request in flight may have one spare connection being made, or being closed when
+    /// the idle pool is full. ureq opens a connection only for the request that uses it.
+    const LOAD_SPARE_CONNECTIONS: usize;
+
     /// A client for `config` with `settings`.
     fn new(config: Config, settings: &Settings) -> Self;
 
@@ -216,6 +223,7 @@ impl UreqDriver {
 
 impl Driver for UreqDriver {
     const LOAD_IN_FLIGHT: usize = 16;
+    const LOAD_SPARE_CONNECTIONS: usize = 0;
 
     fn new(config: Config, settings: &Settings) -> Self {
         let mut builder = square_oauth_ureq::Client::builder(config)
@@ -321,6 +329,7 @@ impl HyperDriver {
 
 impl Driver for HyperDriver {
     const LOAD_IN_FLIGHT: usize = 256;
+    const LOAD_SPARE_CONNECTIONS: usize = Self::LOAD_IN_FLIGHT;
 
     fn new(config: Config, settings: &Settings) -> Self {
         use square_oauth_hyper::rustls;
@@ -399,6 +408,7 @@ impl ReqwestDriver {
 
 impl Driver for ReqwestDriver {
     const LOAD_IN_FLIGHT: usize = 256;
+    const LOAD_SPARE_CONNECTIONS: usize = Self::LOAD_IN_FLIGHT;
 
     fn new(config: Config, settings: &Settings) -> Self {
         use square_oauth_reqwest::{reqwest, rustls};

@@ -557,11 +557,15 @@ pub const LOAD_REQUESTS: usize = 10_000;
 
 /// [`LOAD_REQUESTS`] status calls, [`Driver::LOAD_IN_FLIGHT`] at a time: no error, each sent
 /// once, and never more connections open at once than the pool allows: those in use (at most one
-/// per request in flight) plus the idle ones it keeps (set to the same number here).
+/// per request in flight), the idle ones it keeps (set to the same number here), and the spare
+/// ones its pool may be making or closing ([`Driver::LOAD_SPARE_CONNECTIONS`]); afterwards no
+/// more than the idle ones.
 ///
 /// Why not "at most one per request in flight": hyper-util's pool, when a request finds no idle
 /// connection, starts a new one and also waits for one to come back; if one comes back first the
-/// new connection is still finished and kept idle. ureq opens a connection only for a request.
+/// new connection is still finished and kept idle, or closed when the idle pool is full (the
+/// reqwest run saw 520 and 622 open against 512 in use and idle). ureq opens a connection only
+/// for a request.
 pub fn load<D: Driver>() {
     let fixture = Fixture::start();
     let in_flight = D::LOAD_IN_FLIGHT;
@@ -584,7 +588,7 @@ pub fn load<D: Driver>() {
         driver.name()
     );
     if let Some(most_open) = most_open {
-        let bound = in_flight + max_idle;
+        let bound = in_flight + max_idle + D::LOAD_SPARE_CONNECTIONS;
         assert!(most_open >= 1, "the sampler saw the connections");
         assert!(most_open <= bound, "{}: {most_open} connections open at once, pool bound {bound}", driver.name());
         let left = sockets::established_to(port).unwrap_or(0);
