@@ -420,7 +420,33 @@ impl PostgresStore {
     }
 }
 
+/// `expected` and `next` as a compare-and-swap's values, refused when they are not one seller's.
+fn swap_values(expected: &Row, next: &Row) -> Result<(Values, Values), StoreError> {
+    if expected.record.merchant_id != next.record.merchant_id {
+        return Err(StoreError::msg("a replacement for another seller's row"));
+    }
+    Ok((Values::of(expected)?, Values::of(next)?))
+}
+
+/// A compare-and-swap's `$1` to `$37`: `next`'s values, then `expected`'s but its seller.
+fn swap_params<'a>(old: &'a Values, new: &'a Values, expected: &'a Row, next: &'a Row) -> Vec<&'a (dyn ToSql + Sync)> {
+    let mut params: Vec<&(dyn ToSql + Sync)> = new.params(&next.tokens).to_vec();
+    params.extend_from_slice(&old.params(&expected.tokens)[1..]);
+    params
+}
+
 impl PostgresStore {
+    /// After a connection lost during a compare-and-swap of `expected` by `next`, what the row
+    /// tells: `Some(true)` it landed, `None` the row is still `expected`, `Some(false)` it is
+    /// something else.
+    fn swapped(&self, expected: &Row, next: &Row) -> Result<Option<bool>, StoreError> {
+        Ok(match self.get(&next.record.merchant_id)? {
+            Some(row) if row == next.as_stored() => Some(true),
+            Some(row) if row == expected.as_stored() => None,
+            _ => Some(false),
+        })
+    }
+
     /// Gives back every lease held by `owner`, the name of one claim whose statement may have
     /// committed before its connection went: the rows it leased are not known as they were
     /// before, and nothing was sent with those leases, so they are released (as
@@ -746,13 +772,8 @@ impl Store for PostgresStore {
     }
 
     fn replace(&self, expected: &Row, next: &Row) -> Result<bool, StoreError> {
-        let merchant = &next.record.merchant_id;
-        if expected.record.merchant_id != *merchant {
-            return Err(StoreError::msg("a replacement for another seller's row"));
-        }
-        let (old, new) = (Values::of(expected)?, Values::of(next)?);
-        let mut params: Vec<&(dyn ToSql + Sync)> = new.params(&next.tokens).to_vec();
-        params.extend_from_slice(&old.params(&expected.tokens)[1..]);
+        let (old, new) = swap_values(expected, next)?;
+        let params = swap_params(&old, &new, expected, next);
         let mut retries = Retries::new();
         loop {
             // One statement, committed on its own: durable when it returns (synchronous_commit).
@@ -765,11 +786,8 @@ impl Store for PostgresStore {
                 Err(Failure::Lost(error)) => error,
             };
             retries.lost(error)?;
-            // The statement may have landed before the connection went: the row tells.
-            match self.get(merchant)? {
-                Some(row) if row == next.as_stored() => return Ok(true),
-                Some(row) if row == expected.as_stored() => {}
-                _ => return Ok(false),
+            if let Some(swapped) = self.swapped(expected, next)? {
+                return Ok(swapped);
             }
         }
     }
@@ -862,14 +880,9 @@ impl Store for PostgresStore {
     }
 
     fn replace_and_claim(&self, expected: &Row, next: &Row, claim: &Claim<'_>) -> Result<(bool, Vec<Row>), StoreError> {
-        let merchant = &next.record.merchant_id;
-        if expected.record.merchant_id != *merchant {
-            return Err(StoreError::msg("a replacement for another seller's row"));
-        }
-        let (old, new) = (Values::of(expected)?, Values::of(next)?);
+        let (old, new) = swap_values(expected, next)?;
         let (now, expires_at, from) = (millis(claim.now), millis(claim.expires_at), millis(claim.from));
-        let mut params: Vec<&(dyn ToSql + Sync)> = new.params(&next.tokens).to_vec();
-        params.extend_from_slice(&old.params(&expected.tokens)[1..]);
+        let mut params = swap_params(&old, &new, expected, next);
         params.extend_from_slice(&[&now, &claim.owner, &expires_at, &from]);
         // One statement, committed on its own: durable when it returns (synchronous_commit).
         let error = match self.with(|c| {
@@ -889,10 +902,9 @@ impl Store for PostgresStore {
         // lease it took, and finish the replacement and the claim one at a time.
         Retries::new().lost(error)?;
         self.give_back_leases(claim.owner)?;
-        let replaced = match self.get(merchant)? {
-            Some(row) if row == next.as_stored() => true,
-            Some(row) if row == expected.as_stored() => self.replace(expected, next)?,
-            _ => false,
+        let replaced = match self.swapped(expected, next)? {
+            Some(swapped) => swapped,
+            None => self.replace(expected, next)?,
         };
         Ok((replaced, self.claim_leases(claim, 1)?))
     }

@@ -33,7 +33,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use square_oauth::{Flow, MerchantId};
 
 use crate::decide::{self, Lease, Record, SellerState};
-use crate::store::{Claim, Row, SealedTokens, Store, StoreError};
+use crate::store::{Claim, Row, SealedTokens, Store, StoreError, lease_through};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS sellers (
@@ -147,14 +147,9 @@ impl SqliteStore {
     }
 }
 
-/// The sellers [`Store::due`] names: `?1` is now, `?2` the limit.
-const DUE: &str = "WHERE state = 'active' AND refresh_at <= ?1 \
-    AND (lease_expires_at IS NULL OR lease_expires_at <= ?1) AND (retry_at IS NULL OR retry_at <= ?1) \
-    ORDER BY refresh_at LIMIT ?2";
-
-/// The sellers [`Store::claim_due`] claims: [`DUE`], with `?3` (no seller due before it) for
-/// the parameters [`SqliteStore::claim`] binds.
-const CLAIM_DUE: &str = "WHERE state = 'active' AND refresh_at <= ?1 AND refresh_at >= ?3 \
+/// The sellers [`Store::due`] names and [`Store::claim_due`] claims: `?1` is now, `?2` the
+/// limit, `?3` the earliest `refresh_at` (the earliest time there is, for both).
+const DUE: &str = "WHERE state = 'active' AND refresh_at <= ?1 AND refresh_at >= ?3 \
     AND (lease_expires_at IS NULL OR lease_expires_at <= ?1) AND (retry_at IS NULL OR retry_at <= ?1) \
     ORDER BY refresh_at LIMIT ?2";
 
@@ -395,22 +390,11 @@ impl Store for SqliteStore {
         limit: usize,
         decide: &mut dyn FnMut(&Row) -> Option<Row>,
     ) -> Result<Vec<Row>, StoreError> {
-        self.claim(CLAIM_DUE, now, Timestamp::MIN, limit, decide)
+        self.claim(DUE, now, Timestamp::MIN, limit, decide)
     }
 
     fn claim_leases(&self, claim: &Claim<'_>, limit: usize) -> Result<Vec<Row>, StoreError> {
-        let mut before: Vec<Row> = Vec::new();
-        let written = self.claim(LEASABLE, claim.now, claim.from, limit, &mut |row| {
-            // A transaction run again sees the row again: keep the last look at it.
-            before.retain(|seen| seen.record.merchant_id != row.record.merchant_id);
-            before.push(row.clone());
-            Some(Row {
-                record: decide::take_lease(&row.record, claim.owner, claim.expires_at),
-                tokens: row.tokens.clone(),
-            })
-        })?;
-        before.retain(|seen| written.iter().any(|w| w.record.merchant_id == seen.record.merchant_id));
-        Ok(before)
+        lease_through(claim, |decide| self.claim(LEASABLE, claim.now, claim.from, limit, decide))
     }
 
     fn delete(&self, merchant: &MerchantId) -> Result<bool, StoreError> {
@@ -436,7 +420,9 @@ impl Store for SqliteStore {
                 c.prepare_cached(&format!("SELECT merchant_id FROM sellers {DUE}")).map_err(sql("due"))?;
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
             let rows = statement
-                .query_map(params![millis(now), limit], |row| row.get::<_, String>(0).map(MerchantId::new))
+                .query_map(params![millis(now), limit, millis(Timestamp::MIN)], |row| {
+                    row.get::<_, String>(0).map(MerchantId::new)
+                })
                 .map_err(sql("due"))?;
             rows.collect::<Result<_, _>>().map_err(sql("due"))
         })

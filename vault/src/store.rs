@@ -111,6 +111,28 @@ pub struct Claim<'a> {
     pub from: Timestamp,
 }
 
+/// [`Store::claim_leases`] through a claim that shows each row it picks to a decision and writes
+/// what that returns (`claim_with`, given the decision): every [`decide::leasable`] row gets
+/// [`decide::take_lease`]; returns the rows written, as they were before.
+pub(crate) fn lease_through(
+    claim: &Claim<'_>,
+    claim_with: impl FnOnce(&mut dyn FnMut(&Row) -> Option<Row>) -> Result<Vec<Row>, StoreError>,
+) -> Result<Vec<Row>, StoreError> {
+    let mut before: Vec<Row> = Vec::new();
+    let written = claim_with(&mut |row| {
+        if !decide::leasable(&row.record, claim.now) {
+            return None;
+        }
+        // A retried transaction sees the row again: keep the last look at it.
+        before.retain(|seen| seen.record.merchant_id != row.record.merchant_id);
+        before.push(row.clone());
+        let record = decide::take_lease(&row.record, claim.owner, claim.expires_at);
+        Some(Row { record, tokens: row.tokens.clone() })
+    })?;
+    before.retain(|seen| written.iter().any(|w| w.record.merchant_id == seen.record.merchant_id));
+    Ok(before)
+}
+
 /// Where the vault keeps its rows. Every method is one short transaction (or one statement);
 /// none is held across a call to Square.
 pub trait Store: Send + Sync {
@@ -204,19 +226,7 @@ pub trait Store: Send + Sync {
     /// are left to [`claim_due`](Self::claim_due): the vault claims through it when this returns
     /// none.
     fn claim_leases(&self, claim: &Claim<'_>, limit: usize) -> Result<Vec<Row>, StoreError> {
-        let mut before: Vec<Row> = Vec::new();
-        let written = self.claim_due(claim.now, limit, &mut |row| {
-            if !decide::leasable(&row.record, claim.now) {
-                return None;
-            }
-            // A retried transaction sees the row again: keep the last look at it.
-            before.retain(|seen| seen.record.merchant_id != row.record.merchant_id);
-            before.push(row.clone());
-            let record = decide::take_lease(&row.record, claim.owner, claim.expires_at);
-            Some(Row { record, tokens: row.tokens.clone() })
-        })?;
-        before.retain(|seen| written.iter().any(|w| w.record.merchant_id == seen.record.merchant_id));
-        Ok(before)
+        lease_through(claim, |decide| self.claim_due(claim.now, limit, decide))
     }
 
     /// [`replace`](Self::replace) `expected` with `next`, then

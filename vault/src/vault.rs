@@ -406,14 +406,33 @@ impl<S: Store> Vault<S> {
     fn claim_next(&self, from: &mut Timestamp) -> Result<Option<Claimed>, VaultError> {
         let now = self.now();
         let owner = self.lease_owner();
-        let expires_at = decide::lease_until(now, &self.settings.policy);
-        loop {
-            let claim = Claim { now, owner: &owner, expires_at, from: *from };
-            match self.store.claim_leases(&claim, 1)?.into_iter().next() {
-                Some(before) => return self.leased(before, &owner, now, from).map(Some),
-                None if *from > Timestamp::MIN => *from = Timestamp::MIN,
-                None => return self.claim_any(now, &owner),
+        let taken = self.store.claim_leases(&self.claim_terms(now, &owner, *from), 1)?;
+        self.take_claimed(taken, &owner, now, from)
+    }
+
+    /// The terms of a claim by `owner` at `now`, from `from` on.
+    fn claim_terms<'a>(&self, now: Timestamp, owner: &'a str, from: Timestamp) -> Claim<'a> {
+        Claim { now, owner, expires_at: decide::lease_until(now, &self.settings.policy), from }
+    }
+
+    /// What a claim of `owner`'s at `now` from `from` on took (`taken`, as the rows were)
+    /// comes to: the seller leased, checked against the lease decision; or, when nothing was
+    /// leasable, the claim made again from the start, and once nothing is leasable from the
+    /// start, the claim through the lease decision for what is left.
+    fn take_claimed(
+        &self,
+        taken: Vec<Row>,
+        owner: &str,
+        now: Timestamp,
+        from: &mut Timestamp,
+    ) -> Result<Option<Claimed>, VaultError> {
+        match taken.into_iter().next() {
+            Some(before) => self.leased(before, owner, now, from).map(Some),
+            None if *from > Timestamp::MIN => {
+                *from = Timestamp::MIN;
+                self.claim_next(from)
             }
+            None => self.claim_any(now, owner),
         }
     }
 
@@ -565,8 +584,7 @@ impl<S: Store> Vault<S> {
         {
             let replaced = match &claim {
                 Some(from) => {
-                    let expires_at = decide::lease_until(now, &self.settings.policy);
-                    let terms = Claim { now, owner: &owner, expires_at, from: **from };
+                    let terms = self.claim_terms(now, &owner, **from);
                     let (replaced, taken) = self.store.replace_and_claim(leased, &next, &terms)?;
                     claimed = Some(taken);
                     replaced
@@ -614,14 +632,8 @@ impl<S: Store> Vault<S> {
         let Some(from) = claim else { return Ok((outcome, Ok(None))) };
         // The claim made with the result, or one made now; either way a whole claim, the
         // sellers behind `from` and those that only `claim_due` takes included.
-        let next = match claimed.map(|taken| taken.into_iter().next()) {
-            Some(Some(before)) => self.leased(before, &owner, now, from).map(Some),
-            // Nothing leasable at all: what is left is for the lease decision.
-            Some(None) if *from == Timestamp::MIN => self.claim_any(now, &owner),
-            Some(None) => {
-                *from = Timestamp::MIN;
-                self.claim_next(from)
-            }
+        let next = match claimed {
+            Some(taken) => self.take_claimed(taken, &owner, now, from),
             None => self.claim_next(from),
         };
         Ok((outcome, next))

@@ -8,7 +8,7 @@ mod common;
 use common::*;
 use square_oauth::Flow;
 use square_oauth::jiff::Timestamp;
-use square_oauth_vault::{Claim, Key, Keyring, RefreshFailure, Row, SqliteStore, Store as _, StoreError, Vault};
+use square_oauth_vault::{Key, Keyring, RefreshFailure, Row, SqliteStore, Store as _, Vault};
 
 #[test]
 fn replace_swaps_only_the_expected_row_on_sqlite() {
@@ -29,47 +29,6 @@ fn claims_lease_exactly_the_leasable_on_sqlite() {
     let code = grant(&square, &vault, 5, Flow::CodeFlow);
     let pkce = grant(&square, &vault, 4, Flow::Pkce);
     claims_lease_exactly_the_leasable(vault.store(), &code, &pkce);
-}
-
-/// A store that leases what it should not: every `claim_leases` takes the one seller it was
-/// given, whatever its state. Everything else is the SQLite store's.
-struct Careless {
-    inner: square_oauth_vault::SqliteStore,
-    seller: square_oauth::MerchantId,
-}
-
-impl square_oauth_vault::Store for Careless {
-    fn get(&self, m: &square_oauth::MerchantId) -> Result<Option<Row>, StoreError> {
-        self.inner.get(m)
-    }
-    fn update(
-        &self,
-        m: &square_oauth::MerchantId,
-        decide: &mut dyn FnMut(Option<&Row>) -> Option<Row>,
-    ) -> Result<(), StoreError> {
-        self.inner.update(m, decide)
-    }
-    fn delete(&self, m: &square_oauth::MerchantId) -> Result<bool, StoreError> {
-        self.inner.delete(m)
-    }
-    fn records(&self) -> Result<Vec<square_oauth_vault::decide::Record>, StoreError> {
-        self.inner.records()
-    }
-    fn due(&self, now: Timestamp, limit: usize) -> Result<Vec<square_oauth::MerchantId>, StoreError> {
-        self.inner.due(now, limit)
-    }
-    fn remember_event(&self, id: &str, at: Timestamp) -> Result<bool, StoreError> {
-        self.inner.remember_event(id, at)
-    }
-    fn claim_leases(&self, claim: &Claim<'_>, _: usize) -> Result<Vec<Row>, StoreError> {
-        let before = self.inner.get(&self.seller)?.expect("the seller");
-        let leased = Row {
-            record: square_oauth_vault::decide::take_lease(&before.record, claim.owner, claim.expires_at),
-            tokens: before.tokens.clone(),
-        };
-        self.inner.update(&self.seller, &mut |_| Some(leased.clone()))?;
-        Ok(vec![before])
-    }
 }
 
 #[test]
@@ -106,7 +65,8 @@ fn a_lease_the_decision_would_not_take_is_refused_undone_and_nothing_is_sent() {
             })
             .unwrap();
         let before = vault.store().get(&seller).unwrap().unwrap();
-        let store = Careless { inner: SqliteStore::open(&dir.db()).unwrap(), seller: seller.clone() };
+        // A store that leases what it should not: every claim takes this seller, whatever its state.
+        let store = Counting { careless: Some(seller.clone()), ..Counting::new(SqliteStore::open(&dir.db()).unwrap()) };
         let careless = Vault::new(store, Keyring::new(Key::from_file(&dir.key_file()).unwrap()), settings());
         let error = careless.refresh_due(1, 1, &make_send).expect_err("the round stops on the store's lease");
         assert!(error.to_string().contains("would not have"), "{what}: {error}");

@@ -261,18 +261,21 @@ pub fn claims_lease_exactly_the_leasable<S: Store>(store: &S, code: &[MerchantId
 }
 
 /// A store that counts the calls to the methods a refresher falls back to, and hands every
-/// call to `inner`: whether the refresher stayed on its one-statement path.
+/// call to `inner`: whether the refresher stayed on its one-statement path. With `careless`,
+/// every `claim_leases` takes that seller whatever its state, as a faulty store would.
 pub struct Counting<S> {
     pub inner: S,
     /// Calls to `update` (a decision under a row lock: the fallback of a failed compare-and-swap).
     pub updates: std::sync::atomic::AtomicUsize,
     /// Calls to `claim_due` (a claim through the lease decision).
     pub claims_due: std::sync::atomic::AtomicUsize,
+    /// The seller every `claim_leases` leases, leasable or not.
+    pub careless: Option<MerchantId>,
 }
 
 impl<S> Counting<S> {
     pub fn new(inner: S) -> Counting<S> {
-        Counting { inner, updates: Default::default(), claims_due: Default::default() }
+        Counting { inner, updates: Default::default(), claims_due: Default::default(), careless: None }
     }
 }
 
@@ -329,7 +332,12 @@ impl<S: Store> Store for Counting<S> {
         claim: &square_oauth_vault::Claim<'_>,
         limit: usize,
     ) -> Result<Vec<square_oauth_vault::Row>, square_oauth_vault::StoreError> {
-        self.inner.claim_leases(claim, limit)
+        let Some(seller) = &self.careless else { return self.inner.claim_leases(claim, limit) };
+        let before = self.inner.get(seller)?.expect("the seller");
+        let record = square_oauth_vault::decide::take_lease(&before.record, claim.owner, claim.expires_at);
+        let leased = square_oauth_vault::Row { record, tokens: before.tokens.clone() };
+        self.inner.update(seller, &mut |_| Some(leased.clone()))?;
+        Ok(vec![before])
     }
     fn replace_and_claim(
         &self,
