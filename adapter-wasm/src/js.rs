@@ -106,12 +106,8 @@ fn transport(error: &JsValue) -> JsError {
     JsError { message }
 }
 
-/// The headers of Square's answer that the core reads, by name; the rest are not copied.
-const KEPT_HEADERS: [(&str, HeaderName); 3] = [
-    ("content-type", CONTENT_TYPE),
-    ("retry-after", RETRY_AFTER),
-    ("square-version", square_oauth::SQUARE_VERSION_HEADER),
-];
+/// The headers of Square's answer that the core reads; the rest are not copied.
+const KEPT_HEADERS: [HeaderName; 3] = [CONTENT_TYPE, RETRY_AFTER, square_oauth::SQUARE_VERSION_HEADER];
 
 /// One attempt: send, then read the answer up to `limit` bytes, all within `timeout`.
 pub(crate) async fn attempt(
@@ -170,8 +166,8 @@ async fn send(
     // re-wraps a `Result`: the parts are already valid.
     let mut answer = Response::new(body);
     *answer.status_mut() = status;
-    for (text, name) in KEPT_HEADERS {
-        if let Ok(Some(value)) = js_headers.get(text)
+    for name in KEPT_HEADERS {
+        if let Ok(Some(value)) = js_headers.get(name.as_str())
             && let Ok(value) = HeaderValue::from_str(&value)
         {
             answer.headers_mut().insert(name, value);
