@@ -23,8 +23,22 @@ macro_rules! open_enum {
             /// Every value this version of the crate knows, in the specification's order.
             pub const KNOWN: &'static [$name] = &[ $( $name::$variant, )+ ];
 
-            /// The text of each known value, in the order of [`KNOWN`](Self::KNOWN).
+            /// The text of each known value, in the order of [`KNOWN`](Self::KNOWN). Read only
+            /// while compiling: the module holds [`JOINED`](Self::JOINED) and
+            /// [`ENDS`](Self::ENDS) instead.
             const TEXTS: &'static [&'static str] = &[ $( $text, )+ ];
+
+            /// Every text, one after another: with [`ENDS`](Self::ENDS), 2 bytes a value
+            /// beside the text rather than a pointer and a length (8 bytes in WebAssembly, 16
+            /// natively), 1 KB less for the error codes.
+            const BYTES: &'static [u8] =
+                &$crate::open_enum::join::<{ $crate::open_enum::joined_len(&[$( $text, )+]) }>(&[$( $text, )+]);
+
+            /// Where each text ends in [`BYTES`](Self::BYTES).
+            const ENDS: &'static [u16] = &$crate::open_enum::ends::<{ [$( $text, )+].len() }>(&[$( $text, )+]);
+
+            /// [`BYTES`](Self::BYTES) and [`ENDS`](Self::ENDS) together.
+            const JOINED: $crate::open_enum::Joined<'static> = $crate::open_enum::Joined::new(Self::BYTES, Self::ENDS);
 
             /// The positions in [`TEXTS`](Self::TEXTS), sorted by text, for a binary search.
             #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
@@ -42,7 +56,7 @@ macro_rules! open_enum {
                     $( $name::$variant => Index::$variant as u16, )+
                     $name::Other(text) => return text.as_str(),
                 };
-                Self::TEXTS[usize::from(index)]
+                Self::JOINED.text(usize::from(index))
             }
 
             /// Whether this value is one this version of the crate knows.
@@ -73,7 +87,7 @@ macro_rules! open_enum {
             #[allow(non_upper_case_globals)]
             #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
             fn from_text_by_table(text: &str) -> Option<$name> {
-                let index = $crate::open_enum::position(Self::TEXTS, Self::ORDER, text)?;
+                let index = Self::JOINED.position(Self::ORDER, text)?;
                 // Each variant's position, named after it, so that the match below is from
                 // numbers to variants: arithmetic again, not a jump table (nor a copy of
                 // `KNOWN`, 24 bytes a value, in the module's data).
@@ -150,7 +164,7 @@ macro_rules! open_enum {
 
 pub(crate) use open_enum;
 
-/// Texts compared by length, then byte by byte: the order of [`sorted`] and [`position`]
+/// Texts compared by length, then byte by byte: the order of [`sorted`] and [`Joined::position`]
 /// (a length differs more often than a first byte, and is one comparison).
 const fn before(a: &str, b: &str) -> core::cmp::Ordering {
     use core::cmp::Ordering;
@@ -192,15 +206,112 @@ pub(crate) const fn sorted<const N: usize>(texts: &[&str]) -> [u16; N] {
     order
 }
 
-/// Where `text` is in `texts`, by a binary search over `order` (from [`sorted`]). One function
-/// for every open enum, rather than a chain of comparisons per enum.
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
-pub(crate) fn position(texts: &[&str], order: &[u16], text: &str) -> Option<u16> {
-    order
-        .binary_search_by(|&i| {
-            let known = texts[usize::from(i)];
-            known.len().cmp(&text.len()).then_with(|| known.as_bytes().cmp(text.as_bytes()))
-        })
-        .ok()
-        .map(|at| order[at])
+/// The texts of an open enum as one run of bytes and where each ends: what
+/// [`as_str`](crate::Scope::as_str) reads and [`position`](Joined::position) searches.
+#[derive(Clone, Copy)]
+pub(crate) struct Joined<'a> {
+    bytes: &'a str,
+    ends: &'a [u16],
+}
+
+impl<'a> Joined<'a> {
+    /// `bytes` from [`join`], `ends` from [`ends`], for the same texts. Fails the build if
+    /// they are not text.
+    pub(crate) const fn new(bytes: &'a [u8], ends: &'a [u16]) -> Self {
+        match core::str::from_utf8(bytes) {
+            Ok(bytes) => Joined { bytes, ends },
+            Err(_) => panic!("an open enum's texts are not UTF-8"),
+        }
+    }
+
+    /// The text at `index` (empty past the end, which the enums never ask for).
+    pub(crate) fn text(self, index: usize) -> &'a str {
+        let start = match index.checked_sub(1) {
+            Some(before) => self.ends.get(before).map_or(usize::MAX, |&end| usize::from(end)),
+            None => 0,
+        };
+        let end = self.ends.get(index).map_or(0, |&end| usize::from(end));
+        self.bytes.get(start..end).unwrap_or_default()
+    }
+
+    /// Where `text` is, by a binary search over `order` (from [`sorted`]). One function for
+    /// every open enum, rather than a chain of comparisons per enum.
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub(crate) fn position(self, order: &[u16], text: &str) -> Option<u16> {
+        order
+            .binary_search_by(|&i| {
+                let known = self.text(usize::from(i));
+                known.len().cmp(&text.len()).then_with(|| known.as_bytes().cmp(text.as_bytes()))
+            })
+            .ok()
+            .map(|at| order[at])
+    }
+}
+
+/// The length of `texts` written one after another (for [`join`]'s `N`). Fails the build past
+/// what [`ends`]'s 16 bits can say.
+pub(crate) const fn joined_len(texts: &[&str]) -> usize {
+    let mut total = 0;
+    let mut i = 0;
+    while i < texts.len() {
+        total += texts[i].len();
+        i += 1;
+    }
+    assert!(total <= u16::MAX as usize);
+    total
+}
+
+/// `texts` written one after another, computed when compiling.
+pub(crate) const fn join<const N: usize>(texts: &[&str]) -> [u8; N] {
+    let mut out = [0u8; N];
+    let (mut at, mut i) = (0, 0);
+    while i < texts.len() {
+        let text = texts[i].as_bytes();
+        let mut j = 0;
+        while j < text.len() {
+            out[at] = text[j];
+            at += 1;
+            j += 1;
+        }
+        i += 1;
+    }
+    assert!(at == N);
+    out
+}
+
+/// Where each of `texts` ends in [`join`]'s bytes, computed when compiling.
+pub(crate) const fn ends<const K: usize>(texts: &[&str]) -> [u16; K] {
+    assert!(texts.len() == K);
+    let mut out = [0u16; K];
+    let (mut end, mut i) = (0, 0);
+    while i < K {
+        end += texts[i].len();
+        out[i] = end as u16;
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every text comes back whole at its own index, empty ones included; past the end is empty.
+    #[test]
+    fn joined_texts_read_back_as_they_were_listed() {
+        const TEXTS: &[&str] = &["B", "", "ALPHA_BETA", "é", "C"];
+        const BYTES: &[u8] = &join::<{ joined_len(TEXTS) }>(TEXTS);
+        const ENDS: &[u16] = &ends::<{ TEXTS.len() }>(TEXTS);
+        let joined = Joined::new(BYTES, ENDS);
+        for (index, text) in TEXTS.iter().enumerate() {
+            assert_eq!(joined.text(index), *text, "{index}");
+        }
+        assert_eq!(joined.text(TEXTS.len()), "");
+        assert_eq!(joined.text(usize::MAX), "");
+        let order = sorted::<{ TEXTS.len() }>(TEXTS);
+        for (index, text) in TEXTS.iter().enumerate() {
+            assert_eq!(joined.position(&order, text), Some(index as u16), "{text}");
+        }
+        assert_eq!(joined.position(&order, "ALPHA"), None);
+    }
 }
