@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 calls="${1:-1000}"
 cargo build --release -p square-oauth-benches --example profile >&2
-bin=target/release/examples/profile
+bin=${CARGO_TARGET_DIR:-target}/release/examples/profile
 count() {
     valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$1" "$2" 2>&1 |
         sed -n 's/.*Collected : \([0-9]*\).*/\1/p'

@@ -158,26 +158,46 @@ fn machine() {
     );
 }
 
+const USAGE: &str = "\
+usage: bench-report [--rounds N] [--round-ms MS] [--exchanges N] [--due-sellers N] [--only NAME] [--quick]
+
+  --rounds N        rounds per pair, each alternating ours and the baseline (default 30)
+  --round-ms MS     how long each side runs in a round, in milliseconds (default 20)
+  --exchanges N     code exchanges sent to the fake for mock_server_throughput (default 20000)
+  --due-sellers N   due sellers in vault_refresh_due_sellers's refresher round (default 10000)
+  --only NAME       only the lines whose name contains NAME
+  --quick           a smoke run: 3 rounds of 1 ms, 2000 exchanges, 300 due sellers
+";
+
 fn main() {
     let mut settings =
         Settings { rounds: 30, round: Duration::from_millis(20), exchanges: 20_000, due_sellers: 10_000, only: None };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        let mut value = || args.next().and_then(|v| v.parse::<u64>().ok()).expect("a number after the flag");
-        match arg.as_str() {
-            "--rounds" => settings.rounds = value() as usize,
-            "--round-ms" => settings.round = Duration::from_millis(value()),
-            "--exchanges" => settings.exchanges = value() as usize,
-            "--due-sellers" => settings.due_sellers = value() as usize,
-            "--only" => settings.only = Some(args.next().expect("a name after --only")),
+        let mut number = || args.next().and_then(|v| v.parse::<u64>().ok()).ok_or(format!("{arg} needs a number"));
+        let parsed = match arg.as_str() {
+            "--rounds" => number().map(|n| settings.rounds = n as usize),
+            "--round-ms" => number().map(|n| settings.round = Duration::from_millis(n)),
+            "--exchanges" => number().map(|n| settings.exchanges = n as usize),
+            "--due-sellers" => number().map(|n| settings.due_sellers = n as usize),
+            "--only" => args.next().map(|name| settings.only = Some(name)).ok_or(format!("{arg} needs a name")),
             "--quick" => {
                 settings.rounds = 3;
                 settings.round = Duration::from_millis(1);
                 settings.exchanges = 2_000;
                 settings.due_sellers = 300;
+                Ok(())
             }
-            "--bench" => {} // passed by `cargo bench`; this binary is not a bench target
-            other => panic!("unknown argument {other}"),
+            "--bench" => Ok(()), // passed by `cargo bench`; this binary is not a bench target
+            "-h" | "--help" => {
+                print!("{USAGE}");
+                return;
+            }
+            other => Err(format!("unknown argument {other}")),
+        };
+        if let Err(problem) = parsed {
+            eprint!("bench-report: {problem}\n\n{USAGE}");
+            std::process::exit(2);
         }
     }
     machine();
