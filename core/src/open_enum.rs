@@ -34,8 +34,8 @@ macro_rules! open_enum {
             const BYTES: &'static [u8] =
                 &$crate::open_enum::join::<{ $crate::open_enum::joined_len(&[$( $text, )+]) }>(&[$( $text, )+]);
 
-            /// Where each text ends in [`BYTES`](Self::BYTES).
-            const ENDS: &'static [u16] = &$crate::open_enum::ends::<{ [$( $text, )+].len() }>(&[$( $text, )+]);
+            /// Where each text starts in [`BYTES`](Self::BYTES), then where the last ends.
+            const ENDS: &'static [u16] = &$crate::open_enum::ends::<{ [$( $text, )+].len() + 1 }>(&[$( $text, )+]);
 
             /// [`BYTES`](Self::BYTES) and [`ENDS`](Self::ENDS) together.
             const JOINED: $crate::open_enum::Joined<'static> = $crate::open_enum::Joined::new(Self::BYTES, Self::ENDS);
@@ -226,12 +226,10 @@ impl<'a> Joined<'a> {
 
     /// The text at `index` (empty past the end, which the enums never ask for).
     pub(crate) fn text(self, index: usize) -> &'a str {
-        let start = match index.checked_sub(1) {
-            Some(before) => self.ends.get(before).map_or(usize::MAX, |&end| usize::from(end)),
-            None => 0,
-        };
-        let end = self.ends.get(index).map_or(0, |&end| usize::from(end));
-        self.bytes.get(start..end).unwrap_or_default()
+        match self.ends.get(index..index.saturating_add(2)) {
+            Some(&[start, end]) => self.bytes.get(usize::from(start)..usize::from(end)).unwrap_or_default(),
+            _ => "",
+        }
     }
 
     /// Where `text` is, by a binary search over `order` (from [`sorted`]). One function for
@@ -279,14 +277,14 @@ pub(crate) const fn join<const N: usize>(texts: &[&str]) -> [u8; N] {
     out
 }
 
-/// Where each of `texts` ends in [`join`]'s bytes, computed when compiling.
+/// Where each of `texts` starts in [`join`]'s bytes, and then where the last ends: `K` is one
+/// more than the number of texts. Computed when compiling.
 pub(crate) const fn ends<const K: usize>(texts: &[&str]) -> [u16; K] {
-    assert!(texts.len() == K);
+    assert!(texts.len() + 1 == K);
     let mut out = [0u16; K];
-    let (mut end, mut i) = (0, 0);
-    while i < K {
-        end += texts[i].len();
-        out[i] = end as u16;
+    let mut i = 0;
+    while i < texts.len() {
+        out[i + 1] = out[i] + texts[i].len() as u16;
         i += 1;
     }
     out
@@ -301,7 +299,7 @@ mod tests {
     fn joined_texts_read_back_as_they_were_listed() {
         const TEXTS: &[&str] = &["B", "", "ALPHA_BETA", "é", "C"];
         const BYTES: &[u8] = &join::<{ joined_len(TEXTS) }>(TEXTS);
-        const ENDS: &[u16] = &ends::<{ TEXTS.len() }>(TEXTS);
+        const ENDS: &[u16] = &ends::<{ TEXTS.len() + 1 }>(TEXTS);
         let joined = Joined::new(BYTES, ENDS);
         for (index, text) in TEXTS.iter().enumerate() {
             assert_eq!(joined.text(index), *text, "{index}");
