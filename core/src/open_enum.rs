@@ -24,7 +24,7 @@ macro_rules! open_enum {
             pub const KNOWN: &'static [$name] = &[ $( $name::$variant, )+ ];
 
             /// The text of each known value, in the order of [`KNOWN`](Self::KNOWN). Read only
-            /// while compiling: the module holds [`JOINED`](Self::JOINED) and
+            /// while compiling: the module holds [`BYTES`](Self::BYTES) and
             /// [`ENDS`](Self::ENDS) instead.
             const TEXTS: &'static [&'static str] = &[ $( $text, )+ ];
 
@@ -206,7 +206,7 @@ pub(crate) const fn sorted<const N: usize>(texts: &[&str]) -> [u16; N] {
     order
 }
 
-/// The texts of an open enum as one run of bytes and where each ends: what
+/// The texts of an open enum as one run of bytes and where each starts: what
 /// [`as_str`](crate::Scope::as_str) reads and [`position`](Joined::position) searches.
 #[derive(Clone, Copy)]
 pub(crate) struct Joined<'a> {
@@ -215,8 +215,8 @@ pub(crate) struct Joined<'a> {
 }
 
 impl<'a> Joined<'a> {
-    /// `bytes` from [`join`], `ends` from [`ends`], for the same texts. Fails the build if
-    /// they are not text.
+    /// `bytes` from [`join`], `ends` from [`ends`], for the same texts. Panics if `bytes` is
+    /// not UTF-8: in the enums' constants, that fails the build.
     pub(crate) const fn new(bytes: &'a [u8], ends: &'a [u16]) -> Self {
         match core::str::from_utf8(bytes) {
             Ok(bytes) => Joined { bytes, ends },
