@@ -32,17 +32,17 @@ macro_rules! open_enum {
             /// beside the text rather than a pointer and a length (8 bytes in WebAssembly, 16
             /// natively), 1 KB less for the error codes.
             const BYTES: &'static [u8] =
-                &$crate::open_enum::join::<{ $crate::open_enum::joined_len(&[$( $text, )+]) }>(&[$( $text, )+]);
+                &$crate::open_enum::join::<{ $crate::open_enum::joined_len($name::TEXTS) }>(Self::TEXTS);
 
             /// Where each text starts in [`BYTES`](Self::BYTES), then where the last ends.
-            const ENDS: &'static [u16] = &$crate::open_enum::ends::<{ [$( $text, )+].len() + 1 }>(&[$( $text, )+]);
+            const ENDS: &'static [u16] = &$crate::open_enum::ends::<{ $name::TEXTS.len() + 1 }>(Self::TEXTS);
 
             /// [`BYTES`](Self::BYTES) and [`ENDS`](Self::ENDS) together.
             const JOINED: $crate::open_enum::Joined<'static> = $crate::open_enum::Joined::new(Self::BYTES, Self::ENDS);
 
             /// The positions in [`TEXTS`](Self::TEXTS), sorted by text, for a binary search.
             #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
-            const ORDER: &'static [u16] = &$crate::open_enum::sorted::<{ [$( $text, )+].len() }>(Self::TEXTS);
+            const ORDER: &'static [u16] = &$crate::open_enum::sorted::<{ $name::TEXTS.len() }>(Self::TEXTS);
 
             /// The text Square uses for this value.
             pub fn as_str(&self) -> &str {
