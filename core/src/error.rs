@@ -388,7 +388,9 @@ pub struct SquareRefusal {
 
 impl fmt::Display for SquareRefusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Square refused the request ({})", self.status)?;
+        // The number alone: a reason phrase would ship http's table of them (2 KB) in every
+        // WebAssembly module.
+        write!(f, "Square refused the request (HTTP {})", self.status.as_u16())?;
         for (i, error) in self.errors.iter().enumerate() {
             f.write_str(if i == 0 { ": " } else { "; " })?;
             fmt::Display::fmt(error, f)?;
@@ -470,7 +472,7 @@ pub struct UnexpectedResponse {
 
 impl fmt::Display for UnexpectedResponse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "unexpected answer ({}", self.status)?;
+        write!(f, "unexpected answer (HTTP {}", self.status.as_u16())?;
         if let Some(content_type) = &self.content_type {
             write!(f, ", {content_type}")?;
         }

@@ -238,7 +238,7 @@ fn several_errors_and_both_shapes_at_once_are_all_kept() {
     assert_eq!(codes, ["RATE_LIMITED", "INTERNAL_SERVER_ERROR", "rate_limited"]);
     assert_eq!(
         result.unwrap_err().to_string(),
-        "Square refused the request (429 Too Many Requests): RATE_LIMIT_ERROR/RATE_LIMITED; API_ERROR/INTERNAL_SERVER_ERROR: x; V1_ERROR/rate_limited: slow down"
+        "Square refused the request (HTTP 429): RATE_LIMIT_ERROR/RATE_LIMITED; API_ERROR/INTERNAL_SERVER_ERROR: x; V1_ERROR/rate_limited: slow down"
     );
 }
 
@@ -330,6 +330,9 @@ fn square_version_of_the_answer_is_captured() {
     assert_eq!(unexpected.retry_after, Some(RetryAfter::Delay(Duration::from_secs(3))));
     assert_eq!(unexpected.content_type.as_deref(), Some("text/html"));
     assert_eq!(unexpected.kind, UnexpectedKind::NotJson);
+    // The status as its number: no reason phrase, whose table would ship in every module.
+    let shown = unexpected.to_string();
+    assert!(shown.starts_with("unexpected answer (HTTP 502, text/html): "), "{shown}");
 }
 
 // ---- timestamps ---------------------------------------------------------------------------
