@@ -349,7 +349,9 @@ impl fmt::Display for SquareError {
 pub enum RetryAfter {
     /// `Retry-After: 120`.
     Delay(Duration),
-    /// `Retry-After: Wed, 21 Oct 2026 07:28:00 GMT`.
+    /// `Retry-After: Wed, 21 Oct 2026 07:28:00 GMT`, or the same date in RFC 9110's obsolete
+    /// forms (`Wednesday, 21-Oct-26 07:28:00 GMT`, `Wed Oct 21 07:28:00 2026`), which a
+    /// recipient must read too.
     At(jiff::Timestamp),
 }
 

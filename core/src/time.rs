@@ -1,14 +1,14 @@
 //! The two text forms of a time this crate reads and writes, without the date-time crate's own
 //! parsers and printers: RFC 3339 (`2026-01-31T00:00:00Z`, in Square's answers and in a stored
-//! [`TokenSet`](crate::TokenSet)) and RFC 9110's IMF-fixdate (`Wed, 21 Oct 2026 07:28:00 GMT`,
-//! in `Retry-After`).
+//! [`TokenSet`](crate::TokenSet)) and RFC 9110's HTTP date (`Wed, 21 Oct 2026 07:28:00 GMT`, or
+//! one of its two obsolete forms, in `Retry-After`).
 //!
 //! The type stays [`jiff::Timestamp`]; only the text is done here. jiff's general parsers and
 //! printers (every ISO 8601 and Temporal form, with their error messages) were most of a
-//! WebAssembly module's size, for two fixed forms. `core/tests/timestamps.rs` checks both
+//! WebAssembly module's size, for fixed forms. `core/tests/timestamps.rs` checks these
 //! functions against jiff's own over valid and invalid inputs of every shape: whatever this
 //! accepts, jiff reads as the same instant, and whatever this writes is what jiff's `Display`
-//! writes.
+//! writes. The obsolete HTTP date forms, which jiff does not read, are held to hyper's `httpdate`.
 
 use core::fmt;
 
@@ -231,40 +231,90 @@ impl fmt::Debug for Rfc3339 {
     }
 }
 
-const DAY_NAMES: [&[u8; 3]; 7] = [b"Thu", b"Fri", b"Sat", b"Sun", b"Mon", b"Tue", b"Wed"];
+/// The day names, from the weekday of 1970-01-01 on; the first three letters are the short name.
+const DAY_NAMES: [&[u8]; 7] = [b"Thursday", b"Friday", b"Saturday", b"Sunday", b"Monday", b"Tuesday", b"Wednesday"];
 const MONTH_NAMES: [&[u8; 3]; 12] =
     [b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"];
 
-/// Reads RFC 9110's preferred HTTP date, IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`, with
-/// the day name matching the date. `None` for anything else, the obsolete RFC 850 and asctime
-/// forms included (a server "MUST generate" IMF-fixdate).
+impl Text<'_> {
+    /// A month's three-letter name: its number.
+    fn month(&mut self) -> Option<u32> {
+        let (name, rest) = self.bytes.split_first_chunk::<3>()?;
+        self.bytes = rest;
+        Some(MONTH_NAMES.iter().position(|m| *m == name)? as u32 + 1)
+    }
+
+    /// `HH:MM:SS`.
+    fn clock(&mut self) -> Option<(u32, u32, u32)> {
+        let hour = self.number(2, 0, 23)?;
+        self.expect(b':')?;
+        let minute = self.number(2, 0, 59)?;
+        self.expect(b':')?;
+        Some((hour, minute, self.number(2, 0, 60)?))
+    }
+}
+
+/// Reads an HTTP date in any of RFC 9110's three forms (section 5.6.7), as a recipient must:
+/// IMF-fixdate `Sun, 06 Nov 1994 08:49:37 GMT`, the obsolete RFC 850 form
+/// `Sunday, 06-Nov-94 08:49:37 GMT`, and asctime's `Sun Nov  6 08:49:37 1994`, each with the day
+/// name matching the date. RFC 850's two-digit year is read as 1970 to 2069, as hyper's
+/// `httpdate` reads it: the RFC's own rule (a year more than 50 years ahead is the century
+/// before) needs a clock, which this crate does not read.
 pub(crate) fn parse_http_date(text: &str) -> Option<Timestamp> {
-    let (name, rest) = text.as_bytes().split_first_chunk::<3>()?;
+    let bytes = text.as_bytes();
+    let name_end = bytes.iter().position(|&b| b == b',' || b == b' ')?;
+    let (name, rest) = bytes.split_at(name_end);
     let mut t = Text { bytes: rest };
-    t.expect(b',')?;
-    t.expect(b' ')?;
-    let day = t.number(2, 1, 31)?;
-    t.expect(b' ')?;
-    let (month_name, rest) = t.bytes.split_first_chunk::<3>()?;
-    t.bytes = rest;
-    let month = MONTH_NAMES.iter().position(|m| *m == month_name)? as u32 + 1;
-    t.expect(b' ')?;
-    let year = i64::from(t.digits(4)?);
-    if day > days_in_month(year, month) {
+    // Whether the day's whole name is written (RFC 850), not its first three letters.
+    let (whole_name, date, time) = if t.byte()? == b',' {
+        t.expect(b' ')?;
+        let day = t.digits(2)?;
+        let (month, year) = if name.len() == 3 {
+            // IMF-fixdate: `06 Nov 1994`.
+            t.expect(b' ')?;
+            let month = t.month()?;
+            t.expect(b' ')?;
+            (month, i64::from(t.digits(4)?))
+        } else {
+            // RFC 850: `06-Nov-94`.
+            t.expect(b'-')?;
+            let month = t.month()?;
+            t.expect(b'-')?;
+            let year = i64::from(t.digits(2)?);
+            (month, if year < 70 { 2000 + year } else { 1900 + year })
+        };
+        t.expect(b' ')?;
+        let time = t.clock()?;
+        if t.bytes != b" GMT" {
+            return None;
+        }
+        (name.len() != 3, (year, month, day), time)
+    } else {
+        // asctime: `Nov  6 08:49:37 1994`, the day a space and one digit or two digits.
+        let month = t.month()?;
+        t.expect(b' ')?;
+        let day = if t.bytes.first() == Some(&b' ') {
+            t.byte()?;
+            t.digits(1)?
+        } else {
+            t.digits(2)?
+        };
+        t.expect(b' ')?;
+        let time = t.clock()?;
+        t.expect(b' ')?;
+        let year = i64::from(t.digits(4)?);
+        if !t.bytes.is_empty() {
+            return None;
+        }
+        (false, (year, month, day), time)
+    };
+    let (year, month, day) = date;
+    if day == 0 || day > days_in_month(year, month) {
         return None;
     }
-    t.expect(b' ')?;
-    let hour = t.number(2, 0, 23)?;
-    t.expect(b':')?;
-    let minute = t.number(2, 0, 59)?;
-    t.expect(b':')?;
-    let second = t.number(2, 0, 60)?;
-    if t.bytes != b" GMT" {
-        return None;
-    }
-    let at = from_civil((year, month, day), (hour, minute, second), 0, 0)?;
-    let weekday = at.as_second().div_euclid(SECONDS_PER_DAY).rem_euclid(7) as usize;
-    (DAY_NAMES[weekday] == name).then_some(at)
+    let at = from_civil(date, time, 0, 0)?;
+    let weekday = DAY_NAMES[at.as_second().div_euclid(SECONDS_PER_DAY).rem_euclid(7) as usize];
+    (name == if whole_name { weekday } else { &weekday[..3] }).then_some(at)
 }
 
 /// `#[serde(with = "…")]` for a required timestamp in RFC 3339.

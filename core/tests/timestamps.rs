@@ -1,7 +1,8 @@
-//! The crate reads and writes its two time forms itself (RFC 3339, and IMF-fixdate in
+//! The crate reads and writes its two time forms itself (RFC 3339, and HTTP dates in
 //! `Retry-After`), so that jiff's general parsers stay out of WebAssembly modules. Here both are
 //! held to jiff's own: over valid inputs of every shape they agree exactly, and over broken ones
-//! whatever the crate accepts, jiff reads as the same instant.
+//! whatever the crate accepts, jiff reads as the same instant. The two obsolete HTTP date forms,
+//! which jiff does not read, are held to hyper's `httpdate` and to the instant's own rendering.
 
 use proptest::prelude::*;
 use square_oauth::jiff::Timestamp;
@@ -74,11 +75,47 @@ fn rfc3339() -> impl Strategy<Value = String> {
 /// An IMF-fixdate with the right day name.
 fn http_date() -> impl Strategy<Value = String> {
     // From 0000-01-01 (a four-digit year) to jiff's last instant.
-    (-62_167_219_200..=Timestamp::MAX.as_second()).prop_map(|second| {
-        let at = Timestamp::from_second(second).unwrap();
-        rfc2822::DateTimePrinter::new().timestamp_to_rfc9110_string(&at).unwrap()
-    })
+    (-62_167_219_200..=Timestamp::MAX.as_second()).prop_map(imf_fixdate)
 }
+
+/// The IMF-fixdate of the Unix second `second` (jiff's rendering).
+fn imf_fixdate(second: i64) -> String {
+    let at = Timestamp::from_second(second).unwrap();
+    rfc2822::DateTimePrinter::new().timestamp_to_rfc9110_string(&at).unwrap()
+}
+
+/// `second` in RFC 850's form, `Sunday, 06-Nov-94 08:49:37 GMT` (years 1970 to 2069 only).
+fn rfc850(second: i64) -> String {
+    let imf = imf_fixdate(second);
+    let name = match &imf[..3] {
+        "Mon" => "Monday",
+        "Tue" => "Tuesday",
+        "Wed" => "Wednesday",
+        "Thu" => "Thursday",
+        "Fri" => "Friday",
+        "Sat" => "Saturday",
+        _ => "Sunday",
+    };
+    format!("{name}, {}-{}-{} {} GMT", &imf[5..7], &imf[8..11], &imf[14..16], &imf[17..25])
+}
+
+/// `second` in asctime's form, `Sun Nov  6 08:49:37 1994`.
+fn asctime(second: i64) -> String {
+    let imf = imf_fixdate(second);
+    let day = imf[5..7].trim_start_matches('0');
+    format!("{} {} {day:>2} {} {}", &imf[..3], &imf[8..11], &imf[17..25], &imf[12..16])
+}
+
+/// The Unix second hyper's `httpdate` reads in `text` (it reads years from 1970 on).
+fn httpdate_second(text: &str) -> Option<i64> {
+    let at = httpdate::parse_http_date(text).ok()?;
+    i64::try_from(at.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs()).ok()
+}
+
+/// From 1970-01-01 to 2069-12-31: the years RFC 850's two digits are read as.
+const RFC850_SECONDS: core::ops::Range<i64> = 0..3_155_760_000;
+/// From 1970-01-01 to 9999-12-31.
+const FOUR_DIGIT_SECONDS: core::ops::Range<i64> = 0..253_402_300_800;
 
 /// Breaks `text` once: a character removed, replaced or inserted, or the text cut short.
 fn broken(text: String) -> impl Strategy<Value = String> {
@@ -149,10 +186,82 @@ proptest! {
     }
 
     #[test]
+    fn every_rfc850_date_reads_as_httpdate_reads_it(second in RFC850_SECONDS) {
+        let text = rfc850(second);
+        prop_assert_eq!(ours_http_date(&text).map(|at| at.as_second()), Some(second), "{}", text);
+        prop_assert_eq!(httpdate_second(&text), Some(second), "{}", text);
+    }
+
+    #[test]
+    fn every_asctime_date_reads_as_httpdate_reads_it(second in FOUR_DIGIT_SECONDS) {
+        let text = asctime(second);
+        prop_assert_eq!(ours_http_date(&text).map(|at| at.as_second()), Some(second), "{}", text);
+        prop_assert_eq!(httpdate_second(&text), Some(second), "{}", text);
+    }
+
+    /// Whatever a broken date in any of the three forms is read as, it is that instant written
+    /// in the same form: nothing else is taken for a date, a wrong day name included.
+    #[test]
+    fn a_broken_date_of_any_form_is_refused_or_is_its_instant_as_written(
+        (form, text) in (0..3usize, FOUR_DIGIT_SECONDS).prop_flat_map(|(form, second)| {
+            let text = match form {
+                0 => imf_fixdate(second),
+                1 => rfc850(second % RFC850_SECONDS.end),
+                _ => asctime(second),
+            };
+            (Just(form), broken(text))
+        })
+    ) {
+        if let Some(at) = ours_http_date(&text) {
+            let second = at.as_second();
+            let written = match form {
+                0 => imf_fixdate(second),
+                1 => rfc850(second),
+                _ => asctime(second),
+            };
+            // `Retry-After`'s value is read without the spaces around it.
+            prop_assert_eq!(written.as_str(), text.trim());
+        }
+    }
+
+    #[test]
     fn a_broken_http_date_is_refused_or_read_as_jiff_reads_it(text in http_date().prop_flat_map(broken)) {
         if let Some(ours) = ours_http_date(&text) {
             prop_assert_eq!(Some(ours), jiff_http_date(&text), "{}", text);
         }
+    }
+}
+
+#[test]
+fn the_three_forms_of_an_http_date_name_one_instant() {
+    // RFC 9110's own example, in each form.
+    let second = |text: &str| ours_http_date(text).map(|at| at.as_second());
+    assert_eq!(second("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784_111_777));
+    assert_eq!(second("Sunday, 06-Nov-94 08:49:37 GMT"), Some(784_111_777));
+    assert_eq!(second("Sun Nov  6 08:49:37 1994"), Some(784_111_777));
+    assert_eq!(second("Sun Nov 06 08:49:37 1994"), Some(784_111_777), "asctime's day may be two digits");
+    // RFC 850's two-digit year: 1970 to 2069.
+    assert_eq!(second("Thursday, 01-Jan-70 00:00:00 GMT"), Some(0));
+    assert_eq!(second("Tuesday, 31-Dec-69 23:59:59 GMT"), Some(3_155_759_999));
+    for wrong in [
+        "Mon, 06 Nov 1994 08:49:37 GMT",
+        "Sunday, 06 Nov 1994 08:49:37 GMT",
+        "Sun, 06-Nov-94 08:49:37 GMT",
+        "Monday, 06-Nov-94 08:49:37 GMT",
+        "Sunday, 06-Nov-1994 08:49:37 GMT",
+        "Sunday Nov  6 08:49:37 1994",
+        "Mon Nov  6 08:49:37 1994",
+        "Sun Nov 6 08:49:37 1994",
+        "Sun Nov  6 08:49:37 1994 GMT",
+        "Sun, 06 Nov 1994 08:49:37 UTC",
+        "Sunday, 06-Nov-94 08:49:37",
+        "Sun Feb 30 08:49:37 1994",
+        "Sun Nov  0 08:49:37 1994",
+        "Sun Nov  6 24:49:37 1994",
+        "Sun",
+        "",
+    ] {
+        assert_eq!(second(wrong), None, "{wrong}");
     }
 }
 
@@ -200,18 +309,17 @@ fn forms_jiff_reads_that_are_not_rfc3339_are_refused() {
 }
 
 #[test]
-fn an_http_date_with_the_wrong_day_name_or_another_form_is_refused() {
+fn an_http_date_with_the_wrong_day_name_or_another_zone_is_refused() {
     // The right day is a Wednesday.
     assert!(ours_http_date("Wed, 21 Oct 2026 07:28:00 GMT").is_some());
     assert_eq!(ours_http_date("Thu, 21 Oct 2026 07:28:00 GMT"), None);
     assert_eq!(jiff_http_date("Thu, 21 Oct 2026 07:28:00 GMT"), None);
-    // The obsolete RFC 850 and asctime forms, and RFC 2822's numeric zone, are not IMF-fixdate.
-    for text in [
-        "Wednesday, 21-Oct-26 07:28:00 GMT",
-        "Wed Oct 21 07:28:00 2026",
-        "Wed, 21 Oct 2026 07:28:00 +0000",
-        "21 Oct 2026 07:28:00 GMT",
-    ] {
+    // RFC 2822's numeric zone and a date without its day name are not HTTP dates.
+    for text in ["Wed, 21 Oct 2026 07:28:00 +0000", "21 Oct 2026 07:28:00 GMT"] {
         assert_eq!(ours_http_date(text), None, "{text}");
     }
+    // The obsolete forms are, and a recipient must read them (RFC 9110, section 5.6.7).
+    let at = ours_http_date("Wed, 21 Oct 2026 07:28:00 GMT");
+    assert_eq!(ours_http_date("Wednesday, 21-Oct-26 07:28:00 GMT"), at);
+    assert_eq!(ours_http_date("Wed Oct 21 07:28:00 2026"), at);
 }
