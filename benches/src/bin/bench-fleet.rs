@@ -126,6 +126,19 @@ fn counters(client: &mut Client, table: &str) -> (i64, i64, i64) {
     (xacts, updates, hot)
 }
 
+/// How the claims read the due index (`sellers_due`): its scans, the index entries they read
+/// and the table rows they fetched through it, as PostgreSQL's statistics count them (read
+/// after [`counters`], which takes a fresh snapshot of them).
+fn due_index_reads(client: &mut Client) -> (i64, i64, i64) {
+    client
+        .query_opt(
+            "SELECT idx_scan, idx_tup_read, idx_tup_fetch FROM pg_stat_user_indexes WHERE indexrelname = 'sellers_due'",
+            &[],
+        )
+        .expect("pg_stat_user_indexes")
+        .map_or((0, 0, 0), |row| (row.get(0), row.get(1), row.get(2)))
+}
+
 /// Waits for PostgreSQL's statistics to take in what the finished processes did (they flush
 /// at exit, and the server applies it within about a second).
 fn settle() {
@@ -366,6 +379,7 @@ fn coordinate(flags: &HashMap<String, String>) {
     for (round, &n) in processes.iter().enumerate() {
         let days = DAYS_PER_ROUND * (round as i64 + 1);
         let (xacts_before, updates_before, hot_before) = counters(&mut client, "sellers");
+        let index_before = due_index_reads(&mut client);
         let cpu_before = Cpu::now(server.as_deref());
         let (seconds, refreshed, other) = run_processes(
             n,
@@ -381,6 +395,8 @@ fn coordinate(flags: &HashMap<String, String>) {
         settle();
         let cpu = Cpu::per_refresh(cpu_before, Cpu::now(server.as_deref()), refreshed.max(1));
         let (xacts_after, updates_after, hot_after) = counters(&mut client, "sellers");
+        let index_after = due_index_reads(&mut client);
+        let scans = (index_after.0 - index_before.0).max(1) as f64;
         let once: i64 = client
             .query_one("SELECT count(*) FROM sellers WHERE refreshes = $1", &[&(round as i64 + 1)])
             .expect("a count")
@@ -400,6 +416,11 @@ fn coordinate(flags: &HashMap<String, String>) {
                 "transactions_per_refresh": round3(transactions), "row_updates_per_refresh": round3(updates),
                 "heap_only_updates_per_refresh": round3((hot_after - hot_before) as f64 / refreshed as f64),
                 "cpu_us_per_refresh": cpu,
+                "due_index": {
+                    "scans_per_refresh": round3(scans / refreshed as f64),
+                    "entries_read_per_scan": round3((index_after.1 - index_before.1) as f64 / scans),
+                    "rows_fetched_per_scan": round3((index_after.2 - index_before.2) as f64 / scans),
+                },
             })
         );
         if n == floor_processes {
