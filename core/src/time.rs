@@ -77,6 +77,22 @@ impl Text<'_> {
     fn number(&mut self, n: usize, low: u32, high: u32) -> Option<u32> {
         self.digits(n).filter(|value| (low..=high).contains(value))
     }
+
+    /// A month's three-letter name: its number.
+    fn month(&mut self) -> Option<u32> {
+        let (name, rest) = self.bytes.split_first_chunk::<3>()?;
+        self.bytes = rest;
+        Some(MONTH_NAMES.iter().position(|m| *m == name)? as u32 + 1)
+    }
+
+    /// `HH:MM:SS`, a leap second (`60`) included.
+    fn clock(&mut self) -> Option<(u32, u32, u32)> {
+        let hour = self.number(2, 0, 23)?;
+        self.expect(b':')?;
+        let minute = self.number(2, 0, 59)?;
+        self.expect(b':')?;
+        Some((hour, minute, self.number(2, 0, 60)?))
+    }
 }
 
 /// Reads `-MM-DD` after a year: (month, day), or `None` unless the date is a real one.
@@ -127,11 +143,7 @@ pub(crate) fn parse_rfc3339(text: &str) -> Option<Timestamp> {
     if !matches!(t.byte()?, b'T' | b't' | b' ') {
         return None;
     }
-    let hour = t.number(2, 0, 23)?;
-    t.expect(b':')?;
-    let minute = t.number(2, 0, 59)?;
-    t.expect(b':')?;
-    let second = t.number(2, 0, 60)?;
+    let time = t.clock()?;
     let mut nanosecond = 0;
     let mut next = t.byte()?;
     if next == b'.' {
@@ -164,7 +176,7 @@ pub(crate) fn parse_rfc3339(text: &str) -> Option<Timestamp> {
     if !t.bytes.is_empty() {
         return None;
     }
-    from_civil((year, month, day), (hour, minute, second), nanosecond, offset)
+    from_civil((year, month, day), time, nanosecond, offset)
 }
 
 /// Writes a timestamp as jiff's `Display` does: RFC 3339 in UTC with `Z`, the fraction of a
@@ -235,24 +247,6 @@ impl fmt::Debug for Rfc3339 {
 const DAY_NAMES: [&[u8]; 7] = [b"Thursday", b"Friday", b"Saturday", b"Sunday", b"Monday", b"Tuesday", b"Wednesday"];
 const MONTH_NAMES: [&[u8; 3]; 12] =
     [b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"];
-
-impl Text<'_> {
-    /// A month's three-letter name: its number.
-    fn month(&mut self) -> Option<u32> {
-        let (name, rest) = self.bytes.split_first_chunk::<3>()?;
-        self.bytes = rest;
-        Some(MONTH_NAMES.iter().position(|m| *m == name)? as u32 + 1)
-    }
-
-    /// `HH:MM:SS`.
-    fn clock(&mut self) -> Option<(u32, u32, u32)> {
-        let hour = self.number(2, 0, 23)?;
-        self.expect(b':')?;
-        let minute = self.number(2, 0, 59)?;
-        self.expect(b':')?;
-        Some((hour, minute, self.number(2, 0, 60)?))
-    }
-}
 
 /// Reads an HTTP date in any of RFC 9110's three forms (section 5.6.7), as a recipient must:
 /// IMF-fixdate `Sun, 06 Nov 1994 08:49:37 GMT`, the obsolete RFC 850 form
