@@ -22,6 +22,12 @@ use square_oauth_wasm::{AsyncCalls as _, Client, Error, generate_state, generate
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::wasm_bindgen;
 
+/// The allocator: talc, smaller than Rust's default for WebAssembly (dlmalloc) by 6.7 KB of the
+/// minimal module (2.6 KB gzipped). A module without threads needs no lock, which is what
+/// `WasmDynamicTalc` leaves out; its heap grows WebAssembly's memory as needed.
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 /// Where the verifier and state wait while the seller is on the consent page.
 const PENDING: &str = "square-oauth-demo:pending";
 
