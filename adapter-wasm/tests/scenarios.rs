@@ -39,14 +39,29 @@ async fn tokens() -> TokenSet {
     tokens_with(&client()).await
 }
 
-/// The real clock in milliseconds since the Unix epoch, as the fake's request log writes it.
-fn millis_now() -> f64 {
-    js_sys::Date::now()
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// `performance.now()`, in pages, workers and Node alike.
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn performance_now() -> f64;
 }
 
-/// When a logged request arrived at the fake, on the real clock.
+/// A monotonic clock in milliseconds, for how long a call took: `Date.now()` would move with a
+/// step of the wall clock.
+fn millis_now() -> f64 {
+    performance_now()
+}
+
+/// When a logged request arrived at the fake, on its monotonic clock (milliseconds since it
+/// started): a step of the wall clock between two requests cannot shift their difference.
 fn arrived_ms(request: &serde_json::Value) -> f64 {
-    request["at_ms"].as_f64().expect("the fake logs each request's arrival")
+    request["elapsed_ms"].as_f64().expect("the fake logs each request's arrival")
+}
+
+/// When a logged request arrived at the fake, on the machine's wall clock.
+fn arrived_at(request: &serde_json::Value) -> square_oauth::jiff::Timestamp {
+    let millis = request["at_ms"].as_i64().expect("the fake logs each request's arrival");
+    square_oauth::jiff::Timestamp::from_millisecond(millis).expect("a time jiff can hold")
 }
 
 fn square_code(error: &Error) -> Option<&ErrorCode> {
@@ -109,7 +124,7 @@ async fn verifier_and_state_come_from_web_crypto() {
     clear_requests().await;
     let tokens = tokens().await;
     let exchanged = requests_to("/oauth2/token").await;
-    let arrived = square_oauth::jiff::Timestamp::from_millisecond(arrived_ms(&exchanged[0]) as i64).unwrap();
+    let arrived = arrived_at(&exchanged[0]);
     let drift = (now() - arrived).abs();
     assert!(
         drift < square_oauth::jiff::SignedDuration::from_secs(60),

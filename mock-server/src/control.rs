@@ -16,7 +16,7 @@
 //! | `POST /__mock/clear-faults` | none | `{"cleared": n}`: drops every queued fault |
 //! | `POST /__mock/advance` | `{"seconds"}` | `{"now"}`: the fake's clock after the move (RFC 3339) |
 //! | `GET /__mock/now` | none | `{"now"}` |
-//! | `GET /__mock/requests` | none | `[{"method","path","query","headers","body","at_ms"}]`: the request log, secrets included; `at_ms` is the arrival on the real clock (not the fake's), milliseconds since the Unix epoch |
+//! | `GET /__mock/requests` | none | `[{"method","path","query","headers","body","at_ms","elapsed_ms"}]`: the request log, secrets included; `at_ms` is the arrival on the real clock (not the fake's), milliseconds since the Unix epoch; `elapsed_ms` the arrival on the monotonic clock, milliseconds (with a fraction) since the fake started, which is what a delay check subtracts |
 //! | `POST /__mock/clear-requests` | none | `{"cleared": n}` |
 //! | `POST /__mock/behaviour` | `{"specific_token_errors"?, "code_flow_refresh_grace"?, "refuse_repeated_revoke"?}` | the whole [`Behaviour`](crate::Behaviour) after the change; absent fields are left as they are |
 //! | `POST /__mock/grants` | `{"client_id", "count", "pkce"?}` | `{"grants": [..]}`: ObtainToken's answers for `count` new sellers (at most 100 000) |
@@ -277,6 +277,7 @@ fn requests(shared: &Shared) -> Value {
                     "headers": r.headers.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
                     "body": String::from_utf8_lossy(&r.body),
                     "at_ms": r.at.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis()),
+                    "elapsed_ms": r.arrived.duration_since(shared.started).as_secs_f64() * 1000.0,
                 })
             })
             .collect(),

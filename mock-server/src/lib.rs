@@ -132,7 +132,7 @@
 //! | `POST /__mock/clear-faults` | none | `{"cleared"}`: every queued fault dropped |
 //! | `POST /__mock/advance` | `{"seconds"}` | `{"now"}`, as [`MockSquare::advance`] |
 //! | `GET /__mock/now` | none | `{"now"}` (RFC 3339) |
-//! | `GET /__mock/requests` | none | `[{"method","path","query","headers","body","at_ms"}]`, as [`MockSquare::requests`] (`at_ms`: arrival, milliseconds since the Unix epoch on the real clock) |
+//! | `GET /__mock/requests` | none | `[{"method","path","query","headers","body","at_ms","elapsed_ms"}]`, as [`MockSquare::requests`] (`at_ms`: arrival, milliseconds since the Unix epoch on the real clock; `elapsed_ms`: arrival on the monotonic clock, milliseconds since the fake started, for delays) |
 //! | `POST /__mock/clear-requests` | none | `{"cleared"}` |
 //! | `POST /__mock/behaviour` | `{"specific_token_errors"?, "code_flow_refresh_grace"?, "refuse_repeated_revoke"?}` (booleans; absent ones unchanged) | the whole [`Behaviour`], as [`MockSquare::set_behaviour`] |
 //! | `POST /__mock/grants` | `{"client_id", "count", "pkce"?}` | `{"grants": [..]}`: ObtainToken answers for `count` new sellers, as [`MockSquare::mint_grants`] |
@@ -164,7 +164,7 @@ use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener as StdTcpListener};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use server::{Shared, lock};
 use state::State;
@@ -400,8 +400,12 @@ pub struct RecordedRequest {
     pub headers: Vec<(String, String)>,
     /// The body as received (empty when it exceeded the size cap).
     pub body: Vec<u8>,
-    /// When it arrived, on the real clock (not the fake's), for delay checks.
+    /// When it arrived, on the real clock (not the fake's): a time to show. A delay between two
+    /// requests is measured with [`arrived`](Self::arrived), which a step of the wall clock
+    /// cannot shift.
     pub at: SystemTime,
+    /// When it arrived, on the monotonic clock: what a delay check subtracts.
+    pub arrived: Instant,
 }
 
 impl RecordedRequest {
@@ -559,6 +563,7 @@ impl MockSquare {
             control: config.control,
             cors: config.cors,
             oversize_sent: std::sync::atomic::AtomicU64::new(0),
+            started: Instant::now(),
         });
         let (tx, rx) = tokio::sync::oneshot::channel();
         let handle = runtime.handle().clone();

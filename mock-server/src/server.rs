@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, Limited};
@@ -47,6 +47,8 @@ pub(crate) struct Shared {
     /// Bytes of scripted oversize answers handed to hyper so far: what tells a client that
     /// stopped at its cap from one that read the whole answer, which the request log cannot.
     pub(crate) oversize_sent: AtomicU64,
+    /// When the fake started, on the monotonic clock: the request log's `elapsed_ms` counts from it.
+    pub(crate) started: Instant,
 }
 
 /// Locks, recovering the data if a thread panicked while holding the lock: a panicking test
@@ -212,7 +214,7 @@ fn is_json(headers: &HeaderMap) -> bool {
 /// One request, start to finish.
 pub(crate) async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<RespBody>, Reset> {
     let (parts, body) = req.into_parts();
-    let at = SystemTime::now();
+    let (at, arrived) = (SystemTime::now(), Instant::now());
     let (body, too_large) = match Limited::new(body, shared.max_body).collect().await {
         Ok(c) => (c.to_bytes(), false),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => (Bytes::new(), true),
@@ -243,6 +245,7 @@ pub(crate) async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Resul
             .collect(),
         body: body.to_vec(),
         at,
+        arrived,
     });
 
     let asked_version = header(&parts.headers, "square-version").map(str::to_owned);

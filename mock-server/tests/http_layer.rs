@@ -163,6 +163,7 @@ fn every_request_is_recorded_with_its_secrets() {
     assert_eq!(log[1].path, "/oauth2/authorize");
     assert!(log[1].query.as_deref().unwrap().contains("state=z"));
     assert!(log[0].at <= log[1].at);
+    assert!(log[0].arrived <= log[1].arrived);
     square.clear_requests();
     assert!(square.requests().is_empty());
 }
