@@ -19,9 +19,7 @@ use square_oauth_wasm::{AsyncCalls as _, Client, generate_state, generate_verifi
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::wasm_bindgen;
 
-/// The allocator: talc, smaller than Rust's default for WebAssembly (dlmalloc) by 6.7 KB of the
-/// minimal module (2.6 KB gzipped). A module without threads needs no lock, which is what
-/// `WasmDynamicTalc` leaves out; its heap grows WebAssembly's memory as needed.
+/// talc rather than Rust's default allocator: smaller (the crate's README, "Size").
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 

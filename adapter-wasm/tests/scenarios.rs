@@ -41,15 +41,10 @@ async fn tokens() -> TokenSet {
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 extern "C" {
-    /// `performance.now()`, in pages, workers and Node alike.
+    /// `performance.now()` (pages, workers and Node alike): a monotonic clock in milliseconds,
+    /// for how long a call took, where `Date.now()` would move with a step of the wall clock.
     #[wasm_bindgen(js_namespace = performance, js_name = now)]
-    fn performance_now() -> f64;
-}
-
-/// A monotonic clock in milliseconds, for how long a call took: `Date.now()` would move with a
-/// step of the wall clock.
-fn millis_now() -> f64 {
-    performance_now()
+    fn millis_now() -> f64;
 }
 
 /// When a logged request arrived at the fake, on its monotonic clock (milliseconds since it
