@@ -5,9 +5,10 @@
 //   SQUARE_MOCK_URL=http://127.0.0.1:PORT node adapter-wasm/e2e/page-test.mjs [--serve]
 //
 // The fake must run with --control; the demo module must be built into adapter-wasm/demo/pkg
-// (scripts/wasm-size). This script serves adapter-wasm/demo on an ephemeral loopback port and
-// registers the demo application with the fake for that origin. With --serve it only serves the
-// page, for a person to try it, until interrupted.
+// (scripts/wasm-size). This script serves adapter-wasm/demo (or DEMO_DIR, another directory holding
+// the page and its pkg/) on an ephemeral loopback port and registers the demo application with
+// the fake for that origin. With --serve it only serves the page, for a person to try it, until
+// interrupted.
 import { createServer } from "node:http";
 import { readFile, mkdir } from "node:fs/promises";
 import { dirname, extname, join, normalize } from "node:path";
@@ -16,7 +17,8 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const demoDir = join(here, "..", "demo");
+// DEMO_DIR serves another build of the same page (scripts/wasm-size's lean build).
+const demoDir = normalize(process.env.DEMO_DIR ?? join(here, "..", "demo"));
 const screenshot = process.env.SCREENSHOT ?? join(here, "..", "..", "target", "wasm-demo", "demo-page.png");
 const square = process.env.SQUARE_MOCK_URL;
 if (!square) {
