@@ -33,7 +33,7 @@ impl ErrorFields {
             category: ErrorCategory::V1Error,
             code: ErrorCode::from(legacy_type),
             detail: self.message.map(masked),
-            field: self.field,
+            field: self.field.map(masked),
         };
         // A legacy answer alone (the usual case) gets room for its one error, not four.
         match self.errors {
@@ -52,7 +52,7 @@ impl ErrorFields {
         let has_errors = self.errors.as_ref().is_some_and(|e| !e.is_empty()) || self.legacy_type.is_some();
         let stray_message = if has_errors { None } else { self.message.take() };
         let Some(message) = stray_message else { return self.into_errors() };
-        let field = self.field.take();
+        let field = self.field.take().map(masked);
         let mut errors = self.into_errors();
         errors.push(SquareError {
             category: ErrorCategory::V1Error,
@@ -219,7 +219,7 @@ fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, UnexpectedKind> {
     // path-tracking deserialization would double every answer type's code.
     read_json(bytes).map_err(|error| UnexpectedKind::Malformed {
         path: crate::json_path::path_of(bytes, &error),
-        message: strip_quoted(&error.to_string()),
+        message: crate::redact::without_quoted_values(&error.to_string()),
         line: error.line(),
         column: error.column(),
     })
@@ -242,28 +242,6 @@ fn read_json<T: DeserializeOwned>(bytes: &[u8]) -> serde_json::Result<T> {
 #[cfg(target_arch = "wasm32")]
 fn read_json<T: DeserializeOwned>(bytes: &[u8]) -> serde_json::Result<T> {
     serde_json::from_slice(bytes)
-}
-
-/// serde quotes the offending value in its messages (`invalid type: string "EAAA…"`); a value
-/// may be a token, so every quoted run is cut out.
-fn strip_quoted(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    let mut inside = false;
-    for c in message.chars() {
-        match (c, inside) {
-            ('"', false) => {
-                inside = true;
-                out.push_str("\"…");
-            }
-            ('"', true) => {
-                inside = false;
-                out.push('"');
-            }
-            (_, false) => out.push(c),
-            (_, true) => {}
-        }
-    }
-    out
 }
 
 /// Reads an RFC 3339 timestamp; an absent, `null` or empty value is `None`.
@@ -328,20 +306,17 @@ mod tests {
     #[test]
     fn square_details_never_echo_a_credential() {
         let body = br#"{"errors":[{"category":"AUTHENTICATION_ERROR","code":"UNAUTHORIZED",
-            "detail":"Access token EAAAl3ikZIe18J-2-cHlV2bL4-EaZHGoJUhtEBT7QA6 is revoked"}],
-            "message":"client_secret sandbox-sq0csb-abcdefghijklmnop0123456789 refused","type":"service.not_authorized"}"#;
+            "detail":"Access token EAAAl3ikZIe18J-2-cHlV2bL4-EaZHGoJUhtEBT7QA6 is revoked",
+            "field":"EAAAq7wnYxR2-field-current"}],
+            "message":"client_secret sandbox-sq0csb-abcdefghijklmnop0123456789 refused","type":"service.not_authorized",
+            "field":"sq0csp-Zq9field-legacy"}"#;
         let fields: ErrorFields = serde_json::from_slice(body).unwrap();
-        let shown: Vec<String> = fields.into_errors().iter().map(ToString::to_string).collect();
+        let errors = fields.into_errors();
+        let shown: Vec<String> = errors.iter().map(|e| format!("{e} {e:?}")).collect();
         let shown = shown.join(" | ");
-        assert!(!shown.contains("l3ikZIe18J") && !shown.contains("abcdefghijklmnop"), "{shown}");
+        for secret in ["l3ikZIe18J", "abcdefghijklmnop", "q7wnYxR2", "Zq9field"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
         assert!(shown.contains("Access token EAAA[REDACTED] is revoked"), "{shown}");
-    }
-
-    #[test]
-    fn quoted_values_are_cut_from_serde_messages() {
-        assert_eq!(
-            strip_quoted(r#"invalid type: string "EAAAx", expected a boolean"#),
-            "invalid type: string \"…\", expected a boolean"
-        );
     }
 }

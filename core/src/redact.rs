@@ -124,6 +124,32 @@ pub(crate) fn mask_credentials(text: &str) -> String {
     out
 }
 
+/// A serde or serde_json error message with the values it quotes cut out. serde quotes the value
+/// it found with `{:?}` (`invalid type: string "EAAA…", expected a boolean`), and a value may be
+/// a token, so each quoted run becomes `"…"`. `{:?}` writes a `"` inside the value as `\"`, so a
+/// run ends at the first `"` not escaped by a `\`; a run never closed is cut to the end.
+pub(crate) fn without_quoted_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut chars = message.chars();
+    while let Some(c) = chars.next() {
+        if c != '"' {
+            out.push(c);
+            continue;
+        }
+        out.push_str("\"…\"");
+        loop {
+            match chars.next() {
+                None | Some('"') => break,
+                Some('\\') => {
+                    chars.next();
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    out
+}
+
 /// [`mask_credentials`] for an owned text, which is kept as it is (no copy) when it holds
 /// nothing to mask: Square's error details almost never do.
 pub(crate) fn masked(text: String) -> String {
@@ -546,6 +572,31 @@ impl Lexer<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quoted_values_are_cut_from_serde_messages_escapes_and_all() {
+        assert_eq!(
+            without_quoted_values(r#"invalid type: string "EAAAx", expected a boolean"#),
+            r#"invalid type: string "…", expected a boolean"#
+        );
+        // serde writes the value with `{:?}`: a quote inside it is escaped and does not end it.
+        let echoed = r#"rejected {"client_secret":"sq0csp-XYZ","code":"sq0cgb-ABC"} \ end"#;
+        let message = format!("invalid type: string {echoed:?}, expected a sequence at line 1 column 90");
+        assert_eq!(
+            without_quoted_values(&message),
+            r#"invalid type: string "…", expected a sequence at line 1 column 90"#
+        );
+        assert_eq!(without_quoted_values(r#"a "never closed \" sq0csp-XYZ"#), r#"a "…""#);
+    }
+
+    proptest::proptest! {
+        /// Whatever the value, its `{:?}` between two texts leaves exactly the texts.
+        #[test]
+        fn any_debug_quoted_value_is_cut(value in ".*", before in "[a-z :,]{0,20}", after in "[a-z :,0-9]{0,20}") {
+            let message = format!("{before}{value:?}{after}");
+            proptest::prop_assert_eq!(without_quoted_values(&message), format!("{before}\"…\"{after}"));
+        }
+    }
 
     #[test]
     fn every_secret_prefix_is_found_by_the_shortcut() {

@@ -327,23 +327,6 @@ pub fn parse_revocation(body: &[u8]) -> Result<AuthorizationRevoked, WebhookErro
 fn from_slice<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, WebhookError> {
     serde_json::from_slice(body).map_err(|error| WebhookError::Malformed {
         path: crate::json_path::path_of(body, &error),
-        message: without_values(&error.to_string()),
+        message: crate::redact::without_quoted_values(&error.to_string()),
     })
-}
-
-/// serde quotes the values it found; keep the message, drop the values.
-fn without_values(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    let mut inside = false;
-    for c in message.chars() {
-        if c == '"' {
-            if !inside {
-                out.push_str("\"…\"");
-            }
-            inside = !inside;
-        } else if !inside {
-            out.push(c);
-        }
-    }
-    out
 }

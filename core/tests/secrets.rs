@@ -205,6 +205,12 @@ fn answer_errors_hide_tokens_in_the_body() {
         ),
         // An escaped key, and a form value inside a string.
         format!(r#"{{"access\u005ftoken":"{SENTINEL}","note":"refresh_token={SENTINEL}&x=1","errors":7}}"#),
+        // A string where another type belongs, quoting (escaped) a request it echoes: serde's
+        // message quotes the string with its escapes, `"rejected {\"client_secret\":…`.
+        format!(r#"{{"errors":"rejected {{\"client_secret\":\"{SENTINEL}\",\"code\":\"{SENTINEL}\"}}"}}"#),
+        format!(
+            r#"{{"success":"a \"b\" {SENTINEL} \\\" {SENTINEL}","scopes":"\"{SENTINEL}","errors":"\\\"{SENTINEL}"}}"#
+        ),
     ];
     for body in &bodies {
         for (operation, result) in
