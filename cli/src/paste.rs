@@ -70,7 +70,9 @@ pub(crate) fn read_landed_url() -> Result<String, Failure> {
 /// A secret from a file, or from standard input for `-`: the first line, without its line
 /// ending. The error names the file, never the content.
 pub(crate) fn read_secret(path: &Path) -> Result<String, Failure> {
-    let mut text = String::new();
+    // Room enough up front that reading never reallocates, which would free a copy of the secret
+    // unwiped: a file's read reserves its length, but standard input announces none.
+    let mut text = String::with_capacity(8192);
     let read = if path == Path::new("-") {
         io::stdin().lock().read_to_string(&mut text)
     } else {

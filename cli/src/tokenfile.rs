@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use serde_json::{Value, json};
-use square_oauth::TokenSet;
 use square_oauth::jiff::Timestamp;
+use square_oauth::{TokenSet, WipingBuffer};
 
 use crate::atomic::Staged;
 use crate::context::local;
@@ -36,11 +36,14 @@ pub(crate) fn read(path: &Path) -> Result<TokenSet, Failure> {
     })
 }
 
-/// The bytes of a token file.
-pub(crate) fn encode(set: &TokenSet) -> zeroize::Zeroizing<Vec<u8>> {
-    let mut bytes = serde_json::to_vec_pretty(&set.with_secrets()).expect("a token set always serializes");
-    bytes.push(b'\n');
-    zeroize::Zeroizing::new(bytes)
+/// The bytes of a token file, in memory wiped as it grows and when dropped: serde_json's own
+/// `to_vec_pretty` grows a `Vec` from 128 bytes, and each storage it outgrows would be freed
+/// with the tokens in it.
+pub(crate) fn encode(set: &TokenSet) -> WipingBuffer {
+    let mut bytes = WipingBuffer::with_capacity(1024);
+    serde_json::to_writer_pretty(&mut bytes, &set.with_secrets()).expect("a token set always serializes");
+    std::io::Write::write_all(&mut bytes, b"\n").expect("a buffer without a cap takes any write");
+    bytes
 }
 
 /// Prepares the replacement of a token file (see [`Staged`]).
@@ -50,7 +53,9 @@ pub(crate) fn stage(path: &Path) -> Result<Staged, Failure> {
 
 /// Writes `set` through a prepared replacement.
 pub(crate) fn commit(staged: Staged, path: &Path, set: &TokenSet) -> Result<(), Failure> {
-    staged.commit(&encode(set)).map_err(|e| local(format!("cannot write the token file {}: {e}", path.display())))
+    staged
+        .commit(encode(set).as_slice())
+        .map_err(|e| local(format!("cannot write the token file {}: {e}", path.display())))
 }
 
 /// The set as shown: every field, the tokens masked unless `--show-secrets`. With secrets
@@ -80,4 +85,31 @@ pub(crate) fn when(at: Timestamp, now: Timestamp) -> String {
     };
     let at = at.round(square_oauth::jiff::Unit::Second).unwrap_or(at);
     if seconds >= 0 { format!("{at} (in {amount} {unit})") } else { format!("{at} ({amount} {unit} ago)") }
+}
+
+#[cfg(test)]
+mod tests {
+    use square_oauth::{ClientId, Flow, ObtainTokenResponse};
+
+    use super::*;
+
+    /// The file is what serde_json's pretty printer writes, whatever its length, plus a newline:
+    /// the wiped buffer changes where the bytes are kept, not what they are.
+    #[test]
+    fn a_token_file_is_the_token_set_pretty_printed() {
+        for length in [8, 1_000, 5_000] {
+            let token = "x".repeat(length);
+            let answer: ObtainTokenResponse = serde_json::from_value(json!({
+                "access_token": format!("EAAA{token}"), "token_type": "bearer",
+                "expires_at": "2026-07-31T00:00:00Z", "merchant_id": "MLQW2MYBY81PZ",
+                "refresh_token": format!("EQAA{token}"), "short_lived": false
+            }))
+            .unwrap();
+            let obtained: Timestamp = "2026-07-01T00:00:00Z".parse().unwrap();
+            let set = TokenSet::from_response(Flow::Pkce, ClientId::new("sq0idp-app"), answer, obtained).unwrap();
+            let mut expected = serde_json::to_vec_pretty(&set.with_secrets()).unwrap();
+            expected.push(b'\n');
+            assert_eq!(encode(&set).as_slice(), &expected[..]);
+        }
+    }
 }

@@ -151,8 +151,10 @@ impl Key {
         Key::from_base64(&text)
     }
 
-    /// The key in `path`, or a new one written there first (created with mode 0600 on Unix,
-    /// never overwriting a file that appeared meanwhile).
+    /// The key in `path`, or a new one written there first: into a file of its own beside it
+    /// (mode 0600 on Unix), synced, then linked to `path` only if nothing is there, so that a
+    /// reader sees no file or the whole key, never a part of it, and a key that appeared
+    /// meanwhile (another process's) is never overwritten but used.
     pub fn from_file_or_create(path: &Path) -> Result<Key, SealError> {
         use std::io::Write as _;
         if path.exists() {
@@ -160,20 +162,25 @@ impl Key {
         }
         let key = Key::generate();
         let error = |source| SealError::KeyFile { path: path.display().to_string(), source };
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        match options.open(path) {
-            Ok(mut file) => {
-                file.write_all(key.to_base64().as_bytes()).map_err(error)?;
-                file.write_all(b"\n").map_err(error)?;
-                file.sync_all().map_err(error)?;
+        let dir = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        // tempfile creates the file exclusively, with mode 0600 on Unix whatever the umask.
+        let mut file = tempfile::Builder::new().prefix(".vault-key.").suffix(".tmp").tempfile_in(dir).map_err(error)?;
+        file.write_all(key.to_base64().as_bytes()).map_err(error)?;
+        file.write_all(b"\n").map_err(error)?;
+        file.as_file().sync_all().map_err(error)?;
+        match file.persist_noclobber(path) {
+            Ok(_) => {
+                // The new name survives a crash once the directory is synced too.
+                #[cfg(unix)]
+                std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(error)?;
                 Ok(key)
             }
             // Another process created it first: use theirs.
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Key::from_file(path),
-            Err(e) => Err(error(e)),
+            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => Key::from_file(path),
+            Err(e) => Err(error(e.error)),
         }
     }
 

@@ -105,6 +105,32 @@ fn the_vault_does_not_start_without_a_key() {
     assert_eq!(Key::from_file_or_create(&dir.key_file()).unwrap().id_hex(), created.id_hex());
 }
 
+/// Processes starting together each make the key when there is none: every one must end with
+/// the same key, none may read a key file half written, and no temporary file stays behind.
+#[test]
+fn machines_starting_together_share_one_whole_key() {
+    let dir = Dir::new("key-race", false);
+    for round in 0..40 {
+        let path = dir.key_file().with_file_name(format!("vault-{round}.key"));
+        let barrier = std::sync::Barrier::new(8);
+        let ids: Vec<String> = std::thread::scope(|scope| {
+            let started: Vec<_> = (0..8)
+                .map(|_| {
+                    scope.spawn(|| {
+                        barrier.wait();
+                        Key::from_file_or_create(&path).expect("the key, made or read whole").id_hex()
+                    })
+                })
+                .collect();
+            started.into_iter().map(|thread| thread.join().unwrap()).collect()
+        });
+        assert!(ids.iter().all(|id| *id == ids[0]), "round {round}: {ids:?}");
+        assert_eq!(Key::from_file(&path).unwrap().id_hex(), ids[0]);
+    }
+    let left: Vec<_> = std::fs::read_dir(&dir.0).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left.len(), 40, "only the keys remain: {left:?}");
+}
+
 #[test]
 fn no_token_issued_is_in_the_file_or_its_wal_in_clear() {
     let square = fake();
