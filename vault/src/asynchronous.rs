@@ -11,7 +11,7 @@ use square_oauth::{AccessToken, MerchantId, ObtainToken, ObtainTokenResponse};
 use crate::decide::Unavailable;
 use crate::store::Store;
 use crate::transport::RefreshFailure;
-use crate::vault::{Begin, RefreshOutcome, Vault, VaultError};
+use crate::vault::{Begin, Flight, RefreshOutcome, Vault, VaultError};
 
 /// A [`Vault`] for async code. Cheap to clone. The send closure returns a future: an async
 /// adapter's call (with the `hyper` feature, map `square-oauth-hyper`'s error with
@@ -74,6 +74,15 @@ impl<S: Store + 'static> AsyncVault<S> {
     }
 
     /// As [`Vault::refresh`], sending with `send`.
+    ///
+    /// # Cancellation
+    /// Dropping this future (a timeout around it, a request handler whose client went away)
+    /// reports the lease it holds to the vault at once, on tokio's blocking pool, rather than
+    /// leaving it to run out: dropped before the send, the lease is released and the attempt
+    /// counted as a failed one that sent nothing; dropped during the send, the request may have
+    /// reached Square, so a PKCE seller's outcome is unknown at once. An answer the dropped send
+    /// would have brought is lost with it, and with it a PKCE token Square rotated: bound the
+    /// call with the transport's own timeouts instead, and let the future finish.
     pub async fn refresh<F, Fut>(
         &self,
         merchant_id: &MerchantId,
@@ -85,17 +94,31 @@ impl<S: Store + 'static> AsyncVault<S> {
         Fut: Future<Output = Result<ObtainTokenResponse, RefreshFailure>>,
     {
         let merchant = merchant_id.clone();
-        match self.blocking_call(move |vault| vault.begin_refresh(&merchant, force)).await? {
-            Begin::Done(outcome) => Ok(outcome),
-            Begin::Send(flight) => {
-                let result = send(flight.operation().clone()).await;
-                self.blocking_call(move |vault| vault.finish_refresh(flight, result)).await
-            }
-        }
+        let owner = self.inner.clone();
+        let began = self
+            .blocking_call(move |vault| match vault.begin_refresh(&merchant, force)? {
+                Begin::Done(outcome) => Ok(Err(outcome)),
+                // In its guard from the moment it exists: should this future be dropped before
+                // the lease comes back to it, the blocking task drops the guard instead.
+                Begin::Send(flight) => Ok(Ok(InFlight { vault: owner, flight: Some(flight), sending: false })),
+            })
+            .await?;
+        let mut in_flight = match began {
+            Err(outcome) => return Ok(outcome),
+            Ok(in_flight) => in_flight,
+        };
+        let operation = in_flight.flight.as_ref().map(|flight| flight.operation().clone());
+        let Some(operation) = operation else { unreachable!("a new guard holds its flight") };
+        in_flight.sending = true;
+        let result = send(operation).await;
+        let Some(flight) = in_flight.flight.take() else { unreachable!("only the guard's drop takes it") };
+        // Not cancelled with this future: a blocking task runs to its end, the answer stored.
+        self.blocking_call(move |vault| vault.finish_refresh(flight, result)).await
     }
 
     /// As [`Vault::access_token`]: the stored token at once while valid; otherwise a refresh,
-    /// or a wait (with tokio's timer) for the one in flight.
+    /// or a wait (with tokio's timer) for the one in flight. Dropped during a refresh, it
+    /// reports the refresh's lease as [`refresh`](Self::refresh) does.
     pub async fn access_token<F, Fut>(&self, merchant_id: &MerchantId, mut send: F) -> Result<AccessToken, VaultError>
     where
         F: FnMut(ObtainToken) -> Fut,
@@ -136,6 +159,43 @@ impl<S: Store + 'static> AsyncVault<S> {
             };
             let merchant = merchant_id.clone();
             return self.blocking_call(move |vault| vault.fallback(&merchant, error)).await;
+        }
+    }
+}
+
+/// A lease [`AsyncVault::refresh`] holds, reported to the vault if the future holding it is
+/// dropped (a timeout around the call, a request handler whose client went away), rather than
+/// left to run out: before the send, as [`RefreshFailure::NotSent`] (the lease is released, the
+/// attempt counted as a failed one); once the send has started, as
+/// [`RefreshFailure::MaybeSent`] (for a PKCE seller an unknown outcome at once, which is what
+/// the lease running out would have led to). An answer the dropped send would have brought is
+/// lost with it: a PKCE token Square rotated then needs the seller to authorize again.
+struct InFlight<S: Store + 'static> {
+    vault: Arc<Vault<S>>,
+    flight: Option<Box<Flight>>,
+    sending: bool,
+}
+
+impl<S: Store + 'static> Drop for InFlight<S> {
+    fn drop(&mut self) {
+        let Some(flight) = self.flight.take() else { return };
+        let failure = if self.sending {
+            RefreshFailure::MaybeSent { source: None }
+        } else {
+            RefreshFailure::NotSent { source: None }
+        };
+        let vault = self.vault.clone();
+        let merchant_id = flight.merchant_id().clone();
+        let report = move || {
+            tracing::warn!(merchant_id = %merchant_id, "a refresh was dropped by its caller; its lease is reported");
+            if let Err(error) = vault.finish_refresh(flight, Err(failure)) {
+                tracing::warn!(merchant_id = %merchant_id, error = %error, "a dropped refresh could not be reported");
+            }
+        };
+        // Store work stays off the runtime's threads; without a runtime, it runs here.
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn_blocking(report)),
+            Err(_) => report(),
         }
     }
 }

@@ -169,6 +169,11 @@ pub struct Flight {
 }
 
 impl Flight {
+    /// The seller whose refresh this is.
+    pub fn merchant_id(&self) -> &MerchantId {
+        &self.merchant_id
+    }
+
     /// The request to send (a `refresh_token` ObtainToken). Send it at most once.
     pub fn operation(&self) -> &ObtainToken {
         &self.operation

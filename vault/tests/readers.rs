@@ -5,6 +5,7 @@
 mod common;
 
 use square_oauth_ureq::Calls as _;
+use std::future::Future as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -12,6 +13,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use square_oauth::jiff::{SignedDuration, Timestamp};
 use square_oauth::{Flow, ObtainToken, ObtainTokenResponse};
+use square_oauth_vault::decide::{Record, SellerState};
 use square_oauth_vault::{AsyncVault, Begin, Key, Keyring, RefreshFailure, SqliteStore, Vault, VaultError};
 
 fn never_send(_: &ObtainToken) -> Result<ObtainTokenResponse, RefreshFailure> {
@@ -142,5 +144,68 @@ fn the_async_vault_refreshes_once_for_many_concurrent_readers() {
     assert_eq!(sent.load(Ordering::Relaxed), 1, "one refresh for eight readers");
     let stored = vault.blocking().tokens(&merchant).unwrap();
     assert!(tokens.iter().all(|t| t == stored.access_token()));
+    assert_eq!(square.refused_reuses(), 0);
+}
+
+/// Waits (up to 10 s) until `done` holds for the seller's record: what a dropped refresh
+/// reports is written by a blocking task after the drop.
+fn settles(vault: &Vault<SqliteStore>, merchant: &square_oauth::MerchantId, done: impl Fn(&Record) -> bool) -> Record {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let record = vault.record(merchant).unwrap();
+        if done(&record) || Instant::now() > deadline {
+            return record;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A refresh dropped by its caller (here a timeout around it) does not leave its lease to run
+/// out: dropped before the send, the lease is released at once, and the seller can be refreshed
+/// again (after the backoff of a failed attempt); dropped during the send, a PKCE seller's
+/// outcome is unknown at once, since the request may have reached Square.
+#[test]
+fn a_refresh_dropped_by_its_caller_reports_its_lease() {
+    let square = fake();
+    let dir = Dir::new("readers-dropped", false);
+    let vault = AsyncVault::new(vault(&dir));
+    let sellers = grant(&square, vault.blocking(), 2, Flow::Pkce);
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+
+    // During the send: a send that never ends, cut by a timeout.
+    let sending = &sellers[0];
+    let cut = runtime.block_on(async {
+        let never = |_| std::future::pending::<Result<ObtainTokenResponse, RefreshFailure>>();
+        tokio::time::timeout(Duration::from_millis(200), vault.refresh(sending, true, never)).await
+    });
+    assert!(cut.is_err(), "the timeout cut the refresh: {cut:?}");
+    let record = settles(vault.blocking(), sending, |r| r.lease.is_none());
+    assert!(record.lease.is_none(), "the lease is reported: {record:?}");
+    assert!(matches!(record.state, SellerState::OutcomeUnknown { .. }), "{record:?}");
+
+    // Before the send: dropped while the lease is being taken (another connection holds the
+    // database's write lock, so the first poll finds the lease not yet taken).
+    let before = &sellers[1];
+    let sent = Arc::new(AtomicUsize::new(0));
+    let counted = sent.clone();
+    let writer = rusqlite::Connection::open(dir.db()).unwrap();
+    writer.execute_batch("BEGIN IMMEDIATE").unwrap();
+    {
+        let _runtime = runtime.enter();
+        let never = move |_| {
+            counted.fetch_add(1, Ordering::Relaxed);
+            std::future::pending::<Result<ObtainTokenResponse, RefreshFailure>>()
+        };
+        let mut refresh = std::pin::pin!(vault.refresh(before, true, never));
+        let polled = refresh.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
+        assert!(polled.is_pending(), "the lease waits for the write lock");
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    writer.execute_batch("COMMIT").unwrap();
+    let record = settles(vault.blocking(), before, |r| r.lease.is_none() && r.fence > 0);
+    assert_eq!(sent.load(Ordering::Relaxed), 0, "nothing was sent");
+    assert!(record.lease.is_none(), "the lease is released: {record:?}");
+    assert_eq!(record.state, SellerState::Active, "{record:?}");
+    assert_eq!(record.failures, 1, "counted as an attempt that sent nothing: {record:?}");
     assert_eq!(square.refused_reuses(), 0);
 }
