@@ -311,10 +311,7 @@ pub fn acquire(
         }
         SellerState::Active => {}
     }
-    // A lease `owner` already holds is this same claim's: an attempt whose commit's answer was
-    // lost wrote it, and the store decides again on the row as it now is. Owners are unique per
-    // claim and nothing is sent before the claim returns, so the lease is simply taken again.
-    if let Some(lease) = record.lease.as_ref().filter(|lease| lease.owner != owner) {
+    if let Some(lease) = &record.lease {
         if now < lease.expires_at {
             return (Acquire::Wait { until: lease.expires_at }, None);
         }
@@ -672,37 +669,6 @@ mod tests {
         assert_eq!(acquire(&r, "a", t(86_400), &policy, false), (Acquire::NotDue, None));
         assert!(matches!(acquire(&r, "a", t(7 * 86_400), &policy, false).0, Acquire::Refresh { fence: 1 }));
         assert!(matches!(acquire(&r, "a", t(86_400), &policy, true).0, Acquire::Refresh { fence: 1 }));
-    }
-
-    /// A store that lost the answer to the commit of a lease decides again on the row as it now
-    /// is, with the lease it wrote: that lease is its own, taken again rather than waited for
-    /// (or, for PKCE once expired, read as an unknown outcome although nothing was sent).
-    #[test]
-    fn a_claim_deciding_again_over_its_own_lease_takes_it_again() {
-        let policy = Policy::default();
-        for flow in [Flow::CodeFlow, Flow::Pkce] {
-            let now = t(7 * 86_400);
-            let (Acquire::Refresh { fence: 1 }, Some(leased)) = acquire(&record(flow), "claim-7", now, &policy, false)
-            else {
-                panic!("the first attempt leases")
-            };
-            let expires = leased.lease.as_ref().unwrap().expires_at;
-            for later in [now, expires + SignedDuration::from_secs(1)] {
-                let (again, written) = acquire(&leased, "claim-7", later, &policy, false);
-                assert_eq!(again, Acquire::Refresh { fence: 2 }, "{flow:?} at {later}");
-                let lease = written.unwrap().lease.unwrap();
-                assert_eq!((lease.owner.as_str(), lease.fence), ("claim-7", 2));
-                // Anyone else still waits, or (PKCE, expired) reads the outcome as unknown.
-                let other = acquire(&leased, "claim-8", later, &policy, false).0;
-                match (flow, later < expires) {
-                    (_, true) => assert!(matches!(other, Acquire::Wait { .. }), "{other:?}"),
-                    (Flow::Pkce, false) => {
-                        assert_eq!(other, Acquire::Unavailable(Unavailable::OutcomeUnknown))
-                    }
-                    (_, false) => assert!(matches!(other, Acquire::Refresh { fence: 2 }), "{other:?}"),
-                }
-            }
-        }
     }
 
     /// Every combination of state, flow, lease, refresh time and backoff around `now`.
