@@ -19,6 +19,13 @@ import { createHash } from "node:crypto";
 const here = dirname(fileURLToPath(import.meta.url));
 // DEMO_DIR serves another build of the same page (scripts/wasm-size's lean build).
 const demoDir = normalize(process.env.DEMO_DIR ?? join(here, "..", "demo"));
+try {
+  await readFile(join(demoDir, "index.html"));
+  await readFile(join(demoDir, "pkg", "demo_bg.wasm"));
+} catch (error) {
+  console.error(`no demo page with its module in ${demoDir}: ${error.message}`);
+  process.exit(2);
+}
 const screenshot = process.env.SCREENSHOT ?? join(here, "..", "..", "target", "wasm-demo", "demo-page.png");
 const square = process.env.SQUARE_MOCK_URL;
 if (!square) {
