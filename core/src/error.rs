@@ -318,7 +318,7 @@ impl<'de> Deserialize<'de> for SquareError {
                     category: category.flatten().unwrap_or_else(|| ErrorCategory::Other(String::new())),
                     code,
                     detail: detail.flatten().map(crate::redact::masked),
-                    field: field.flatten().map(crate::redact::masked),
+                    field: field.flatten(),
                 })
             }
         }
