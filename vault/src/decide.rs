@@ -128,7 +128,9 @@ impl SellerState {
 /// Who holds the right to refresh a seller, until when.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Lease {
-    /// The holder (one per process and thread, random).
+    /// The holder's name. The vault names one per claim (a random id and a counter); a caller
+    /// may name one per process or thread instead: [`acquire`] never takes a lease over because
+    /// of its name, so a holder that sent under its lease and asks again waits like anyone else.
     pub owner: String,
     /// The fencing number handed out with the lease.
     pub fence: u64,
