@@ -10,7 +10,7 @@
 // the fake for that origin. With --serve it only serves the page, for a person to try it, until
 // interrupted.
 import { createServer } from "node:http";
-import { readFile, mkdir } from "node:fs/promises";
+import { access, readFile, mkdir } from "node:fs/promises";
 import { dirname, extname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
@@ -20,8 +20,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 // DEMO_DIR serves another build of the same page (scripts/wasm-size's lean build).
 const demoDir = normalize(process.env.DEMO_DIR ?? join(here, "..", "demo"));
 try {
-  await readFile(join(demoDir, "index.html"));
-  await readFile(join(demoDir, "pkg", "demo_bg.wasm"));
+  await access(join(demoDir, "index.html"));
+  await access(join(demoDir, "pkg", "demo_bg.wasm"));
 } catch (error) {
   console.error(`no demo page with its module in ${demoDir}: ${error.message}`);
   process.exit(2);

@@ -42,7 +42,7 @@ pub(crate) fn read(path: &Path) -> Result<TokenSet, Failure> {
 pub(crate) fn encode(set: &TokenSet) -> WipingBuffer {
     let mut bytes = WipingBuffer::with_capacity(1024);
     serde_json::to_writer_pretty(&mut bytes, &set.with_secrets()).expect("a token set always serializes");
-    std::io::Write::write_all(&mut bytes, b"\n").expect("a buffer without a cap takes any write");
+    bytes.push(b"\n").expect("a buffer without a cap takes any write");
     bytes
 }
 

@@ -107,11 +107,8 @@ impl<S: Store + 'static> AsyncVault<S> {
             Err(outcome) => return Ok(outcome),
             Ok(in_flight) => in_flight,
         };
-        let operation = in_flight.flight.as_ref().map(|flight| flight.operation().clone());
-        let Some(operation) = operation else { unreachable!("a new guard holds its flight") };
-        in_flight.sending = true;
-        let result = send(operation).await;
-        let Some(flight) = in_flight.flight.take() else { unreachable!("only the guard's drop takes it") };
+        let result = send(in_flight.start_sending()).await;
+        let flight = in_flight.landed();
         // Not cancelled with this future: a blocking task runs to its end, the answer stored.
         self.blocking_call(move |vault| vault.finish_refresh(flight, result)).await
     }
@@ -174,6 +171,19 @@ struct InFlight<S: Store + 'static> {
     vault: Arc<Vault<S>>,
     flight: Option<Box<Flight>>,
     sending: bool,
+}
+
+impl<S: Store + 'static> InFlight<S> {
+    /// The request to send; a drop from now on reports the flight as maybe sent.
+    fn start_sending(&mut self) -> ObtainToken {
+        self.sending = true;
+        self.flight.as_ref().expect("held until landed").operation().clone()
+    }
+
+    /// The flight, its answer in: nothing left to report on drop.
+    fn landed(mut self) -> Box<Flight> {
+        self.flight.take().expect("held until landed")
+    }
 }
 
 impl<S: Store + 'static> Drop for InFlight<S> {
