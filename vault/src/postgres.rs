@@ -125,7 +125,8 @@ fn leasable_sql(now: &str, from: &str, limit: i64) -> String {
     )
 }
 
-/// How long [`Store::update`] keeps trying through lost connections (a server restarting).
+/// How long a store call keeps trying through lost connections (a server restarting), unless
+/// [`PostgresStore::reconnect_for`] says otherwise.
 const RECONNECT_FOR: Duration = Duration::from_secs(60);
 
 /// How long a caller waits for a pooled connection before giving up.
@@ -290,6 +291,7 @@ struct Pool {
 pub struct PostgresStore {
     config: Config,
     max: usize,
+    reconnect_for: Duration,
     pool: Mutex<Pool>,
     returned: Condvar,
 }
@@ -301,6 +303,7 @@ impl fmt::Debug for PostgresStore {
             .field("dbname", &self.config.get_dbname())
             .field("user", &self.config.get_user())
             .field("max_connections", &self.max)
+            .field("reconnect_for", &self.reconnect_for)
             .finish_non_exhaustive()
     }
 }
@@ -347,11 +350,29 @@ impl PostgresStore {
         let store = PostgresStore {
             config,
             max: max_connections.max(1),
+            reconnect_for: RECONNECT_FOR,
             pool: Mutex::new(Pool { idle: Vec::new(), open: 1 }),
             returned: Condvar::new(),
         };
         store.give_back(first);
         Ok(store)
+    }
+
+    /// How long each store call keeps trying through lost connections (a server restarting, a
+    /// backend terminated) before it fails: a minute unless set here. A refresh whose new
+    /// tokens the store then fails to take keeps them in memory
+    /// ([`VaultError::NotYetStored`](crate::VaultError::NotYetStored)).
+    ///
+    /// ```no_run
+    /// # use std::time::Duration;
+    /// # fn run() -> Result<(), square_oauth_vault::StoreError> {
+    /// let store = square_oauth_vault::PostgresStore::open("postgres://vault@db/vault")?
+    ///     .reconnect_for(Duration::from_secs(300));
+    /// # Ok(()) }
+    /// ```
+    pub fn reconnect_for(mut self, window: Duration) -> PostgresStore {
+        self.reconnect_for = window;
+        self
     }
 
     fn lock(&self) -> MutexGuard<'_, Pool> {
@@ -406,9 +427,9 @@ impl PostgresStore {
     }
 
     /// Runs a one-statement method, again on a fresh connection when the pooled one turns out
-    /// to be gone (the server restarted, the backend was terminated), for up to a minute.
+    /// to be gone (the server restarted, the backend was terminated), for up to [`reconnect_for`](Self::reconnect_for).
     fn simple<T>(&self, mut f: impl FnMut(&mut Conn) -> Result<T, Failure>) -> Result<T, StoreError> {
-        let mut retries = Retries::new();
+        let mut retries = Retries::new(self.reconnect_for);
         loop {
             match self.with(&mut f) {
                 Ok(value) => return Ok(value),
@@ -472,22 +493,23 @@ impl PostgresStore {
 }
 
 /// How a method goes on after a failed attempt: again after a lost connection, pausing from
-/// 50 ms doubling to 1 s, for up to [`RECONNECT_FOR`]; again at once after a serialization
+/// 50 ms doubling to 1 s, for up to its window ([`PostgresStore::reconnect_for`]); again at once after a serialization
 /// conflict, up to 100 times.
 struct Retries {
     started: Instant,
+    window: Duration,
     pause: Duration,
     conflicts: u32,
 }
 
 impl Retries {
-    fn new() -> Retries {
-        Retries { started: Instant::now(), pause: Duration::from_millis(50), conflicts: 0 }
+    fn new(window: Duration) -> Retries {
+        Retries { started: Instant::now(), window, pause: Duration::from_millis(50), conflicts: 0 }
     }
 
     /// After a lost connection: `Ok` once the pause is over, or `error` when the time is up.
     fn lost(&mut self, error: StoreError) -> Result<(), StoreError> {
-        if self.started.elapsed() >= RECONNECT_FOR {
+        if self.started.elapsed() >= self.window {
             return Err(error);
         }
         tracing::warn!(error = %error, "the database connection was lost; trying again");
@@ -743,7 +765,7 @@ impl Store for PostgresStore {
         merchant: &MerchantId,
         decide: &mut dyn FnMut(Option<&Row>) -> Option<Row>,
     ) -> Result<(), StoreError> {
-        let mut retries = Retries::new();
+        let mut retries = Retries::new(self.reconnect_for);
         loop {
             let error = match self.with(|c| attempt(c, merchant, decide)) {
                 Ok(Attempt::Done) => return Ok(()),
@@ -774,7 +796,7 @@ impl Store for PostgresStore {
     fn replace(&self, expected: &Row, next: &Row) -> Result<bool, StoreError> {
         let (old, new) = swap_values(expected, next)?;
         let params = swap_params(&old, &new, expected, next);
-        let mut retries = Retries::new();
+        let mut retries = Retries::new(self.reconnect_for);
         loop {
             // One statement, committed on its own: durable when it returns (synchronous_commit).
             let error = match self.with(|c| c.client.execute(&c.replace, &params).map_err(classify("replace a seller")))
@@ -823,7 +845,7 @@ impl Store for PostgresStore {
         decide: &mut dyn FnMut(&Row) -> Option<Row>,
     ) -> Result<Vec<Row>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let mut retries = Retries::new();
+        let mut retries = Retries::new(self.reconnect_for);
         loop {
             let error = match self.with(|c| claim_attempt(c, now, limit, decide)) {
                 Ok(Claimed::Done(written)) => return Ok(written),
@@ -852,7 +874,7 @@ impl Store for PostgresStore {
     fn claim_leases(&self, claim: &Claim<'_>, limit: usize) -> Result<Vec<Row>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let (now, expires_at, from) = (millis(claim.now), millis(claim.expires_at), millis(claim.from));
-        let mut retries = Retries::new();
+        let mut retries = Retries::new(self.reconnect_for);
         loop {
             // One statement, committed on its own: durable when it returns (synchronous_commit).
             let error = match self.with(|c| {
@@ -900,7 +922,7 @@ impl Store for PostgresStore {
         };
         // The connection went: the statement may have landed or not, as a whole. Give back any
         // lease it took, and finish the replacement and the claim one at a time.
-        Retries::new().lost(error)?;
+        Retries::new(self.reconnect_for).lost(error)?;
         self.give_back_leases(claim.owner)?;
         let replaced = match self.swapped(expected, next)? {
             Some(swapped) => swapped,

@@ -124,6 +124,22 @@ pub enum VaultError {
     /// A row's clear part cannot be read back.
     #[error("seller {0}: the stored row is not readable")]
     CorruptRow(MerchantId),
+    /// Square gave new tokens and the store failed to take them (past its own retries). The
+    /// vault holds them in memory, sealed, and stores them with
+    /// [`Vault::store_held`]: [`Vault::refresh_due`] and [`Vault::run_refresher`] do so before
+    /// every round, and the refresher loop does not end while it holds any. A PKCE seller's
+    /// old refresh token is spent by then, so these are the only live tokens there are: they
+    /// are lost if the process ends first (the seller's outcome then stays unknown).
+    #[error(
+        "seller {merchant_id}: the new tokens could not be stored, and are held in memory until they can: {source}"
+    )]
+    NotYetStored {
+        /// The seller.
+        merchant_id: MerchantId,
+        /// Why the store failed.
+        #[source]
+        source: StoreError,
+    },
 }
 
 /// How one refresh ended.
@@ -258,6 +274,25 @@ pub struct Vault<S> {
     settings: Settings,
     owner: String,
     leases: AtomicU64,
+    /// New tokens the store failed to take, until it does ([`Vault::store_held`]).
+    held: Mutex<Vec<Held>>,
+}
+
+/// A refresh's new tokens that the store failed to take, and what their decision needs.
+struct Held {
+    merchant_id: MerchantId,
+    fence: u64,
+    completion: Completion,
+    sealed: SealedTokens,
+}
+
+impl<S> Drop for Vault<S> {
+    fn drop(&mut self) {
+        for held in self.held.get_mut().unwrap_or_else(PoisonError::into_inner).iter() {
+            tracing::error!(merchant_id = %held.merchant_id, fence = held.fence,
+                "new tokens were never stored and are lost; the seller's refresh outcome stays unknown");
+        }
+    }
 }
 
 impl<S> fmt::Debug for Vault<S> {
@@ -283,7 +318,7 @@ impl<S: Store> Vault<S> {
     /// [`Key::from_env`](crate::seal::Key::from_env) or a key file.
     pub fn new(store: S, keys: Keyring, settings: Settings) -> Vault<S> {
         let owner = format!("{:016x}", entropy());
-        Vault { store, keys, settings, owner, leases: AtomicU64::new(0) }
+        Vault { store, keys, settings, owner, leases: AtomicU64::new(0), held: Mutex::new(Vec::new()) }
     }
 
     /// The store.
@@ -373,6 +408,10 @@ impl<S: Store> Vault<S> {
     /// Takes the lease for a refresh, if one is due (or `force`d): the request to send, or why
     /// there is none. One short transaction; nothing is held when it returns.
     pub fn begin_refresh(&self, merchant_id: &MerchantId, force: bool) -> Result<Begin, VaultError> {
+        if self.held() > 0 {
+            // Best effort: a store still failing fails the lease below all the same.
+            let _ = self.store_held();
+        }
         let now = self.now();
         let owner = self.lease_owner();
         let mut decided = None;
@@ -579,46 +618,14 @@ impl<S: Store> Vault<S> {
             };
             (done, write.map(|record| Row { record, tokens }))
         };
-        // First over the row as the lease left it, in one compare-and-swap (on PostgreSQL one
-        // statement instead of a locking transaction); if anything changed it since, the
-        // decision is made again on the row as it is now.
-        let (mut completed, mut claimed) = (None, None);
         let owner = if claim.is_some() { self.lease_owner() } else { String::new() };
-        if let Some(leased) = &leased
-            && let (done, Some(next)) = decided(leased)
+        let terms = claim.as_ref().map(|from| self.claim_terms(now, &owner, **from));
+        let (completed, claimed) = match self.store_completion(&merchant_id, leased.as_ref(), terms.as_ref(), &decided)
         {
-            let replaced = match &claim {
-                Some(from) => {
-                    let terms = self.claim_terms(now, &owner, **from);
-                    let (replaced, taken) = self.store.replace_and_claim(leased, &next, &terms)?;
-                    claimed = Some(taken);
-                    replaced
-                }
-                None => self.store.replace(leased, &next)?,
-            };
-            if replaced {
-                completed = Some(done);
-            }
-        }
-        let completed = match completed {
-            Some(done) => done,
-            None => {
-                let mut completed = Completed::Stale;
-                let stored = self.store.update(&merchant_id, &mut |current| {
-                    let (done, next) = decided(current?);
-                    completed = done;
-                    next
-                });
-                if let Err(error) = stored {
-                    // Nothing will be sent with a lease claimed alongside: give it back, so
-                    // that nobody takes it for a crash (a PKCE seller's outcome unknown).
-                    for before in claimed.iter().flatten() {
-                        self.give_back(before, &owner, now);
-                    }
-                    return Err(error.into());
-                }
-                completed
-            }
+            Ok(stored) => stored,
+            // New tokens are the only copy there is (a PKCE refresh token is already spent):
+            // held in memory until the store takes them, never dropped.
+            Err(error) => return Err(self.hold(merchant_id, fence, completion, sealed, error)),
         };
         let outcome = match completed {
             Completed::Stored => RefreshOutcome::Refreshed,
@@ -642,6 +649,138 @@ impl<S: Store> Vault<S> {
             None => self.claim_next(from),
         };
         Ok((outcome, next))
+    }
+
+    /// Stores a refresh's result (`decided` over the row as it is), with the next claim on
+    /// `terms` when given: first over `leased`, the row as the lease left it, in one
+    /// compare-and-swap (on PostgreSQL one statement instead of a locking transaction); if
+    /// anything changed it since, the decision is made again on the row as it is now. What the
+    /// decision did, and the rows claimed alongside (`None`: no claim was made with it).
+    fn store_completion(
+        &self,
+        merchant_id: &MerchantId,
+        leased: Option<&Row>,
+        terms: Option<&Claim<'_>>,
+        decided: &dyn Fn(&Row) -> (Completed, Option<Row>),
+    ) -> Result<(Completed, Option<Vec<Row>>), StoreError> {
+        let mut claimed = None;
+        if let Some(leased) = leased
+            && let (done, Some(next)) = decided(leased)
+        {
+            let replaced = match terms {
+                Some(terms) => {
+                    let (replaced, taken) = self.store.replace_and_claim(leased, &next, terms)?;
+                    claimed = Some(taken);
+                    replaced
+                }
+                None => self.store.replace(leased, &next)?,
+            };
+            if replaced {
+                return Ok((done, claimed));
+            }
+        }
+        let mut completed = Completed::Stale;
+        let stored = self.store.update(merchant_id, &mut |current| {
+            let (done, next) = decided(current?);
+            completed = done;
+            next
+        });
+        if let Err(error) = stored {
+            // Nothing will be sent with a lease claimed alongside: give it back, so that
+            // nobody takes it for a crash (a PKCE seller's outcome unknown).
+            if let Some(terms) = terms {
+                for before in claimed.iter().flatten() {
+                    self.give_back(before, terms.owner, terms.now);
+                }
+            }
+            return Err(error);
+        }
+        Ok((completed, claimed))
+    }
+
+    /// The error for a result the store did not take; new tokens in it (`sealed`) are kept in
+    /// memory for [`store_held`](Self::store_held).
+    fn hold(
+        &self,
+        merchant_id: MerchantId,
+        fence: u64,
+        completion: Completion,
+        sealed: Option<SealedTokens>,
+        error: StoreError,
+    ) -> VaultError {
+        let Some(sealed) = sealed else { return error.into() };
+        tracing::error!(merchant_id = %merchant_id, fence, error = %error,
+            "new tokens could not be stored; held in memory until the store takes them");
+        self.held.lock().unwrap_or_else(PoisonError::into_inner).push(Held {
+            merchant_id: merchant_id.clone(),
+            fence,
+            completion,
+            sealed,
+        });
+        VaultError::NotYetStored { merchant_id, source: error }
+    }
+
+    /// How many sellers' new tokens this vault holds in memory because the store failed to
+    /// take them (see [`VaultError::NotYetStored`]). They are lost if the process ends first.
+    pub fn held(&self) -> usize {
+        self.held.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
+    /// Stores the new tokens the vault holds in memory because the store failed to take them
+    /// ([`VaultError::NotYetStored`]), each by the decision a refresh's answer gets: stored if
+    /// the seller's lease is the one they were obtained under (even expired, even after
+    /// another refresher marked the outcome unknown), dropped if the seller was granted again,
+    /// revoked or forgotten since. [`refresh_due`](Self::refresh_due) and
+    /// [`run_refresher`](Self::run_refresher) call it before every round; call it yourself
+    /// when you drive refreshes with [`refresh`](Self::refresh) or
+    /// [`finish_refresh`](Self::finish_refresh).
+    ///
+    /// `Ok(0)` when nothing is left held; the store's error when it still fails (what is
+    /// left stays held).
+    ///
+    /// ```
+    /// # fn run(vault: &square_oauth_vault::Vault<square_oauth_vault::SqliteStore>) -> Result<(), square_oauth_vault::VaultError> {
+    /// if vault.held() > 0 {
+    ///     vault.store_held()?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn store_held(&self) -> Result<usize, VaultError> {
+        let waiting = std::mem::take(&mut *self.held.lock().unwrap_or_else(PoisonError::into_inner));
+        let now = self.now();
+        let (mut left, mut failed) = (Vec::new(), None);
+        for held in waiting {
+            if failed.is_some() {
+                left.push(held);
+                continue;
+            }
+            let mut completed = Completed::Stale;
+            let stored = self.store.update(&held.merchant_id, &mut |current| {
+                let row = current?;
+                let (done, write) =
+                    decide::complete(&row.record, held.fence, held.completion, now, &self.settings.policy);
+                completed = done;
+                let tokens = if done == Completed::Stored { held.sealed.clone() } else { row.tokens.clone() };
+                write.map(|record| Row { record, tokens })
+            });
+            match stored {
+                Ok(()) if completed == Completed::Stored => {
+                    tracing::info!(merchant_id = %held.merchant_id, fence = held.fence, "held tokens stored")
+                }
+                Ok(()) => tracing::warn!(merchant_id = %held.merchant_id, fence = held.fence,
+                    "held tokens dropped: the seller was granted again, revoked or forgotten since"),
+                Err(error) => {
+                    failed = Some(error);
+                    left.push(held);
+                }
+            }
+        }
+        let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        held.extend(left);
+        match failed {
+            Some(error) => Err(error.into()),
+            None => Ok(held.len()),
+        }
     }
 
     /// Refreshes one seller if due (or `force`d): lease, send, store.
@@ -829,7 +968,8 @@ impl<S: Store> Vault<S> {
     /// ([`Store::replace_and_claim`]), until `limit` sellers are claimed or none is due.
     /// Refreshers running at once on other threads, processes or machines claim different
     /// sellers. A store error ends the round (after the threads finish the flights they hold)
-    /// and is returned.
+    /// and is returned. New tokens held since a store failure ([`store_held`](Self::store_held))
+    /// are stored first; while that fails, no round starts.
     pub fn refresh_due<F>(
         &self,
         limit: usize,
@@ -840,6 +980,9 @@ impl<S: Store> Vault<S> {
         S: Sync,
         F: FnMut(&ObtainToken) -> Result<ObtainTokenResponse, RefreshFailure>,
     {
+        if self.held() > 0 {
+            self.store_held()?;
+        }
         let claimed = AtomicU64::new(0);
         let refreshed = AtomicU64::new(0);
         let other = AtomicU64::new(0);
@@ -920,6 +1063,12 @@ impl<S: Store> Vault<S> {
     /// ([`ROUND_PER_THREAD`](Self::ROUND_PER_THREAD) sellers per thread at most), and when
     /// nothing is due a sleep of about `idle` (with jitter, so that many refreshers do not wake
     /// together).
+    ///
+    /// A store error ends the loop, unless the vault holds new tokens the store failed to take
+    /// ([`VaultError::NotYetStored`]): the loop then goes on trying to store them, every
+    /// second or so, since ending it would lose them. If `stop` is set while some are still
+    /// held, the loop tries them once more and returns [`VaultError::NotYetStored`] for one of
+    /// them (every one is logged).
     pub fn run_refresher<F>(
         &self,
         concurrency: usize,
@@ -931,19 +1080,38 @@ impl<S: Store> Vault<S> {
         S: Sync,
         F: FnMut(&ObtainToken) -> Result<ObtainTokenResponse, RefreshFailure>,
     {
+        let nap = |length: Duration| {
+            let until = Instant::now() + length;
+            while Instant::now() < until && !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(20).min(length));
+            }
+        };
         while !stop.load(Ordering::Relaxed) {
             let limit = concurrency.max(1) * Self::ROUND_PER_THREAD;
-            let (refreshed, other) = self.refresh_due(limit, concurrency, make_send)?;
-            if refreshed + other == 0 {
-                let jitter = SignedDuration::from_millis((entropy() % 1000) as i64);
-                let nap = idle.mul_f64(0.75) + idle.mul_f64(0.5).mul_f64(jitter.as_secs_f64());
-                let until = Instant::now() + nap;
-                while Instant::now() < until && !stop.load(Ordering::Relaxed) {
-                    std::thread::sleep(Duration::from_millis(20).min(nap));
+            match self.refresh_due(limit, concurrency, make_send) {
+                Ok((refreshed, other)) => {
+                    if refreshed + other == 0 {
+                        let jitter = SignedDuration::from_millis((entropy() % 1000) as i64);
+                        nap(idle.mul_f64(0.75) + idle.mul_f64(0.5).mul_f64(jitter.as_secs_f64()));
+                    }
                 }
+                Err(error) if self.held() > 0 => {
+                    tracing::error!(held = self.held(), error = %error,
+                        "the store fails while new tokens are held in memory; trying again");
+                    nap(Duration::from_secs(1));
+                }
+                Err(error) => return Err(error),
             }
         }
-        Ok(())
+        // Stopped: one last try, and an error naming a seller if anything is still held.
+        let source = match self.store_held() {
+            Ok(0) => return Ok(()),
+            Ok(_) => StoreError::msg("more were held while the refresher stopped"),
+            Err(VaultError::Store(source)) => source,
+            Err(other) => return Err(other),
+        };
+        let first = self.held.lock().unwrap_or_else(PoisonError::into_inner).first().map(|h| h.merchant_id.clone());
+        first.map_or(Ok(()), |merchant_id| Err(VaultError::NotYetStored { merchant_id, source }))
     }
 }
 

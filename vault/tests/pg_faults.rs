@@ -1,6 +1,7 @@
 //! Guarantees 2 to 4 on PostgreSQL under faults, with the refreshers in separate processes:
 //! 100 `kill -9`s, a holder paused (SIGSTOP) past its lease and resumed, and the server itself
-//! restarted mid-run (fast, then immediate shutdown) with every connection cut besides.
+//! restarted mid-run (fast, then immediate shutdown) with every connection cut besides, and the
+//! server down for longer than the store keeps reconnecting, with new tokens in hand.
 //! Afterwards nothing is lost and no single-use token was presented twice.
 #![cfg(feature = "postgres")]
 
@@ -11,7 +12,7 @@ use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use common::pg::{PgDb, cluster_or_skip, restart};
+use common::pg::{PgDb, cluster_or_skip, ctl, restart};
 use common::*;
 use square_oauth::{Flow, MerchantId};
 use square_oauth_mock::MockSquare;
@@ -282,4 +283,84 @@ fn the_database_restarted_and_every_connection_cut_mid_run_loses_nothing() {
     assert_eq!(square.refused_reuses(), 0);
     // At most one refresh in flight per refresher thread at each of the three faults.
     assert!(unknown <= 3 * LIVE * 2, "{unknown} unknown outcomes");
+}
+
+/// The server stopped right after Square answered a PKCE refresh, and kept down for longer than
+/// the store keeps reconnecting (half a second here; a minute by default): the new tokens,
+/// the only live ones once Square has spent the old refresh token, are held in memory, the
+/// refresher loop goes on trying instead of ending, and stores them when the server is back.
+#[test]
+fn new_tokens_outlive_the_database_down_past_the_reconnect_window() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    const SELLERS: usize = 40;
+    let Some(cluster) = cluster_or_skip("outage") else { return };
+    let Some(setup) = setup("outage") else { return };
+    let square = fake();
+    let pkce = grant(&square, &setup.vault, SELLERS, Flow::Pkce);
+    let store = PostgresStore::open(&setup.db.conninfo).unwrap().reconnect_for(Duration::from_millis(500));
+    let mut settings = settings();
+    // Every seller due once: after its refresh it is next due 7 days after this clock.
+    settings.clock =
+        Arc::new(|| square_oauth::jiff::Timestamp::now() + square_oauth::jiff::SignedDuration::from_hours(24 * 8));
+    let key = Key::from_file_or_create(&setup.dir.key_file()).unwrap();
+    let vault = Vault::new(store, Keyring::new(key), settings);
+
+    let client = client(&square);
+    let answered = AtomicUsize::new(0);
+    let stopped = AtomicBool::new(false);
+    let stop = AtomicBool::new(false);
+    let (held_seen, ended) = std::thread::scope(|scope| {
+        let refresher = scope.spawn(|| {
+            let make_send = || {
+                let mut send = sender(&client);
+                let (answered, stopped, cluster) = (&answered, &stopped, &cluster);
+                move |operation: &square_oauth::ObtainToken| {
+                    let result = send(operation);
+                    // The tenth answer in hand: the server goes down before it is stored.
+                    if result.is_ok() && answered.fetch_add(1, Ordering::SeqCst) == 9 {
+                        ctl(cluster, &["stop", "-m", "fast"]);
+                        stopped.store(true, Ordering::SeqCst);
+                    }
+                    result
+                }
+            };
+            vault.run_refresher(4, Duration::from_millis(200), &stop, &make_send)
+        });
+        // Down for 2 s, four times the store's window, from the moment the tenth answer came.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !stopped.load(Ordering::SeqCst) {
+            assert!(Instant::now() < deadline && !refresher.is_finished(), "the server was never stopped");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_secs(2));
+        let held_seen = vault.held();
+        assert!(!refresher.is_finished(), "the refresher ended while the server was down");
+        ctl(&cluster, &["start"]);
+        // Until every seller is refreshed (the refresher reconnects on its own), then stop.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !pkce.iter().all(|m| setup.vault.record(m).is_ok_and(|r| r.refreshes >= 1 && r.lease.is_none())) {
+            assert!(Instant::now() < deadline && !refresher.is_finished(), "the sellers were not all refreshed");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        stop.store(true, Ordering::SeqCst);
+        (held_seen, refresher.join().unwrap())
+    });
+    ended.expect("the refresher stops cleanly once the held tokens are stored");
+    assert!(held_seen > 0, "no new tokens were in hand when the server went down");
+    assert_eq!(vault.held(), 0);
+    for merchant in &pkce {
+        let record = setup.vault.record(merchant).unwrap();
+        assert_eq!((record.state, record.refreshes), (SellerState::Active, 1), "{merchant}");
+    }
+    let twice = pkce_presented_twice(&square, &mut HashSet::new());
+    let refused = pkce.iter().filter(|m| !accepted_by_fake(&setup.vault, &client, m)).count();
+    println!(
+        "pg outage: the server down past the reconnect window, new tokens held for {held_seen} sellers; \
+         {SELLERS} sellers refreshed once, PKCE tokens presented twice: {twice}, refused by the fake afterwards: \
+         {refused}, fake refused reuses: {}",
+        square.refused_reuses()
+    );
+    assert_eq!((twice, refused, square.refused_reuses()), (0, 0, 0));
 }

@@ -106,11 +106,14 @@ pub fn local_cluster() -> Option<(String, String)> {
 
 /// Restarts the local cluster with `pg_ctlcluster … restart -m MODE` (`fast` or `immediate`).
 pub fn restart(cluster: &(String, String), mode: &str) {
-    let status = Command::new("pg_ctlcluster")
-        .args([&cluster.0, &cluster.1, "restart", "-m", mode])
-        .status()
-        .expect("pg_ctlcluster runs");
-    assert!(status.success(), "pg_ctlcluster restart -m {mode} failed");
+    ctl(cluster, &["restart", "-m", mode]);
+}
+
+/// Runs `pg_ctlcluster VERSION NAME ARGS…` on the local cluster, which must succeed.
+pub fn ctl(cluster: &(String, String), args: &[&str]) {
+    let status =
+        Command::new("pg_ctlcluster").args([&cluster.0, &cluster.1]).args(args).status().expect("pg_ctlcluster runs");
+    assert!(status.success(), "pg_ctlcluster {args:?} failed");
 }
 
 /// Whether a test that restarts the server can run: it needs a local cluster; in CI it fails
