@@ -10,7 +10,11 @@
 //!   connection (a restarted server, a terminated backend): a commit whose answer was lost is
 //!   recognised by reading the row back. The one-statement methods also run again on a fresh
 //!   connection when theirs turns out to be gone. `synchronous_commit` is forced on, so a commit is
-//!   durable when [`Store::update`] returns.
+//!   durable when [`Store::update`] returns. A method keeps reconnecting for a minute
+//!   ([`PostgresStore::reconnect_for`]) before it fails; a lease that a lost statement may have
+//!   taken and that could not be read back or given back in that time (nothing is sent with it:
+//!   the caller got an error) is given back by the store's next writing call once the server
+//!   answers, rather than left to expire.
 //! - **[`Store::replace`]** is one `UPDATE … WHERE` the whole row is still as expected, in a
 //!   transaction of its own: the vault stores a refresh's result with it over the row its lease
 //!   wrote, and falls back to [`Store::update`] when anything changed the row meanwhile.
@@ -292,6 +296,9 @@ pub struct PostgresStore {
     config: Config,
     max: usize,
     reconnect_for: Duration,
+    /// Leases a statement may have taken before its connection went, that could not be given
+    /// back then (the server stayed away): given back before the next call that writes.
+    unsettled: Mutex<Vec<Unsettled>>,
     pool: Mutex<Pool>,
     returned: Condvar,
 }
@@ -306,6 +313,14 @@ impl fmt::Debug for PostgresStore {
             .field("reconnect_for", &self.reconnect_for)
             .finish_non_exhaustive()
     }
+}
+
+/// A lease a lost statement may have taken, that nothing will be sent with.
+enum Unsettled {
+    /// Every lease held by this claim's owner (a claim's owner is a name of its own).
+    Claim(String),
+    /// The lease on one seller with exactly this owner and fencing number.
+    Lease { merchant: MerchantId, owner: String, fence: u64 },
 }
 
 /// Why a transaction failed, for the retry loop.
@@ -351,6 +366,7 @@ impl PostgresStore {
             config,
             max: max_connections.max(1),
             reconnect_for: RECONNECT_FOR,
+            unsettled: Mutex::new(Vec::new()),
             pool: Mutex::new(Pool { idle: Vec::new(), open: 1 }),
             returned: Condvar::new(),
         };
@@ -482,13 +498,86 @@ impl PostgresStore {
         })?;
         for merchant in leased {
             tracing::warn!(merchant_id = %merchant, "a lease taken as the connection was lost; giving it back");
-            self.update(&merchant, &mut |current| {
+            self.update_row(&merchant, &mut |current| {
                 let row = current?;
                 row.record.lease.as_ref().filter(|lease| lease.owner == owner)?;
                 decide::release(&row.record, row.record.fence).map(|record| Row { record, tokens: row.tokens.clone() })
             })?;
         }
         Ok(())
+    }
+
+    /// Remembers a lease that may have been taken and could not be given back now.
+    fn unsettled(&self, lease: Unsettled) {
+        tracing::warn!(
+            "a lease that may have been taken as the connection was lost is given back once the database answers"
+        );
+        self.unsettled.lock().unwrap_or_else(PoisonError::into_inner).push(lease);
+    }
+
+    /// Gives back the leases remembered by [`unsettled`](Self::unsettled); those it still
+    /// cannot are kept for the next call.
+    fn settle(&self) {
+        let waiting = std::mem::take(&mut *self.unsettled.lock().unwrap_or_else(PoisonError::into_inner));
+        if waiting.is_empty() {
+            return;
+        }
+        let mut left = Vec::new();
+        for lease in waiting {
+            let given_back = match &lease {
+                Unsettled::Claim(owner) => self.give_back_leases(owner),
+                Unsettled::Lease { merchant, owner, fence } => self.update_row(merchant, &mut |current| {
+                    let row = current?;
+                    row.record.lease.as_ref().filter(|lease| lease.owner == *owner && lease.fence == *fence)?;
+                    decide::release(&row.record, *fence).map(|record| Row { record, tokens: row.tokens.clone() })
+                }),
+            };
+            if given_back.is_err() {
+                left.push(lease);
+            }
+        }
+        self.unsettled.lock().unwrap_or_else(PoisonError::into_inner).extend(left);
+    }
+
+    /// [`Store::update`] without settling first.
+    fn update_row(
+        &self,
+        merchant: &MerchantId,
+        decide: &mut dyn FnMut(Option<&Row>) -> Option<Row>,
+    ) -> Result<(), StoreError> {
+        let mut retries = Retries::new(self.reconnect_for);
+        loop {
+            let error = match self.with(|c| attempt(c, merchant, decide)) {
+                Ok(Attempt::Done) => return Ok(()),
+                Ok(Attempt::CommitUnknown(before, written, error)) => {
+                    // The commit may have landed before the connection went. If the row reads
+                    // back as written, it did (the row carries the lease's owner and fencing
+                    // number, so it is ours); otherwise decide again on what is there now.
+                    match self.get(merchant) {
+                        Ok(Some(row)) if row == written.as_stored() => return Ok(()),
+                        Ok(_) => {
+                            tracing::warn!(merchant_id = %merchant, "a commit was cut off and did not land; deciding again");
+                            continue;
+                        }
+                        Err(_) => {
+                            // Unknown, and the caller gets an error: nothing will be sent with
+                            // a lease this write took.
+                            if let Some(lease) = taken(before.as_deref(), &written) {
+                                self.unsettled(lease);
+                            }
+                            error
+                        }
+                    }
+                }
+                Err(Failure::Conflict) => {
+                    retries.conflict("a seller's row")?;
+                    continue;
+                }
+                Err(Failure::Fatal(error)) => return Err(error),
+                Err(Failure::Lost(error)) => error,
+            };
+            retries.lost(error)?;
+        }
     }
 }
 
@@ -677,8 +766,9 @@ impl Values {
 /// What one attempt of [`Store::update`] did.
 enum Attempt {
     Done,
-    /// The connection was lost while committing `written`: it may or may not be stored.
-    CommitUnknown(Box<Row>, StoreError),
+    /// The connection was lost while committing `written` over the row as it was (`None`: a
+    /// new row): it may or may not be stored.
+    CommitUnknown(Option<Box<Row>>, Box<Row>, StoreError),
 }
 
 fn attempt(
@@ -706,7 +796,7 @@ fn attempt(
     tx.execute(statement, &params).map_err(classify("write a seller"))?;
     match tx.commit().map_err(classify("commit")) {
         Ok(()) => Ok(Attempt::Done),
-        Err(Failure::Lost(e)) => Ok(Attempt::CommitUnknown(Box::new(next), e)),
+        Err(Failure::Lost(e)) => Ok(Attempt::CommitUnknown(current.map(Box::new), Box::new(next), e)),
         Err(other) => Err(other),
     }
 }
@@ -714,8 +804,9 @@ fn attempt(
 /// What one attempt of [`Store::claim_due`] did.
 enum Claimed {
     Done(Vec<Row>),
-    /// The connection was lost while committing these rows: each may or may not be stored.
-    CommitUnknown(Vec<Row>),
+    /// The connection was lost while committing these rows (each beside the row as it was):
+    /// each may or may not be stored.
+    CommitUnknown(Vec<(Row, Row)>),
 }
 
 fn claim_attempt(
@@ -736,20 +827,33 @@ fn claim_attempt(
         }
         let values = Values::of(&next).map_err(Failure::Fatal)?;
         tx.execute(&*update, &values.params(&next.tokens)).map_err(classify("write a seller"))?;
-        written.push(next);
+        written.push((row, next));
     }
     if written.is_empty() {
         tx.rollback().map_err(classify("roll back"))?;
-        return Ok(Claimed::Done(written));
+        return Ok(Claimed::Done(Vec::new()));
     }
     match tx.commit().map_err(classify("commit")) {
-        Ok(()) => Ok(Claimed::Done(written)),
+        Ok(()) => Ok(Claimed::Done(written.into_iter().map(|(_, next)| next).collect())),
         Err(Failure::Lost(error)) => {
             tracing::warn!(error = %error, "a claim's commit was cut off; reading back what landed");
             Ok(Claimed::CommitUnknown(written))
         }
         Err(other) => Err(other),
     }
+}
+
+/// The lease `written` takes over `before` (`None`: a new row), if it takes one.
+fn taken(before: Option<&Row>, written: &Row) -> Option<Unsettled> {
+    let lease = written.record.lease.as_ref()?;
+    if before.and_then(|row| row.record.lease.as_ref()) == Some(lease) {
+        return None;
+    }
+    Some(Unsettled::Lease {
+        merchant: written.record.merchant_id.clone(),
+        owner: lease.owner.clone(),
+        fence: lease.fence,
+    })
 }
 
 impl Store for PostgresStore {
@@ -765,35 +869,12 @@ impl Store for PostgresStore {
         merchant: &MerchantId,
         decide: &mut dyn FnMut(Option<&Row>) -> Option<Row>,
     ) -> Result<(), StoreError> {
-        let mut retries = Retries::new(self.reconnect_for);
-        loop {
-            let error = match self.with(|c| attempt(c, merchant, decide)) {
-                Ok(Attempt::Done) => return Ok(()),
-                Ok(Attempt::CommitUnknown(written, error)) => {
-                    // The commit may have landed before the connection went. If the row reads
-                    // back as written, it did (the row carries the lease's owner and fencing
-                    // number, so it is ours); otherwise decide again on what is there now.
-                    match self.get(merchant) {
-                        Ok(Some(row)) if row == written.as_stored() => return Ok(()),
-                        Ok(_) => {
-                            tracing::warn!(merchant_id = %merchant, "a commit was cut off and did not land; deciding again");
-                            continue;
-                        }
-                        Err(_) => error,
-                    }
-                }
-                Err(Failure::Conflict) => {
-                    retries.conflict("a seller's row")?;
-                    continue;
-                }
-                Err(Failure::Fatal(error)) => return Err(error),
-                Err(Failure::Lost(error)) => error,
-            };
-            retries.lost(error)?;
-        }
+        self.settle();
+        self.update_row(merchant, decide)
     }
 
     fn replace(&self, expected: &Row, next: &Row) -> Result<bool, StoreError> {
+        self.settle();
         let (old, new) = swap_values(expected, next)?;
         let params = swap_params(&old, &new, expected, next);
         let mut retries = Retries::new(self.reconnect_for);
@@ -844,6 +925,7 @@ impl Store for PostgresStore {
         limit: usize,
         decide: &mut dyn FnMut(&Row) -> Option<Row>,
     ) -> Result<Vec<Row>, StoreError> {
+        self.settle();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let mut retries = Retries::new(self.reconnect_for);
         loop {
@@ -853,9 +935,20 @@ impl Store for PostgresStore {
                     // As in `update`: a row that reads back as written (it carries the lease's
                     // owner and fencing number) was claimed; any other was not.
                     let mut landed = Vec::new();
-                    for row in written {
-                        if self.get(&row.record.merchant_id)? == Some(row.as_stored()) {
-                            landed.push(row);
+                    for (_, row) in &written {
+                        match self.get(&row.record.merchant_id) {
+                            Ok(read) if read == Some(row.as_stored()) => landed.push(row.clone()),
+                            Ok(_) => {}
+                            Err(error) => {
+                                // The caller gets an error: nothing will be sent with the
+                                // leases this claim may have taken.
+                                for (before, row) in &written {
+                                    if let Some(lease) = taken(Some(before), row) {
+                                        self.unsettled(lease);
+                                    }
+                                }
+                                return Err(error);
+                            }
                         }
                     }
                     return Ok(landed);
@@ -872,6 +965,7 @@ impl Store for PostgresStore {
     }
 
     fn claim_leases(&self, claim: &Claim<'_>, limit: usize) -> Result<Vec<Row>, StoreError> {
+        self.settle();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let (now, expires_at, from) = (millis(claim.now), millis(claim.expires_at), millis(claim.from));
         let mut retries = Retries::new(self.reconnect_for);
@@ -896,12 +990,15 @@ impl Store for PostgresStore {
                 }
                 Err(Failure::Lost(error)) => error,
             };
-            retries.lost(error)?;
-            self.give_back_leases(claim.owner)?;
+            if let Err(error) = retries.lost(error).and_then(|()| self.give_back_leases(claim.owner)) {
+                self.unsettled(Unsettled::Claim(claim.owner.to_owned()));
+                return Err(error);
+            }
         }
     }
 
     fn replace_and_claim(&self, expected: &Row, next: &Row, claim: &Claim<'_>) -> Result<(bool, Vec<Row>), StoreError> {
+        self.settle();
         let (old, new) = swap_values(expected, next)?;
         let (now, expires_at, from) = (millis(claim.now), millis(claim.expires_at), millis(claim.from));
         let mut params = swap_params(&old, &new, expected, next);
@@ -922,8 +1019,12 @@ impl Store for PostgresStore {
         };
         // The connection went: the statement may have landed or not, as a whole. Give back any
         // lease it took, and finish the replacement and the claim one at a time.
-        Retries::new(self.reconnect_for).lost(error)?;
-        self.give_back_leases(claim.owner)?;
+        if let Err(error) =
+            Retries::new(self.reconnect_for).lost(error).and_then(|()| self.give_back_leases(claim.owner))
+        {
+            self.unsettled(Unsettled::Claim(claim.owner.to_owned()));
+            return Err(error);
+        }
         let replaced = match self.swapped(expected, next)? {
             Some(swapped) => swapped,
             None => self.replace(expected, next)?,

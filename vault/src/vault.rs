@@ -3,7 +3,7 @@
 
 use core::fmt;
 use core::time::Duration;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
@@ -276,6 +276,8 @@ pub struct Vault<S> {
     leases: AtomicU64,
     /// New tokens the store failed to take, until it does ([`Vault::store_held`]).
     held: Mutex<Vec<Held>>,
+    /// How many of them a [`Vault::store_held`] has taken out of `held` to store right now.
+    storing: AtomicUsize,
 }
 
 /// A refresh's new tokens that the store failed to take, and what their decision needs.
@@ -318,7 +320,15 @@ impl<S: Store> Vault<S> {
     /// [`Key::from_env`](crate::seal::Key::from_env) or a key file.
     pub fn new(store: S, keys: Keyring, settings: Settings) -> Vault<S> {
         let owner = format!("{:016x}", entropy());
-        Vault { store, keys, settings, owner, leases: AtomicU64::new(0), held: Mutex::new(Vec::new()) }
+        Vault {
+            store,
+            keys,
+            settings,
+            owner,
+            leases: AtomicU64::new(0),
+            held: Mutex::new(Vec::new()),
+            storing: AtomicUsize::new(0),
+        }
     }
 
     /// The store.
@@ -723,7 +733,8 @@ impl<S: Store> Vault<S> {
     /// How many sellers' new tokens this vault holds in memory because the store failed to
     /// take them (see [`VaultError::NotYetStored`]). They are lost if the process ends first.
     pub fn held(&self) -> usize {
-        self.held.lock().unwrap_or_else(PoisonError::into_inner).len()
+        let held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        held.len() + self.storing.load(Ordering::SeqCst)
     }
 
     /// Stores the new tokens the vault holds in memory because the store failed to take them
@@ -746,7 +757,12 @@ impl<S: Store> Vault<S> {
     /// # Ok(()) }
     /// ```
     pub fn store_held(&self) -> Result<usize, VaultError> {
-        let waiting = std::mem::take(&mut *self.held.lock().unwrap_or_else(PoisonError::into_inner));
+        let waiting = {
+            let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+            self.storing.fetch_add(held.len(), Ordering::SeqCst);
+            std::mem::take(&mut *held)
+        };
+        let taken = waiting.len();
         let now = self.now();
         let (mut left, mut failed) = (Vec::new(), None);
         for held in waiting {
@@ -757,6 +773,11 @@ impl<S: Store> Vault<S> {
             let mut completed = Completed::Stale;
             let stored = self.store.update(&held.merchant_id, &mut |current| {
                 let row = current?;
+                if row.tokens == held.sealed {
+                    // Stored already: a commit whose answer was lost had landed after all.
+                    completed = Completed::Stored;
+                    return None;
+                }
                 let (done, write) =
                     decide::complete(&row.record, held.fence, held.completion, now, &self.settings.policy);
                 completed = done;
@@ -777,9 +798,10 @@ impl<S: Store> Vault<S> {
         }
         let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
         held.extend(left);
+        self.storing.fetch_sub(taken, Ordering::SeqCst);
         match failed {
             Some(error) => Err(error.into()),
-            None => Ok(held.len()),
+            None => Ok(held.len() + self.storing.load(Ordering::SeqCst)),
         }
     }
 

@@ -357,7 +357,7 @@ fn new_tokens_outlive_the_database_down_past_the_reconnect_window() {
     let twice = pkce_presented_twice(&square, &mut HashSet::new());
     let refused = pkce.iter().filter(|m| !accepted_by_fake(&setup.vault, &client, m)).count();
     println!(
-        "pg outage: the server down past the reconnect window, new tokens held for {held_seen} sellers; \
+        "pg outage: the server down past the reconnect window, sellers with new tokens held: {held_seen}; \
          {SELLERS} sellers refreshed once, PKCE tokens presented twice: {twice}, refused by the fake afterwards: \
          {refused}, fake refused reuses: {}",
         square.refused_reuses()

@@ -1,7 +1,8 @@
 //! The PostgreSQL store's own contract: migrations (versioned, idempotent, safe when many
 //! start at once), `update` as one serialised transaction per seller, `due` skipping rows
-//! another transaction holds, a connection cut mid-transaction recovered without help, and no
-//! password in `Debug`.
+//! another transaction holds, a connection cut mid-transaction recovered without help, a lease
+//! whose statement's answer was lost given back once the server answers again, and no password
+//! in `Debug`.
 #![cfg(feature = "postgres")]
 
 mod common;
@@ -9,7 +10,7 @@ mod common;
 use std::sync::Barrier;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::pg::PgDb;
+use common::pg::{CutProxy, PgDb};
 use common::*;
 use square_oauth::Flow;
 use square_oauth::jiff::Timestamp;
@@ -361,4 +362,104 @@ fn the_store_debug_shows_no_password() {
         assert!(!password.is_empty() && !shown.contains(&password), "{shown}");
     }
     assert!(shown.contains("PostgresStore"));
+}
+
+/// A store through a [`CutProxy`], with one connection and a short reconnect window.
+fn through(proxy: &CutProxy, db: &PgDb) -> PostgresStore {
+    PostgresStore::with_pool(&db.conninfo_via(proxy.addr), 1)
+        .expect("the store opens through the proxy")
+        .reconnect_for(std::time::Duration::from_millis(300))
+}
+
+fn leased_by(store: &PostgresStore, sellers: &[square_oauth::MerchantId], owner: &str) -> usize {
+    sellers
+        .iter()
+        .filter(|m| store.get(m).unwrap().unwrap().record.lease.is_some_and(|lease| lease.owner == owner))
+        .count()
+}
+
+/// A claim's statement commits, its answer is lost, and the server stays away past the store's
+/// reconnect window, so the store cannot read back what it took: the caller gets an error and
+/// sends nothing. The lease it took is given back by the store's next call, instead of staying
+/// until it expires (and then, on a PKCE seller, reading as an unknown outcome). Both claims:
+/// the lease alone, and a result stored with the next lease in one statement.
+#[test]
+fn a_claim_whose_answer_was_lost_gives_its_lease_back_once_the_server_answers() {
+    use square_oauth_vault::Claim;
+    let Some(db) = PgDb::new("lost_claim") else { return };
+    let square = fake();
+    let vault = pg_vault(&db);
+    let pkce = grant(&square, &vault, 3, Flow::Pkce);
+    let proxy = CutProxy::start(db.server());
+    let store = through(&proxy, &db);
+    let now = Timestamp::now() + square_oauth::jiff::SignedDuration::from_hours(24 * 8);
+    let expires_at = now + square_oauth::jiff::SignedDuration::from_mins(10);
+    for with_result in [false, true] {
+        let owner = if with_result { "replace-and-claim-whose-answer-is-lost" } else { "claim-whose-answer-is-lost" };
+        let claim = Claim { now, owner, expires_at, from: Timestamp::MIN };
+        proxy.cut_answer_to(owner.as_bytes());
+        let lost = if with_result {
+            let expected = vault.store().get(&pkce[0]).unwrap().unwrap();
+            let mut next = expected.clone();
+            next.record.refreshes += 1;
+            store.replace_and_claim(&expected, &next, &claim).map(|_| ())
+        } else {
+            store.claim_leases(&claim, 1).map(|_| ())
+        };
+        let error = lost.expect_err("no answer, and no server to ask");
+        assert_eq!(proxy.cuts(), 1 + usize::from(with_result), "{error}");
+        // It landed (read past the proxy): one seller leased by the lost claim.
+        assert_eq!(leased_by(vault.store(), &pkce, owner), 1);
+
+        proxy.up();
+        let next = Claim { owner: "next-claim", ..claim };
+        let taken = store.claim_leases(&next, 3).expect("a claim");
+        assert_eq!(taken.len(), 3, "{owner}: the lost claim's seller is claimable again at once");
+        assert_eq!(leased_by(vault.store(), &pkce, owner), 0);
+        assert_eq!(leased_by(vault.store(), &pkce, next.owner), 3);
+        for merchant in &pkce {
+            let row = vault.store().get(merchant).unwrap().unwrap();
+            assert!(
+                store
+                    .update(merchant, &mut |_| square_oauth_vault::decide::release(&row.record, row.record.fence)
+                        .map(|record| square_oauth_vault::Row { record, tokens: row.tokens.clone() }))
+                    .is_ok()
+            );
+        }
+    }
+}
+
+/// The same for a lease taken in a transaction (`update`, as `begin_refresh` takes one): the
+/// answer to its `COMMIT` is lost and the server stays away; the next call gives it back.
+#[test]
+fn a_lease_whose_commit_answer_was_lost_is_given_back_once_the_server_answers() {
+    use square_oauth_vault::decide;
+    let Some(db) = PgDb::new("lost_commit") else { return };
+    let square = fake();
+    let vault = pg_vault(&db);
+    let pkce = grant(&square, &vault, 2, Flow::Pkce);
+    let proxy = CutProxy::start(db.server());
+    let store = through(&proxy, &db);
+    let now = Timestamp::now();
+    let owner = "lease-whose-commit-answer-is-lost";
+    let before = vault.store().get(&pkce[0]).unwrap().unwrap();
+    proxy.cut_answer_to(b"COMMIT");
+    let error = store
+        .update(&pkce[0], &mut |current| {
+            let row = current?;
+            let record =
+                decide::take_lease(&row.record, owner, now + square_oauth::jiff::SignedDuration::from_mins(10));
+            Some(square_oauth_vault::Row { record, tokens: row.tokens.clone() })
+        })
+        .expect_err("no answer, and no server to ask");
+    assert_eq!(proxy.cuts(), 1, "{error}");
+    assert_eq!(leased_by(vault.store(), &pkce, owner), 1, "the commit landed");
+
+    proxy.up();
+    // Any call that writes settles it first; this one writes nothing.
+    store.update(&pkce[1], &mut |_| None).expect("an update");
+    let after = vault.store().get(&pkce[0]).unwrap().unwrap();
+    assert_eq!(after.record.lease, None);
+    assert_eq!(after.record.fence, before.record.fence + 1, "released, not undone: the fencing number stays");
+    assert_eq!(after.tokens, before.tokens);
 }

@@ -126,3 +126,130 @@ pub fn cluster_or_skip(name: &str) -> Option<(String, String)> {
     }
     cluster
 }
+
+impl PgDb {
+    /// Where the server is (host and port), from the connection string.
+    pub fn server(&self) -> (String, u16) {
+        let config: postgres::Config = self.conninfo.parse().expect("a connection string");
+        let host = match config.get_hosts().first() {
+            Some(postgres::config::Host::Tcp(host)) => host.clone(),
+            _ => "localhost".to_owned(),
+        };
+        (host, config.get_ports().first().copied().unwrap_or(5432))
+    }
+
+    /// This schema's connection string, but to `addr` (a [`CutProxy`]) instead of the server.
+    pub fn conninfo_via(&self, addr: std::net::SocketAddr) -> String {
+        let config: postgres::Config = self.conninfo.parse().expect("a connection string");
+        let quote = |value: &str| value.replace('\\', "\\\\").replace('\'', "\\'");
+        let mut pairs = vec![format!("host='{}'", addr.ip()), format!("port='{}'", addr.port())];
+        let password = config.get_password().map(|p| String::from_utf8_lossy(p).into_owned());
+        let named = [
+            ("user", config.get_user()),
+            ("password", password.as_deref()),
+            ("dbname", config.get_dbname()),
+            ("options", config.get_options()),
+        ];
+        pairs.extend(named.iter().filter_map(|(key, value)| value.map(|v| format!("{key}='{}'", quote(v)))));
+        pairs.join(" ")
+    }
+}
+
+/// A TCP proxy in front of the test server that can lose the answer to one statement: it
+/// forwards the client's bytes holding a chosen needle, drops what the server answers, cuts
+/// the connection, and from then on refuses every connection until [`up`](Self::up). The
+/// statement ran and committed; the client never hears, and cannot ask.
+pub struct CutProxy {
+    pub addr: std::net::SocketAddr,
+    shared: std::sync::Arc<std::sync::Mutex<Cut>>,
+}
+
+#[derive(Default)]
+struct Cut {
+    needle: Option<Vec<u8>>,
+    down: bool,
+    cuts: usize,
+}
+
+impl CutProxy {
+    pub fn start(server: (String, u16)) -> CutProxy {
+        use std::io::{Read as _, Write as _};
+        use std::net::{Shutdown, TcpListener, TcpStream};
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering};
+
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        let addr = listener.local_addr().unwrap();
+        let shared = Arc::new(std::sync::Mutex::new(Cut::default()));
+        let accepting = shared.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                if accepting.lock().unwrap().down {
+                    continue; // dropped: refused
+                }
+                let Ok(upstream) = TcpStream::connect((server.0.as_str(), server.1)) else { continue };
+                let cutting = Arc::new(AtomicBool::new(false));
+                let close = |a: &TcpStream, b: &TcpStream| {
+                    let _ = a.shutdown(Shutdown::Both);
+                    let _ = b.shutdown(Shutdown::Both);
+                };
+                let (mut from, mut to) = (client.try_clone().unwrap(), upstream.try_clone().unwrap());
+                let (shared, cut) = (accepting.clone(), cutting.clone());
+                std::thread::spawn(move || {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    while let Ok(n @ 1..) = from.read(&mut buf) {
+                        {
+                            let mut state = shared.lock().unwrap();
+                            if state.down && !cut.load(Ordering::SeqCst) {
+                                break;
+                            }
+                            if let Some(needle) = &state.needle
+                                && buf[..n].windows(needle.len()).any(|w| w == needle.as_slice())
+                            {
+                                cut.store(true, Ordering::SeqCst);
+                                state.needle = None;
+                                state.down = true;
+                                state.cuts += 1;
+                            }
+                        }
+                        if to.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    close(&from, &to);
+                });
+                let (mut from, mut to) = (upstream, client);
+                std::thread::spawn(move || {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    while let Ok(n @ 1..) = from.read(&mut buf) {
+                        if cutting.load(Ordering::SeqCst) {
+                            // The answer is lost; give the server a moment to finish its commit.
+                            std::thread::sleep(std::time::Duration::from_millis(200));
+                            break;
+                        }
+                        if to.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    close(&from, &to);
+                });
+            }
+        });
+        CutProxy { addr, shared }
+    }
+
+    /// Loses the answer to the next client message holding `needle`, then goes down.
+    pub fn cut_answer_to(&self, needle: &[u8]) {
+        self.shared.lock().unwrap().needle = Some(needle.to_vec());
+    }
+
+    /// How many answers were cut so far.
+    pub fn cuts(&self) -> usize {
+        self.shared.lock().unwrap().cuts
+    }
+
+    /// Takes connections again.
+    pub fn up(&self) {
+        self.shared.lock().unwrap().down = false;
+    }
+}
