@@ -272,7 +272,7 @@ pub(crate) fn ms(t: Timestamp) -> Timestamp {
 }
 
 impl GrantMeta {
-    fn to_ms(self) -> GrantMeta {
+    pub(crate) fn to_ms(self) -> GrantMeta {
         GrantMeta {
             obtained_at: ms(self.obtained_at),
             expires_at: self.expires_at.map(ms),

@@ -316,9 +316,10 @@ impl fmt::Debug for PostgresStore {
 }
 
 /// A lease a lost statement may have taken, that nothing will be sent with.
+#[derive(PartialEq)]
 enum Unsettled {
-    /// Every lease held by this claim's owner (a claim's owner is a name of its own).
-    Claim(String),
+    /// Every lease held by this claim's owner with this claim's expiry.
+    Claim { owner: String, expires_at: Timestamp },
     /// The lease on one seller with exactly this owner and fencing number.
     Lease { merchant: MerchantId, owner: String, fence: u64 },
 }
@@ -445,7 +446,7 @@ impl PostgresStore {
     /// Runs a one-statement method, again on a fresh connection when the pooled one turns out
     /// to be gone (the server restarted, the backend was terminated), for up to [`reconnect_for`](Self::reconnect_for).
     fn simple<T>(&self, mut f: impl FnMut(&mut Conn) -> Result<T, Failure>) -> Result<T, StoreError> {
-        let mut retries = Retries::new(self.reconnect_for);
+        let mut retries = self.retries();
         loop {
             match self.with(&mut f) {
                 Ok(value) => return Ok(value),
@@ -484,11 +485,13 @@ impl PostgresStore {
         })
     }
 
-    /// Gives back every lease held by `owner`, the name of one claim whose statement may have
+    /// Gives back every lease held by `owner` expiring at `expires_at`, one claim's (its name is
+    /// its own, and the expiry tells it from another claim by the same name), whose statement may have
     /// committed before its connection went: the rows it leased are not known as they were
     /// before, and nothing was sent with those leases, so they are released (as
     /// [`decide::release`] decides) and claimed again.
-    fn give_back_leases(&self, owner: &str) -> Result<(), StoreError> {
+    fn give_back_leases(&self, owner: &str, expires_at: Timestamp) -> Result<(), StoreError> {
+        let ours = |lease: &Lease| lease.owner == owner && millis(lease.expires_at) == millis(expires_at);
         let leased = self.simple(|c| {
             let rows = c.client.query(&c.leased_by, &[&owner]).map_err(classify("find a lost lease"))?;
             rows.iter()
@@ -500,11 +503,25 @@ impl PostgresStore {
             tracing::warn!(merchant_id = %merchant, "a lease taken as the connection was lost; giving it back");
             self.update_row(&merchant, &mut |current| {
                 let row = current?;
-                row.record.lease.as_ref().filter(|lease| lease.owner == owner)?;
+                row.record.lease.as_ref().filter(|lease| ours(lease))?;
                 decide::release(&row.record, row.record.fence).map(|record| Row { record, tokens: row.tokens.clone() })
             })?;
         }
         Ok(())
+    }
+
+    /// After a claim's statement was lost: gives back the leases it may have taken, if it may
+    /// have reached the server.
+    fn give_back_claim(&self, reached: bool, claim: &Claim<'_>) -> Result<(), StoreError> {
+        if reached { self.give_back_leases(claim.owner, claim.expires_at) } else { Ok(()) }
+    }
+
+    /// Remembers the leases of a claim whose statement was lost and that could not be given
+    /// back now, if it may have reached the server.
+    fn unsettled_claim(&self, reached: bool, claim: &Claim<'_>) {
+        if reached {
+            self.unsettled(Unsettled::Claim { owner: claim.owner.to_owned(), expires_at: claim.expires_at });
+        }
     }
 
     /// Remembers a lease that may have been taken and could not be given back now.
@@ -515,17 +532,23 @@ impl PostgresStore {
         self.unsettled.lock().unwrap_or_else(PoisonError::into_inner).push(lease);
     }
 
-    /// Gives back the leases remembered by [`unsettled`](Self::unsettled); those it still
-    /// cannot are kept for the next call.
+    /// Gives back the leases remembered by [`unsettled`](Self::unsettled), after a call that
+    /// reached the server: each once, without waiting for a lost connection to come back, and
+    /// none after the first that fails (they are kept for the next call).
     fn settle(&self) {
         let waiting = std::mem::take(&mut *self.unsettled.lock().unwrap_or_else(PoisonError::into_inner));
         if waiting.is_empty() {
             return;
         }
+        SETTLING.set(true);
         let mut left = Vec::new();
         for lease in waiting {
+            if !left.is_empty() {
+                left.push(lease);
+                continue;
+            }
             let given_back = match &lease {
-                Unsettled::Claim(owner) => self.give_back_leases(owner),
+                Unsettled::Claim { owner, expires_at } => self.give_back_leases(owner, *expires_at),
                 Unsettled::Lease { merchant, owner, fence } => self.update_row(merchant, &mut |current| {
                     let row = current?;
                     row.record.lease.as_ref().filter(|lease| lease.owner == *owner && lease.fence == *fence)?;
@@ -536,19 +559,44 @@ impl PostgresStore {
                 left.push(lease);
             }
         }
+        SETTLING.set(false);
         self.unsettled.lock().unwrap_or_else(PoisonError::into_inner).extend(left);
     }
 
-    /// [`Store::update`] without settling first.
+    /// `result`, after settling ([`settle`](Self::settle)) when it is `Ok`: the server answers.
+    fn settled<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        if result.is_ok() {
+            self.settle();
+        }
+        result
+    }
+
+    /// How this store's methods go on after a failed attempt: through lost connections for its
+    /// window, or not at all while settling.
+    fn retries(&self) -> Retries {
+        Retries::new(if SETTLING.get() { Duration::ZERO } else { self.reconnect_for })
+    }
+
+    /// [`Store::update`] without settling.
     fn update_row(
         &self,
         merchant: &MerchantId,
         decide: &mut dyn FnMut(Option<&Row>) -> Option<Row>,
     ) -> Result<(), StoreError> {
-        let mut retries = Retries::new(self.reconnect_for);
+        let mut retries = self.retries();
+        // A lease a commit whose answer was lost may have written, not read back: given back
+        // unless a later attempt writes that same lease (then the caller holds it).
+        let mut unknown: Option<Unsettled> = None;
         loop {
             let error = match self.with(|c| attempt(c, merchant, decide)) {
-                Ok(Attempt::Done) => return Ok(()),
+                Ok(Attempt::Done(written)) => {
+                    if let Some(lease) = unknown
+                        && taken(None, written.as_deref()).as_ref() != Some(&lease)
+                    {
+                        self.unsettled(lease);
+                    }
+                    return Ok(());
+                }
                 Ok(Attempt::CommitUnknown(before, written, error)) => {
                     // The commit may have landed before the connection went. If the row reads
                     // back as written, it did (the row carries the lease's owner and fencing
@@ -560,11 +608,7 @@ impl PostgresStore {
                             continue;
                         }
                         Err(_) => {
-                            // Unknown, and the caller gets an error: nothing will be sent with
-                            // a lease this write took.
-                            if let Some(lease) = taken(before.as_deref(), &written) {
-                                self.unsettled(lease);
-                            }
+                            unknown = taken(before.as_deref(), Some(&written)).or(unknown);
                             error
                         }
                     }
@@ -576,9 +620,21 @@ impl PostgresStore {
                 Err(Failure::Fatal(error)) => return Err(error),
                 Err(Failure::Lost(error)) => error,
             };
-            retries.lost(error)?;
+            if let Err(error) = retries.lost(error) {
+                // The caller gets an error: nothing will be sent with that lease.
+                if let Some(lease) = unknown {
+                    self.unsettled(lease);
+                }
+                return Err(error);
+            }
         }
     }
+}
+
+thread_local! {
+    /// Whether this thread is settling ([`PostgresStore::settle`]): its calls do not wait for a
+    /// lost connection to come back.
+    static SETTLING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// How a method goes on after a failed attempt: again after a lost connection, pausing from
@@ -765,7 +821,8 @@ impl Values {
 
 /// What one attempt of [`Store::update`] did.
 enum Attempt {
-    Done,
+    /// Committed, with the row written (`None`: nothing was written).
+    Done(Option<Box<Row>>),
     /// The connection was lost while committing `written` over the row as it was (`None`: a
     /// new row): it may or may not be stored.
     CommitUnknown(Option<Box<Row>>, Box<Row>, StoreError),
@@ -785,7 +842,7 @@ fn attempt(
     let Some(next) = decide(current.as_ref()) else {
         // Nothing to write: the rollback only releases the row lock.
         tx.rollback().map_err(classify("roll back"))?;
-        return Ok(Attempt::Done);
+        return Ok(Attempt::Done(None));
     };
     if next.record.merchant_id != *merchant {
         return Err(Failure::Fatal(StoreError::msg("a decision wrote another seller's row")));
@@ -795,7 +852,7 @@ fn attempt(
     let statement = if current.is_some() { &*update } else { &*insert };
     tx.execute(statement, &params).map_err(classify("write a seller"))?;
     match tx.commit().map_err(classify("commit")) {
-        Ok(()) => Ok(Attempt::Done),
+        Ok(()) => Ok(Attempt::Done(Some(Box::new(next)))),
         Err(Failure::Lost(e)) => Ok(Attempt::CommitUnknown(current.map(Box::new), Box::new(next), e)),
         Err(other) => Err(other),
     }
@@ -843,8 +900,10 @@ fn claim_attempt(
     }
 }
 
-/// The lease `written` takes over `before` (`None`: a new row), if it takes one.
-fn taken(before: Option<&Row>, written: &Row) -> Option<Unsettled> {
+/// The lease `written` takes over `before` (`None`: a new row, or any lease counts), if it
+/// takes one.
+fn taken(before: Option<&Row>, written: Option<&Row>) -> Option<Unsettled> {
+    let written = written?;
     let lease = written.record.lease.as_ref()?;
     if before.and_then(|row| row.record.lease.as_ref()) == Some(lease) {
         return None;
@@ -869,30 +928,30 @@ impl Store for PostgresStore {
         merchant: &MerchantId,
         decide: &mut dyn FnMut(Option<&Row>) -> Option<Row>,
     ) -> Result<(), StoreError> {
-        self.settle();
-        self.update_row(merchant, decide)
+        self.settled(self.update_row(merchant, decide))
     }
 
     fn replace(&self, expected: &Row, next: &Row) -> Result<bool, StoreError> {
-        self.settle();
-        let (old, new) = swap_values(expected, next)?;
-        let params = swap_params(&old, &new, expected, next);
-        let mut retries = Retries::new(self.reconnect_for);
-        loop {
-            // One statement, committed on its own: durable when it returns (synchronous_commit).
-            let error = match self.with(|c| c.client.execute(&c.replace, &params).map_err(classify("replace a seller")))
-            {
-                Ok(n) => return Ok(n == 1),
-                Err(Failure::Fatal(error)) => return Err(error),
-                // Contended: the caller decides again under `update`, which waits its turn.
-                Err(Failure::Conflict) => return Ok(false),
-                Err(Failure::Lost(error)) => error,
-            };
-            retries.lost(error)?;
-            if let Some(swapped) = self.swapped(expected, next)? {
-                return Ok(swapped);
+        self.settled((|| {
+            let (old, new) = swap_values(expected, next)?;
+            let params = swap_params(&old, &new, expected, next);
+            let mut retries = self.retries();
+            loop {
+                // One statement, committed on its own: durable when it returns (synchronous_commit).
+                let error =
+                    match self.with(|c| c.client.execute(&c.replace, &params).map_err(classify("replace a seller"))) {
+                        Ok(n) => return Ok(n == 1),
+                        Err(Failure::Fatal(error)) => return Err(error),
+                        // Contended: the caller decides again under `update`, which waits its turn.
+                        Err(Failure::Conflict) => return Ok(false),
+                        Err(Failure::Lost(error)) => error,
+                    };
+                retries.lost(error)?;
+                if let Some(swapped) = self.swapped(expected, next)? {
+                    return Ok(swapped);
+                }
             }
-        }
+        })())
     }
 
     fn delete(&self, merchant: &MerchantId) -> Result<bool, StoreError> {
@@ -925,111 +984,117 @@ impl Store for PostgresStore {
         limit: usize,
         decide: &mut dyn FnMut(&Row) -> Option<Row>,
     ) -> Result<Vec<Row>, StoreError> {
-        self.settle();
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let mut retries = Retries::new(self.reconnect_for);
-        loop {
-            let error = match self.with(|c| claim_attempt(c, now, limit, decide)) {
-                Ok(Claimed::Done(written)) => return Ok(written),
-                Ok(Claimed::CommitUnknown(written)) => {
-                    // As in `update`: a row that reads back as written (it carries the lease's
-                    // owner and fencing number) was claimed; any other was not.
-                    let mut landed = Vec::new();
-                    for (_, row) in &written {
-                        match self.get(&row.record.merchant_id) {
-                            Ok(read) if read == Some(row.as_stored()) => landed.push(row.clone()),
-                            Ok(_) => {}
-                            Err(error) => {
-                                // The caller gets an error: nothing will be sent with the
-                                // leases this claim may have taken.
-                                for (before, row) in &written {
-                                    if let Some(lease) = taken(Some(before), row) {
-                                        self.unsettled(lease);
+        self.settled((|| {
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let mut retries = self.retries();
+            loop {
+                let error = match self.with(|c| claim_attempt(c, now, limit, decide)) {
+                    Ok(Claimed::Done(written)) => return Ok(written),
+                    Ok(Claimed::CommitUnknown(written)) => {
+                        // As in `update`: a row that reads back as written (it carries the lease's
+                        // owner and fencing number) was claimed; any other was not.
+                        let mut landed = Vec::new();
+                        for (_, row) in &written {
+                            match self.get(&row.record.merchant_id) {
+                                Ok(read) if read == Some(row.as_stored()) => landed.push(row.clone()),
+                                Ok(_) => {}
+                                Err(error) => {
+                                    // The caller gets an error: nothing will be sent with the
+                                    // leases this claim may have taken.
+                                    for (before, row) in &written {
+                                        if let Some(lease) = taken(Some(before), Some(row)) {
+                                            self.unsettled(lease);
+                                        }
                                     }
+                                    return Err(error);
                                 }
-                                return Err(error);
                             }
                         }
+                        return Ok(landed);
                     }
-                    return Ok(landed);
-                }
-                Err(Failure::Conflict) => {
-                    retries.conflict("claiming due sellers")?;
-                    continue;
-                }
-                Err(Failure::Fatal(error)) => return Err(error),
-                Err(Failure::Lost(error)) => error,
-            };
-            retries.lost(error)?;
-        }
+                    Err(Failure::Conflict) => {
+                        retries.conflict("claiming due sellers")?;
+                        continue;
+                    }
+                    Err(Failure::Fatal(error)) => return Err(error),
+                    Err(Failure::Lost(error)) => error,
+                };
+                retries.lost(error)?;
+            }
+        })())
     }
 
     fn claim_leases(&self, claim: &Claim<'_>, limit: usize) -> Result<Vec<Row>, StoreError> {
-        self.settle();
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let (now, expires_at, from) = (millis(claim.now), millis(claim.expires_at), millis(claim.from));
-        let mut retries = Retries::new(self.reconnect_for);
-        loop {
-            // One statement, committed on its own: durable when it returns (synchronous_commit).
-            let error = match self.with(|c| {
-                let statement = match limit {
-                    1 => c.lease.clone(),
-                    n => c.client.prepare(&lease_sql(n)).map_err(classify("prepare"))?,
+        self.settled((|| {
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let (now, expires_at, from) = (millis(claim.now), millis(claim.expires_at), millis(claim.from));
+            let mut retries = self.retries();
+            // Whether a statement may have reached the server (a connection was had for it).
+            let mut reached = false;
+            loop {
+                // One statement, committed on its own: durable when it returns (synchronous_commit).
+                let error = match self.with(|c| {
+                    reached = true;
+                    let statement = match limit {
+                        1 => c.lease.clone(),
+                        n => c.client.prepare(&lease_sql(n)).map_err(classify("prepare"))?,
+                    };
+                    let rows = c
+                        .client
+                        .query(&statement, &[&now, &claim.owner, &expires_at, &from])
+                        .map_err(classify("lease due sellers"))?;
+                    rows.iter().map(read_row).collect::<Result<Vec<_>, _>>().map_err(Failure::Fatal)
+                }) {
+                    Ok(before) => return Ok(before),
+                    Err(Failure::Fatal(error)) => return Err(error),
+                    Err(Failure::Conflict) => {
+                        retries.conflict("leasing due sellers")?;
+                        continue;
+                    }
+                    Err(Failure::Lost(error)) => error,
                 };
-                let rows = c
-                    .client
-                    .query(&statement, &[&now, &claim.owner, &expires_at, &from])
-                    .map_err(classify("lease due sellers"))?;
-                rows.iter().map(read_row).collect::<Result<Vec<_>, _>>().map_err(Failure::Fatal)
-            }) {
-                Ok(before) => return Ok(before),
-                Err(Failure::Fatal(error)) => return Err(error),
-                Err(Failure::Conflict) => {
-                    retries.conflict("leasing due sellers")?;
-                    continue;
+                if let Err(error) = retries.lost(error).and_then(|()| self.give_back_claim(reached, claim)) {
+                    self.unsettled_claim(reached, claim);
+                    return Err(error);
                 }
-                Err(Failure::Lost(error)) => error,
-            };
-            if let Err(error) = retries.lost(error).and_then(|()| self.give_back_leases(claim.owner)) {
-                self.unsettled(Unsettled::Claim(claim.owner.to_owned()));
-                return Err(error);
             }
-        }
+        })())
     }
 
     fn replace_and_claim(&self, expected: &Row, next: &Row, claim: &Claim<'_>) -> Result<(bool, Vec<Row>), StoreError> {
-        self.settle();
-        let (old, new) = swap_values(expected, next)?;
-        let (now, expires_at, from) = (millis(claim.now), millis(claim.expires_at), millis(claim.from));
-        let mut params = swap_params(&old, &new, expected, next);
-        params.extend_from_slice(&[&now, &claim.owner, &expires_at, &from]);
-        // One statement, committed on its own: durable when it returns (synchronous_commit).
-        let error = match self.with(|c| {
-            let row = c.client.query_one(&c.replace_and_lease, &params).map_err(classify("replace and lease"))?;
-            let replaced = get::<i64>(&row, 0).map_err(Failure::Fatal)? == 1;
-            let leased = get::<Option<&str>>(&row, 1).map_err(Failure::Fatal)?.is_some();
-            let before = if leased { vec![read_row_at(&row, 1).map_err(Failure::Fatal)?] } else { Vec::new() };
-            Ok((replaced, before))
-        }) {
-            Ok(done) => return Ok(done),
-            Err(Failure::Fatal(error)) => return Err(error),
-            // Contended: the caller decides again under `update`, and claims on its own.
-            Err(Failure::Conflict) => return Ok((false, Vec::new())),
-            Err(Failure::Lost(error)) => error,
-        };
-        // The connection went: the statement may have landed or not, as a whole. Give back any
-        // lease it took, and finish the replacement and the claim one at a time.
-        if let Err(error) =
-            Retries::new(self.reconnect_for).lost(error).and_then(|()| self.give_back_leases(claim.owner))
-        {
-            self.unsettled(Unsettled::Claim(claim.owner.to_owned()));
-            return Err(error);
-        }
-        let replaced = match self.swapped(expected, next)? {
-            Some(swapped) => swapped,
-            None => self.replace(expected, next)?,
-        };
-        Ok((replaced, self.claim_leases(claim, 1)?))
+        self.settled((|| {
+            let (old, new) = swap_values(expected, next)?;
+            let (now, expires_at, from) = (millis(claim.now), millis(claim.expires_at), millis(claim.from));
+            let mut params = swap_params(&old, &new, expected, next);
+            params.extend_from_slice(&[&now, &claim.owner, &expires_at, &from]);
+            // One statement, committed on its own: durable when it returns (synchronous_commit).
+            let mut reached = false;
+            let error = match self.with(|c| {
+                reached = true;
+                let row = c.client.query_one(&c.replace_and_lease, &params).map_err(classify("replace and lease"))?;
+                let replaced = get::<i64>(&row, 0).map_err(Failure::Fatal)? == 1;
+                let leased = get::<Option<&str>>(&row, 1).map_err(Failure::Fatal)?.is_some();
+                let before = if leased { vec![read_row_at(&row, 1).map_err(Failure::Fatal)?] } else { Vec::new() };
+                Ok((replaced, before))
+            }) {
+                Ok(done) => return Ok(done),
+                Err(Failure::Fatal(error)) => return Err(error),
+                // Contended: the caller decides again under `update`, and claims on its own.
+                Err(Failure::Conflict) => return Ok((false, Vec::new())),
+                Err(Failure::Lost(error)) => error,
+            };
+            // The connection went: the statement may have landed or not, as a whole. Give back any
+            // lease it took, and finish the replacement and the claim one at a time.
+            if let Err(error) = self.retries().lost(error).and_then(|()| self.give_back_claim(reached, claim)) {
+                self.unsettled_claim(reached, claim);
+                return Err(error);
+            }
+            let replaced = match self.swapped(expected, next)? {
+                Some(swapped) => swapped,
+                None => self.replace(expected, next)?,
+            };
+            Ok((replaced, self.claim_leases(claim, 1)?))
+        })())
     }
 
     fn remember_event(&self, event_id: &str, received_at: Timestamp) -> Result<bool, StoreError> {

@@ -127,7 +127,8 @@ pub enum VaultError {
     /// Square gave new tokens and the store failed to take them (past its own retries). The
     /// vault holds them in memory, sealed, and stores them with
     /// [`Vault::store_held`]: [`Vault::refresh_due`] and [`Vault::run_refresher`] do so before
-    /// every round, and the refresher loop does not end while it holds any. A PKCE seller's
+    /// every round, and [`Vault::run_refresher`] does not end on a store error while it holds
+    /// any (only when stopped). A PKCE seller's
     /// old refresh token is spent by then, so these are the only live tokens there are: they
     /// are lost if the process ends first (the seller's outcome then stays unknown).
     #[error(
@@ -419,8 +420,9 @@ impl<S: Store> Vault<S> {
     /// there is none. One short transaction; nothing is held when it returns.
     pub fn begin_refresh(&self, merchant_id: &MerchantId, force: bool) -> Result<Begin, VaultError> {
         if self.held() > 0 {
-            // Best effort: a store still failing fails the lease below all the same.
-            let _ = self.store_held();
+            // This seller's only, so that a reader does not wait for every seller's; best
+            // effort: a store still failing fails the lease below all the same.
+            let _ = self.store_held_of(Some(merchant_id));
         }
         let now = self.now();
         let owner = self.lease_owner();
@@ -587,7 +589,8 @@ impl<S: Store> Vault<S> {
     }
 
     /// Takes in how the flight's call ended, and stores the result by compare-and-swap on the
-    /// fencing number. New tokens are durable when this returns.
+    /// fencing number. New tokens are durable when this returns `Ok`; on
+    /// [`VaultError::NotYetStored`] the vault holds them ([`store_held`](Self::store_held)).
     pub fn finish_refresh(
         &self,
         flight: Box<Flight>,
@@ -757,10 +760,18 @@ impl<S: Store> Vault<S> {
     /// # Ok(()) }
     /// ```
     pub fn store_held(&self) -> Result<usize, VaultError> {
+        self.store_held_of(None)
+    }
+
+    /// [`store_held`](Self::store_held) for one seller's held tokens, or (`None`) everyone's.
+    fn store_held_of(&self, only: Option<&MerchantId>) -> Result<usize, VaultError> {
         let waiting = {
             let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
-            self.storing.fetch_add(held.len(), Ordering::SeqCst);
-            std::mem::take(&mut *held)
+            let (waiting, others) =
+                std::mem::take(&mut *held).into_iter().partition(|h| only.is_none_or(|m| *m == h.merchant_id));
+            *held = others;
+            self.storing.fetch_add(waiting.len(), Ordering::SeqCst);
+            waiting
         };
         let taken = waiting.len();
         let now = self.now();
@@ -773,8 +784,8 @@ impl<S: Store> Vault<S> {
             let mut completed = Completed::Stale;
             let stored = self.store.update(&held.merchant_id, &mut |current| {
                 let row = current?;
-                if row.tokens == held.sealed {
-                    // Stored already: a commit whose answer was lost had landed after all.
+                if already_stored(&row.record, &held) {
+                    // A commit whose answer was lost had landed after all.
                     completed = Completed::Stored;
                     return None;
                 }
@@ -789,7 +800,7 @@ impl<S: Store> Vault<S> {
                     tracing::info!(merchant_id = %held.merchant_id, fence = held.fence, "held tokens stored")
                 }
                 Ok(()) => tracing::warn!(merchant_id = %held.merchant_id, fence = held.fence,
-                    "held tokens dropped: the seller was granted again, revoked or forgotten since"),
+                    "held tokens dropped: the seller was leased again, granted again, revoked or forgotten since"),
                 Err(error) => {
                     failed = Some(error);
                     left.push(held);
@@ -989,8 +1000,9 @@ impl<S: Store> Vault<S> {
     /// sends, then stores the result and claims the next seller in one store call
     /// ([`Store::replace_and_claim`]), until `limit` sellers are claimed or none is due.
     /// Refreshers running at once on other threads, processes or machines claim different
-    /// sellers. A store error ends the round (after the threads finish the flights they hold)
-    /// and is returned. New tokens held since a store failure ([`store_held`](Self::store_held))
+    /// sellers. A store error on a claim ends the round (after the threads finish the flights
+    /// they hold) and is returned; one storing a result is counted as not refreshed and logged
+    /// (its new tokens held: [`VaultError::NotYetStored`]). New tokens held since a store failure ([`store_held`](Self::store_held))
     /// are stored first; while that fails, no round starts.
     pub fn refresh_due<F>(
         &self,
@@ -1135,6 +1147,19 @@ impl<S: Store> Vault<S> {
         let first = self.held.lock().unwrap_or_else(PoisonError::into_inner).first().map(|h| h.merchant_id.clone());
         first.map_or(Ok(()), |merchant_id| Err(VaultError::NotYetStored { merchant_id, source }))
     }
+}
+
+/// Whether `record` is already what storing `held` writes: its fencing number, no lease, active,
+/// and the times of the held grant. (Not the sealed bytes: `rotate_key` seals again.)
+fn already_stored(record: &Record, held: &Held) -> bool {
+    let Completion::Refreshed(meta) = held.completion else { return false };
+    let meta = meta.to_ms();
+    record.fence == held.fence
+        && record.lease.is_none()
+        && record.state == decide::SellerState::Active
+        && record.obtained_at == meta.obtained_at
+        && record.expires_at == meta.expires_at
+        && record.refresh_at == meta.refresh_at
 }
 
 /// The stored form of a token set: the public fields as sealed beside the tokens, with the

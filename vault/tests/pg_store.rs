@@ -412,6 +412,8 @@ fn a_claim_whose_answer_was_lost_gives_its_lease_back_once_the_server_answers() 
         assert_eq!(leased_by(vault.store(), &pkce, owner), 1);
 
         proxy.up();
+        // The store's next call that reaches the server gives it back, once it has succeeded.
+        store.update(&pkce[2], &mut |_| None).expect("an update");
         let next = Claim { owner: "next-claim", ..claim };
         let taken = store.claim_leases(&next, 3).expect("a claim");
         assert_eq!(taken.len(), 3, "{owner}: the lost claim's seller is claimable again at once");
@@ -456,7 +458,8 @@ fn a_lease_whose_commit_answer_was_lost_is_given_back_once_the_server_answers() 
     assert_eq!(leased_by(vault.store(), &pkce, owner), 1, "the commit landed");
 
     proxy.up();
-    // Any call that writes settles it first; this one writes nothing.
+    // The store's next call that reaches the server settles it, once it has succeeded; this
+    // one writes nothing.
     store.update(&pkce[1], &mut |_| None).expect("an update");
     let after = vault.store().get(&pkce[0]).unwrap().unwrap();
     assert_eq!(after.record.lease, None);
