@@ -364,11 +364,27 @@ fn the_store_debug_shows_no_password() {
     assert!(shown.contains("PostgresStore"));
 }
 
-/// A store through a [`CutProxy`], with one connection and a short reconnect window.
-fn through(proxy: &CutProxy, db: &PgDb) -> PostgresStore {
-    PostgresStore::with_pool(&db.conninfo_via(proxy.addr), 1)
+/// A test of a lost answer: a schema with `count` PKCE sellers in it (its vault reads past the
+/// proxy), and a store through a [`CutProxy`] with one connection and a short reconnect window.
+struct Lost {
+    vault: Vault<PostgresStore>,
+    pkce: Vec<square_oauth::MerchantId>,
+    proxy: CutProxy,
+    store: PostgresStore,
+    _square: square_oauth_mock::MockSquare,
+    _db: PgDb,
+}
+
+fn lost(name: &str, count: usize) -> Option<Lost> {
+    let db = PgDb::new(name)?;
+    let square = fake();
+    let vault = pg_vault(&db);
+    let pkce = grant(&square, &vault, count, Flow::Pkce);
+    let proxy = CutProxy::start(db.server());
+    let store = PostgresStore::with_pool(&db.conninfo_via(proxy.addr), 1)
         .expect("the store opens through the proxy")
-        .reconnect_for(std::time::Duration::from_millis(300))
+        .reconnect_for(std::time::Duration::from_millis(300));
+    Some(Lost { vault, pkce, proxy, store, _square: square, _db: db })
 }
 
 fn leased_by(store: &PostgresStore, sellers: &[square_oauth::MerchantId], owner: &str) -> usize {
@@ -386,12 +402,7 @@ fn leased_by(store: &PostgresStore, sellers: &[square_oauth::MerchantId], owner:
 #[test]
 fn a_claim_whose_answer_was_lost_gives_its_lease_back_once_the_server_answers() {
     use square_oauth_vault::Claim;
-    let Some(db) = PgDb::new("lost_claim") else { return };
-    let square = fake();
-    let vault = pg_vault(&db);
-    let pkce = grant(&square, &vault, 3, Flow::Pkce);
-    let proxy = CutProxy::start(db.server());
-    let store = through(&proxy, &db);
+    let Some(Lost { vault, pkce, proxy, store, _square, _db }) = lost("lost_claim", 3) else { return };
     let now = Timestamp::now() + square_oauth::jiff::SignedDuration::from_hours(24 * 8);
     let expires_at = now + square_oauth::jiff::SignedDuration::from_mins(10);
     for with_result in [false, true] {
@@ -436,12 +447,7 @@ fn a_claim_whose_answer_was_lost_gives_its_lease_back_once_the_server_answers() 
 #[test]
 fn a_lease_whose_commit_answer_was_lost_is_given_back_once_the_server_answers() {
     use square_oauth_vault::decide;
-    let Some(db) = PgDb::new("lost_commit") else { return };
-    let square = fake();
-    let vault = pg_vault(&db);
-    let pkce = grant(&square, &vault, 2, Flow::Pkce);
-    let proxy = CutProxy::start(db.server());
-    let store = through(&proxy, &db);
+    let Some(Lost { vault, pkce, proxy, store, _square, _db }) = lost("lost_commit", 2) else { return };
     let now = Timestamp::now();
     let owner = "lease-whose-commit-answer-is-lost";
     let before = vault.store().get(&pkce[0]).unwrap().unwrap();
