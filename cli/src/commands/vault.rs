@@ -25,20 +25,75 @@ fn open_at(
     location: &Location,
     client_id: Option<&str>,
     client_secret: Option<&square_oauth::ClientSecret>,
-) -> Result<Vault<Arc<dyn Store>>, Failure> {
+) -> Result<Opened, Failure> {
     // The key first: a SQLite file is not created for a vault that could never be opened.
     let key = location.key()?;
     let store = location.open()?;
     // Listing needs no application; refreshing does, and says so when it is missing.
     let client_id = context::client_id(client_id).unwrap_or_else(|_| square_oauth::ClientId::new("unset"));
-    Ok(Vault::new(store, Keyring::new(key), Settings::new(client_id, context::client_secret(client_secret))))
+    Ok(Opened(Vault::new(store, Keyring::new(key), Settings::new(client_id, context::client_secret(client_secret)))))
+}
+
+/// A command's vault. New tokens it holds when the command ends (Square answered a refresh and
+/// the store failed to take them: [`VaultError::NotYetStored`]) would end with the process, and
+/// a PKCE seller's old refresh token is spent by then: so before it goes, the store is tried
+/// again every 2 s for up to [`HELD_PATIENCE`].
+struct Opened(Vault<Arc<dyn Store>>);
+
+/// How long a command that ends holding new tokens keeps trying to store them.
+const HELD_PATIENCE: Duration = Duration::from_secs(120);
+
+impl std::ops::Deref for Opened {
+    type Target = Vault<Arc<dyn Store>>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl Drop for Opened {
+    fn drop(&mut self) {
+        let _ = store_held_before_exit(&self.0, HELD_PATIENCE, Duration::from_secs(2));
+    }
+}
+
+/// Stores the new tokens `vault` holds, trying every `pause` for up to `patience`, and says on
+/// stderr what it does. `Ok` once none is held; the last error when the time is up.
+fn store_held_before_exit<S: Store>(vault: &Vault<S>, patience: Duration, pause: Duration) -> Result<(), VaultError> {
+    let held = vault.held();
+    if held == 0 {
+        return Ok(());
+    }
+    eprintln!(
+        "square-oauth: new tokens for {held} seller(s) could not be stored; trying again every {} s for up to {} s \
+         (they are lost if this process is stopped first)",
+        pause.as_secs_f64(),
+        patience.as_secs()
+    );
+    let deadline = std::time::Instant::now() + patience;
+    loop {
+        let result = vault.store_held();
+        if let Ok(0) = result {
+            eprintln!("square-oauth: the held tokens are stored");
+            return Ok(());
+        }
+        if std::time::Instant::now() >= deadline {
+            let why = result.as_ref().err().map(|error| chain(error)).unwrap_or_default();
+            eprintln!(
+                "square-oauth: gave up; new tokens for {} seller(s) are lost, and each such seller's refresh outcome \
+                 stays unknown: {why}",
+                vault.held()
+            );
+            return result.map(|_| ());
+        }
+        std::thread::sleep(pause);
+    }
 }
 
 fn open(
     flag: Option<&Location>,
     client_id: Option<&str>,
     client_secret: Option<&square_oauth::ClientSecret>,
-) -> Result<Vault<Arc<dyn Store>>, Failure> {
+) -> Result<Opened, Failure> {
     open_at(&Location::resolve(flag)?, client_id, client_secret)
 }
 
@@ -381,4 +436,114 @@ pub(crate) fn store_login(flag: Option<&Location>, tokens: &square_oauth::TokenS
     vault.put(tokens).map_err(failure)?;
     eprintln!("Stored in the vault {} for merchant {}.", location.describe(), tokens.merchant_id());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use square_oauth::jiff::Timestamp;
+    use square_oauth::{ClientId, Flow, MerchantId, ObtainTokenResponse, TokenSet};
+    use square_oauth_vault::decide::Record;
+    use square_oauth_vault::{Row, SqliteStore, StoreError};
+
+    use super::*;
+
+    /// A real SQLite store whose writes fail while `down` is set: the outage of a store.
+    struct Outage {
+        inner: SqliteStore,
+        down: AtomicBool,
+    }
+
+    impl Store for Outage {
+        fn get(&self, merchant: &MerchantId) -> Result<Option<Row>, StoreError> {
+            self.inner.get(merchant)
+        }
+        fn update(
+            &self,
+            merchant: &MerchantId,
+            decide: &mut dyn FnMut(Option<&Row>) -> Option<Row>,
+        ) -> Result<(), StoreError> {
+            if self.down.load(Ordering::SeqCst) {
+                return Err(StoreError::msg("the store is down"));
+            }
+            self.inner.update(merchant, decide)
+        }
+        fn delete(&self, merchant: &MerchantId) -> Result<bool, StoreError> {
+            self.inner.delete(merchant)
+        }
+        fn records(&self) -> Result<Vec<Record>, StoreError> {
+            self.inner.records()
+        }
+        fn due(&self, now: Timestamp, limit: usize) -> Result<Vec<MerchantId>, StoreError> {
+            self.inner.due(now, limit)
+        }
+        fn remember_event(&self, event_id: &str, received_at: Timestamp) -> Result<bool, StoreError> {
+            self.inner.remember_event(event_id, received_at)
+        }
+    }
+
+    fn answer(access: &str, refresh: &str) -> ObtainTokenResponse {
+        serde_json::from_value(serde_json::json!({
+            "access_token": access, "token_type": "bearer", "expires_at": "2099-01-01T00:00:00Z",
+            "merchant_id": "MLHELD", "refresh_token": refresh,
+        }))
+        .expect("an ObtainToken answer")
+    }
+
+    /// A PKCE seller refreshed while the store is down: its new tokens are held, and
+    /// `store_held_before_exit` stores them once the store is back, or gives up after its time.
+    fn held(dir: &tempfile::TempDir) -> (Arc<Outage>, Vault<Arc<Outage>>, MerchantId) {
+        let store = Arc::new(Outage {
+            inner: SqliteStore::open(&dir.path().join("vault.sqlite")).expect("a store"),
+            down: AtomicBool::new(false),
+        });
+        let settings = Settings::new(ClientId::new("sq0idp-held"), None);
+        let vault = Vault::new(store.clone(), Keyring::new(Key::generate()), settings);
+        let tokens = TokenSet::from_response(
+            Flow::Pkce,
+            ClientId::new("sq0idp-held"),
+            answer("EAAAl-old", "EQAAl-old"),
+            Timestamp::now(),
+        )
+        .expect("a token set");
+        vault.put(&tokens).expect("stored");
+        let merchant = tokens.merchant_id().clone();
+        let refreshed = vault.refresh(&merchant, true, &mut |_| {
+            store.down.store(true, Ordering::SeqCst);
+            Ok(answer("EAAAl-new", "EQAAl-new"))
+        });
+        assert!(matches!(refreshed, Err(VaultError::NotYetStored { .. })), "{refreshed:?}");
+        assert_eq!(vault.held(), 1);
+        (store, vault, merchant)
+    }
+
+    #[test]
+    fn held_tokens_are_stored_before_exit_once_the_store_is_back() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let (store, vault, merchant) = held(&dir);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                std::thread::sleep(Duration::from_millis(300));
+                store.down.store(false, Ordering::SeqCst);
+            });
+            store_held_before_exit(&vault, Duration::from_secs(30), Duration::from_millis(20)).expect("stored");
+        });
+        assert_eq!(vault.held(), 0);
+        let tokens = vault.tokens(&merchant).expect("the tokens");
+        assert_eq!(tokens.refresh_token().map(|t| t.expose_secret().to_owned()).as_deref(), Some("EQAAl-new"));
+        assert_eq!(vault.record(&merchant).expect("a record").refreshes, 1);
+    }
+
+    #[test]
+    fn held_tokens_are_given_up_after_the_patience_with_the_store_still_down() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let (_store, vault, merchant) = held(&dir);
+        let error = store_held_before_exit(&vault, Duration::from_millis(100), Duration::from_millis(20))
+            .expect_err("the store stays down");
+        assert!(error.to_string().contains("the store is down"), "{error}");
+        assert_eq!(vault.held(), 1);
+        let tokens = vault.tokens(&merchant).expect("the tokens");
+        assert_eq!(tokens.refresh_token().map(|t| t.expose_secret().to_owned()).as_deref(), Some("EQAAl-old"));
+    }
 }
