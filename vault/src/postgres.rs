@@ -13,7 +13,7 @@
 //!   durable when [`Store::update`] returns. A method keeps reconnecting for a minute
 //!   ([`PostgresStore::reconnect_for`]) before it fails; a lease that a lost statement may have
 //!   taken and that could not be read back or given back in that time (nothing is sent with it:
-//!   the caller got an error) is given back by the store's next writing call once the server
+//!   the caller got an error) is given back after the store's next statement the server
 //!   answers, rather than left to expire.
 //! - **[`Store::replace`]** is one `UPDATE … WHERE` the whole row is still as expected, in a
 //!   transaction of its own: the vault stores a refresh's result with it over the row its lease
@@ -297,7 +297,7 @@ pub struct PostgresStore {
     max: usize,
     reconnect_for: Duration,
     /// Leases a statement may have taken before its connection went, that could not be given
-    /// back then (the server stayed away): given back before the next call that writes.
+    /// back then (the server stayed away): given back after the next statement the server answers.
     unsettled: Mutex<Vec<Unsettled>>,
     pool: Mutex<Pool>,
     returned: Condvar,
@@ -433,12 +433,18 @@ impl PostgresStore {
     }
 
     /// Runs `f` on a pooled connection; a connection that failed is closed rather than reused.
+    ///
+    /// Once `f` has had an answer from the server, the leases remembered by
+    /// [`unsettled`](Self::unsettled) are given back ([`settle`](Self::settle)).
     fn with<T>(&self, f: impl FnOnce(&mut Conn) -> Result<T, Failure>) -> Result<T, Failure> {
         let mut conn = self.take().map_err(Failure::Lost)?;
         let result = f(&mut conn);
         match result {
             Err(Failure::Lost(_)) => self.forget_one(),
             _ => self.give_back(conn),
+        }
+        if result.is_ok() {
+            self.settle();
         }
         result
     }
@@ -501,27 +507,33 @@ impl PostgresStore {
         })?;
         for merchant in leased {
             tracing::warn!(merchant_id = %merchant, "a lease taken as the connection was lost; giving it back");
-            self.update_row(&merchant, &mut |current| {
-                let row = current?;
-                row.record.lease.as_ref().filter(|lease| ours(lease))?;
-                decide::release(&row.record, row.record.fence).map(|record| Row { record, tokens: row.tokens.clone() })
-            })?;
+            self.release(&merchant, ours)?;
         }
         Ok(())
     }
 
-    /// After a claim's statement was lost: gives back the leases it may have taken, if it may
-    /// have reached the server.
-    fn give_back_claim(&self, reached: bool, claim: &Claim<'_>) -> Result<(), StoreError> {
-        if reached { self.give_back_leases(claim.owner, claim.expires_at) } else { Ok(()) }
+    /// Releases the seller's lease if `ours` says it is the one to give back (as
+    /// [`decide::release`] decides).
+    fn release(&self, merchant: &MerchantId, ours: impl Fn(&Lease) -> bool) -> Result<(), StoreError> {
+        self.update(merchant, &mut |current| {
+            let row = current?;
+            row.record.lease.as_ref().filter(|lease| ours(lease))?;
+            decide::release(&row.record, row.record.fence).map(|record| Row { record, tokens: row.tokens.clone() })
+        })
     }
 
-    /// Remembers the leases of a claim whose statement was lost and that could not be given
-    /// back now, if it may have reached the server.
-    fn unsettled_claim(&self, reached: bool, claim: &Claim<'_>) {
-        if reached {
+    /// After a claim's statement was lost, with `retried` what the retry loop said (`Ok`: go
+    /// on): gives back the leases it may have taken if it may have reached the server
+    /// (`reached`), and remembers them ([`unsettled`](Self::unsettled)) when it cannot.
+    fn lost_claim(&self, reached: bool, claim: &Claim<'_>, retried: Result<(), StoreError>) -> Result<(), StoreError> {
+        if !reached {
+            return retried;
+        }
+        let given_back = retried.and_then(|()| self.give_back_leases(claim.owner, claim.expires_at));
+        if given_back.is_err() {
             self.unsettled(Unsettled::Claim { owner: claim.owner.to_owned(), expires_at: claim.expires_at });
         }
+        given_back
     }
 
     /// Remembers a lease that may have been taken and could not be given back now.
@@ -536,6 +548,9 @@ impl PostgresStore {
     /// reached the server: each once, without waiting for a lost connection to come back, and
     /// none after the first that fails (they are kept for the next call).
     fn settle(&self) {
+        if SETTLING.get() {
+            return;
+        }
         let waiting = std::mem::take(&mut *self.unsettled.lock().unwrap_or_else(PoisonError::into_inner));
         if waiting.is_empty() {
             return;
@@ -549,11 +564,9 @@ impl PostgresStore {
             }
             let given_back = match &lease {
                 Unsettled::Claim { owner, expires_at } => self.give_back_leases(owner, *expires_at),
-                Unsettled::Lease { merchant, owner, fence } => self.update_row(merchant, &mut |current| {
-                    let row = current?;
-                    row.record.lease.as_ref().filter(|lease| lease.owner == *owner && lease.fence == *fence)?;
-                    decide::release(&row.record, *fence).map(|record| Row { record, tokens: row.tokens.clone() })
-                }),
+                Unsettled::Lease { merchant, owner, fence } => {
+                    self.release(merchant, |lease| lease.owner == *owner && lease.fence == *fence)
+                }
             };
             if given_back.is_err() {
                 left.push(lease);
@@ -563,71 +576,10 @@ impl PostgresStore {
         self.unsettled.lock().unwrap_or_else(PoisonError::into_inner).extend(left);
     }
 
-    /// `result`, after settling ([`settle`](Self::settle)) when it is `Ok`: the server answers.
-    fn settled<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
-        if result.is_ok() {
-            self.settle();
-        }
-        result
-    }
-
     /// How this store's methods go on after a failed attempt: through lost connections for its
     /// window, or not at all while settling.
     fn retries(&self) -> Retries {
         Retries::new(if SETTLING.get() { Duration::ZERO } else { self.reconnect_for })
-    }
-
-    /// [`Store::update`] without settling.
-    fn update_row(
-        &self,
-        merchant: &MerchantId,
-        decide: &mut dyn FnMut(Option<&Row>) -> Option<Row>,
-    ) -> Result<(), StoreError> {
-        let mut retries = self.retries();
-        // A lease a commit whose answer was lost may have written, not read back: given back
-        // unless a later attempt writes that same lease (then the caller holds it).
-        let mut unknown: Option<Unsettled> = None;
-        loop {
-            let error = match self.with(|c| attempt(c, merchant, decide)) {
-                Ok(Attempt::Done(written)) => {
-                    if let Some(lease) = unknown
-                        && taken(None, written.as_deref()).as_ref() != Some(&lease)
-                    {
-                        self.unsettled(lease);
-                    }
-                    return Ok(());
-                }
-                Ok(Attempt::CommitUnknown(before, written, error)) => {
-                    // The commit may have landed before the connection went. If the row reads
-                    // back as written, it did (the row carries the lease's owner and fencing
-                    // number, so it is ours); otherwise decide again on what is there now.
-                    match self.get(merchant) {
-                        Ok(Some(row)) if row == written.as_stored() => return Ok(()),
-                        Ok(_) => {
-                            tracing::warn!(merchant_id = %merchant, "a commit was cut off and did not land; deciding again");
-                            continue;
-                        }
-                        Err(_) => {
-                            unknown = taken(before.as_deref(), Some(&written)).or(unknown);
-                            error
-                        }
-                    }
-                }
-                Err(Failure::Conflict) => {
-                    retries.conflict("a seller's row")?;
-                    continue;
-                }
-                Err(Failure::Fatal(error)) => return Err(error),
-                Err(Failure::Lost(error)) => error,
-            };
-            if let Err(error) = retries.lost(error) {
-                // The caller gets an error: nothing will be sent with that lease.
-                if let Some(lease) = unknown {
-                    self.unsettled(lease);
-                }
-                return Err(error);
-            }
-        }
     }
 }
 
@@ -900,10 +852,9 @@ fn claim_attempt(
     }
 }
 
-/// The lease `written` takes over `before` (`None`: a new row, or any lease counts), if it
+/// The lease `written` takes over `before` (the row as it was; `None`: there was none), if it
 /// takes one.
-fn taken(before: Option<&Row>, written: Option<&Row>) -> Option<Unsettled> {
-    let written = written?;
+fn taken(before: Option<&Row>, written: &Row) -> Option<Unsettled> {
     let lease = written.record.lease.as_ref()?;
     if before.and_then(|row| row.record.lease.as_ref()) == Some(lease) {
         return None;
@@ -928,30 +879,72 @@ impl Store for PostgresStore {
         merchant: &MerchantId,
         decide: &mut dyn FnMut(Option<&Row>) -> Option<Row>,
     ) -> Result<(), StoreError> {
-        self.settled(self.update_row(merchant, decide))
+        let mut retries = self.retries();
+        // A lease a commit whose answer was lost may have written, not read back: given back
+        // unless a later attempt writes that same lease (then the caller holds it).
+        let mut unknown: Option<Unsettled> = None;
+        loop {
+            let error = match self.with(|c| attempt(c, merchant, decide)) {
+                Ok(Attempt::Done(written)) => {
+                    if let Some(lease) = unknown
+                        && written.as_deref().and_then(|row| taken(None, row)).as_ref() != Some(&lease)
+                    {
+                        self.unsettled(lease);
+                    }
+                    return Ok(());
+                }
+                Ok(Attempt::CommitUnknown(before, written, error)) => {
+                    // The commit may have landed before the connection went. If the row reads
+                    // back as written, it did (the row carries the lease's owner and fencing
+                    // number, so it is ours); otherwise decide again on what is there now.
+                    match self.get(merchant) {
+                        Ok(Some(row)) if row == written.as_stored() => return Ok(()),
+                        Ok(_) => {
+                            tracing::warn!(merchant_id = %merchant, "a commit was cut off and did not land; deciding again");
+                            continue;
+                        }
+                        Err(_) => {
+                            unknown = taken(before.as_deref(), &written).or(unknown);
+                            error
+                        }
+                    }
+                }
+                Err(Failure::Conflict) => {
+                    retries.conflict("a seller's row")?;
+                    continue;
+                }
+                Err(Failure::Fatal(error)) => return Err(error),
+                Err(Failure::Lost(error)) => error,
+            };
+            if let Err(error) = retries.lost(error) {
+                // The caller gets an error: nothing will be sent with that lease.
+                if let Some(lease) = unknown {
+                    self.unsettled(lease);
+                }
+                return Err(error);
+            }
+        }
     }
 
     fn replace(&self, expected: &Row, next: &Row) -> Result<bool, StoreError> {
-        self.settled((|| {
-            let (old, new) = swap_values(expected, next)?;
-            let params = swap_params(&old, &new, expected, next);
-            let mut retries = self.retries();
-            loop {
-                // One statement, committed on its own: durable when it returns (synchronous_commit).
-                let error =
-                    match self.with(|c| c.client.execute(&c.replace, &params).map_err(classify("replace a seller"))) {
-                        Ok(n) => return Ok(n == 1),
-                        Err(Failure::Fatal(error)) => return Err(error),
-                        // Contended: the caller decides again under `update`, which waits its turn.
-                        Err(Failure::Conflict) => return Ok(false),
-                        Err(Failure::Lost(error)) => error,
-                    };
-                retries.lost(error)?;
-                if let Some(swapped) = self.swapped(expected, next)? {
-                    return Ok(swapped);
-                }
+        let (old, new) = swap_values(expected, next)?;
+        let params = swap_params(&old, &new, expected, next);
+        let mut retries = self.retries();
+        loop {
+            // One statement, committed on its own: durable when it returns (synchronous_commit).
+            let error = match self.with(|c| c.client.execute(&c.replace, &params).map_err(classify("replace a seller")))
+            {
+                Ok(n) => return Ok(n == 1),
+                Err(Failure::Fatal(error)) => return Err(error),
+                // Contended: the caller decides again under `update`, which waits its turn.
+                Err(Failure::Conflict) => return Ok(false),
+                Err(Failure::Lost(error)) => error,
+            };
+            retries.lost(error)?;
+            if let Some(swapped) = self.swapped(expected, next)? {
+                return Ok(swapped);
             }
-        })())
+        }
     }
 
     fn delete(&self, merchant: &MerchantId) -> Result<bool, StoreError> {
@@ -984,117 +977,105 @@ impl Store for PostgresStore {
         limit: usize,
         decide: &mut dyn FnMut(&Row) -> Option<Row>,
     ) -> Result<Vec<Row>, StoreError> {
-        self.settled((|| {
-            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-            let mut retries = self.retries();
-            loop {
-                let error = match self.with(|c| claim_attempt(c, now, limit, decide)) {
-                    Ok(Claimed::Done(written)) => return Ok(written),
-                    Ok(Claimed::CommitUnknown(written)) => {
-                        // As in `update`: a row that reads back as written (it carries the lease's
-                        // owner and fencing number) was claimed; any other was not.
-                        let mut landed = Vec::new();
-                        for (_, row) in &written {
-                            match self.get(&row.record.merchant_id) {
-                                Ok(read) if read == Some(row.as_stored()) => landed.push(row.clone()),
-                                Ok(_) => {}
-                                Err(error) => {
-                                    // The caller gets an error: nothing will be sent with the
-                                    // leases this claim may have taken.
-                                    for (before, row) in &written {
-                                        if let Some(lease) = taken(Some(before), Some(row)) {
-                                            self.unsettled(lease);
-                                        }
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut retries = self.retries();
+        loop {
+            let error = match self.with(|c| claim_attempt(c, now, limit, decide)) {
+                Ok(Claimed::Done(written)) => return Ok(written),
+                Ok(Claimed::CommitUnknown(written)) => {
+                    // As in `update`: a row that reads back as written (it carries the lease's
+                    // owner and fencing number) was claimed; any other was not.
+                    let mut landed = Vec::new();
+                    for (_, row) in &written {
+                        match self.get(&row.record.merchant_id) {
+                            Ok(read) if read == Some(row.as_stored()) => landed.push(row.clone()),
+                            Ok(_) => {}
+                            Err(error) => {
+                                // The caller gets an error: nothing will be sent with the
+                                // leases this claim may have taken.
+                                for (before, row) in &written {
+                                    if let Some(lease) = taken(Some(before), row) {
+                                        self.unsettled(lease);
                                     }
-                                    return Err(error);
                                 }
+                                return Err(error);
                             }
                         }
-                        return Ok(landed);
                     }
-                    Err(Failure::Conflict) => {
-                        retries.conflict("claiming due sellers")?;
-                        continue;
-                    }
-                    Err(Failure::Fatal(error)) => return Err(error),
-                    Err(Failure::Lost(error)) => error,
-                };
-                retries.lost(error)?;
-            }
-        })())
+                    return Ok(landed);
+                }
+                Err(Failure::Conflict) => {
+                    retries.conflict("claiming due sellers")?;
+                    continue;
+                }
+                Err(Failure::Fatal(error)) => return Err(error),
+                Err(Failure::Lost(error)) => error,
+            };
+            retries.lost(error)?;
+        }
     }
 
     fn claim_leases(&self, claim: &Claim<'_>, limit: usize) -> Result<Vec<Row>, StoreError> {
-        self.settled((|| {
-            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-            let (now, expires_at, from) = (millis(claim.now), millis(claim.expires_at), millis(claim.from));
-            let mut retries = self.retries();
-            // Whether a statement may have reached the server (a connection was had for it).
-            let mut reached = false;
-            loop {
-                // One statement, committed on its own: durable when it returns (synchronous_commit).
-                let error = match self.with(|c| {
-                    reached = true;
-                    let statement = match limit {
-                        1 => c.lease.clone(),
-                        n => c.client.prepare(&lease_sql(n)).map_err(classify("prepare"))?,
-                    };
-                    let rows = c
-                        .client
-                        .query(&statement, &[&now, &claim.owner, &expires_at, &from])
-                        .map_err(classify("lease due sellers"))?;
-                    rows.iter().map(read_row).collect::<Result<Vec<_>, _>>().map_err(Failure::Fatal)
-                }) {
-                    Ok(before) => return Ok(before),
-                    Err(Failure::Fatal(error)) => return Err(error),
-                    Err(Failure::Conflict) => {
-                        retries.conflict("leasing due sellers")?;
-                        continue;
-                    }
-                    Err(Failure::Lost(error)) => error,
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let (now, expires_at, from) = (millis(claim.now), millis(claim.expires_at), millis(claim.from));
+        let mut retries = self.retries();
+        // Whether a statement may have reached the server (a connection was had for it).
+        let mut reached = false;
+        loop {
+            // One statement, committed on its own: durable when it returns (synchronous_commit).
+            let error = match self.with(|c| {
+                reached = true;
+                let statement = match limit {
+                    1 => c.lease.clone(),
+                    n => c.client.prepare(&lease_sql(n)).map_err(classify("prepare"))?,
                 };
-                if let Err(error) = retries.lost(error).and_then(|()| self.give_back_claim(reached, claim)) {
-                    self.unsettled_claim(reached, claim);
-                    return Err(error);
+                let rows = c
+                    .client
+                    .query(&statement, &[&now, &claim.owner, &expires_at, &from])
+                    .map_err(classify("lease due sellers"))?;
+                rows.iter().map(read_row).collect::<Result<Vec<_>, _>>().map_err(Failure::Fatal)
+            }) {
+                Ok(before) => return Ok(before),
+                Err(Failure::Fatal(error)) => return Err(error),
+                Err(Failure::Conflict) => {
+                    retries.conflict("leasing due sellers")?;
+                    continue;
                 }
-            }
-        })())
+                Err(Failure::Lost(error)) => error,
+            };
+            self.lost_claim(reached, claim, retries.lost(error))?;
+        }
     }
 
     fn replace_and_claim(&self, expected: &Row, next: &Row, claim: &Claim<'_>) -> Result<(bool, Vec<Row>), StoreError> {
-        self.settled((|| {
-            let (old, new) = swap_values(expected, next)?;
-            let (now, expires_at, from) = (millis(claim.now), millis(claim.expires_at), millis(claim.from));
-            let mut params = swap_params(&old, &new, expected, next);
-            params.extend_from_slice(&[&now, &claim.owner, &expires_at, &from]);
-            // One statement, committed on its own: durable when it returns (synchronous_commit).
-            let mut reached = false;
-            let error = match self.with(|c| {
-                reached = true;
-                let row = c.client.query_one(&c.replace_and_lease, &params).map_err(classify("replace and lease"))?;
-                let replaced = get::<i64>(&row, 0).map_err(Failure::Fatal)? == 1;
-                let leased = get::<Option<&str>>(&row, 1).map_err(Failure::Fatal)?.is_some();
-                let before = if leased { vec![read_row_at(&row, 1).map_err(Failure::Fatal)?] } else { Vec::new() };
-                Ok((replaced, before))
-            }) {
-                Ok(done) => return Ok(done),
-                Err(Failure::Fatal(error)) => return Err(error),
-                // Contended: the caller decides again under `update`, and claims on its own.
-                Err(Failure::Conflict) => return Ok((false, Vec::new())),
-                Err(Failure::Lost(error)) => error,
-            };
-            // The connection went: the statement may have landed or not, as a whole. Give back any
-            // lease it took, and finish the replacement and the claim one at a time.
-            if let Err(error) = self.retries().lost(error).and_then(|()| self.give_back_claim(reached, claim)) {
-                self.unsettled_claim(reached, claim);
-                return Err(error);
-            }
-            let replaced = match self.swapped(expected, next)? {
-                Some(swapped) => swapped,
-                None => self.replace(expected, next)?,
-            };
-            Ok((replaced, self.claim_leases(claim, 1)?))
-        })())
+        let (old, new) = swap_values(expected, next)?;
+        let (now, expires_at, from) = (millis(claim.now), millis(claim.expires_at), millis(claim.from));
+        let mut params = swap_params(&old, &new, expected, next);
+        params.extend_from_slice(&[&now, &claim.owner, &expires_at, &from]);
+        // One statement, committed on its own: durable when it returns (synchronous_commit).
+        let mut reached = false;
+        let error = match self.with(|c| {
+            reached = true;
+            let row = c.client.query_one(&c.replace_and_lease, &params).map_err(classify("replace and lease"))?;
+            let replaced = get::<i64>(&row, 0).map_err(Failure::Fatal)? == 1;
+            let leased = get::<Option<&str>>(&row, 1).map_err(Failure::Fatal)?.is_some();
+            let before = if leased { vec![read_row_at(&row, 1).map_err(Failure::Fatal)?] } else { Vec::new() };
+            Ok((replaced, before))
+        }) {
+            Ok(done) => return Ok(done),
+            Err(Failure::Fatal(error)) => return Err(error),
+            // Contended: the caller decides again under `update`, and claims on its own.
+            Err(Failure::Conflict) => return Ok((false, Vec::new())),
+            Err(Failure::Lost(error)) => error,
+        };
+        // The connection went: the statement may have landed or not, as a whole. Give back any
+        // lease it took, and finish the replacement and the claim one at a time.
+        self.lost_claim(reached, claim, self.retries().lost(error))?;
+        let replaced = match self.swapped(expected, next)? {
+            Some(swapped) => swapped,
+            None => self.replace(expected, next)?,
+        };
+        Ok((replaced, self.claim_leases(claim, 1)?))
     }
 
     fn remember_event(&self, event_id: &str, received_at: Timestamp) -> Result<bool, StoreError> {

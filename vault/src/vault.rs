@@ -3,7 +3,7 @@
 
 use core::fmt;
 use core::time::Duration;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
@@ -277,15 +277,15 @@ pub struct Vault<S> {
     leases: AtomicU64,
     /// New tokens the store failed to take, until it does ([`Vault::store_held`]).
     held: Mutex<Vec<Held>>,
-    /// How many of them a [`Vault::store_held`] has taken out of `held` to store right now.
-    storing: AtomicUsize,
 }
 
 /// A refresh's new tokens that the store failed to take, and what their decision needs.
+#[derive(Clone)]
 struct Held {
     merchant_id: MerchantId,
     fence: u64,
-    completion: Completion,
+    /// The new grant's times ([`Completion::Refreshed`]).
+    meta: GrantMeta,
     sealed: SealedTokens,
 }
 
@@ -321,15 +321,7 @@ impl<S: Store> Vault<S> {
     /// [`Key::from_env`](crate::seal::Key::from_env) or a key file.
     pub fn new(store: S, keys: Keyring, settings: Settings) -> Vault<S> {
         let owner = format!("{:016x}", entropy());
-        Vault {
-            store,
-            keys,
-            settings,
-            owner,
-            leases: AtomicU64::new(0),
-            held: Mutex::new(Vec::new()),
-            storing: AtomicUsize::new(0),
-        }
+        Vault { store, keys, settings, owner, leases: AtomicU64::new(0), held: Mutex::new(Vec::new()) }
     }
 
     /// The store.
@@ -419,11 +411,9 @@ impl<S: Store> Vault<S> {
     /// Takes the lease for a refresh, if one is due (or `force`d): the request to send, or why
     /// there is none. One short transaction; nothing is held when it returns.
     pub fn begin_refresh(&self, merchant_id: &MerchantId, force: bool) -> Result<Begin, VaultError> {
-        if self.held() > 0 {
-            // This seller's only, so that a reader does not wait for every seller's; best
-            // effort: a store still failing fails the lease below all the same.
-            let _ = self.store_held_of(Some(merchant_id));
-        }
+        // This seller's held tokens only, so that a reader does not wait for every seller's;
+        // best effort: a store still failing fails the lease below all the same.
+        let _ = self.store_held_of(Some(merchant_id));
         let now = self.now();
         let owner = self.lease_owner();
         let mut decided = None;
@@ -623,14 +613,7 @@ impl<S: Store> Vault<S> {
             },
             Err(failure) => (failure.completion(), None, Some(failure)),
         };
-        let decided = |row: &Row| {
-            let (done, write) = decide::complete(&row.record, fence, completion, now, &self.settings.policy);
-            let tokens = match (&sealed, done) {
-                (Some(sealed), Completed::Stored) => sealed.clone(),
-                _ => row.tokens.clone(),
-            };
-            (done, write.map(|record| Row { record, tokens }))
-        };
+        let decided = |row: &Row| self.completed(row, fence, completion, sealed.as_ref(), now);
         let owner = if claim.is_some() { self.lease_owner() } else { String::new() };
         let terms = claim.as_ref().map(|from| self.claim_terms(now, &owner, **from));
         let (completed, claimed) = match self.store_completion(&merchant_id, leased.as_ref(), terms.as_ref(), &decided)
@@ -662,6 +645,24 @@ impl<S: Store> Vault<S> {
             None => self.claim_next(from),
         };
         Ok((outcome, next))
+    }
+
+    /// What [`decide::complete`] makes of `row` for a refresh under `fence` that ended as
+    /// `completion`, with the new tokens `sealed` written when it stores them.
+    fn completed(
+        &self,
+        row: &Row,
+        fence: u64,
+        completion: Completion,
+        sealed: Option<&SealedTokens>,
+        now: Timestamp,
+    ) -> (Completed, Option<Row>) {
+        let (done, write) = decide::complete(&row.record, fence, completion, now, &self.settings.policy);
+        let tokens = match (sealed, done) {
+            (Some(sealed), Completed::Stored) => sealed.clone(),
+            _ => row.tokens.clone(),
+        };
+        (done, write.map(|record| Row { record, tokens }))
     }
 
     /// Stores a refresh's result (`decided` over the row as it is), with the next claim on
@@ -721,13 +722,13 @@ impl<S: Store> Vault<S> {
         sealed: Option<SealedTokens>,
         error: StoreError,
     ) -> VaultError {
-        let Some(sealed) = sealed else { return error.into() };
+        let (Completion::Refreshed(meta), Some(sealed)) = (completion, sealed) else { return error.into() };
         tracing::error!(merchant_id = %merchant_id, fence, error = %error,
             "new tokens could not be stored; held in memory until the store takes them");
         self.held.lock().unwrap_or_else(PoisonError::into_inner).push(Held {
             merchant_id: merchant_id.clone(),
             fence,
-            completion,
+            meta,
             sealed,
         });
         VaultError::NotYetStored { merchant_id, source: error }
@@ -736,8 +737,7 @@ impl<S: Store> Vault<S> {
     /// How many sellers' new tokens this vault holds in memory because the store failed to
     /// take them (see [`VaultError::NotYetStored`]). They are lost if the process ends first.
     pub fn held(&self) -> usize {
-        let held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
-        held.len() + self.storing.load(Ordering::SeqCst)
+        self.held.lock().unwrap_or_else(PoisonError::into_inner).len()
     }
 
     /// Stores the new tokens the vault holds in memory because the store failed to take them
@@ -764,55 +764,48 @@ impl<S: Store> Vault<S> {
     }
 
     /// [`store_held`](Self::store_held) for one seller's held tokens, or (`None`) everyone's.
+    /// They stay in the list (counted by [`held`](Self::held)) until stored or dropped; two
+    /// calls at once may both try one, and the second finds it stored.
     fn store_held_of(&self, only: Option<&MerchantId>) -> Result<usize, VaultError> {
-        let waiting = {
-            let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
-            let (waiting, others) =
-                std::mem::take(&mut *held).into_iter().partition(|h| only.is_none_or(|m| *m == h.merchant_id));
-            *held = others;
-            self.storing.fetch_add(waiting.len(), Ordering::SeqCst);
-            waiting
-        };
-        let taken = waiting.len();
+        let lock = || self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        let waiting: Vec<Held> = lock().iter().filter(|h| only.is_none_or(|m| *m == h.merchant_id)).cloned().collect();
+        if waiting.is_empty() {
+            return Ok(self.held());
+        }
         let now = self.now();
-        let (mut left, mut failed) = (Vec::new(), None);
-        for held in waiting {
-            if failed.is_some() {
-                left.push(held);
-                continue;
-            }
+        let mut done = Vec::new();
+        let mut failed = None;
+        for held in &waiting {
             let mut completed = Completed::Stale;
             let stored = self.store.update(&held.merchant_id, &mut |current| {
                 let row = current?;
-                if already_stored(&row.record, &held) {
+                if already_stored(&row.record, held) {
                     // A commit whose answer was lost had landed after all.
                     completed = Completed::Stored;
                     return None;
                 }
-                let (done, write) =
-                    decide::complete(&row.record, held.fence, held.completion, now, &self.settings.policy);
-                completed = done;
-                let tokens = if done == Completed::Stored { held.sealed.clone() } else { row.tokens.clone() };
-                write.map(|record| Row { record, tokens })
+                let (outcome, write) =
+                    self.completed(row, held.fence, Completion::Refreshed(held.meta), Some(&held.sealed), now);
+                completed = outcome;
+                write
             });
-            match stored {
-                Ok(()) if completed == Completed::Stored => {
-                    tracing::info!(merchant_id = %held.merchant_id, fence = held.fence, "held tokens stored")
-                }
-                Ok(()) => tracing::warn!(merchant_id = %held.merchant_id, fence = held.fence,
-                    "held tokens dropped: the seller was leased again, granted again, revoked or forgotten since"),
-                Err(error) => {
-                    failed = Some(error);
-                    left.push(held);
-                }
+            if let Err(error) = stored {
+                failed = Some(error);
+                break;
             }
+            if completed == Completed::Stored {
+                tracing::info!(merchant_id = %held.merchant_id, fence = held.fence, "held tokens stored");
+            } else {
+                tracing::warn!(merchant_id = %held.merchant_id, fence = held.fence,
+                    "held tokens dropped: the seller was leased again, granted again, revoked or forgotten since");
+            }
+            done.push((&held.merchant_id, held.fence));
         }
-        let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
-        held.extend(left);
-        self.storing.fetch_sub(taken, Ordering::SeqCst);
+        let mut held = lock();
+        held.retain(|h| !done.contains(&(&h.merchant_id, h.fence)));
         match failed {
             Some(error) => Err(error.into()),
-            None => Ok(held.len() + self.storing.load(Ordering::SeqCst)),
+            None => Ok(held.len()),
         }
     }
 
@@ -1014,9 +1007,7 @@ impl<S: Store> Vault<S> {
         S: Sync,
         F: FnMut(&ObtainToken) -> Result<ObtainTokenResponse, RefreshFailure>,
     {
-        if self.held() > 0 {
-            self.store_held()?;
-        }
+        self.store_held()?;
         let claimed = AtomicU64::new(0);
         let refreshed = AtomicU64::new(0);
         let other = AtomicU64::new(0);
@@ -1152,8 +1143,7 @@ impl<S: Store> Vault<S> {
 /// Whether `record` is already what storing `held` writes: its fencing number, no lease, active,
 /// and the times of the held grant. (Not the sealed bytes: `rotate_key` seals again.)
 fn already_stored(record: &Record, held: &Held) -> bool {
-    let Completion::Refreshed(meta) = held.completion else { return false };
-    let meta = meta.to_ms();
+    let meta = held.meta.to_ms();
     record.fence == held.fence
         && record.lease.is_none()
         && record.state == decide::SellerState::Active

@@ -173,8 +173,7 @@ struct Cut {
 
 impl CutProxy {
     pub fn start(server: (String, u16)) -> CutProxy {
-        use std::io::{Read as _, Write as _};
-        use std::net::{Shutdown, TcpListener, TcpStream};
+        use std::net::{TcpListener, TcpStream};
         use std::sync::Arc;
         use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -189,49 +188,32 @@ impl CutProxy {
                 }
                 let Ok(upstream) = TcpStream::connect((server.0.as_str(), server.1)) else { continue };
                 let cutting = Arc::new(AtomicBool::new(false));
-                let close = |a: &TcpStream, b: &TcpStream| {
-                    let _ = a.shutdown(Shutdown::Both);
-                    let _ = b.shutdown(Shutdown::Both);
-                };
-                let (mut from, mut to) = (client.try_clone().unwrap(), upstream.try_clone().unwrap());
                 let (shared, cut) = (accepting.clone(), cutting.clone());
-                std::thread::spawn(move || {
-                    let mut buf = vec![0u8; 64 * 1024];
-                    while let Ok(n @ 1..) = from.read(&mut buf) {
-                        {
-                            let mut state = shared.lock().unwrap();
-                            if state.down && !cut.load(Ordering::SeqCst) {
-                                break;
-                            }
-                            if let Some(needle) = &state.needle
-                                && buf[..n].windows(needle.len()).any(|w| w == needle.as_slice())
-                            {
-                                cut.store(true, Ordering::SeqCst);
-                                state.needle = None;
-                                state.down = true;
-                                state.cuts += 1;
-                            }
-                        }
-                        if to.write_all(&buf[..n]).is_err() {
-                            break;
-                        }
+                // Client to server: a chunk holding the needle arms the cut and goes through;
+                // once the proxy is down, any other connection's next chunk ends it.
+                pump(client.try_clone().unwrap(), upstream.try_clone().unwrap(), move |chunk| {
+                    let mut state = shared.lock().unwrap();
+                    if state.down && !cut.load(Ordering::SeqCst) {
+                        return false;
                     }
-                    close(&from, &to);
+                    if let Some(needle) = &state.needle
+                        && chunk.windows(needle.len()).any(|w| w == needle.as_slice())
+                    {
+                        cut.store(true, Ordering::SeqCst);
+                        state.needle = None;
+                        state.down = true;
+                        state.cuts += 1;
+                    }
+                    true
                 });
-                let (mut from, mut to) = (upstream, client);
-                std::thread::spawn(move || {
-                    let mut buf = vec![0u8; 64 * 1024];
-                    while let Ok(n @ 1..) = from.read(&mut buf) {
-                        if cutting.load(Ordering::SeqCst) {
-                            // The answer is lost; give the server a moment to finish its commit.
-                            std::thread::sleep(std::time::Duration::from_millis(200));
-                            break;
-                        }
-                        if to.write_all(&buf[..n]).is_err() {
-                            break;
-                        }
+                // Server to client: once armed, the answer is lost (the server is given a
+                // moment to finish its commit first).
+                pump(upstream, client, move |_| {
+                    if cutting.load(Ordering::SeqCst) {
+                        std::thread::sleep(std::time::Duration::from_millis(200));
+                        return false;
                     }
-                    close(&from, &to);
+                    true
                 });
             }
         });
@@ -252,4 +234,24 @@ impl CutProxy {
     pub fn up(&self) {
         self.shared.lock().unwrap().down = false;
     }
+}
+
+/// Copies `from` to `to` on a thread of its own, chunk by chunk, while `pass` lets each chunk
+/// through; then shuts both down.
+fn pump(
+    mut from: std::net::TcpStream,
+    mut to: std::net::TcpStream,
+    mut pass: impl FnMut(&[u8]) -> bool + Send + 'static,
+) {
+    use std::io::{Read as _, Write as _};
+    std::thread::spawn(move || {
+        let mut buf = vec![0u8; 64 * 1024];
+        while let Ok(n @ 1..) = from.read(&mut buf) {
+            if !pass(&buf[..n]) || to.write_all(&buf[..n]).is_err() {
+                break;
+            }
+        }
+        let _ = from.shutdown(std::net::Shutdown::Both);
+        let _ = to.shutdown(std::net::Shutdown::Both);
+    });
 }
