@@ -763,6 +763,34 @@ impl<S: Store> Vault<S> {
         self.store_held_of(None)
     }
 
+    /// [`store_held`](Self::store_held) again every `pause` until nothing is held or
+    /// `patience` has passed: what a process does before it exits, since held tokens die
+    /// with it. `Ok` once nothing is held (at once when nothing was); the store's last error
+    /// when the time is up, with what is left still held.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # fn run(vault: &square_oauth_vault::Vault<square_oauth_vault::SqliteStore>) {
+    /// // At shutdown, after the refresher has stopped:
+    /// if let Err(error) = vault.store_held_within(Duration::from_secs(120), Duration::from_secs(2)) {
+    ///     eprintln!("new tokens of {} seller(s) are lost: {error}", vault.held());
+    /// }
+    /// # }
+    /// ```
+    pub fn store_held_within(&self, patience: Duration, pause: Duration) -> Result<(), VaultError> {
+        let deadline = Instant::now() + patience;
+        loop {
+            let result = self.store_held();
+            if let Ok(0) = result {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return result.map(|_| ());
+            }
+            std::thread::sleep(pause);
+        }
+    }
+
     /// [`store_held`](Self::store_held) for one seller's held tokens, or (`None`) everyone's.
     /// They stay in the list (counted by [`held`](Self::held)) until stored or dropped; two
     /// calls at once may both try one, and the second finds it stored.

@@ -69,24 +69,17 @@ fn store_held_before_exit<S: Store>(vault: &Vault<S>, patience: Duration, pause:
         pause.as_secs_f64(),
         patience.as_secs()
     );
-    let deadline = std::time::Instant::now() + patience;
-    loop {
-        let result = vault.store_held();
-        if let Ok(0) = result {
-            eprintln!("square-oauth: the held tokens are stored");
-            return Ok(());
-        }
-        if std::time::Instant::now() >= deadline {
-            let why = result.as_ref().err().map(|error| chain(error)).unwrap_or_default();
-            eprintln!(
-                "square-oauth: gave up; new tokens for {} seller(s) are lost, and each such seller's refresh outcome \
-                 stays unknown: {why}",
-                vault.held()
-            );
-            return result.map(|_| ());
-        }
-        std::thread::sleep(pause);
+    let result = vault.store_held_within(patience, pause);
+    match &result {
+        Ok(()) => eprintln!("square-oauth: the held tokens are stored"),
+        Err(error) => eprintln!(
+            "square-oauth: gave up; new tokens for {} seller(s) are lost, and each such seller's refresh outcome \
+             stays unknown: {}",
+            vault.held(),
+            chain(error)
+        ),
     }
+    result
 }
 
 fn open(
