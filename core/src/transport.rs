@@ -103,14 +103,18 @@ pub fn with_body<B>(request: &Request<Body>, body: B) -> Request<B> {
 /// Runs one call to its end through a blocking transport.
 fn run<T: Transport + ?Sized, O: Operation>(transport: &T, operation: &O) -> Result<O::Output, CallError<T::Error>> {
     let mut call = Call::new(operation, transport.config(), transport.retry_policy())?;
+    let mut slept_until = None;
     loop {
-        let now = transport.now();
+        let now = after_sleep(transport.now(), slept_until.take());
         match call.poll(now, transport.entropy()) {
             Step::Send(request) => match transport.attempt(request) {
                 Ok(response) => call.answer(response),
                 Err(failure) => call.failed(failure),
             },
-            Step::Wait(until) => transport.sleep(Call::<O, T::Error>::wait_from(until, now)),
+            Step::Wait(until) => {
+                transport.sleep(Call::<O, T::Error>::wait_from(until, now));
+                slept_until = Some(until);
+            }
             Step::Done(result) => return result,
         }
     }
@@ -122,17 +126,28 @@ async fn run_async<T: AsyncTransport + ?Sized, O: Operation>(
     operation: &O,
 ) -> Result<O::Output, CallError<T::Error>> {
     let mut call = Call::new(operation, transport.config(), transport.retry_policy())?;
+    let mut slept_until = None;
     loop {
-        let now = transport.now();
+        let now = after_sleep(transport.now(), slept_until.take());
         match call.poll(now, transport.entropy()) {
             Step::Send(request) => match transport.attempt(request).await {
                 Ok(response) => call.answer(response),
                 Err(failure) => call.failed(failure),
             },
-            Step::Wait(until) => transport.sleep(Call::<O, T::Error>::wait_from(until, now)).await,
+            Step::Wait(until) => {
+                transport.sleep(Call::<O, T::Error>::wait_from(until, now)).await;
+                slept_until = Some(until);
+            }
             Step::Done(result) => return result,
         }
     }
+}
+
+/// The time to poll with: the clock, but once a wait until `slept_until` has been slept, no
+/// earlier than its end. A wall clock stepped back during the sleep (NTP, a resumed virtual
+/// machine) would otherwise make the call wait that much longer again, past any backoff bound.
+fn after_sleep(now: Timestamp, slept_until: Option<Timestamp>) -> Timestamp {
+    slept_until.map_or(now, |until| now.max(until))
 }
 
 /// Refreshes `tokens` if due: the shared body of both `refresh_if_due`s.
@@ -313,4 +328,78 @@ macro_rules! adapter_settings {
             self
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::{Cell, RefCell};
+
+    use super::*;
+    use crate::{AccessToken, RetrieveTokenStatus};
+
+    /// A transport whose first attempt never leaves and whose wall clock is stepped back 10
+    /// minutes during the first sleep; the second attempt is answered.
+    struct SteppedBack {
+        config: Config,
+        policy: RetryPolicy,
+        clock: Cell<Timestamp>,
+        attempts: Cell<u32>,
+        slept: RefCell<Vec<Duration>>,
+    }
+
+    impl Transport for SteppedBack {
+        type Error = &'static str;
+        fn config(&self) -> &Config {
+            &self.config
+        }
+        fn retry_policy(&self) -> &RetryPolicy {
+            &self.policy
+        }
+        fn attempt(&self, _: &Request<Body>) -> Result<Response<WipingBuffer>, Failure<Self::Error>> {
+            self.attempts.set(self.attempts.get() + 1);
+            if self.attempts.get() == 1 {
+                return Err(Failure::NotSent("connection refused"));
+            }
+            let mut body = WipingBuffer::capped(1024, None).map_err(|_| Failure::BodyTooLarge)?;
+            body.push(br#"{"access_token":"EAAAx","merchant_id":"M","scopes":[]}"#)
+                .map_err(|_| Failure::BodyTooLarge)?;
+            let mut response = Response::new(body);
+            response
+                .headers_mut()
+                .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+            Ok(response)
+        }
+        fn sleep(&self, duration: Duration) {
+            self.slept.borrow_mut().push(duration);
+            let after = self.clock.get() + duration;
+            // The first sleep ends on a clock 10 minutes behind where it should be.
+            let stepped =
+                if self.slept.borrow().len() == 1 { after - jiff::SignedDuration::from_secs(600) } else { after };
+            self.clock.set(stepped);
+        }
+        fn now(&self) -> Timestamp {
+            self.clock.get()
+        }
+        fn entropy(&self) -> u64 {
+            0
+        }
+    }
+
+    #[test]
+    fn a_clock_stepped_back_during_a_backoff_does_not_stretch_it() {
+        let transport = SteppedBack {
+            config: Config::sandbox(),
+            policy: RetryPolicy::default(),
+            clock: Cell::new(Timestamp::from_second(1_800_000_000).unwrap()),
+            attempts: Cell::new(0),
+            slept: RefCell::new(Vec::new()),
+        };
+        let status = transport.token_status(&RetrieveTokenStatus::new(AccessToken::new("EAAAexample")));
+        assert!(status.is_ok(), "{status:?}");
+        assert_eq!(transport.attempts.get(), 2);
+        let slept = transport.slept.borrow();
+        // One backoff, slept once: not a second wait for the 10 minutes the clock went back.
+        assert_eq!(slept.len(), 1, "{slept:?}");
+        assert!(slept[0] < Duration::from_secs(60), "{slept:?}");
+    }
 }
