@@ -156,6 +156,14 @@ async function run(context, { origin, square }) {
   assert.equal(await page.locator("#application").textContent(), clientId);
   step("Connect: on the fake's consent page, with a state and the registered redirect URL");
 
+  // While the seller is on Square's page, another site sends this browser (its cookie and all)
+  // to the callback with a state of its own: refused, and the cookie stays for the real return.
+  const forgedReturn = await context.request.get(`${origin}/callback?code=sq0cgb-forged&response_type=code&state=forged`);
+  assert.equal(forgedReturn.status(), 400);
+  assert.match(await forgedReturn.text(), /state/i);
+  assert.equal(forgedReturn.headers()["set-cookie"], undefined, "a forged return must not clear the cookie");
+  step("a forged return while the seller is on Square's page: refused (400), the browser's state kept");
+
   await page.click("#allow");
   await page.waitForURL((url) => url.href.startsWith(`${origin}/?connected=`));
   const merchant = new URL(page.url()).searchParams.get("connected");
@@ -167,7 +175,7 @@ async function run(context, { origin, square }) {
   assert.equal(callbacks.length, 1);
   step(`Allow: state checked, code exchanged into the vault, seller ${merchant} listed as fresh`);
 
-  // The same redirect again (a replay, or a second tab): the one-time entry is gone.
+  // The same redirect again (a replay, or a second tab): the cookie that held state is gone.
   const replay = await page.goto(callbacks[0]);
   assert.equal(replay.status(), 400);
   assert.match(await page.locator("#error").textContent(), /did not start a connection/);

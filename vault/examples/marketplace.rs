@@ -32,9 +32,23 @@
 //! for clients that cannot keep a secret (a mobile or single-page app); its refresh tokens are
 //! single-use, and although the vault never presents one twice, a lost answer leaves that seller
 //! "outcome unknown" and, past a deadline, "must authorize again". `state` is checked all the
-//! same: it ties the redirect back to the browser that pressed the button (a cookie holds the
-//! key to a one-time server-side entry), so nobody can make a seller connect someone else's
-//! account.
+//! same: it ties the redirect back to the browser that pressed the button, so nobody can make a
+//! seller connect someone else's account. The browser keeps it, in an `HttpOnly` cookie that only
+//! this site's `/callback` receives (`__Host-` on https, which a sibling domain cannot set), for
+//! 10 minutes; the server keeps nothing between the two steps, so any instance behind a load
+//! balancer can take the seller's return, and a restart loses no connection in progress. A
+//! redirect whose `state` does not match leaves the cookie in place: a forged one sent to the
+//! browser while the seller is on Square's page does not spoil the real return.
+//!
+//! # Before production
+//!
+//! - The sellers page (`GET /`) is the operator's: it lists every seller and says where the
+//!   vault is. Put it behind your own login, and keep only the button public.
+//! - Serve it over https (a proxy in front, `MARKETPLACE_LISTEN` the address the proxy reaches).
+//! - The vault key comes from your secret store (`SQUARE_VAULT_KEY`), not from a file beside the
+//!   database a backup copies with it.
+//! - The vault logs through `tracing` (refreshes that fail, tokens it could not store): this
+//!   example prints them on stderr; send them where you watch.
 //!
 //! # Routes
 //!
@@ -51,9 +65,9 @@ use std::collections::HashMap;
 use std::error::Error;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Query, Request, State as AppState};
@@ -74,13 +88,13 @@ type Vault = AsyncVault<Arc<dyn Store>>;
 
 /// The permissions asked of each seller.
 const SCOPES: [Scope; 2] = [Scope::MerchantProfileRead, Scope::PaymentsRead];
-/// How long a seller has to come back from Square's authorize page.
-const CONNECT_WINDOW: Duration = Duration::from_secs(10 * 60);
-/// At most this many connections started and not finished are remembered.
-const MAX_PENDING: usize = 10_000;
+/// How long a seller has to come back from Square's authorize page, in seconds (the cookie's
+/// `Max-Age`; Square's authorization codes themselves last 5 minutes).
+const CONNECT_WINDOW_SECONDS: u32 = 10 * 60;
 /// Square's notifications are small; anything larger is not one.
 const MAX_WEBHOOK_BYTES: usize = 64 * 1024;
-const COOKIE: &str = "marketplace_connect";
+/// How long a stopping server keeps trying to store new tokens the store could not take.
+const HELD_PATIENCE: Duration = Duration::from_secs(60);
 
 /// Square, real or fake, as this application talks to it.
 struct Square {
@@ -98,10 +112,12 @@ struct App {
     vault: Vault,
     square: Square,
     client: square_oauth_ureq::Client,
-    /// Connections started: cookie value → the `state` sent, and when.
-    pending: Mutex<HashMap<String, (State, Instant)>>,
+    /// The cookie that carries `state` from the button to the callback.
+    cookie: StateCookie,
     /// Where the vault is, for the page's footer.
     store_description: String,
+    /// Cleared when the refresher thread ends before the server stops.
+    refresher_running: Arc<AtomicBool>,
 }
 
 fn main() -> std::process::ExitCode {
@@ -115,12 +131,14 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run() -> Result<(), Box<dyn Error>> {
+    // The vault reports through `tracing`: refreshes that failed, tokens it could not store.
+    tracing_subscriber::fmt().with_writer(std::io::stderr).init();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     // Bound first: with the fake, the redirect URL registered for the application names the port.
     let real = std::env::var_os("SQUARE_CLIENT_ID").is_some();
     let listen = match std::env::var("MARKETPLACE_LISTEN") {
         Ok(addr) => addr.parse::<SocketAddr>().map_err(|e| format!("MARKETPLACE_LISTEN `{addr}`: {e}"))?,
-        Err(_) if real => SocketAddr::from(([127, 0, 0, 1], port_of(&required("SQUARE_REDIRECT_URL")?)?)),
+        Err(_) if real => SocketAddr::from(([127, 0, 0, 1], listen_port(&required("SQUARE_REDIRECT_URL")?)?)),
         Err(_) => SocketAddr::from(([127, 0, 0, 1], 0)),
     };
     let listener = runtime.block_on(tokio::net::TcpListener::bind(listen))?;
@@ -145,32 +163,40 @@ fn run() -> Result<(), Box<dyn Error>> {
     // The refresher: the vault's own loop, on threads of its own (it sends with the blocking
     // ureq client), stopped when the server stops.
     let stop = Arc::new(AtomicBool::new(false));
+    let refresher_running = Arc::new(AtomicBool::new(true));
     let refresher = {
         let vault = vault.blocking().clone();
         let client = client.clone();
         let stop = stop.clone();
+        let running = refresher_running.clone();
         std::thread::Builder::new().name("refresher".to_owned()).spawn(move || {
             let make_send = || {
                 let client = client.clone();
                 move |operation: &ObtainToken| client.obtain_token(operation).map_err(from_call)
             };
             while !stop.load(Ordering::Relaxed) {
-                match vault.run_refresher(4, Duration::from_secs(30), &stop, &make_send) {
-                    Ok(()) => break,
-                    // The store failed (a database restart, say): start again after a pause.
-                    Err(error) => {
-                        eprintln!("refresher: {error}; starting again in 5 s");
-                        std::thread::sleep(Duration::from_secs(5));
+                // `Ok` once stopped. An error is the store's (a database restart, say): the
+                // loop starts again after a pause, still watching `stop`.
+                if let Err(error) = vault.run_refresher(4, Duration::from_secs(30), &stop, &make_send) {
+                    eprintln!("refresher: {error}; starting again in 5 s");
+                    for _ in 0..50 {
+                        if stop.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        std::thread::sleep(Duration::from_millis(100));
                     }
                 }
             }
+            running.store(false, Ordering::Relaxed);
         })?
     };
     println!("refresher: running (4 sellers at a time, looks for due sellers every 30 s)");
 
     let app_client_id = square.client_id.as_str().to_owned();
     let redirect_url = square.redirect_url.clone();
-    let app = Arc::new(App { vault, square, client, pending: Mutex::new(HashMap::new()), store_description });
+    let cookie = StateCookie::for_redirect(&square.redirect_url);
+    let held_by = vault.blocking().clone();
+    let app = Arc::new(App { vault, square, client, cookie, store_description, refresher_running });
     let router = Router::new()
         .route("/", get(sellers_page))
         .route("/connect", post(connect))
@@ -191,8 +217,19 @@ fn run() -> Result<(), Box<dyn Error>> {
     let served =
         runtime.block_on(async { axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await });
     stop.store(true, Ordering::Relaxed);
-    let _ = refresher.join();
+    let joined = refresher.join();
+    // New tokens the store could not take (a database away) live only in this process: they
+    // are lost with it, so it waits a while for the store to take them.
+    let held = held_by.held();
+    if held > 0 {
+        eprintln!("marketplace: storing the new tokens of {held} seller(s) held in memory (up to {HELD_PATIENCE:?})");
+    }
+    let stored = held_by.store_held_within(HELD_PATIENCE, Duration::from_secs(1));
     served?;
+    if joined.is_err() {
+        return Err("the refresher thread panicked".into());
+    }
+    stored.map_err(|error| format!("new tokens of {} seller(s) are lost: {error}", held_by.held()))?;
     Ok(())
 }
 
@@ -226,13 +263,17 @@ fn required(name: &str) -> Result<String, String> {
     }
 }
 
-/// The port of an `http(s)://host:port/…` URL (the scheme's default when none is written).
-fn port_of(url: &str) -> Result<u16, String> {
+/// Where to listen when `MARKETPLACE_LISTEN` is not set: the port of an `http://` redirect URL
+/// (`http://localhost:8080/callback`). An `https://` one is served by a proxy in front, whose
+/// address this cannot guess.
+fn listen_port(url: &str) -> Result<u16, String> {
     let uri: axum::http::Uri = url.parse().map_err(|e| format!("`{url}` is not a URL: {e}"))?;
-    match (uri.port_u16(), uri.scheme_str()) {
-        (Some(port), _) => Ok(port),
-        (None, Some("https")) => Ok(443),
-        (None, Some("http")) => Ok(80),
+    match (uri.scheme_str(), uri.port_u16()) {
+        (Some("http"), Some(port)) => Ok(port),
+        (Some("http"), None) => Ok(80),
+        (Some("https"), _) => Err(format!(
+            "SQUARE_REDIRECT_URL `{url}` is https: set MARKETPLACE_LISTEN to the address the https proxy in front reaches"
+        )),
         _ => Err(format!("`{url}` is not an http(s) URL")),
     }
 }
@@ -249,6 +290,13 @@ fn origin_of(url: &str) -> Result<String, String> {
 fn real_square() -> Result<Square, Box<dyn Error>> {
     let client_id = required("SQUARE_CLIENT_ID")?;
     let redirect_url = required("SQUARE_REDIRECT_URL")?;
+    // This application answers the redirect at `/callback` and nowhere else.
+    let path = redirect_url.parse::<axum::http::Uri>().map(|uri| uri.path().to_owned()).unwrap_or_default();
+    if path != "/callback" {
+        return Err(
+            format!("SQUARE_REDIRECT_URL `{redirect_url}` must end in /callback (this application's route)").into()
+        );
+    }
     let webhook_url = match std::env::var("SQUARE_WEBHOOK_URL") {
         Ok(url) if !url.is_empty() => url,
         _ => format!("{}/webhooks/square", origin_of(&redirect_url)?),
@@ -462,8 +510,13 @@ async fn sellers_page(AppState(app): AppState<Arc<App>>, Query(query): Query<Has
         "<h1>Marketplace sellers</h1>{note}\
 <form method=\"post\" action=\"/connect\"><button id=\"connect\" type=\"submit\">Connect with Square</button></form>\
 <p class=\"counts\" id=\"counts\"><span>sellers: <b>{total}</b></span>{counts}</p>{table}\
-<footer><p>Square: {square}<br>Vault: {store}<br>Refresher: running beside this page; webhook at <code>{webhook}</code></p></footer>",
+<footer><p>Square: {square}<br>Vault: {store}<br>Refresher: {refresher}; webhook at <code>{webhook}</code></p></footer>",
         total = sellers.len(),
+        refresher = if app.refresher_running.load(Ordering::Relaxed) {
+            "running beside this page"
+        } else {
+            "<b>stopped</b> (see the server's log)"
+        },
         square = escape(&app.square.description),
         store = escape(&app.store_description),
         webhook = escape(&app.square.webhook_url),
@@ -486,52 +539,74 @@ async fn connect(AppState(app): AppState<Arc<App>>) -> Response {
         Ok(url) => url,
         Err(error) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, &format!("The authorize URL: {error}")),
     };
-    let session = random_text();
-    {
-        let mut pending = app.pending.lock().unwrap_or_else(|e| e.into_inner());
-        pending.retain(|_, (_, started)| started.elapsed() < CONNECT_WINDOW);
-        if pending.len() >= MAX_PENDING {
-            return error_page(StatusCode::SERVICE_UNAVAILABLE, "Too many connections in progress; try again soon.");
-        }
-        pending.insert(session.clone(), (state, Instant::now()));
-    }
-    let secure = if app.square.redirect_url.starts_with("https://") { "; Secure" } else { "" };
-    // Lax: the browser sends it on the top-level redirect back from Square, and on nothing
-    // another site could make it send.
-    let cookie = format!("{COOKIE}={session}; Path=/callback; HttpOnly; SameSite=Lax; Max-Age=600{secure}");
-    (StatusCode::SEE_OTHER, [(header::LOCATION, url), (header::SET_COOKIE, cookie)]).into_response()
+    // The browser keeps `state` until it comes back: nothing is kept here between the two steps.
+    let set = app.cookie.set(state.expose_secret());
+    (StatusCode::SEE_OTHER, [(header::LOCATION, url), (header::SET_COOKIE, set)]).into_response()
 }
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.to_owned())
+/// The cookie that carries `state` from the button to the callback: `HttpOnly` (no script
+/// reads it), `SameSite=Lax` (sent on the top-level redirect back from Square, on nothing
+/// another site could make the browser send), for 10 minutes. On https it is a `__Host-`
+/// cookie (`Secure`, `Path=/`, no `Domain`): a sibling domain cannot plant one of its own. On
+/// http (the fake, local development) it is sent to `/callback` only.
+struct StateCookie {
+    name: &'static str,
+    attributes: &'static str,
+}
+
+impl StateCookie {
+    fn for_redirect(redirect_url: &str) -> StateCookie {
+        if redirect_url.starts_with("https://") {
+            StateCookie { name: "__Host-marketplace_state", attributes: "Path=/; Secure; HttpOnly; SameSite=Lax" }
+        } else {
+            StateCookie { name: "marketplace_state", attributes: "Path=/callback; HttpOnly; SameSite=Lax" }
+        }
+    }
+
+    fn set(&self, state: &str) -> String {
+        format!("{}={state}; {}; Max-Age={CONNECT_WINDOW_SECONDS}", self.name, self.attributes)
+    }
+
+    fn clear(&self) -> String {
+        format!("{}=; {}; Max-Age=0", self.name, self.attributes)
+    }
+
+    /// The `state` this browser was sent with, if it still has it.
+    fn read(&self, headers: &HeaderMap) -> Option<State> {
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(key, value)| *key == self.name && !value.is_empty())
+            .map(|(_, value)| State::new(value))
+    }
 }
 
 async fn callback(AppState(app): AppState<Arc<App>>, request: Request) -> Response {
-    let forget = format!("{COOKIE}=; Path=/callback; HttpOnly; SameSite=Lax; Max-Age=0");
-    let pending = cookie(request.headers(), COOKIE).and_then(|session| {
-        // One use: a replayed redirect finds nothing.
-        let mut pending = app.pending.lock().unwrap_or_else(|e| e.into_inner());
-        pending.remove(&session).filter(|(_, started)| started.elapsed() < CONNECT_WINDOW)
-    });
-    let Some((state, _)) = pending else {
+    let Some(state) = app.cookie.read(request.headers()) else {
         let message = "This browser did not start a connection here, or it expired (10 minutes): press Connect again.";
-        return ([(header::SET_COOKIE, forget)], error_page(StatusCode::BAD_REQUEST, message)).into_response();
+        return error_page(StatusCode::BAD_REQUEST, message);
     };
     let query = request.uri().query().unwrap_or_default();
     let code = match square_oauth::parse_callback(query, &state) {
         Ok(code) => code,
+        // Not this browser's redirect (a forged one, or an older tab's): the cookie stays for
+        // the real one.
+        Err(error @ square_oauth::Error::Callback(square_oauth::CallbackError::StateMismatch)) => {
+            return error_page(StatusCode::BAD_REQUEST, &error.to_string());
+        }
+        // This browser's redirect, refused (the seller pressed Deny) or malformed: done with.
         Err(error) => {
-            return ([(header::SET_COOKIE, forget)], error_page(StatusCode::BAD_REQUEST, &error.to_string()))
+            return (
+                [(header::SET_COOKIE, app.cookie.clear())],
+                error_page(StatusCode::BAD_REQUEST, &error.to_string()),
+            )
                 .into_response();
         }
     };
+    let forget = app.cookie.clear();
     let exchange =
         ObtainToken::authorization_code(app.square.client_id.clone(), app.square.client_secret.clone(), code)
             .redirect_uri(app.square.redirect_url.clone());
@@ -544,14 +619,28 @@ async fn callback(AppState(app): AppState<Arc<App>>, request: Request) -> Respon
                 TokenSet::from_response(Flow::CodeFlow, app.square.client_id.clone(), answer, jiff::Timestamp::now())
                     .map_err(|e| format!("Square's answer: {e}"))?
                     .with_scopes(SCOPES);
-            app.vault.blocking().put(&tokens).map_err(|e| format!("The vault failed: {e}"))?;
-            Ok(tokens)
+            // The code is spent: a store that fails for a moment must not cost the seller a
+            // second authorization, so the grant is tried a few times before giving up.
+            let mut tries = 0;
+            loop {
+                match app.vault.blocking().put(&tokens) {
+                    Ok(()) => return Ok(tokens),
+                    Err(error) if tries == 4 => return Err(format!("The vault failed: {error}")),
+                    Err(error) => {
+                        tries += 1;
+                        eprintln!("callback: storing the grant failed ({error}); trying again");
+                        std::thread::sleep(Duration::from_millis(250 << tries));
+                    }
+                }
+            }
         })
         .await
     };
     match stored {
         Ok(tokens) => {
-            let location = format!("/?connected={}", tokens.merchant_id().as_str());
+            // A merchant id is Square's text: encoded, it cannot change the URL it goes into.
+            let merchant: String = form_urlencoded::byte_serialize(tokens.merchant_id().as_str().as_bytes()).collect();
+            let location = format!("/?connected={merchant}");
             (StatusCode::SEE_OTHER, [(header::LOCATION, location), (header::SET_COOKIE, forget)]).into_response()
         }
         Err(message) => ([(header::SET_COOKIE, forget)], error_page(StatusCode::BAD_GATEWAY, &message)).into_response(),
