@@ -79,11 +79,19 @@ pub use square_oauth::DEFAULT_TIMEOUT;
 
 /// An async client for Square's OAuth API over a `reqwest::Client`; the calls come from
 /// [`AsyncCalls`]. Cheap to clone.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Client {
     config: Config,
     settings: AdapterSettings,
     http: Arc<reqwest::Client>,
+}
+
+/// Without the reqwest client: its `Debug` prints its default headers, and an application's
+/// own client may carry an `Authorization` header among them.
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("config", &self.config).field("settings", &self.settings).finish_non_exhaustive()
+    }
 }
 
 impl Client {
@@ -154,10 +162,12 @@ impl AsyncTransport for Client {
         let _ = body.push(request.body().expose_secret());
         let owned = square_oauth::with_body(request, reqwest::Body::from(bytes::Bytes::from_owner(body)));
         let owned = reqwest::Request::try_from(owned).map_err(Failure::Refused)?;
+        // The URL as reqwest reads it (its host lower-cased, its path resolved): an answer from
+        // anywhere else came after a redirect the application's own client followed.
+        let asked = owned.url().clone();
         let exchange = async {
             let mut answer = self.http.execute(owned).await.map_err(classify)?;
-            let (asked, came) = (request.uri(), answer.url());
-            if came.path() != asked.path() || came.host_str() != asked.host() {
+            if *answer.url() != asked {
                 return Err(Failure::Redirect { status: None });
             }
             let limit = self.config.max_response_bytes();

@@ -195,7 +195,8 @@ impl Transport for Client {
         let (head, mut body) = response.into_parts();
         let limit = inner.config.max_response_bytes();
         let mut buffer = WipingBuffer::capped(limit, body.content_length()).map_err(|_| Failure::BodyTooLarge)?;
-        let mut reader = body.with_config().limit(limit as u64 + 1).reader();
+        // One byte past the cap, to see that there was more; a cap of `usize::MAX` means none.
+        let mut reader = body.with_config().limit((limit as u64).saturating_add(1)).reader();
         let mut chunk = [0u8; 8 * 1024];
         // The most of `chunk` any read filled: only that is wiped afterwards. Wiping all 8 KiB
         // (volatile writes, a byte at a time) cost more than the rest of a loopback round trip's

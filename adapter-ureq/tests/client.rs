@@ -74,6 +74,21 @@ fn an_endless_chunked_body_is_cut_at_the_cap_while_reading() {
 }
 
 #[test]
+fn a_cap_of_usize_max_reads_answers_whole() {
+    // The cap plus the one byte that tells "more" must not overflow (in a release build the
+    // limit wrapped to 0 and every answer was refused after Square had taken the request).
+    let square = start();
+    let config = Config::builder().base_url(&square.base_url()).max_response_bytes(usize::MAX).build().unwrap();
+    let client = Client::builder(config).retry_policy(quick()).build();
+    let state = State::new("state-for-the-cap");
+    let url = AuthorizeUrl::new(ClientId::new(CLIENT_ID)).state(&state).build(client.config()).unwrap();
+    let code = parse_callback(&square.approve(&url, None).unwrap(), &state).unwrap();
+    let exchange = ObtainToken::authorization_code(ClientId::new(CLIENT_ID), ClientSecret::new(SECRET), code);
+    let answer = client.obtain_token(&exchange).expect("the answer, read whole");
+    assert_eq!(answer.merchant_id.as_ref().map(|m| m.as_str()), Some("MERCHANT1"));
+}
+
+#[test]
 fn a_callers_agent_still_reads_refusals_and_never_follows_redirects() {
     let (square, elsewhere) = (start(), start());
     // Everything this adapter must not do: 4xx as ureq errors, redirects followed, a 1 ms budget.

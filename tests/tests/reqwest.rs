@@ -2,3 +2,77 @@
 //! tokio runtime).
 
 square_oauth_tests::scenarios!(square_oauth_tests::ReqwestDriver);
+
+/// An application's own `reqwest::Client` under the adapter: a redirect it followed is told from
+/// Square's own answer by the whole URL as reqwest read it (not by its host and path as
+/// written), and its default headers stay out of the adapter's `Debug`.
+mod own_client {
+    use square_oauth::{AccessToken, CallError, Config, RetrieveTokenStatus};
+    use square_oauth_mock::Fault;
+    use square_oauth_reqwest::{AsyncCalls as _, Client, reqwest, rustls};
+    use square_oauth_tests::fixture::STATUS;
+    use square_oauth_tests::{Fixture, ReqwestDriver};
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime")
+    }
+
+    /// rustls with ring, as an application builds its client (reqwest here has no provider of
+    /// its own).
+    fn ring_tls() -> rustls::ClientConfig {
+        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .expect("ring's protocol versions")
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth()
+    }
+
+    fn access(fixture: &Fixture) -> AccessToken {
+        let driver: ReqwestDriver = fixture.driver();
+        fixture.code_flow_tokens(&driver).access_token.expect("an access token")
+    }
+
+    /// `LOCALHOST` is read by reqwest as `localhost`: still Square's (the fake's) own answer.
+    #[test]
+    fn a_base_url_reqwest_normalises_is_not_taken_for_a_redirect() {
+        let fixture = Fixture::start();
+        let access = access(&fixture);
+        let base = fixture.mock.base_url().replace("127.0.0.1", "LOCALHOST");
+        let client = Client::new(Config::custom(&base).expect("a loopback base URL")).expect("a client");
+        let status = runtime().block_on(client.token_status(&RetrieveTokenStatus::new(access)));
+        assert!(status.is_ok(), "{status:?}");
+    }
+
+    /// An application's client that follows redirects (reqwest's default), sent back to the same
+    /// host and path with a query: the answer that comes is not Square's answer to the request.
+    #[test]
+    fn a_redirect_the_applications_client_followed_to_the_same_path_is_reported() {
+        let fixture = Fixture::start();
+        let access = access(&fixture);
+        let tls = ring_tls();
+        // No `.redirect(..)`: reqwest's default follows up to 10.
+        let following = reqwest::Client::builder().no_proxy().tls_backend_preconfigured(tls).build().expect("a client");
+        let client = Client::with_client(following, fixture.config()).expect("a client");
+        fixture.mock.fault(STATUS, Fault::Redirect(format!("{}{STATUS}?again=1", fixture.mock.base_url())), 1);
+        let status = runtime().block_on(client.token_status(&RetrieveTokenStatus::new(access)));
+        assert!(matches!(status, Err(CallError::Redirect { .. })), "{status:?}");
+    }
+
+    #[test]
+    fn the_applications_default_headers_stay_out_of_debug() {
+        let fixture = Fixture::start();
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("authorization", reqwest::header::HeaderValue::from_static("Bearer EAAAdefaultheadersecret"));
+        let tls = ring_tls();
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .tls_backend_preconfigured(tls)
+            .build()
+            .expect("a client");
+        assert!(format!("{http:?}").contains("EAAAdefaultheadersecret"), "reqwest's own Debug prints it");
+        let client = Client::with_client(http, fixture.config()).expect("a client");
+        let debug = format!("{client:?}");
+        assert!(!debug.contains("EAAAdefaultheadersecret"), "{debug}");
+        assert!(debug.contains("Client"), "{debug}");
+    }
+}
