@@ -34,6 +34,11 @@
 //!   connection goes back to the pool after every method).
 //! - **A bounded pool**: at most [`PostgresStore::with_pool`] connections per store; a caller
 //!   beyond that waits for one to come back.
+//! - **TLS** with `sslmode=require` in the connection string: rustls (ring), the server's
+//!   certificate verified, chain and host name (libpq's `verify-full`), against the webpki roots
+//!   and the certificates of the file `PGSSLROOTCERT` names, or those given to
+//!   [`PostgresStore::with_root_certificates`] (a managed database's own authority). `prefer`
+//!   (the default) and `disable` connect in plain text, as before.
 //!
 //! Per refresh by the refresher, the database work is one statement in its own transaction:
 //! store the previous seller's result and lease the next seller
@@ -143,8 +148,7 @@ fn pg(what: &str) -> impl FnOnce(postgres::Error) -> StoreError + '_ {
 /// Applies every migration the database lacks; the schema version it ends at. Safe to run from
 /// many machines at once, and again at any time.
 pub fn migrate(conninfo: &str) -> Result<u32, StoreError> {
-    let config = parse(conninfo)?;
-    let mut client = config.connect(NoTls).map_err(pg("connect"))?;
+    let mut client = Server::new(conninfo, None)?.connect()?;
     migrate_on(&mut client)
 }
 
@@ -171,21 +175,80 @@ fn migrate_on(client: &mut Client) -> Result<u32, StoreError> {
     Ok(u32::try_from(version).unwrap_or(0))
 }
 
-fn parse(conninfo: &str) -> Result<Config, StoreError> {
-    let mut config = Config::from_str(conninfo).map_err(pg("read the connection string"))?;
-    if config.get_connect_timeout().is_none() {
-        config.connect_timeout(Duration::from_secs(10));
-    }
-    config.application_name("square-oauth-vault");
-    Ok(config)
+/// The database server and how to reach it.
+struct Server {
+    config: Config,
+    /// `None`: plain TCP (or a Unix socket).
+    tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
 }
 
-fn connect(config: &Config) -> Result<Client, StoreError> {
-    let mut client = config.connect(NoTls).map_err(pg("connect"))?;
-    // A refresh result must be on disk before the call that stored it returns, whatever the
-    // server's default.
-    client.batch_execute("SET synchronous_commit = on").map_err(pg("synchronous_commit"))?;
-    Ok(client)
+impl Server {
+    /// The server `conninfo` names. With `sslmode=require` every connection is TLS (rustls,
+    /// ring), its certificate verified, chain and host name, against the webpki roots and the
+    /// PEM certificates of `roots`, else of the file `PGSSLROOTCERT` names (libpq's variable).
+    /// That is libpq's `verify-full`, which this connection string parser does not take by
+    /// that name. `prefer` (the default) and `disable` connect in plain text.
+    fn new(conninfo: &str, roots: Option<&[u8]>) -> Result<Server, StoreError> {
+        let mut config = Config::from_str(conninfo).map_err(pg("read the connection string"))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        config.application_name("square-oauth-vault");
+        let tls = match config.get_ssl_mode() {
+            postgres::config::SslMode::Require => Some(tls(roots)?),
+            _ => None,
+        };
+        Ok(Server { config, tls })
+    }
+
+    fn connect(&self) -> Result<Client, StoreError> {
+        let mut client = match &self.tls {
+            Some(tls) => self.config.connect(tls.clone()),
+            None => self.config.connect(NoTls),
+        }
+        .map_err(pg("connect"))?;
+        // A refresh result must be on disk before the call that stored it returns, whatever the
+        // server's default.
+        client.batch_execute("SET synchronous_commit = on").map_err(pg("synchronous_commit"))?;
+        Ok(client)
+    }
+}
+
+/// rustls with ring over the webpki roots and the certificates of `roots` (else of the file
+/// `PGSSLROOTCERT` names).
+fn tls(roots: Option<&[u8]>) -> Result<tokio_postgres_rustls::MakeRustlsConnect, StoreError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+    let mut store = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    let from_file;
+    let (pem, source) = match (roots, std::env::var_os("PGSSLROOTCERT")) {
+        (Some(pem), _) => (Some(pem), "the root certificates given".to_owned()),
+        (None, Some(path)) => {
+            let named = format!("PGSSLROOTCERT ({})", std::path::Path::new(&path).display());
+            from_file = std::fs::read(&path).map_err(|e| StoreError::new(format!("PostgreSQL: read {named}"), e))?;
+            (Some(&from_file[..]), named)
+        }
+        (None, None) => (None, String::new()),
+    };
+    if let Some(pem) = pem {
+        let mut added = 0;
+        for certificate in CertificateDer::pem_slice_iter(pem) {
+            let certificate =
+                certificate.map_err(|e| StoreError::new(format!("PostgreSQL: a certificate in {source}"), e))?;
+            store.add(certificate).map_err(|e| StoreError::new(format!("PostgreSQL: a certificate in {source}"), e))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(StoreError::msg(format!("PostgreSQL: no PEM certificate in {source}")));
+        }
+    }
+    let config =
+        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| StoreError::new("PostgreSQL: TLS", e))?
+            .with_root_certificates(store)
+            .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
 }
 
 /// [`Store::claim_leases`]'s statement for `limit` sellers: `$1` now, `$2` the owner, `$3` when
@@ -242,8 +305,8 @@ struct Conn {
 }
 
 impl Conn {
-    fn open(config: &Config) -> Result<Conn, StoreError> {
-        Conn::prepared(connect(config)?)
+    fn open(server: &Server) -> Result<Conn, StoreError> {
+        Conn::prepared(server.connect()?)
     }
 
     /// Prepares the statements on a connection to a migrated database.
@@ -293,7 +356,7 @@ struct Pool {
 
 /// A vault in a PostgreSQL database. See [the module](self).
 pub struct PostgresStore {
-    config: Config,
+    server: Server,
     max: usize,
     reconnect_for: Duration,
     /// Leases a statement may have taken before its connection went, that could not be given
@@ -307,8 +370,9 @@ impl fmt::Debug for PostgresStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The configuration holds the password: only where the database is.
         f.debug_struct("PostgresStore")
-            .field("dbname", &self.config.get_dbname())
-            .field("user", &self.config.get_user())
+            .field("dbname", &self.server.config.get_dbname())
+            .field("user", &self.server.config.get_user())
+            .field("tls", &self.server.tls.is_some())
             .field("max_connections", &self.max)
             .field("reconnect_for", &self.reconnect_for)
             .finish_non_exhaustive()
@@ -352,19 +416,46 @@ fn classify(what: &'static str) -> impl Fn(postgres::Error) -> Failure {
 impl PostgresStore {
     /// Connects to the database named by `conninfo` (a `postgres://` URL or `key=value`
     /// pairs, as libpq takes them) and brings its schema up to date, with a pool of at most
-    /// 10 connections.
+    /// 10 connections. `sslmode=require` connects over TLS, verified against the webpki roots
+    /// and `PGSSLROOTCERT`'s certificates (see the module docs).
     pub fn open(conninfo: &str) -> Result<PostgresStore, StoreError> {
         PostgresStore::with_pool(conninfo, 10)
     }
 
     /// [`open`](Self::open) with a pool of at most `max_connections` (at least 1).
     pub fn with_pool(conninfo: &str, max_connections: usize) -> Result<PostgresStore, StoreError> {
-        let config = parse(conninfo)?;
-        let mut client = connect(&config)?;
+        PostgresStore::start(Server::new(conninfo, None)?, max_connections)
+    }
+
+    /// [`with_pool`](Self::with_pool) to a server whose certificate is signed by an authority
+    /// of `roots_pem` (PEM certificates: a private CA, a cloud provider's bundle), for a
+    /// connection string with `sslmode=require`. The webpki roots are trusted too;
+    /// `PGSSLROOTCERT` is not read.
+    ///
+    /// ```no_run
+    /// # fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let roots = std::fs::read("/etc/ssl/rds-global-bundle.pem")?;
+    /// let store = square_oauth_vault::PostgresStore::with_root_certificates(
+    ///     "postgres://vault@db.internal/vault?sslmode=require",
+    ///     10,
+    ///     &roots,
+    /// )?;
+    /// # let _ = store; Ok(()) }
+    /// ```
+    pub fn with_root_certificates(
+        conninfo: &str,
+        max_connections: usize,
+        roots_pem: &[u8],
+    ) -> Result<PostgresStore, StoreError> {
+        PostgresStore::start(Server::new(conninfo, Some(roots_pem))?, max_connections)
+    }
+
+    fn start(server: Server, max_connections: usize) -> Result<PostgresStore, StoreError> {
+        let mut client = server.connect()?;
         migrate_on(&mut client)?;
         let first = Conn::prepared(client)?;
         let store = PostgresStore {
-            config,
+            server,
             max: max_connections.max(1),
             reconnect_for: RECONNECT_FOR,
             unsettled: Mutex::new(Vec::new()),
@@ -406,7 +497,7 @@ impl PostgresStore {
             if pool.open < self.max {
                 pool.open += 1;
                 drop(pool);
-                return Conn::open(&self.config).inspect_err(|_| self.forget_one());
+                return Conn::open(&self.server).inspect_err(|_| self.forget_one());
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
