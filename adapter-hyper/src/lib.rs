@@ -179,7 +179,11 @@ impl<C: Connect + Clone + Send + Sync + 'static> AsyncTransport for Client<C> {
         // hyper wants a body it owns: this attempt's copy, wiped when hyper drops it.
         let mut body = WipingBuffer::with_capacity(request.body().len());
         body.push(request.body().expose_secret()).map_err(|error| Failure::Refused(boxed(error)))?;
-        let owned = square_oauth::with_body(request, Full::new(Bytes::from_owner(body)));
+        let mut owned = square_oauth::with_body(request, Full::new(Bytes::from_owner(body)));
+        // Whether a connection was ever handed to the request: hyper's connect timeout covers
+        // TCP alone, so a name lookup or TLS handshake that stalls runs into the whole-request
+        // timeout below, before anything was written.
+        let connected = hyper_util::client::legacy::connect::capture_connection(&mut owned);
         let exchange = async {
             let response = self.inner.http.request(owned).await.map_err(classify)?;
             let limit = self.inner.config.max_response_bytes();
@@ -194,9 +198,10 @@ impl<C: Connect + Clone + Send + Sync + 'static> AsyncTransport for Client<C> {
             }
             Ok(Response::from_parts(head, buffer))
         };
-        tokio::time::timeout(self.inner.timeout, exchange)
-            .await
-            .unwrap_or(Err(Failure::TimedOut { may_have_reached: true }))
+        match tokio::time::timeout(self.inner.timeout, exchange).await {
+            Ok(result) => result,
+            Err(_elapsed) => Err(Failure::TimedOut { may_have_reached: connected.connection_metadata().is_some() }),
+        }
     }
 
     async fn sleep(&self, duration: Duration) {

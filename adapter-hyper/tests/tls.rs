@@ -90,3 +90,35 @@ async fn a_certificate_for_another_name_is_refused() {
     assert!(!error.may_have_reached_square());
     assert!(square.requests().is_empty());
 }
+
+/// A server that takes connections and never answers the TLS handshake. hyper's connect timeout
+/// covers TCP alone, so the whole-request timeout fires first; nothing was written, so the
+/// attempt reads "not sent", and even a code exchange is tried again.
+#[tokio::test]
+async fn a_handshake_that_never_ends_times_out_as_not_sent() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counting = accepted.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            counting.fetch_add(1, Ordering::SeqCst);
+            held.push(stream);
+        }
+    });
+    let client = Client::builder(Config::custom(&format!("https://127.0.0.1:{port}")).unwrap())
+        .timeout(std::time::Duration::from_millis(300))
+        .retry_policy(quick_retries().max_retries(1))
+        .build();
+
+    let exchange = square_oauth_hyper::square_oauth::ObtainToken::authorization_code(
+        client_id(),
+        client_secret(),
+        square_oauth_hyper::square_oauth::AuthorizationCode::new("sq0cgb-never-sent"),
+    );
+    let error = client.obtain_token(&exchange).await.unwrap_err();
+
+    assert!(matches!(error, Error::Timeout { may_have_reached: false }), "{error:?}");
+    assert_eq!(accepted.load(Ordering::SeqCst), 2, "tried again: the first attempt never sent the code");
+}

@@ -212,6 +212,16 @@ impl<T: Transport + ?Sized> Calls for T {}
 
 /// Square's calls over any [`AsyncTransport`], the same for every adapter. In scope with
 /// `use square_oauth::AsyncCalls as _` (each async adapter re-exports it).
+///
+/// # A future dropped before it ends
+///
+/// Dropping one of these futures (a `tokio::select!` branch taken, a request handler cancelled
+/// at shutdown) stops the call where it is and reports nothing. If its request had left, Square
+/// may have acted on it: a code exchange may have spent the code, and a PKCE refresh may have
+/// rotated the refresh token, which `refresh_if_due` then never stores. Treat a dropped
+/// single-use call as [`CallError::may_have_reached_square`]; or run it in a task of its own
+/// (`tokio::spawn`) that nothing cancels, and await its handle. The vault's async refresh
+/// reports a dropped refresh as an unknown outcome for this reason.
 pub trait AsyncCalls: AsyncTransport {
     /// Sends any operation, retrying as the policy allows, and parses the answer.
     fn send<O: Operation>(&self, operation: &O) -> impl Future<Output = Result<O::Output, CallError<Self::Error>>> {
