@@ -221,7 +221,8 @@ impl<T: Transport + ?Sized> Calls for T {}
 /// rotated the refresh token, which `refresh_if_due` then never stores. Treat a dropped
 /// single-use call as [`CallError::may_have_reached_square`]; or run it in a task of its own
 /// (`tokio::spawn`) that nothing cancels, and await its handle. The vault's async refresh
-/// reports a dropped refresh as an unknown outcome for this reason.
+/// reports a refresh dropped after its request left as possibly sent for this reason (for a
+/// PKCE seller, an unknown outcome).
 pub trait AsyncCalls: AsyncTransport {
     /// Sends any operation, retrying as the policy allows, and parses the answer.
     fn send<O: Operation>(&self, operation: &O) -> impl Future<Output = Result<O::Output, CallError<Self::Error>>> {
