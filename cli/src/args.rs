@@ -82,7 +82,8 @@ pub(crate) enum Command {
     Sellers(Sellers),
     /// Print a fresh access token from the vault (refreshing it if needed), for `$(…)`.
     Token(Token),
-    /// Refresh the vault's due sellers, in the foreground.
+    /// Refresh the vault's due sellers, in the foreground. Ctrl-C or SIGTERM stops it once the
+    /// refreshes in flight are stored (exit 0); a second Ctrl-C ends it at once.
     Refresher(VaultRefresher),
     /// Re-seal every token in the vault with a new key.
     RotateKey(RotateKey),

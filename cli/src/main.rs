@@ -42,6 +42,7 @@ mod tokenfile;
 mod transport;
 
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Parser as _;
 use clap::error::ErrorKind;
@@ -49,10 +50,29 @@ use clap::error::ErrorKind;
 use crate::args::{Cli, Command};
 use crate::context::Context;
 
+/// Set by the first Ctrl-C (SIGINT, SIGTERM) while a command that stops between refreshes runs
+/// (`refresher`, see [`stop_on_interrupt`]).
+static STOP: AtomicBool = AtomicBool::new(false);
+/// Whether the running command watches [`STOP`] rather than being ended at once.
+static GRACEFUL: AtomicBool = AtomicBool::new(false);
+
+/// For a command that stops cleanly on Ctrl-C or SIGTERM (a `systemctl stop`, a container's
+/// end): the flag they set. The refreshes in flight then finish and are stored, since exiting
+/// mid-refresh would lose a rotated PKCE token that Square has already issued. A second
+/// Ctrl-C still ends the process at once.
+pub(crate) fn stop_on_interrupt() -> &'static AtomicBool {
+    GRACEFUL.store(true, Ordering::SeqCst);
+    &STOP
+}
+
 fn main() -> ExitCode {
     // Ctrl-C (SIGINT, SIGTERM) during login or refresh: no temporary file is left behind, and the
     // exit code is the shell's usual 130.
     let _ = ctrlc::set_handler(|| {
+        if GRACEFUL.load(Ordering::SeqCst) && !STOP.swap(true, Ordering::SeqCst) {
+            eprintln!("square-oauth: stopping once the refreshes in flight are stored (Ctrl-C again to end now)");
+            return;
+        }
         atomic::remove_pending();
         std::process::exit(130);
     });

@@ -94,3 +94,52 @@ fn ctrl_c_during_a_login_leaves_no_token_file_and_no_temporary_file() {
     assert!(left.is_empty(), "left behind: {left:?}");
     assert!(!fx.default_store().exists(), "nothing was stored in the vault");
 }
+
+#[test]
+fn sigterm_lets_the_refresher_store_the_refresh_in_flight_and_exit_cleanly() {
+    use square_oauth_vault::{Key, Keyring, Settings, SqliteStore, Vault};
+
+    let fx = Fixture::new();
+    let store = fx.path("vault.sqlite");
+    let vault = || {
+        let key = Key::from_file_or_create(&fx.path("vault.key")).unwrap();
+        let settings = Settings::new(square_oauth::ClientId::new(CLIENT_ID), None);
+        Vault::new(SqliteStore::open(&store).unwrap(), Keyring::new(key), settings)
+    };
+    // A PKCE seller obtained 8 days ago: due, and its refresh token single-use.
+    let eight_days = square_oauth::jiff::SignedDuration::from_hours(8 * 24);
+    let old = fx.pkce_tokens_obtained(square_oauth::jiff::Timestamp::now() - eight_days);
+    vault().put(&old).unwrap();
+    let merchant = old.merchant_id().clone();
+    fx.square.clear_requests();
+    // Square takes its time: the refresh is in flight when the service manager stops the refresher.
+    fx.square.fault("/oauth2/token", Fault::Delay(Duration::from_secs(2)), 1);
+    let child = Command::new(env!("CARGO_BIN_EXE_square-oauth"))
+        .env_clear()
+        .env("NO_COLOR", "1")
+        .args(["--base-url", &fx.base_url(), "refresher", "--client-id", CLIENT_ID, "--store"])
+        .arg(&store)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !fx.square.requests().iter().any(|r| r.path == "/oauth2/token") {
+        assert!(Instant::now() < deadline, "the refresher sent no refresh");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let output = child.wait_with_output().unwrap();
+
+    assert_eq!(output.status.code(), Some(0), "a clean stop");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("stopped"), "{output:?}");
+    let record = vault().record(&merchant).unwrap();
+    assert_eq!(record.refreshes, 1, "the refresh in flight was stored: {record:?}");
+    assert!(record.lease.is_none(), "{record:?}");
+    let stored = vault().tokens(&merchant).unwrap();
+    let (new, spent) = (stored.refresh_token().unwrap().expose_secret(), old.refresh_token().unwrap().expose_secret());
+    assert_ne!(new, spent, "the rotated refresh token is the one kept");
+    assert_eq!(fx.square.requests().iter().filter(|r| r.path == "/oauth2/token").count(), 1);
+}

@@ -6,7 +6,7 @@
 //! directory for a database), created with mode 0600 on first use.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use serde_json::json;
@@ -170,10 +170,12 @@ pub(crate) fn refresher(cx: &Context, args: &VaultRefresher) -> Result<(), Failu
         cx.say(&format!("refreshed {refreshed}, not refreshed {other}"));
         return Ok(());
     }
-    let stop = AtomicBool::new(false);
+    let stop = crate::stop_on_interrupt();
     let Some(addr) = args.webhook_listen else {
         cx.say("refreshing due sellers; stop with Ctrl-C");
-        return vault.run_refresher(args.concurrency, Duration::from_secs(60), &stop, &make_send).map_err(failure);
+        vault.run_refresher(args.concurrency, Duration::from_secs(60), stop, &make_send).map_err(failure)?;
+        cx.say("stopped");
+        return Ok(());
     };
     let key = args
         .webhook_signature_key
@@ -184,16 +186,24 @@ pub(crate) fn refresher(cx: &Context, args: &VaultRefresher) -> Result<(), Failu
         })?;
     let listener = std::net::TcpListener::bind(addr).map_err(|e| local(format!("cannot listen on {addr}: {e}")))?;
     let bound = listener.local_addr().map_err(|e| local(e.to_string()))?;
+    // Polled, so that the loop sees `stop`.
+    listener.set_nonblocking(true).map_err(|e| local(e.to_string()))?;
     let url = args.webhook_url.clone().unwrap_or_else(|| format!("http://{bound}/"));
     cx.say(&format!("refreshing due sellers, and receiving webhooks on {bound} for {url}; stop with Ctrl-C"));
     std::thread::scope(|scope| {
         scope.spawn(|| {
-            for stream in listener.incoming().flatten() {
-                webhook(&vault, &key, &url, stream);
+            while !stop.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((stream, _)) if stream.set_nonblocking(false).is_ok() => webhook(&vault, &key, &url, stream),
+                    Ok(_) => {}
+                    Err(_) => std::thread::sleep(Duration::from_millis(50)),
+                }
             }
         });
-        vault.run_refresher(args.concurrency, Duration::from_secs(60), &stop, &make_send).map_err(failure)
-    })
+        vault.run_refresher(args.concurrency, Duration::from_secs(60), stop, &make_send).map_err(failure)
+    })?;
+    cx.say("stopped");
+    Ok(())
 }
 
 /// The largest webhook body taken.

@@ -106,6 +106,11 @@ impl Fixture {
 
     /// A PKCE token set obtained without the CLI.
     pub fn pkce_tokens(&self) -> TokenSet {
+        self.pkce_tokens_obtained(Timestamp::now())
+    }
+
+    /// A PKCE token set obtained without the CLI, recorded as obtained at `at` (in the past: due).
+    pub fn pkce_tokens_obtained(&self, at: Timestamp) -> TokenSet {
         let state = State::new("state-for-tests");
         let verifier = CodeVerifier::from_entropy([42; 32]);
         let url = AuthorizeUrl::new(ClientId::new(CLIENT_ID))
@@ -118,7 +123,7 @@ impl Fixture {
         let answer = self.exchange(
             ObtainToken::pkce(ClientId::new(CLIENT_ID), code, verifier).redirect_uri("https://app.example/callback"),
         );
-        TokenSet::from_response(Flow::Pkce, ClientId::new(CLIENT_ID), answer, Timestamp::now()).unwrap()
+        TokenSet::from_response(Flow::Pkce, ClientId::new(CLIENT_ID), answer, at).unwrap()
     }
 
     /// Writes a token file as `login --out` would.
