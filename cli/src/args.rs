@@ -339,7 +339,7 @@ pub(crate) struct Mock {
 /// which need not be UTF-8.
 fn store_location() -> impl clap::builder::TypedValueParser<Value = Location> {
     use clap::builder::TypedValueParser as _;
-    clap::builder::OsStringValueParser::new().map(Location::parse)
+    clap::builder::OsStringValueParser::new().try_map(Location::parse)
 }
 
 /// A secret flag, wrapped the moment it is read, so that the argument structs' `Debug` (and

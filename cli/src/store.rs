@@ -92,13 +92,21 @@ impl PgUrl {
 }
 
 impl Location {
-    /// Reads a `--store` or `SQUARE_STORE` value.
-    pub(crate) fn parse(value: OsString) -> Location {
-        match value.to_str() {
-            Some(text) if text.starts_with("postgres://") || text.starts_with("postgresql://") => {
-                Location::Postgres(PgUrl(Zeroizing::new(text.to_owned())))
+    /// Reads a `--store` or `SQUARE_STORE` value: a `postgres://` (or `postgresql://`) URL, any
+    /// other `scheme://…` refused (naming the scheme alone: the rest may hold a password), else
+    /// a file path.
+    pub(crate) fn parse(value: OsString) -> Result<Location, String> {
+        let Some(text) = value.to_str() else { return Ok(Location::Sqlite(PathBuf::from(value))) };
+        let scheme = text.split_once("://").map(|(scheme, _)| scheme).filter(|scheme| {
+            scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+                && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        });
+        match scheme {
+            Some("postgres" | "postgresql") => Ok(Location::Postgres(PgUrl(Zeroizing::new(text.to_owned())))),
+            Some(scheme) => {
+                Err(format!("a store is a file path or a URL starting postgres:// or postgresql://, not {scheme}://…"))
             }
-            _ => Location::Sqlite(PathBuf::from(value)),
+            None => Ok(Location::Sqlite(PathBuf::from(value))),
         }
     }
 
@@ -108,7 +116,7 @@ impl Location {
             return Ok(location.clone());
         }
         if let Some(value) = std::env::var_os("SQUARE_STORE").filter(|v| !v.to_string_lossy().trim().is_empty()) {
-            return Ok(Location::parse(value));
+            return Location::parse(value).map_err(|why| Failure::usage(format!("SQUARE_STORE: {why}")));
         }
         Ok(Location::Sqlite(data_dir()?.join("vault.sqlite")))
     }
@@ -232,12 +240,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_postgres_url_selects_the_database_and_anything_else_is_a_file() {
+    fn a_postgres_url_selects_the_database_and_a_path_a_file() {
         for url in ["postgres://u@db/x", "postgresql://db/x"] {
-            assert!(matches!(Location::parse(url.into()), Location::Postgres(_)), "{url}");
+            assert!(matches!(Location::parse(url.into()), Ok(Location::Postgres(_))), "{url}");
         }
-        for path in ["vault.sqlite", "/var/lib/vault.sqlite", "postgres.sqlite", "mysql://db/x"] {
-            assert!(matches!(Location::parse(path.into()), Location::Sqlite(_)), "{path}");
+        for path in ["vault.sqlite", "/var/lib/vault.sqlite", "postgres.sqlite", "./a://b"] {
+            assert!(matches!(Location::parse(path.into()), Ok(Location::Sqlite(_))), "{path}");
+        }
+    }
+
+    #[test]
+    fn another_scheme_is_refused_naming_the_scheme_alone() {
+        for url in ["mysql://u:SENTINEL-pw@db/x", "pg://u:SENTINEL-pw@db/x", "POSTGRES://u:SENTINEL-pw@db/x"] {
+            let refused = Location::parse(url.into()).expect_err(url);
+            assert!(!refused.contains("SENTINEL"), "{refused}");
+            let scheme = url.split("://").next().unwrap();
+            assert!(refused.contains(&format!("not {scheme}://…")), "{refused}");
         }
     }
 
@@ -249,7 +267,7 @@ mod tests {
             "postgres://vault:SENTINEL-pw@db.internal/market?sslmode=disable&password=SENTINEL-pw",
             "postgres://vault:SENTINEL-pw@[::1",
         ] {
-            let location = Location::parse(url.into());
+            let location = Location::parse(url.into()).unwrap();
             let shown = [location.describe(), format!("{location:?}")];
             for text in shown {
                 assert!(!text.contains("SENTINEL"), "{text}");
@@ -261,7 +279,7 @@ mod tests {
     #[cfg(feature = "postgres")]
     #[test]
     fn a_database_is_described_by_its_user_host_port_and_name() {
-        let location = Location::parse("postgres://vault:pw@db.internal:5433/market?sslmode=disable".into());
+        let location = Location::parse("postgres://vault:pw@db.internal:5433/market?sslmode=disable".into()).unwrap();
         assert_eq!(location.describe(), "postgres://vault@db.internal:5433/market");
     }
 }

@@ -172,3 +172,19 @@ fn demo_with_json_keeps_stdout_for_the_summary() {
     assert_eq!(doc["steps"], 15);
     assert!(run.stderr.contains("Try the old refresh token again"));
 }
+
+/// The demo talks to its own fake on this machine: a proxy named by the environment (here one
+/// that nobody answers) is not used.
+#[test]
+fn demo_ignores_a_proxy_the_environment_names() {
+    let nobody = format!("http://127.0.0.1:{}", free_port());
+    let run = Cli::new()
+        .env("HTTP_PROXY", &nobody)
+        .env("http_proxy", &nobody)
+        .env("ALL_PROXY", &nobody)
+        .env("NO_PROXY", "")
+        .args(["demo", "--json"])
+        .run();
+    run.code(0);
+    assert_eq!(run.json()["ok"], true);
+}

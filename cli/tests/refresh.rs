@@ -140,3 +140,26 @@ fn a_missing_or_foreign_token_file_is_a_usage_error() {
     run.code(2).leaks_none(&["EAAA-token-in-the-wrong-field"]);
     assert!(run.stderr.contains("not shaped like a token set"), "{}", run.stderr);
 }
+
+/// A token file whose name is not UTF-8: refreshed and written back, and `--json` names it as
+/// best it can rather than failing after the refresh token was already rotated.
+#[cfg(unix)]
+#[test]
+fn a_token_file_whose_name_is_not_utf8_is_refreshed_without_a_panic() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let fx = Fixture::new();
+    let before = fx.pkce_tokens();
+    let named = fx.token_file("tokens.json", &before);
+    let path = fx.dir.path().join(std::ffi::OsStr::from_bytes(b"tok\xffens.json"));
+    std::fs::rename(&named, &path).unwrap();
+    for json in [false, true] {
+        let cli = if json { fx.cli().arg("--json") } else { fx.cli() };
+        let run = cli.args(["refresh", "--token-file"]).arg(&path).run();
+        run.code(0);
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+        if json {
+            assert_eq!(run.json()["token_file"], path.to_string_lossy().as_ref());
+        }
+    }
+    assert_ne!(load(&path).refresh_token(), before.refresh_token(), "rotated and written back");
+}

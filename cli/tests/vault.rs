@@ -264,3 +264,29 @@ fn without_the_postgres_feature_a_database_url_is_a_usage_error_that_never_shows
         assert!(run.stderr.contains("without PostgreSQL support"), "{}", run.stderr);
     }
 }
+
+#[test]
+fn a_refresh_square_refuses_is_one_json_document_and_exit_3() {
+    let fx = Fixture::new();
+    let tokens = fx.code_flow_tokens();
+    put(&fx, &tokens);
+    let store = fx.path("vault.sqlite");
+    // The seller revoked the application at Square: its refresh token is dead.
+    let revoke = square_oauth::RevokeToken::merchant(
+        ClientId::new(CLIENT_ID),
+        ClientSecret::new(SENTINEL),
+        square_oauth::MerchantId::new(MERCHANT),
+    );
+    send(&square_oauth::Config::custom(&fx.base_url()).unwrap(), &revoke).unwrap();
+    let run = fx
+        .cli()
+        .args(["--json", "refresh", "--merchant", MERCHANT, "--client-id", CLIENT_ID, "--client-secret", SENTINEL])
+        .arg("--store")
+        .arg(&store)
+        .run();
+    run.code(3);
+    let doc = run.json();
+    assert_eq!(doc["ok"], false, "{doc}");
+    assert_eq!(doc["error"]["merchant_id"], MERCHANT, "{doc}");
+    assert_eq!(doc["error"]["outcome"], "MustAuthorize", "{doc}");
+}

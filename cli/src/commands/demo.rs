@@ -67,6 +67,8 @@ type Answer<T> = Result<T, square_oauth::Error>;
 impl<'a> Demo<'a> {
     fn new(cx: &Context, config: Config, square: &'a MockSquare) -> Self {
         let agent = ureq::Agent::config_builder()
+            // The embedded fake is on this machine: never through a proxy the environment names.
+            .proxy(None)
             .timeout_global(Some(cx.global.timeout.min(Duration::from_secs(30))))
             .http_status_as_error(false)
             .max_redirects(0)

@@ -191,7 +191,7 @@ pub(crate) fn run(cx: &Context, args: &Login) -> Result<(), Failure> {
     let view = tokenfile::view(&set, cx.reveal);
     match &args.out {
         Some(path) => {
-            cx.emit_json(&json!({ "ok": true, "token_file": path, "tokens": view }));
+            cx.emit_json(&json!({ "ok": true, "token_file": path.to_string_lossy(), "tokens": view }));
             cx.say(&format!("Logged in: merchant {} ({flow}).", set.merchant_id()));
             cx.say(&format!("Token set written to {} (mode 0600).", path.display()));
             if let Some(expires_at) = set.expires_at() {

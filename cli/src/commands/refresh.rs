@@ -42,7 +42,7 @@ pub(crate) fn run(cx: &Context, args: &Refresh) -> Result<(), Failure> {
     tokenfile::commit(staged, path, &set)?;
 
     let rotated = old_refresh.as_ref() != set.refresh_token();
-    cx.emit_json(&json!({ "ok": true, "token_file": path, "rotated_refresh_token": rotated, "tokens": tokenfile::view(&set, cx.reveal) }));
+    cx.emit_json(&json!({ "ok": true, "token_file": path.to_string_lossy(), "rotated_refresh_token": rotated, "tokens": tokenfile::view(&set, cx.reveal) }));
     cx.say(&format!("Refreshed {} ({} tokens of merchant {}).", path.display(), set.flow(), set.merchant_id()));
     cx.say(&format!("  access token   {}", cx.reveal.secret(set.access_token().expose_secret())));
     if let Some(expires_at) = set.expires_at() {

@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde_json::json;
 use square_oauth::MerchantId;
 use square_oauth_ureq::Calls as _;
-use square_oauth_vault::transport::from_call;
+use square_oauth_vault::transport::{RefreshFailure, from_call};
 use square_oauth_vault::{Key, Keyring, Settings, Store, Vault, VaultError};
 
 use crate::args::{Logout, Migrate, Refresh, RotateKey, Sellers, Token, VaultRefresher};
@@ -298,10 +298,23 @@ pub(crate) fn refresh(cx: &Context, args: &Refresh) -> Result<(), Failure> {
         let outcome = vault
             .refresh(&merchant, true, &mut |operation| client.obtain_token(operation).map_err(from_call))
             .map_err(failure)?;
-        let refreshed = matches!(outcome, square_oauth_vault::RefreshOutcome::Refreshed);
-        cx.emit_json(&json!({"ok": refreshed, "merchant_id": merchant, "outcome": format!("{outcome:?}")}));
-        cx.say(&format!("{merchant}: {outcome:?}"));
-        return if refreshed { Ok(()) } else { Err(Failure::new(Exit::Refused, format!("{merchant}: not refreshed"))) };
+        use square_oauth_vault::RefreshOutcome as O;
+        // Not refreshed: one failure (one JSON document), its exit code by what to do next.
+        let exit = match &outcome {
+            O::Refreshed => {
+                cx.emit_json(&json!({"ok": true, "merchant_id": merchant, "outcome": "Refreshed"}));
+                cx.say(&format!("{merchant}: Refreshed"));
+                return Ok(());
+            }
+            // Square refused, or the seller must authorize again: no retry helps.
+            O::MustAuthorize | O::Unavailable(_) | O::Failed(RefreshFailure::Refused { .. }) => Exit::Refused,
+            // Another refresher holds it, it is backing off, or the outcome is not known yet:
+            // later, or elsewhere.
+            _ => Exit::Transport,
+        };
+        let mut failed = Failure::new(exit, format!("{merchant}: not refreshed: {outcome:?}"));
+        failed.data = json!({"merchant_id": merchant, "outcome": format!("{outcome:?}")});
+        return Err(failed);
     }
     let make_send = || {
         let client = cx.client(config.clone());
