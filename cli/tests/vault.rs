@@ -290,3 +290,25 @@ fn a_refresh_square_refuses_is_one_json_document_and_exit_3() {
     assert_eq!(doc["error"]["merchant_id"], MERCHANT, "{doc}");
     assert_eq!(doc["error"]["outcome"], "MustAuthorize", "{doc}");
 }
+
+/// The vault commands choose Square's environment from the application id as `login` does: a
+/// `sandbox-` id with `--production` is refused before anything is sent.
+#[test]
+fn a_sandbox_application_id_is_refused_against_production_before_anything_is_sent() {
+    let fx = Fixture::new();
+    put(&fx, &fx.code_flow_tokens());
+    let store = fx.path("vault.sqlite");
+    for command in
+        [&["refresh", "--merchant", MERCHANT][..], &["token", "--merchant", MERCHANT], &["refresher", "--once"]]
+    {
+        let run = Cli::new()
+            .home(fx.home.path())
+            .arg("--production")
+            .args(command)
+            .args(["--client-id", "sandbox-sq0idb-vault-test", "--store"])
+            .arg(&store)
+            .run();
+        run.code(2);
+        assert!(run.stderr.contains("sandbox"), "{command:?}: {}", run.stderr);
+    }
+}

@@ -100,6 +100,16 @@ fn failure(error: VaultError) -> Failure {
     Failure::new(exit, chain(&error))
 }
 
+/// Where the vault's refreshes and revocations for the application go, as `login` decides it: a
+/// `sandbox-` id goes to Square's sandbox unless a flag or the environment chose otherwise, and
+/// an id and an environment that disagree are refused before anything is sent.
+fn vault_config(cx: &Context, client_id: Option<&str>) -> Result<square_oauth::Config, Failure> {
+    match context::client_id(client_id) {
+        Ok(id) => crate::paste::config_for(cx, id.as_str()),
+        Err(_) => cx.config(),
+    }
+}
+
 /// Runs `sellers`: every seller in the vault with its health.
 pub(crate) fn sellers(cx: &Context, args: &Sellers) -> Result<(), Failure> {
     let vault = open(args.store.as_ref(), None, None)?;
@@ -147,7 +157,7 @@ pub(crate) fn token(cx: &Context, args: &Token) -> Result<(), Failure> {
             }
         }
     };
-    let client = cx.client(cx.config()?);
+    let client = cx.client(vault_config(cx, args.client_id.as_deref())?);
     let token = vault
         .access_token(&merchant, &mut |operation| client.obtain_token(operation).map_err(from_call))
         .map_err(failure)?;
@@ -159,7 +169,7 @@ pub(crate) fn token(cx: &Context, args: &Token) -> Result<(), Failure> {
 /// Runs `refresher`: the refresher loop in the foreground (or one round with `--once`).
 pub(crate) fn refresher(cx: &Context, args: &VaultRefresher) -> Result<(), Failure> {
     let vault = open(args.store.as_ref(), args.client_id.as_deref(), args.client_secret.as_ref())?;
-    let config = cx.config()?;
+    let config = vault_config(cx, args.client_id.as_deref())?;
     let make_send = || {
         let client = cx.client(config.clone());
         move |operation: &square_oauth::ObtainToken| client.obtain_token(operation).map_err(from_call)
@@ -291,7 +301,7 @@ pub(crate) fn migrate(cx: &Context, args: &Migrate) -> Result<(), Failure> {
 /// Runs `refresh --merchant M` (now, due or not) or `refresh --all-due`.
 pub(crate) fn refresh(cx: &Context, args: &Refresh) -> Result<(), Failure> {
     let vault = open(args.store.as_ref(), args.client_id.as_deref(), args.client_secret.as_ref())?;
-    let config = cx.config()?;
+    let config = vault_config(cx, args.client_id.as_deref())?;
     if let Some(merchant) = &args.merchant {
         let client = cx.client(config);
         let merchant = MerchantId::new(merchant.clone());
@@ -336,7 +346,9 @@ pub(crate) fn logout(cx: &Context, args: &Logout) -> Result<(), Failure> {
     })?;
     let revoke =
         square_oauth::RevokeToken::merchant(context::client_id(args.client_id.as_deref())?, secret, merchant.clone());
-    cx.client(cx.config()?).revoke_token(&revoke).map_err(|e| Failure::from_transport(&e, None))?;
+    cx.client(vault_config(cx, args.client_id.as_deref())?)
+        .revoke_token(&revoke)
+        .map_err(|e| Failure::from_transport(&e, None))?;
     vault.forget(&merchant).map_err(failure)?;
     cx.emit_json(&json!({"ok": true, "merchant_id": merchant, "revoked": true, "forgotten": true}));
     cx.say(&format!("{merchant}: revoked at Square and forgotten"));
