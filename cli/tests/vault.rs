@@ -177,11 +177,12 @@ fn login_with_a_store_puts_the_grant_in_the_vault() {
 }
 
 #[test]
-fn a_plain_login_lands_in_the_default_vault_and_out_still_writes_the_token_file() {
+fn a_plain_code_flow_login_lands_in_the_default_vault_and_out_still_writes_the_token_file() {
     let fx = Fixture::new();
     let out = fx.path("tokens.json");
     let run = fx
         .cli()
+        .env("SQUARE_CLIENT_SECRET", SENTINEL)
         .args(["login", "--client-id", CLIENT_ID, "--no-browser", "--wait", "60s"])
         .args(["--redirect-port", &fx.redirect_port.to_string(), "--out"])
         .arg(&out)
@@ -195,6 +196,7 @@ fn a_plain_login_lands_in_the_default_vault_and_out_still_writes_the_token_file(
     let listed = fx.cli().args(["--json", "sellers"]).run();
     listed.code(0);
     assert_eq!(listed.json()["sellers"][0]["merchant_id"], MERCHANT);
+    assert_eq!(listed.json()["sellers"][0]["flow"], "code_flow");
     let token = fx.cli().args(["token", "--client-id", CLIENT_ID]).run();
     token.code(0);
     let access = token.stdout.trim();
@@ -206,6 +208,35 @@ fn a_plain_login_lands_in_the_default_vault_and_out_still_writes_the_token_file(
     )
     .expect("the fake accepts the vault's token");
     assert_eq!(status.merchant_id.as_ref().map(|m| m.as_str()), Some(MERCHANT));
+}
+
+/// A PKCE refresh token is single-use: two copies cannot both stay valid, so a PKCE login with
+/// `--out` keeps its grant in the token file alone, and asking for a vault too is refused
+/// before anything is sent.
+#[test]
+fn a_pkce_login_keeps_its_single_use_refresh_token_in_one_place() {
+    let fx = Fixture::new();
+    let out = fx.path("tokens.json");
+    let login = || {
+        fx.cli()
+            .args(["login", "--client-id", CLIENT_ID, "--no-browser", "--wait", "60s"])
+            .args(["--redirect-port", &fx.redirect_port.to_string(), "--out"])
+            .arg(&out)
+    };
+    let both = login().arg("--store").arg(fx.path("vault.sqlite")).run();
+    both.code(2);
+    assert!(both.stderr.contains("single-use"), "{}", both.stderr);
+    assert!(fx.square.requests().is_empty(), "nothing sent");
+    assert!(!out.exists() && !fx.path("vault.sqlite").exists());
+
+    let run = login().run_with_browser(|url| {
+        approve_and_follow(&fx.square, url);
+    });
+    run.code(0);
+    assert!(run.stderr.contains("Not stored in the vault"), "{}", run.stderr);
+    assert!(!fx.default_store().exists(), "no second copy in the default vault");
+    let file: square_oauth::TokenSet = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(file.flow(), square_oauth::Flow::Pkce);
 }
 
 #[test]

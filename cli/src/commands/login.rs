@@ -44,6 +44,22 @@ pub(crate) fn run(cx: &Context, args: &Login) -> Result<(), Failure> {
         // Find out now, not after the seller has consented, that the file can't be written.
         drop(tokenfile::stage(out)?);
     }
+    // Where the grant goes besides the token file. A PKCE refresh token is single-use: two
+    // copies (the file and the vault) cannot both stay valid, since whichever refreshes first
+    // spends the other's. So with `--out` a PKCE grant stays in the file alone, and asking for
+    // a vault as well is refused before anything is sent.
+    let store_chosen = args.store.is_some() || env("SQUARE_STORE").is_some_and(|s| !s.trim().is_empty());
+    let vault = match (flow, &args.out) {
+        (Flow::Pkce, Some(_)) if store_chosen => {
+            return Err(Failure::usage(
+                "a PKCE refresh token is single-use: keep the grant in the token file (--out) or in the vault \
+                 (--store, SQUARE_STORE), not both",
+            ));
+        }
+        (Flow::Pkce, Some(_)) => None,
+        // Opened now, so that a key or a store that fails is found before the code is spent.
+        _ => crate::commands::vault::login_vault(args.store.as_ref(), &client_id)?,
+    };
 
     let server = match mode {
         Landing::Listen { port } => Some(CallbackServer::bind(port).map_err(|e| {
@@ -187,7 +203,13 @@ pub(crate) fn run(cx: &Context, args: &Login) -> Result<(), Failure> {
     if let (Some(path), Some(staged)) = (&args.out, staged) {
         tokenfile::commit(staged, path, &set)?;
     }
-    crate::commands::vault::store_login(args.store.as_ref(), &set)?;
+    match &vault {
+        Some(vault) => vault.put(&set)?,
+        None if flow == Flow::Pkce && args.out.is_some() => {
+            eprintln!("Not stored in the vault: the token file holds the single-use PKCE refresh token.");
+        }
+        None => {}
+    }
     let view = tokenfile::view(&set, cx.reveal);
     match &args.out {
         Some(path) => {

@@ -448,22 +448,37 @@ pub(crate) fn demo_race(
     result
 }
 
-/// `login` stores the grant in the vault: `--store FILE|URL`, else `SQUARE_STORE`, else the
-/// default vault in the data directory.
-/// Without any data directory (no `HOME`, as under some service managers) the grant is not
-/// stored, and the login says so rather than failing after the seller has consented.
-pub(crate) fn store_login(flag: Option<&Location>, tokens: &square_oauth::TokenSet) -> Result<(), Failure> {
+/// The vault a login puts its grant in, opened before the code exchange: a key or a store that
+/// fails is found before the seller consents and the single-use code is spent.
+pub(crate) struct LoginVault {
+    location: Location,
+    vault: Opened,
+}
+
+/// Opens [`LoginVault`] at `flag`, `SQUARE_STORE` or the data directory; `None` (said on
+/// stderr) when there is none of them.
+pub(crate) fn login_vault(
+    flag: Option<&Location>,
+    client_id: &square_oauth::ClientId,
+) -> Result<Option<LoginVault>, Failure> {
     let location = match Location::resolve(flag) {
         Ok(location) => location,
         Err(_) => {
             eprintln!("Not stored in a vault: no data directory (pass --store, or set SQUARE_STORE or HOME).");
-            return Ok(());
+            return Ok(None);
         }
     };
-    let vault = open_at(&location, Some(tokens.client_id().as_str()), None)?;
-    vault.put(tokens).map_err(failure)?;
-    eprintln!("Stored in the vault {} for merchant {}.", location.describe(), tokens.merchant_id());
-    Ok(())
+    let vault = open_at(&location, Some(client_id.as_str()), None)?;
+    Ok(Some(LoginVault { location, vault }))
+}
+
+impl LoginVault {
+    /// Puts the grant in, and says so.
+    pub(crate) fn put(&self, tokens: &square_oauth::TokenSet) -> Result<(), Failure> {
+        self.vault.put(tokens).map_err(failure)?;
+        eprintln!("Stored in the vault {} for merchant {}.", self.location.describe(), tokens.merchant_id());
+        Ok(())
+    }
 }
 
 #[cfg(test)]
