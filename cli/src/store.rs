@@ -131,12 +131,41 @@ impl Location {
 
     /// The vault's key: `SQUARE_VAULT_KEY`, else the key file `vault.key` beside a SQLite file,
     /// or in the data directory for a database (every machine of a fleet needs the same key:
-    /// give it to them through `SQUARE_VAULT_KEY`).
-    pub(crate) fn key(&self) -> Result<Key, Failure> {
+    /// give it to them through `SQUARE_VAULT_KEY`). A key file is made only for a vault that
+    /// holds no seller yet: one that holds sellers and has no key here was sealed with a key
+    /// kept elsewhere, and a new one would seal the next rows with a key the others lack.
+    pub(crate) fn key_and_store(&self) -> Result<(Key, Arc<dyn Store>), Failure> {
         if env(square_oauth_vault::seal::KEY_ENV).is_some() {
-            return Key::from_env(square_oauth_vault::seal::KEY_ENV).map_err(|e| Failure::usage(e.to_string()));
+            let key = Key::from_env(square_oauth_vault::seal::KEY_ENV).map_err(|e| Failure::usage(e.to_string()))?;
+            return Ok((key, self.open()?));
         }
-        let file = match self {
+        let file = self.key_file()?;
+        if file.exists() {
+            let key = Key::from_file(&file).map_err(|e| local(e.to_string()))?;
+            return Ok((key, self.open()?));
+        }
+        let make = || Key::from_file_or_create(&file).map_err(|e| local(e.to_string()));
+        // The key first for a new SQLite file: no file is created for a vault that could never
+        // be opened.
+        if matches!(self, Location::Sqlite(path) if !path.exists()) {
+            let key = make()?;
+            return Ok((key, self.open()?));
+        }
+        let store = self.open()?;
+        if !store.records().map_err(|e| self.failed(&e))?.is_empty() {
+            return Err(Failure::usage(format!(
+                "the vault {} holds sellers, and there is no key for it here: set SQUARE_VAULT_KEY, or put its \
+                 key file at {}",
+                self.describe(),
+                file.display()
+            )));
+        }
+        Ok((make()?, store))
+    }
+
+    /// Where the key file is (its directory made).
+    fn key_file(&self) -> Result<PathBuf, Failure> {
+        Ok(match self {
             Location::Sqlite(path) => {
                 if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
                     create_dir(dir)?;
@@ -150,8 +179,7 @@ impl Location {
                 create_dir(&dir)?;
                 dir.join("vault.key")
             }
-        };
-        Key::from_file_or_create(&file).map_err(|e| local(e.to_string()))
+        })
     }
 
     /// Opens the store, creating a SQLite file's directory and bringing a database's schema up

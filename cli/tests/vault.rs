@@ -34,7 +34,7 @@ fn token_prints_the_stored_access_token_and_sellers_lists_its_health() {
 }
 
 #[test]
-fn an_unknown_seller_is_a_usage_error_and_a_store_without_its_key_opens_nothing() {
+fn an_unknown_seller_is_a_usage_error_and_a_store_without_its_key_gets_no_new_one() {
     let fx = Fixture::new();
     put(&fx, &fx.code_flow_tokens());
     let store = fx.path("vault.sqlite");
@@ -43,8 +43,16 @@ fn an_unknown_seller_is_a_usage_error_and_a_store_without_its_key_opens_nothing(
         .arg(&store)
         .run()
         .code(2);
-    std::fs::remove_file(fx.path("vault.key")).unwrap();
-    // A new key is made, and it does not open the old rows.
+    let key = fx.path("vault.key");
+    std::fs::remove_file(&key).unwrap();
+    // A vault that holds sellers gets no new key: it would seal the next rows with a key the
+    // old ones lack.
+    let run = fx.cli().args(["token", "--client-id", CLIENT_ID, "--store"]).arg(&store).run();
+    run.code(2);
+    assert!(run.stderr.contains("no key for it here"), "{}", run.stderr);
+    assert!(!key.exists(), "no key file was made");
+    // Another key does not open the old rows.
+    square_oauth_vault::Key::from_file_or_create(&key).unwrap();
     let run = fx.cli().args(["token", "--client-id", CLIENT_ID, "--store"]).arg(&store).run();
     run.code(1);
     assert!(run.stderr.contains("wrong key"), "{}", run.stderr);

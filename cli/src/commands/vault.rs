@@ -26,9 +26,7 @@ fn open_at(
     client_id: Option<&str>,
     client_secret: Option<&square_oauth::ClientSecret>,
 ) -> Result<Opened, Failure> {
-    // The key first: a SQLite file is not created for a vault that could never be opened.
-    let key = location.key()?;
-    let store = location.open()?;
+    let (key, store) = location.key_and_store()?;
     // Listing needs no application; refreshing does, and says so when it is missing.
     let client_id = context::client_id(client_id).unwrap_or_else(|_| square_oauth::ClientId::new("unset"));
     Ok(Opened(Vault::new(store, Keyring::new(key), Settings::new(client_id, context::client_secret(client_secret)))))
@@ -278,10 +276,10 @@ fn webhook(
 /// Runs `rotate-key`: re-seals every row with a new key; the old key opens them meanwhile.
 pub(crate) fn rotate_key(cx: &Context, args: &RotateKey) -> Result<(), Failure> {
     let location = Location::resolve(args.store.as_ref())?;
-    let old = location.key()?;
+    let (old, store) = location.key_and_store()?;
     let new = Key::from_file_or_create(&args.new_key_file).map_err(|e| local(e.to_string()))?;
     let keys = Keyring::new(new).with_older(old);
-    let vault = Vault::new(location.open()?, keys, Settings::new(square_oauth::ClientId::new("unset"), None));
+    let vault = Vault::new(store, keys, Settings::new(square_oauth::ClientId::new("unset"), None));
     let resealed = vault.rotate_key().map_err(failure)?;
     cx.emit_json(&json!({"ok": true, "resealed": resealed}));
     cx.say(&format!("re-sealed {resealed} sellers; use the new key from now on"));
