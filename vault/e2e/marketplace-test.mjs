@@ -158,11 +158,13 @@ async function run(context, { origin, square }) {
 
   // While the seller is on Square's page, another site sends this browser (its cookie and all)
   // to the callback with a state of its own: refused, and the cookie stays for the real return.
-  const forgedReturn = await context.request.get(`${origin}/callback?code=sq0cgb-forged&response_type=code&state=forged`);
-  assert.equal(forgedReturn.status(), 400);
-  assert.match(await forgedReturn.text(), /state/i);
-  assert.equal(forgedReturn.headers()["set-cookie"], undefined, "a forged return must not clear the cookie");
-  step("a forged return while the seller is on Square's page: refused (400), the browser's state kept");
+  for (const query of ["code=sq0cgb-forged&response_type=code&state=forged", "code=sq0cgb-forged", "state=a&state=b&code=x"]) {
+    const forgedReturn = await context.request.get(`${origin}/callback?${query}`);
+    assert.equal(forgedReturn.status(), 400, query);
+    assert.match(await forgedReturn.text(), /state/i, query);
+    assert.equal(forgedReturn.headers()["set-cookie"], undefined, `a forged return (${query}) must not clear the cookie`);
+  }
+  step("forged returns (a wrong state, none, two) while the seller is on Square's page: refused (400), the browser's state kept");
 
   await page.click("#allow");
   await page.waitForURL((url) => url.href.startsWith(`${origin}/?connected=`));
@@ -212,18 +214,45 @@ async function run(context, { origin, square }) {
   step("the seller is listed as revoked");
 
   // Another seller connects, choosing the second business on the consent page: listed fresh,
-  // beside the revoked one.
+  // beside the revoked one. Its return arrives twice at once (a reload while Square is slow to
+  // answer): the code is exchanged once, the second request told so.
   await page.click("#connect");
   await page.waitForURL((url) => url.href.startsWith(`${square}/oauth2/authorize`));
   await page.selectOption("#merchant_id", { index: 1 });
   const second = await page.locator("#merchant_id").inputValue();
   assert.notEqual(second, merchant);
+  // The consent form's answer is the redirect back: taken from it here (a route does not see
+  // the redirect itself), and the browser left where it is.
+  let returned;
+  await page.route(`${square}/**`, async (route) => {
+    if (route.request().method() !== "POST") return route.continue();
+    const answer = await route.fetch({ maxRedirects: 0 });
+    returned = answer.headers()["location"];
+    await route.fulfill({ status: 204 });
+  });
   await page.click("#allow");
-  await page.waitForURL(`${origin}/?connected=${second}`);
+  for (let waited = 0; !returned; waited += 50) {
+    assert.ok(waited < 20000, "the consent page never sent the browser back");
+    await new Promise((done) => setTimeout(done, 50));
+  }
+  await page.unroute(`${square}/**`);
+  assert.ok(returned.startsWith(`${origin}/callback?`), returned);
+  const slow = await fetch(`${square}/__mock/fault`, { method: "POST", headers: { "content-type": "application/json" },
+    body: JSON.stringify({ path: "/oauth2/token", kind: "delay", millis: 1500 }) });
+  assert.equal(slow.status, 200);
+  const exchangesBefore = (await (await fetch(`${square}/__mock/requests`)).json()).filter((r) => r.path === "/oauth2/token").length;
+  const twice = await Promise.all([0, 200].map(async (after) => {
+    await new Promise((done) => setTimeout(done, after));
+    return (await context.request.get(returned, { maxRedirects: 0 })).status();
+  }));
+  assert.deepEqual(twice, [303, 409]);
+  const exchangesAfter = (await (await fetch(`${square}/__mock/requests`)).json()).filter((r) => r.path === "/oauth2/token").length;
+  assert.equal(exchangesAfter - exchangesBefore, 1, "the code was exchanged once");
+  await page.goto(`${origin}/?connected=${second}`);
   assert.equal(await page.locator(`tr[data-merchant="${second}"]`).getAttribute("data-health"), "fresh");
   assert.equal(await row.getAttribute("data-health"), "revoked");
   assert.equal(await page.locator("#sellers tbody tr").count(), 2);
-  step(`a second seller ${second} connects: fresh, beside the revoked one`);
+  step(`a second seller ${second} connects, its return arriving twice at once: exchanged once (303, 409), fresh, beside the revoked one`);
 
   await mkdir(dirname(screenshot), { recursive: true });
   await page.screenshot({ path: screenshot, fullPage: true });

@@ -37,8 +37,9 @@
 //! this site's `/callback` receives (`__Host-` on https, which a sibling domain cannot set), for
 //! 10 minutes; the server keeps nothing between the two steps, so any instance behind a load
 //! balancer can take the seller's return, and a restart loses no connection in progress. A
-//! redirect whose `state` does not match leaves the cookie in place: a forged one sent to the
-//! browser while the seller is on Square's page does not spoil the real return.
+//! redirect without this browser's `state` (none, another, two) leaves the cookie in place: a
+//! forged one sent to the browser while the seller is on Square's page does not spoil the real
+//! return. Only Square's answer with the right `state`, a code or a Deny, ends the connection.
 //!
 //! # Before production
 //!
@@ -118,6 +119,8 @@ struct App {
     store_description: String,
     /// Cleared when the refresher thread ends before the server stops.
     refresher_running: Arc<AtomicBool>,
+    /// The `state` of each connection whose code is being exchanged now.
+    exchanging: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 fn main() -> std::process::ExitCode {
@@ -196,7 +199,8 @@ fn run() -> Result<(), Box<dyn Error>> {
     let redirect_url = square.redirect_url.clone();
     let cookie = StateCookie::for_redirect(&square.redirect_url);
     let held_by = vault.blocking().clone();
-    let app = Arc::new(App { vault, square, client, cookie, store_description, refresher_running });
+    let exchanging = std::sync::Mutex::new(std::collections::HashSet::new());
+    let app = Arc::new(App { vault, square, client, cookie, store_description, refresher_running, exchanging });
     let router = Router::new()
         .route("/", get(sellers_page))
         .route("/connect", post(connect))
@@ -544,6 +548,27 @@ async fn connect(AppState(app): AppState<Arc<App>>) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, url), (header::SET_COOKIE, set)]).into_response()
 }
 
+/// A connection whose code is being exchanged, by its `state`; forgotten when dropped.
+struct Exchanging<'a> {
+    app: &'a App,
+    state: String,
+}
+
+impl<'a> Exchanging<'a> {
+    /// `None` when the same connection is being exchanged already.
+    fn start(app: &'a App, state: &str) -> Option<Exchanging<'a>> {
+        let mut exchanging = app.exchanging.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        exchanging.insert(state.to_owned()).then(|| Exchanging { app, state: state.to_owned() })
+    }
+}
+
+impl Drop for Exchanging<'_> {
+    fn drop(&mut self) {
+        let mut exchanging = self.app.exchanging.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        exchanging.remove(&self.state);
+    }
+}
+
 /// The cookie that carries `state` from the button to the callback: `HttpOnly` (no script
 /// reads it), `SameSite=Lax` (sent on the top-level redirect back from Square, on nothing
 /// another site could make the browser send), for 10 minutes. On https it is a `__Host-`
@@ -592,19 +617,27 @@ async fn callback(AppState(app): AppState<Arc<App>>, request: Request) -> Respon
     let query = request.uri().query().unwrap_or_default();
     let code = match square_oauth::parse_callback(query, &state) {
         Ok(code) => code,
-        // Not this browser's redirect (a forged one, or an older tab's): the cookie stays for
-        // the real one.
-        Err(error @ square_oauth::Error::Callback(square_oauth::CallbackError::StateMismatch)) => {
-            return error_page(StatusCode::BAD_REQUEST, &error.to_string());
-        }
-        // This browser's redirect, refused (the seller pressed Deny) or malformed: done with.
-        Err(error) => {
+        // The seller pressed Deny on Square's page (`state` matched): this connection is over.
+        Err(error @ square_oauth::Error::Callback(square_oauth::CallbackError::Denied { .. })) => {
             return (
                 [(header::SET_COOKIE, app.cookie.clear())],
                 error_page(StatusCode::BAD_REQUEST, &error.to_string()),
             )
                 .into_response();
         }
+        // Anything else may not be this browser's redirect (another site can send the browser
+        // here with no `state`, a wrong one, or two): the cookie stays for the real one.
+        Err(error) => return error_page(StatusCode::BAD_REQUEST, &error.to_string()),
+    };
+    // One exchange per connection in this process: a reload or a repeated navigation while the
+    // first is under way would send the single-use code again, and Square would refuse it.
+    // (Another instance behind a load balancer gets Square's refusal, "already used", while the
+    // first request stores the grant.)
+    let Some(_exchanging) = Exchanging::start(&app, state.expose_secret()) else {
+        return error_page(
+            StatusCode::CONFLICT,
+            "This connection is already being completed in another request: the sellers list shows it once done.",
+        );
     };
     let forget = app.cookie.clear();
     let exchange =
