@@ -35,10 +35,14 @@
 //! - **A bounded pool**: at most [`PostgresStore::with_pool`] connections per store; a caller
 //!   beyond that waits for one to come back.
 //! - **TLS** with `sslmode=require` in the connection string: rustls (ring), the server's
-//!   certificate verified, chain and host name (libpq's `verify-full`), against the webpki roots
-//!   and the certificates of the file `PGSSLROOTCERT` names, or those given to
-//!   [`PostgresStore::with_root_certificates`] (a managed database's own authority). `prefer`
-//!   (the default) and `disable` connect in plain text, as before.
+//!   certificate verified, chain and host name, as libpq's `verify-full` does. It is trusted
+//!   if an authority of [`PostgresStore::with_root_certificates`] signed it, else one of the
+//!   file `PGSSLROOTCERT` names (a managed database's own authority; given certificates
+//!   replace the public roots, as libpq's `sslrootcert`), else one of the webpki roots.
+//!   `prefer` (the parser's default) and `disable` connect in **plain text**: a connection
+//!   that leaves the machine wants `sslmode=require`. The connection string parser takes
+//!   neither `verify-full`/`verify-ca` nor `sslrootcert` (write `require` and use
+//!   `PGSSLROOTCERT`), and a Unix socket with `require` is refused (it has no TLS).
 //!
 //! Per refresh by the refresher, the database work is one statement in its own transaction:
 //! store the previous seller's result and lease the next seller
@@ -183,11 +187,9 @@ struct Server {
 }
 
 impl Server {
-    /// The server `conninfo` names. With `sslmode=require` every connection is TLS (rustls,
-    /// ring), its certificate verified, chain and host name, against the webpki roots and the
-    /// PEM certificates of `roots`, else of the file `PGSSLROOTCERT` names (libpq's variable).
-    /// That is libpq's `verify-full`, which this connection string parser does not take by
-    /// that name. `prefer` (the default) and `disable` connect in plain text.
+    /// The server `conninfo` names, TLS as the module docs say. `roots`: the authorities to
+    /// trust instead of `PGSSLROOTCERT`'s or the webpki roots, which only `sslmode=require`
+    /// uses, so they are refused without it.
     fn new(conninfo: &str, roots: Option<&[u8]>) -> Result<Server, StoreError> {
         let mut config = Config::from_str(conninfo).map_err(pg("read the connection string"))?;
         if config.get_connect_timeout().is_none() {
@@ -196,6 +198,11 @@ impl Server {
         config.application_name("square-oauth-vault");
         let tls = match config.get_ssl_mode() {
             postgres::config::SslMode::Require => Some(tls(roots)?),
+            _ if roots.is_some() => {
+                return Err(StoreError::msg(
+                    "PostgreSQL: root certificates were given, but the connection string does not say sslmode=require",
+                ));
+            }
             _ => None,
         };
         Ok(Server { config, tls })
@@ -214,12 +221,13 @@ impl Server {
     }
 }
 
-/// rustls with ring over the webpki roots and the certificates of `roots` (else of the file
-/// `PGSSLROOTCERT` names).
+/// rustls with ring, trusting the certificates of `roots`, else of the file `PGSSLROOTCERT`
+/// names, else the webpki roots. As libpq's `sslrootcert`, given certificates replace the
+/// public roots: a database's private authority is the only one it needs.
 fn tls(roots: Option<&[u8]>) -> Result<tokio_postgres_rustls::MakeRustlsConnect, StoreError> {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject as _;
-    let mut store = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    let mut store = rustls::RootCertStore::empty();
     let from_file;
     let (pem, source) = match (roots, std::env::var_os("PGSSLROOTCERT")) {
         (Some(pem), _) => (Some(pem), "the root certificates given".to_owned()),
@@ -241,6 +249,8 @@ fn tls(roots: Option<&[u8]>) -> Result<tokio_postgres_rustls::MakeRustlsConnect,
         if added == 0 {
             return Err(StoreError::msg(format!("PostgreSQL: no PEM certificate in {source}")));
         }
+    } else {
+        store.roots = webpki_roots::TLS_SERVER_ROOTS.to_vec();
     }
     let config =
         rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
@@ -416,8 +426,9 @@ fn classify(what: &'static str) -> impl Fn(postgres::Error) -> Failure {
 impl PostgresStore {
     /// Connects to the database named by `conninfo` (a `postgres://` URL or `key=value`
     /// pairs, as libpq takes them) and brings its schema up to date, with a pool of at most
-    /// 10 connections. `sslmode=require` connects over TLS, verified against the webpki roots
-    /// and `PGSSLROOTCERT`'s certificates (see the module docs).
+    /// 10 connections. `sslmode=require` connects over TLS, the certificate verified against
+    /// `PGSSLROOTCERT`'s authorities or else the webpki roots; without it, in plain text (see
+    /// the module docs).
     pub fn open(conninfo: &str) -> Result<PostgresStore, StoreError> {
         PostgresStore::with_pool(conninfo, 10)
     }
@@ -428,9 +439,9 @@ impl PostgresStore {
     }
 
     /// [`with_pool`](Self::with_pool) to a server whose certificate is signed by an authority
-    /// of `roots_pem` (PEM certificates: a private CA, a cloud provider's bundle), for a
-    /// connection string with `sslmode=require`. The webpki roots are trusted too;
-    /// `PGSSLROOTCERT` is not read.
+    /// of `roots_pem` (PEM certificates: a private CA, a cloud provider's bundle), and by no
+    /// other (neither the webpki roots nor `PGSSLROOTCERT`'s). The connection string must say
+    /// `sslmode=require`.
     ///
     /// ```no_run
     /// # fn run() -> Result<(), Box<dyn std::error::Error>> {

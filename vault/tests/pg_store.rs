@@ -586,8 +586,8 @@ fn sslmode_require_connects_over_tls_verifying_the_servers_certificate() {
         .get(0);
     assert!(encrypted >= 1, "no TLS connection of the store's on the server");
 
-    // A certificate no trusted authority signed is refused: the webpki roots alone do not know
-    // the test's authority (and `PGSSLROOTCERT` is not read when roots are given).
+    // A certificate no trusted authority signed is refused: the roots given replace the others
+    // (and `PGSSLROOTCERT` is not read when roots are given).
     let unknown = rcgen::generate_simple_self_signed(vec!["elsewhere".to_owned()]).unwrap().cert.pem();
     let refused = PostgresStore::with_root_certificates(&tls, 1, unknown.as_bytes()).expect_err("an unknown authority");
     assert!(chain(&refused).contains("UnknownIssuer"), "{}", chain(&refused));
@@ -596,6 +596,10 @@ fn sslmode_require_connects_over_tls_verifying_the_servers_certificate() {
     let elsewhere = PostgresStore::with_root_certificates(&over("127.0.0.1"), 1, served.authority_pem.as_bytes())
         .expect_err("a name the certificate does not hold");
     assert!(chain(&elsewhere).contains("not valid for name"), "{}", chain(&elsewhere));
+    // Roots given for a connection that would not use them (no `sslmode=require`) are refused.
+    let plain = tls.replace(" sslmode=require", "");
+    let unused = PostgresStore::with_root_certificates(&plain, 1, served.authority_pem.as_bytes()).expect_err("plain");
+    assert!(unused.to_string().contains("sslmode=require"), "{unused}");
     let text_only = PostgresStore::with_root_certificates(&tls, 1, b"not a certificate").expect_err("no certificate");
     assert!(text_only.to_string().contains("no PEM certificate"), "{text_only}");
 
