@@ -765,8 +765,11 @@ impl<S: Store> Vault<S> {
 
     /// [`store_held`](Self::store_held) again every `pause` until nothing is held or
     /// `patience` has passed: what a process does before it exits, since held tokens die
-    /// with it. `Ok` once nothing is held (at once when nothing was); the store's last error
-    /// when the time is up, with what is left still held.
+    /// with it. `Ok` once nothing is held (at once when nothing was); when the time is up,
+    /// [`VaultError::NotYetStored`] naming a seller still held, with the store's last error.
+    /// A store call under way when the time runs out finishes first, so the wait can pass
+    /// `patience` by one call (a PostgreSQL store keeps reconnecting for its
+    /// [`reconnect_for`](crate::PostgresStore::reconnect_for) window).
     ///
     /// ```
     /// # use std::time::Duration;
@@ -778,17 +781,32 @@ impl<S: Store> Vault<S> {
     /// # }
     /// ```
     pub fn store_held_within(&self, patience: Duration, pause: Duration) -> Result<(), VaultError> {
-        let deadline = Instant::now() + patience;
+        let started = Instant::now();
         loop {
             let result = self.store_held();
             if let Ok(0) = result {
                 return Ok(());
             }
-            if Instant::now() >= deadline {
-                return result.map(|_| ());
+            let left = patience.saturating_sub(started.elapsed());
+            if left.is_zero() {
+                return self.still_held(result, "more were held meanwhile");
             }
-            std::thread::sleep(pause);
+            std::thread::sleep(pause.min(left));
         }
+    }
+
+    /// `Ok` when `result` (of [`store_held`](Self::store_held)) left nothing held; else
+    /// [`VaultError::NotYetStored`] for the first seller still held, with the store's error (or
+    /// `more`, when the last try stored what it had and more came meanwhile).
+    fn still_held(&self, result: Result<usize, VaultError>, more: &str) -> Result<(), VaultError> {
+        let source = match result {
+            Ok(0) => return Ok(()),
+            Ok(_) => StoreError::msg(more),
+            Err(VaultError::Store(source)) => source,
+            Err(other) => return Err(other),
+        };
+        let first = self.held.lock().unwrap_or_else(PoisonError::into_inner).first().map(|h| h.merchant_id.clone());
+        first.map_or(Ok(()), |merchant_id| Err(VaultError::NotYetStored { merchant_id, source }))
     }
 
     /// [`store_held`](Self::store_held) for one seller's held tokens, or (`None`) everyone's.
@@ -1157,14 +1175,7 @@ impl<S: Store> Vault<S> {
             }
         }
         // Stopped: one last try, and an error naming a seller if anything is still held.
-        let source = match self.store_held() {
-            Ok(0) => return Ok(()),
-            Ok(_) => StoreError::msg("more were held while the refresher stopped"),
-            Err(VaultError::Store(source)) => source,
-            Err(other) => return Err(other),
-        };
-        let first = self.held.lock().unwrap_or_else(PoisonError::into_inner).first().map(|h| h.merchant_id.clone());
-        first.map_or(Ok(()), |merchant_id| Err(VaultError::NotYetStored { merchant_id, source }))
+        self.still_held(self.store_held(), "more were held while the refresher stopped")
     }
 }
 
