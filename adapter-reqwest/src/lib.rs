@@ -107,6 +107,12 @@ impl Client {
     /// A client over `http`, the application's own (built with redirects off). For a plain-`http`
     /// (loopback) base URL while the environment names a proxy, a client without any proxy is
     /// used instead (see the crate docs).
+    ///
+    /// Build it with `redirect(reqwest::redirect::Policy::none())`: reqwest follows redirects
+    /// by default, sending a `307`'s or `308`'s body (a secret, a code) on to wherever they
+    /// point. An answer from another URL than the request's is reported as
+    /// [`Error::Redirect`](square_oauth::CallError::Redirect), but only after the fact, and a
+    /// redirect back to the very same URL (which reqwest follows too) cannot be told apart.
     pub fn with_client(http: reqwest::Client, config: Config) -> Result<Client, Error> {
         let proxied =
             ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"].iter().any(|name| std::env::var_os(name).is_some());

@@ -37,6 +37,10 @@ pub struct BodyTooLarge {
     pub limit: usize,
 }
 
+/// The most [`WipingBuffer::capped`] reserves for an announced length: the default cap, far
+/// above any answer of Square's OAuth API.
+const PREALLOCATED_AT_MOST: usize = 1 << 20;
+
 impl WipingBuffer {
     /// An empty buffer with no cap, room for `capacity` bytes.
     pub fn with_capacity(capacity: usize) -> Self {
@@ -44,15 +48,17 @@ impl WipingBuffer {
     }
 
     /// An empty buffer that refuses to hold more than `limit` bytes. `announced` is the length
-    /// the answer announced (`Content-Length`): over the cap it fails at once, under it the
-    /// storage is taken in one piece.
+    /// the answer announced (`Content-Length`): over the cap it fails at once; under it the
+    /// storage is taken in one piece, up to 1 MiB (a length is only a claim until the bytes
+    /// come: under a cap raised far above Square's answers, a forged one must not reserve
+    /// memory the answer never fills).
     pub fn capped(limit: usize, announced: Option<u64>) -> Result<Self, BodyTooLarge> {
         let announced = announced.unwrap_or(0);
         if announced > limit as u64 {
             return Err(BodyTooLarge { limit });
         }
-        // `announced` fits `usize` since it is at most `limit`.
-        Ok(WipingBuffer { bytes: Vec::with_capacity(announced as usize), limit })
+        let reserved = announced.min(PREALLOCATED_AT_MOST as u64) as usize;
+        Ok(WipingBuffer { bytes: Vec::with_capacity(reserved), limit })
     }
 
     /// Appends `data`, or fails without appending anything if that would pass the cap.
@@ -162,6 +168,18 @@ impl Drop for WipingBuffer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_announced_length_under_a_huge_cap_reserves_at_most_a_mebibyte() {
+        // A petabyte announced under a cap of usize::MAX: taken as a claim, not reserved (the
+        // allocation alone would abort the process).
+        let mut buffer = WipingBuffer::capped(usize::MAX, Some(1 << 50)).expect("under the cap");
+        assert!(buffer.bytes.capacity() <= PREALLOCATED_AT_MOST, "{}", buffer.bytes.capacity());
+        buffer.push(&[7; 3 << 20]).expect("the bytes that do come are taken");
+        assert_eq!(buffer.len(), 3 << 20);
+        // An ordinary answer's length is still reserved in one piece.
+        assert_eq!(WipingBuffer::capped(1 << 20, Some(612)).unwrap().bytes.capacity(), 612);
+    }
 
     #[test]
     fn growing_keeps_every_byte_and_doubles() {

@@ -207,7 +207,9 @@ enum State<T, E> {
 ///    - [`Step::Send`]: send the request once, then report exactly one of
 ///      [`answer`](Self::answer) (any status, body read up to the cap) or
 ///      [`failed`](Self::failed) (a [`Failure`]) before polling again;
-///    - [`Step::Wait`]: sleep until that instant (or not at all, if it has passed), then poll;
+///    - [`Step::Wait`]: sleep until that instant (or not at all, if it has passed), then poll
+///      with a `now` no earlier than it (a wall clock stepped back during the sleep would
+///      otherwise ask for the same wait again);
 ///    - [`Step::Done`]: the result; the call is over and must not be polled again.
 ///
 /// `now` is the driver's wall clock (it reads `Retry-After` dates and schedules waits); `entropy`
