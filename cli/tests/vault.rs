@@ -351,3 +351,28 @@ fn a_sandbox_application_id_is_refused_against_production_before_anything_is_sen
         assert!(run.stderr.contains("sandbox"), "{command:?}: {}", run.stderr);
     }
 }
+
+/// `revoke` changes no vault, but says when the default one still lists the seller it revoked.
+#[test]
+fn revoke_says_when_the_default_vault_still_holds_the_seller() {
+    let fx = Fixture::new();
+    let store = fx.default_store();
+    std::fs::create_dir_all(store.parent().unwrap()).unwrap();
+    let key = Key::from_file_or_create(&store.with_file_name("vault.key")).unwrap();
+    let settings = Settings::new(ClientId::new(CLIENT_ID), Some(ClientSecret::new(SENTINEL)));
+    Vault::new(SqliteStore::open(&store).unwrap(), Keyring::new(key), settings).put(&fx.code_flow_tokens()).unwrap();
+    let revoke = |only_access: bool| {
+        let cli = fx.cli().env("SQUARE_CLIENT_SECRET", SENTINEL);
+        let cli = cli.args(["revoke", "--client-id", CLIENT_ID, "--merchant-id", MERCHANT]);
+        if only_access { cli.arg("--only-access-token").run() } else { cli.run() }
+    };
+    let run = revoke(true);
+    run.code(0);
+    assert!(!run.stderr.contains("still holds"), "the authorization stands: {}", run.stderr);
+    let run = revoke(false);
+    run.code(0);
+    assert!(run.stderr.contains(&format!("still holds merchant {MERCHANT}")), "{}", run.stderr);
+    assert!(run.stderr.contains("logout"), "{}", run.stderr);
+    let listed = fx.cli().args(["--json", "sellers"]).run();
+    assert_eq!(listed.json()["sellers"].as_array().unwrap().len(), 1, "revoke changed no vault");
+}

@@ -54,8 +54,21 @@ pub(crate) fn run(cx: &Context, args: &Revoke) -> Result<(), Failure> {
     if args.only_access_token {
         operation = operation.revoke_only_access_token(true);
     }
+    let seller = match (&from_file, &args.merchant_id) {
+        (Some(set), _) => Some(set.merchant_id().clone()),
+        (None, Some(merchant)) => Some(MerchantId::new(merchant.as_str())),
+        (None, None) => None,
+    };
     let client = cx.client(config);
     let answer = client.send(&operation).map_err(|e| Failure::from_transport(&e, Some(Call::Revoke)))?;
+    if let Some(seller) = seller.filter(|_| !args.only_access_token)
+        && let Some(vault) = vault_still_holding(&seller)
+    {
+        eprintln!(
+            "The vault {vault} still holds merchant {seller} as active: `square-oauth logout --merchant {seller}` \
+                 forgets it there (until then `token` serves its dead access token)."
+        );
+    }
     cx.emit_json(&json!({
         "ok": true,
         "success": answer.success,
@@ -69,4 +82,17 @@ pub(crate) fn run(cx: &Context, args: &Revoke) -> Result<(), Failure> {
         cx.say(&format!("Revoked {what}."));
     }
     Ok(())
+}
+
+/// The default vault (`SQUARE_STORE` or the data directory's file), when it is a SQLite file
+/// that exists and lists `seller` as active. This command changes no seller in a vault, and
+/// needs no key to read a seller's state.
+fn vault_still_holding(seller: &MerchantId) -> Option<String> {
+    use square_oauth_vault::Store as _;
+    let Ok(crate::store::Location::Sqlite(path)) = crate::store::Location::resolve(None) else { return None };
+    if !path.is_file() {
+        return None;
+    }
+    let row = square_oauth_vault::SqliteStore::open(&path).ok()?.get(seller).ok()??;
+    (row.record.state == square_oauth_vault::decide::SellerState::Active).then(|| path.display().to_string())
 }
