@@ -164,7 +164,7 @@ impl Location {
     }
 
     /// Where the key file is (its directory made).
-    fn key_file(&self) -> Result<PathBuf, Failure> {
+    pub(crate) fn key_file(&self) -> Result<PathBuf, Failure> {
         Ok(match self {
             Location::Sqlite(path) => {
                 if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {

@@ -72,6 +72,8 @@ fn rotate_key_reseals_and_a_refresher_round_leaves_fresh_sellers_alone() {
         .run();
     run.code(0);
     assert_eq!(run.json()["resealed"], 1);
+    let then = run.json()["then"].as_str().unwrap().to_owned();
+    assert!(then.contains(&format!("over {}", fx.path("vault.key").display())), "{then}");
     std::fs::rename(fx.path("new.key"), fx.path("vault.key")).unwrap();
     let run = fx
         .cli()

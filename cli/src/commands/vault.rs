@@ -281,8 +281,18 @@ pub(crate) fn rotate_key(cx: &Context, args: &RotateKey) -> Result<(), Failure> 
     let keys = Keyring::new(new).with_older(old);
     let vault = Vault::new(store, keys, Settings::new(square_oauth::ClientId::new("unset"), None));
     let resealed = vault.rotate_key().map_err(failure)?;
-    cx.emit_json(&json!({"ok": true, "resealed": resealed}));
-    cx.say(&format!("re-sealed {resealed} sellers; use the new key from now on"));
+    // The old key no longer opens these rows: say exactly where the new one has to go.
+    let new_file = args.new_key_file.display();
+    let step = if env(square_oauth_vault::seal::KEY_ENV).is_some() {
+        format!("set {} to the key in {new_file} wherever this vault is used", square_oauth_vault::seal::KEY_ENV)
+    } else {
+        format!(
+            "move {new_file} over {} (and give it to every machine that uses this vault)",
+            location.key_file()?.display()
+        )
+    };
+    cx.emit_json(&json!({"ok": true, "resealed": resealed, "then": step}));
+    cx.say(&format!("re-sealed {resealed} sellers with the new key; the old one no longer opens them: {step}"));
     Ok(())
 }
 
