@@ -11,7 +11,9 @@
 //!              [--threads N] [--target N] [--lease-ms MS] [--pause-after-send MERCHANT]
 //! ```
 //!
-//! It prints one line at the end: `done refreshed=N stale=N held=N unavailable=N failed=N`.
+//! It prints one line at the end: `done refreshed=N stale=N held_elsewhere=N unavailable=N
+//! failed=N` (`held_elsewhere`: the seller's lease was another refresher's; not the new tokens
+//! `Vault::held` counts).
 
 use std::collections::HashMap;
 use std::io::BufRead as _;
@@ -122,8 +124,10 @@ fn run() -> Result<(), String> {
             });
         }
     });
-    let [refreshed, stale, held, unavailable, failed] = counts.map(AtomicU64::into_inner);
-    println!("done refreshed={refreshed} stale={stale} held={held} unavailable={unavailable} failed={failed}");
+    let [refreshed, stale, held_elsewhere, unavailable, failed] = counts.map(AtomicU64::into_inner);
+    println!(
+        "done refreshed={refreshed} stale={stale} held_elsewhere={held_elsewhere} unavailable={unavailable} failed={failed}"
+    );
     Ok(())
 }
 
