@@ -103,9 +103,11 @@ pub fn with_body<B>(request: &Request<Body>, body: B) -> Request<B> {
 /// Runs one call to its end through a blocking transport.
 fn run<T: Transport + ?Sized, O: Operation>(transport: &T, operation: &O) -> Result<O::Output, CallError<T::Error>> {
     let mut call = Call::new(operation, transport.config(), transport.retry_policy())?;
-    let mut slept_until = None;
+    // No earlier than the end of the last wait slept: a wall clock stepped back during a sleep
+    // (NTP, a resumed virtual machine) would otherwise make the call wait that much again.
+    let mut waited_until = Timestamp::MIN;
     loop {
-        let now = after_sleep(transport.now(), slept_until.take());
+        let now = transport.now().max(waited_until);
         match call.poll(now, transport.entropy()) {
             Step::Send(request) => match transport.attempt(request) {
                 Ok(response) => call.answer(response),
@@ -113,7 +115,7 @@ fn run<T: Transport + ?Sized, O: Operation>(transport: &T, operation: &O) -> Res
             },
             Step::Wait(until) => {
                 transport.sleep(Call::<O, T::Error>::wait_from(until, now));
-                slept_until = Some(until);
+                waited_until = until;
             }
             Step::Done(result) => return result,
         }
@@ -126,9 +128,11 @@ async fn run_async<T: AsyncTransport + ?Sized, O: Operation>(
     operation: &O,
 ) -> Result<O::Output, CallError<T::Error>> {
     let mut call = Call::new(operation, transport.config(), transport.retry_policy())?;
-    let mut slept_until = None;
+    // No earlier than the end of the last wait slept: a wall clock stepped back during a sleep
+    // (NTP, a resumed virtual machine) would otherwise make the call wait that much again.
+    let mut waited_until = Timestamp::MIN;
     loop {
-        let now = after_sleep(transport.now(), slept_until.take());
+        let now = transport.now().max(waited_until);
         match call.poll(now, transport.entropy()) {
             Step::Send(request) => match transport.attempt(request).await {
                 Ok(response) => call.answer(response),
@@ -136,19 +140,13 @@ async fn run_async<T: AsyncTransport + ?Sized, O: Operation>(
             },
             Step::Wait(until) => {
                 transport.sleep(Call::<O, T::Error>::wait_from(until, now)).await;
-                slept_until = Some(until);
+                waited_until = until;
             }
             Step::Done(result) => return result,
         }
     }
 }
 
-/// The time to poll with: the clock, but once a wait until `slept_until` has been slept, no
-/// earlier than its end. A wall clock stepped back during the sleep (NTP, a resumed virtual
-/// machine) would otherwise make the call wait that much longer again, past any backoff bound.
-fn after_sleep(now: Timestamp, slept_until: Option<Timestamp>) -> Timestamp {
-    slept_until.map_or(now, |until| now.max(until))
-}
 
 /// Refreshes `tokens` if due: the shared body of both `refresh_if_due`s.
 macro_rules! refresh_if_due {
