@@ -9,10 +9,15 @@ use square_oauth::{ClientId, ClientSecret};
 use square_oauth_vault::{Key, Keyring, Settings, SqliteStore, Vault};
 
 fn put(fx: &Fixture, tokens: &square_oauth::TokenSet) {
-    let store = fx.path("vault.sqlite");
-    let key = Key::from_file_or_create(&fx.path("vault.key")).unwrap();
+    put_in(&fx.path("vault.sqlite"), tokens);
+}
+
+/// Puts `tokens` in the vault file `store`, its key file beside it.
+fn put_in(store: &std::path::Path, tokens: &square_oauth::TokenSet) {
+    std::fs::create_dir_all(store.parent().unwrap()).unwrap();
+    let key = Key::from_file_or_create(&store.with_file_name("vault.key")).unwrap();
     let settings = Settings::new(ClientId::new(CLIENT_ID), Some(ClientSecret::new(SENTINEL)));
-    Vault::new(SqliteStore::open(&store).unwrap(), Keyring::new(key), settings).put(tokens).unwrap();
+    Vault::new(SqliteStore::open(store).unwrap(), Keyring::new(key), settings).put(tokens).unwrap();
 }
 
 #[test]
@@ -358,11 +363,7 @@ fn a_sandbox_application_id_is_refused_against_production_before_anything_is_sen
 #[test]
 fn revoke_says_when_the_default_vault_still_holds_the_seller() {
     let fx = Fixture::new();
-    let store = fx.default_store();
-    std::fs::create_dir_all(store.parent().unwrap()).unwrap();
-    let key = Key::from_file_or_create(&store.with_file_name("vault.key")).unwrap();
-    let settings = Settings::new(ClientId::new(CLIENT_ID), Some(ClientSecret::new(SENTINEL)));
-    Vault::new(SqliteStore::open(&store).unwrap(), Keyring::new(key), settings).put(&fx.code_flow_tokens()).unwrap();
+    put_in(&fx.default_store(), &fx.code_flow_tokens());
     let revoke = |only_access: bool| {
         let cli = fx.cli().env("SQUARE_CLIENT_SECRET", SENTINEL);
         let cli = cli.args(["revoke", "--client-id", CLIENT_ID, "--merchant-id", MERCHANT]);
