@@ -147,7 +147,6 @@ async fn run_async<T: AsyncTransport + ?Sized, O: Operation>(
     }
 }
 
-
 /// Refreshes `tokens` if due: the shared body of both `refresh_if_due`s.
 macro_rules! refresh_if_due {
     ($self:ident, $tokens:ident, $client_secret:ident, $rules:ident $(, $wait:tt)?) => {{
