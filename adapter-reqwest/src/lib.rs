@@ -75,7 +75,7 @@ pub use {reqwest, rustls, square_oauth};
 /// holds a secret.
 pub type Error = square_oauth::CallError<reqwest::Error>;
 
-pub use square_oauth::DEFAULT_TIMEOUT;
+pub use square_oauth::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
 
 /// An async client for Square's OAuth API over a `reqwest::Client`; the calls come from
 /// [`AsyncCalls`]. Cheap to clone.
@@ -96,11 +96,15 @@ impl std::fmt::Debug for Client {
 
 impl Client {
     /// A client over a reqwest client of this crate's own (rustls with ring, webpki roots, no
-    /// redirects), with [`RetryPolicy::default`] and [`DEFAULT_TIMEOUT`].
+    /// redirects, [`DEFAULT_CONNECT_TIMEOUT`] for the whole connection: name lookup, TCP and
+    /// TLS handshake), with [`RetryPolicy::default`] and [`DEFAULT_TIMEOUT`]. A connection not
+    /// made in time is reported as not sent, so even a code exchange is tried again.
     pub fn new(config: Config) -> Result<Client, Error> {
         let tls = ring(rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() });
-        let http =
-            reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).tls_backend_preconfigured(tls);
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(DEFAULT_CONNECT_TIMEOUT)
+            .tls_backend_preconfigured(tls);
         Self::with_client(http.build().map_err(refused)?, config)
     }
 
@@ -118,7 +122,10 @@ impl Client {
             ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"].iter().any(|name| std::env::var_os(name).is_some());
         let http = match proxied && config.base_url().starts_with("http://") {
             true => {
-                let direct = reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none());
+                let direct = reqwest::Client::builder()
+                    .no_proxy()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .connect_timeout(DEFAULT_CONNECT_TIMEOUT);
                 direct.tls_backend_preconfigured(ring(rustls::RootCertStore::empty())).build().map_err(refused)?
             }
             false => http,

@@ -76,3 +76,32 @@ mod own_client {
         assert!(debug.contains("Client"), "{debug}");
     }
 }
+
+/// The adapter's own client bounds the whole connection (name lookup, TCP, TLS handshake) with
+/// its connect timeout: a handshake that never ends is reported as not sent, not as a request
+/// that may have reached Square.
+#[test]
+fn a_handshake_that_never_ends_is_not_sent_with_the_adapters_own_client() {
+    use square_oauth::{AuthorizationCode, CallError, ClientId, ClientSecret, Config, ObtainToken, RetryPolicy};
+    use square_oauth_reqwest::{AsyncCalls as _, Client};
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Accepted and held open, never answered.
+    let held = std::thread::spawn(move || listener.accept().map(|(stream, _)| stream));
+    let client = Client::new(Config::custom(&format!("https://127.0.0.1:{port}")).unwrap())
+        .unwrap()
+        .retry_policy(RetryPolicy::never());
+    let exchange = ObtainToken::authorization_code(
+        ClientId::new("sq0idp-reqwest-handshake"),
+        ClientSecret::new("sq0csp-never-sent"),
+        AuthorizationCode::new("sq0cgb-never-sent"),
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let started = std::time::Instant::now();
+    let error = runtime.block_on(client.obtain_token(&exchange)).unwrap_err();
+    assert!(matches!(error, CallError::Timeout { may_have_reached: false }), "{error:?}");
+    // The connect timeout ended it, not the whole-request one (30 s).
+    assert!(started.elapsed() < square_oauth_reqwest::DEFAULT_TIMEOUT, "{:?}", started.elapsed());
+    drop(held);
+}
