@@ -115,10 +115,15 @@ impl Location {
         if let Some(location) = flag {
             return Ok(location.clone());
         }
-        if let Some(value) = std::env::var_os("SQUARE_STORE").filter(|v| !v.to_string_lossy().trim().is_empty()) {
+        if let Some(value) = store_env() {
             return Location::parse(value).map_err(|why| Failure::usage(format!("SQUARE_STORE: {why}")));
         }
         Ok(Location::Sqlite(data_dir()?.join("vault.sqlite")))
+    }
+
+    /// Whether the flag or `SQUARE_STORE` names a store (rather than the default one).
+    pub(crate) fn named(flag: Option<&Location>) -> bool {
+        flag.is_some() || store_env().is_some()
     }
 
     /// The file's path, or the database without its password: what messages show.
@@ -135,20 +140,27 @@ impl Location {
     /// holds no seller yet: one that holds sellers and has no key here was sealed with a key
     /// kept elsewhere, and a new one would seal the next rows with a key the others lack.
     pub(crate) fn key_and_store(&self) -> Result<(Key, Arc<dyn Store>), Failure> {
-        if env(square_oauth_vault::seal::KEY_ENV).is_some() {
-            let key = Key::from_env(square_oauth_vault::seal::KEY_ENV).map_err(|e| Failure::usage(e.to_string()))?;
-            return Ok((key, self.open()?));
+        if env(square_oauth_vault::seal::KEY_ENV).is_none() {
+            return self.key_file_and_store();
         }
+        let key = Key::from_env(square_oauth_vault::seal::KEY_ENV).map_err(|e| Failure::usage(e.to_string()))?;
+        Ok((key, self.open()?))
+    }
+
+    /// [`key_and_store`](Self::key_and_store) with the key in its file.
+    fn key_file_and_store(&self) -> Result<(Key, Arc<dyn Store>), Failure> {
         let file = self.key_file()?;
-        if file.exists() {
-            let key = Key::from_file(&file).map_err(|e| local(e.to_string()))?;
-            return Ok((key, self.open()?));
-        }
         let make = || Key::from_file_or_create(&file).map_err(|e| local(e.to_string()));
-        // The key first for a new SQLite file: no file is created for a vault that could never
-        // be opened.
-        if matches!(self, Location::Sqlite(path) if !path.exists()) {
-            let key = make()?;
+        let key = if file.exists() {
+            Some(Key::from_file(&file).map_err(|e| local(e.to_string()))?)
+        } else if matches!(self, Location::Sqlite(path) if !path.exists()) {
+            // The key first for a new SQLite file: no file is created for a vault that could
+            // never be opened.
+            Some(make()?)
+        } else {
+            None
+        };
+        if let Some(key) = key {
             return Ok((key, self.open()?));
         }
         let store = self.open()?;
@@ -257,6 +269,11 @@ fn data_dir() -> Result<PathBuf, Failure> {
         .or_else(|| env("HOME").map(|home| Path::new(&home).join(".local/share")))
         .ok_or_else(|| Failure::usage("no data directory: pass --store, or set SQUARE_STORE or HOME"))?;
     Ok(data.join("square-oauth"))
+}
+
+/// `SQUARE_STORE`, when set to something.
+fn store_env() -> Option<OsString> {
+    std::env::var_os("SQUARE_STORE").filter(|v| !v.to_string_lossy().trim().is_empty())
 }
 
 fn create_dir(dir: &Path) -> Result<(), Failure> {

@@ -48,15 +48,17 @@ pub(crate) fn run(cx: &Context, args: &Login) -> Result<(), Failure> {
     // copies (the file and the vault) cannot both stay valid, since whichever refreshes first
     // spends the other's. So with `--out` a PKCE grant stays in the file alone, and asking for
     // a vault as well is refused before anything is sent.
-    let store_chosen = args.store.is_some() || env("SQUARE_STORE").is_some_and(|s| !s.trim().is_empty());
     let vault = match (flow, &args.out) {
-        (Flow::Pkce, Some(_)) if store_chosen => {
+        (Flow::Pkce, Some(_)) if crate::store::Location::named(args.store.as_ref()) => {
             return Err(Failure::usage(
                 "a PKCE refresh token is single-use: keep the grant in the token file (--out) or in the vault \
                  (--store, SQUARE_STORE), not both",
             ));
         }
-        (Flow::Pkce, Some(_)) => None,
+        (Flow::Pkce, Some(_)) => {
+            eprintln!("Not stored in the vault: the token file holds the single-use PKCE refresh token.");
+            None
+        }
         // Opened now, so that a key or a store that fails is found before the code is spent.
         _ => crate::commands::vault::login_vault(args.store.as_ref(), &client_id)?,
     };
@@ -203,12 +205,8 @@ pub(crate) fn run(cx: &Context, args: &Login) -> Result<(), Failure> {
     if let (Some(path), Some(staged)) = (&args.out, staged) {
         tokenfile::commit(staged, path, &set)?;
     }
-    match &vault {
-        Some(vault) => vault.put(&set)?,
-        None if flow == Flow::Pkce && args.out.is_some() => {
-            eprintln!("Not stored in the vault: the token file holds the single-use PKCE refresh token.");
-        }
-        None => {}
+    if let Some(vault) = &vault {
+        vault.put(&set)?;
     }
     let view = tokenfile::view(&set, cx.reveal);
     match &args.out {
