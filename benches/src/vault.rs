@@ -144,7 +144,8 @@ pub fn refresh_due_round(sellers: usize) -> RoundFigures {
         move |operation: &ObtainToken| client.obtain_token(operation).map_err(from_call)
     };
     let started = Instant::now();
-    let (refreshed, not_refreshed) = vault.refresh_due(usize::MAX, CONCURRENCY, &make_send).expect("the round runs");
+    let round = vault.refresh_due(usize::MAX, CONCURRENCY, &make_send).expect("the round runs");
+    let (refreshed, not_refreshed) = (round.refreshed, round.not_refreshed());
     let seconds = started.elapsed().as_secs_f64();
     assert_eq!(square.refused_reuses(), 0, "a spent refresh token was presented");
     RoundFigures { sellers, refreshed, not_refreshed, seconds }

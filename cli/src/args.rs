@@ -247,7 +247,9 @@ pub(crate) struct Refresh {
     /// Refresh this seller in the vault now, due or not.
     #[arg(long, value_name = "MERCHANT_ID", conflicts_with = "all_due")]
     pub(crate) merchant: Option<String>,
-    /// Refresh every seller in the vault whose refresh is due.
+    /// Refresh every seller in the vault whose refresh is due. Exits 3 when a seller must
+    /// authorize again or Square refused, 4 when a refresh failed or its outcome is unknown (the
+    /// vault tries again), with each count in `--json`.
     #[arg(long)]
     pub(crate) all_due: bool,
     /// The vault: a SQLite file, or a postgres:// URL (default: `SQUARE_STORE`, else

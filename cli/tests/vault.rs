@@ -379,3 +379,42 @@ fn revoke_says_when_the_default_vault_still_holds_the_seller() {
     let listed = fx.cli().args(["--json", "sellers"]).run();
     assert_eq!(listed.json()["sellers"].as_array().unwrap().len(), 1, "revoke changed no vault");
 }
+
+#[test]
+fn refresh_all_due_fails_when_a_seller_was_not_refreshed_and_says_what_to_do() {
+    let due = |fx: &Fixture| {
+        let tokens = fx.pkce_tokens_obtained(jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * 8));
+        put(fx, &tokens);
+        fx.path("vault.sqlite")
+    };
+    let refresh_all_due = |fx: &Fixture, store: &std::path::Path| {
+        fx.cli().args(["--json", "refresh", "--all-due", "--client-id", CLIENT_ID, "--store"]).arg(store).run()
+    };
+    // Square busy throughout: the vault tries again later (exit 4).
+    let fx = Fixture::new();
+    let store = due(&fx);
+    fx.square.fault("/oauth2/token", square_oauth_mock::Fault::Status { status: 503, retry_after: None }, 10);
+    let run = refresh_all_due(&fx, &store);
+    run.code(4);
+    let error = &run.json()["error"];
+    assert_eq!((error["refreshed"].as_u64(), error["failed"].as_u64()), (Some(0), Some(1)), "{}", run.stdout);
+    assert_eq!(error["must_authorize"], 0);
+    // The seller revoked the application: someone has to act (exit 3), and the text says so.
+    let fx = Fixture::new();
+    let store = due(&fx);
+    fx.square.seller_revokes(CLIENT_ID, MERCHANT).unwrap();
+    let run = refresh_all_due(&fx, &store);
+    run.code(3);
+    assert_eq!(run.json()["error"]["must_authorize"], 1, "{}", run.stdout);
+    let run = fx.cli().args(["refresh", "--all-due", "--client-id", CLIENT_ID, "--store"]).arg(&store).run();
+    run.code(0);
+    assert!(run.stdout.contains("refreshed 0, not refreshed 0"), "nothing is due now: {}", run.stdout);
+    // A seller refreshed: exit 0, every count in the document.
+    let fx = Fixture::new();
+    let store = due(&fx);
+    let run = refresh_all_due(&fx, &store);
+    run.code(0);
+    let report = run.json();
+    assert_eq!((report["ok"].as_bool(), report["refreshed"].as_u64()), (Some(true), Some(1)), "{}", run.stdout);
+    assert_eq!(report["not_refreshed"], 0);
+}

@@ -71,7 +71,8 @@ pub use sqlite::SqliteStore;
 pub use store::{Claim, Row, SealedTokens, Store, StoreError};
 pub use transport::RefreshFailure;
 pub use vault::{
-    Begin, Clock, Flight, HealthReport, RefreshOutcome, RevocationOutcome, SellerSummary, Settings, Vault, VaultError,
+    Begin, Clock, Flight, HealthReport, RefreshOutcome, RevocationOutcome, Round, SellerSummary, Settings, Vault,
+    VaultError,
 };
 
 /// The code block of the crate's README (its page on crates.io), compiled as a doctest.

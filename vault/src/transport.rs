@@ -112,10 +112,11 @@ pub fn from_call<E: StdError + Send + Sync + 'static>(error: square_oauth::CallE
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn refusal(status: u16, category: &str, code: &str, retry_after: Option<&str>) -> square_oauth::Error {
+    /// Square's answer with this status and error, as the core reads it.
+    pub(crate) fn refusal(status: u16, category: &str, code: &str, retry_after: Option<&str>) -> square_oauth::Error {
         let op = square_oauth::ObtainToken::pkce_refresh(
             square_oauth::ClientId::new("sq0idp-app"),
             square_oauth::RefreshToken::new("EQAAx"),

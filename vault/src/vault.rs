@@ -143,6 +143,84 @@ pub enum VaultError {
     },
 }
 
+/// What one round of [`Vault::refresh_due`] did: each seller it claimed, counted once, by how
+/// its refresh ended.
+///
+/// ```
+/// # use square_oauth_vault::Round;
+/// let round = Round::default();
+/// if round.must_authorize + round.refused > 0 {
+///     // Someone has to act: a seller authorizes again, or the application's credentials are wrong.
+/// } else if round.failed + round.outcome_unknown > 0 {
+///     // The vault tries these again by itself (a PKCE seller whose outcome is unknown once
+///     // its lease has run out).
+/// }
+/// assert_eq!(round.not_refreshed(), 0);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Round {
+    /// New tokens stored ([`RefreshOutcome::Refreshed`]).
+    pub refreshed: usize,
+    /// Not refreshed by this round, with nothing wrong: another refresher held it, it was
+    /// backing off, it was no longer due, or its answer came after a newer lease
+    /// ([`HeldElsewhere`](RefreshOutcome::HeldElsewhere), [`BackingOff`](RefreshOutcome::BackingOff),
+    /// [`NotDue`](RefreshOutcome::NotDue), [`Stale`](RefreshOutcome::Stale)).
+    pub skipped: usize,
+    /// The refresh failed and is tried again after a backoff: not sent, no answer (for a
+    /// code-flow seller), Square busy, or new tokens the store did not take yet (held in
+    /// memory: [`VaultError::NotYetStored`]). [`RefreshOutcome::Failed`] but for a refusal.
+    pub failed: usize,
+    /// Square refused the refresh for a reason not the seller's (the application's
+    /// credentials, the request): [`RefreshFailure::Refused`] without `reauthorize`. Retrying
+    /// does not help until the application is fixed.
+    pub refused: usize,
+    /// A PKCE refresh may have reached Square and its answer was lost
+    /// ([`RefreshOutcome::OutcomeUnknown`]): the seller is not refreshed again until the lease
+    /// has run out, and must authorize again if its refresh token was spent.
+    pub outcome_unknown: usize,
+    /// The seller must authorize again, or cannot be refreshed at all
+    /// ([`RefreshOutcome::MustAuthorize`], [`RefreshOutcome::Unavailable`]).
+    pub must_authorize: usize,
+}
+
+impl Round {
+    /// Every seller the round claimed and did not refresh.
+    pub fn not_refreshed(&self) -> usize {
+        self.skipped + self.failed + self.refused + self.outcome_unknown + self.must_authorize
+    }
+
+    /// Whether the round claimed no seller at all.
+    pub fn is_empty(&self) -> bool {
+        self.refreshed + self.not_refreshed() == 0
+    }
+
+    /// Adds another round's counts to these.
+    pub fn add(&mut self, other: Round) {
+        self.refreshed += other.refreshed;
+        self.skipped += other.skipped;
+        self.failed += other.failed;
+        self.refused += other.refused;
+        self.outcome_unknown += other.outcome_unknown;
+        self.must_authorize += other.must_authorize;
+    }
+
+    /// Counts one seller's outcome (a store error storing its result is a failure).
+    fn count(&mut self, outcome: Result<&RefreshOutcome, &VaultError>) {
+        let counter = match outcome {
+            Ok(RefreshOutcome::Refreshed) => &mut self.refreshed,
+            Ok(RefreshOutcome::NotDue | RefreshOutcome::HeldElsewhere { .. } | RefreshOutcome::BackingOff { .. })
+            | Ok(RefreshOutcome::Stale) => &mut self.skipped,
+            Ok(RefreshOutcome::MustAuthorize | RefreshOutcome::Unavailable(_))
+            | Ok(RefreshOutcome::Failed(RefreshFailure::Refused { reauthorize: true, .. })) => &mut self.must_authorize,
+            Ok(RefreshOutcome::Failed(RefreshFailure::Refused { .. })) => &mut self.refused,
+            Ok(RefreshOutcome::Failed(_)) | Err(_) => &mut self.failed,
+            Ok(RefreshOutcome::OutcomeUnknown) => &mut self.outcome_unknown,
+        };
+        *counter += 1;
+    }
+}
+
 /// How one refresh ended.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -1032,7 +1110,8 @@ impl<S: Store> Vault<S> {
     }
 
     /// One round of the refresher: up to `limit` due sellers, refreshed by `concurrency`
-    /// threads, each with its own sender from `make_send`. Returns (refreshed, not refreshed).
+    /// threads, each with its own sender from `make_send`. Returns what became of each seller it
+    /// claimed ([`Round`]).
     ///
     /// Each thread claims one due seller at a time (the seller and its lease in one short
     /// transaction: [`Store::claim_leases`], or [`Store::claim_due`] for what that leaves),
@@ -1048,79 +1127,85 @@ impl<S: Store> Vault<S> {
         limit: usize,
         concurrency: usize,
         make_send: &(dyn Fn() -> F + Sync),
-    ) -> Result<(usize, usize), VaultError>
+    ) -> Result<Round, VaultError>
     where
         S: Sync,
         F: FnMut(&ObtainToken) -> Result<ObtainTokenResponse, RefreshFailure>,
     {
         self.store_held()?;
         let claimed = AtomicU64::new(0);
-        let refreshed = AtomicU64::new(0);
-        let other = AtomicU64::new(0);
         let failure = Mutex::new(None);
         let stop = AtomicBool::new(false);
+        let mut round = Round::default();
         std::thread::scope(|scope| {
-            for _ in 0..concurrency.max(1) {
-                scope.spawn(|| {
-                    let mut send = make_send();
-                    let fail = |error: VaultError| {
-                        stop.store(true, Ordering::Relaxed);
-                        failure.lock().unwrap_or_else(PoisonError::into_inner).get_or_insert(error);
-                    };
-                    // Takes one place under `limit` for a claim; false when the round is over.
-                    let room =
-                        || !stop.load(Ordering::Relaxed) && claimed.fetch_add(1, Ordering::Relaxed) < limit as u64;
-                    // A seller claimed together with the previous result, and what to do; and
-                    // where this thread's last claim was.
-                    let (mut held, mut from) = (None, Timestamp::MIN);
-                    loop {
-                        let (merchant_id, begin) = match held.take() {
-                            Some(claim) => claim,
-                            None if !room() => break,
-                            None => match self.claim_next(&mut from) {
-                                Ok(Some(claim)) => claim,
-                                Ok(None) => break,
-                                Err(error) => break fail(error),
-                            },
+            let threads: Vec<_> = (0..concurrency.max(1))
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut round = Round::default();
+                        let mut send = make_send();
+                        let fail = |error: VaultError| {
+                            stop.store(true, Ordering::Relaxed);
+                            failure.lock().unwrap_or_else(PoisonError::into_inner).get_or_insert(error);
                         };
-                        let mut nothing_due = false;
-                        let outcome = match begin {
-                            Begin::Done(outcome) => Ok(outcome),
-                            Begin::Send(flight) => {
-                                let result = send(&flight.operation);
-                                // The next claim goes with this result when there is room for it.
-                                match self.finish(flight, result, room().then_some(&mut from)) {
-                                    Ok((outcome, next)) => {
-                                        match next {
-                                            Ok(Some(claim)) => held = Some(claim),
-                                            Ok(None) => nothing_due = true,
-                                            Err(error) => fail(error),
+                        // Takes one place under `limit` for a claim; false when the round is over.
+                        let room =
+                            || !stop.load(Ordering::Relaxed) && claimed.fetch_add(1, Ordering::Relaxed) < limit as u64;
+                        // A seller claimed together with the previous result, and what to do; and
+                        // where this thread's last claim was.
+                        let (mut held, mut from) = (None, Timestamp::MIN);
+                        loop {
+                            let (merchant_id, begin) = match held.take() {
+                                Some(claim) => claim,
+                                None if !room() => break,
+                                None => match self.claim_next(&mut from) {
+                                    Ok(Some(claim)) => claim,
+                                    Ok(None) => break,
+                                    Err(error) => break fail(error),
+                                },
+                            };
+                            let mut nothing_due = false;
+                            let outcome = match begin {
+                                Begin::Done(outcome) => Ok(outcome),
+                                Begin::Send(flight) => {
+                                    let result = send(&flight.operation);
+                                    // The next claim goes with this result when there is room for it.
+                                    match self.finish(flight, result, room().then_some(&mut from)) {
+                                        Ok((outcome, next)) => {
+                                            match next {
+                                                Ok(Some(claim)) => held = Some(claim),
+                                                Ok(None) => nothing_due = true,
+                                                Err(error) => fail(error),
+                                            }
+                                            Ok(outcome)
                                         }
-                                        Ok(outcome)
+                                        Err(error) => Err(error),
                                     }
-                                    Err(error) => Err(error),
                                 }
-                            }
-                        };
-                        match outcome {
-                            Ok(RefreshOutcome::Refreshed) => refreshed.fetch_add(1, Ordering::Relaxed),
-                            Ok(_) => other.fetch_add(1, Ordering::Relaxed),
-                            Err(error) => {
+                            };
+                            if let Err(error) = &outcome {
                                 tracing::warn!(merchant_id = %merchant_id, error = %error, "refresher");
-                                other.fetch_add(1, Ordering::Relaxed)
                             }
-                        };
-                        if nothing_due && held.is_none() {
-                            break;
+                            round.count(outcome.as_ref());
+                            if nothing_due && held.is_none() {
+                                break;
+                            }
                         }
-                    }
-                });
+                        round
+                    })
+                })
+                .collect();
+            for thread in threads {
+                // A thread that panicked took its counts with it; the panic goes on at the
+                // scope's end.
+                if let Ok(counted) = thread.join() {
+                    round.add(counted);
+                }
             }
         });
         if let Some(error) = failure.into_inner().unwrap_or_else(PoisonError::into_inner) {
             return Err(error);
         }
-        Ok((refreshed.into_inner() as usize, other.into_inner() as usize))
+        Ok(round)
     }
 
     /// How many sellers each of [`run_refresher`](Self::run_refresher)'s threads claims in one
@@ -1160,8 +1245,8 @@ impl<S: Store> Vault<S> {
         while !stop.load(Ordering::Relaxed) {
             let limit = concurrency.max(1) * Self::ROUND_PER_THREAD;
             match self.refresh_due(limit, concurrency, make_send) {
-                Ok((refreshed, other)) => {
-                    if refreshed + other == 0 {
+                Ok(round) => {
+                    if round.is_empty() {
                         let jitter = SignedDuration::from_millis((entropy() % 1000) as i64);
                         nap(idle.mul_f64(0.75) + idle.mul_f64(0.5).mul_f64(jitter.as_secs_f64()));
                     }
@@ -1241,6 +1326,53 @@ mod tests {
             let loaded: TokenSet = serde_json::from_slice(&json).unwrap();
             assert_eq!(loaded, set);
         }
+    }
+
+    #[test]
+    fn a_round_counts_each_outcome_once_under_what_it_asks_of_its_reader() {
+        use crate::transport::tests::refusal;
+        let refused = |code: &str| {
+            RefreshFailure::from_core(refusal(401, "AUTHENTICATION_ERROR", code, None), Timestamp::UNIX_EPOCH)
+        };
+        let until = Timestamp::UNIX_EPOCH;
+        let store_error =
+            VaultError::NotYetStored { merchant_id: MerchantId::new("M"), source: StoreError::msg("down") };
+        // Each outcome, and the counter it must land in (refreshed, skipped, failed, refused,
+        // outcome unknown, must authorize).
+        let cases: Vec<(Result<RefreshOutcome, VaultError>, [usize; 6])> = vec![
+            (Ok(RefreshOutcome::Refreshed), [1, 0, 0, 0, 0, 0]),
+            (Ok(RefreshOutcome::NotDue), [0, 1, 0, 0, 0, 0]),
+            (Ok(RefreshOutcome::HeldElsewhere { until }), [0, 1, 0, 0, 0, 0]),
+            (Ok(RefreshOutcome::BackingOff { until }), [0, 1, 0, 0, 0, 0]),
+            (Ok(RefreshOutcome::Stale), [0, 1, 0, 0, 0, 0]),
+            (Ok(RefreshOutcome::Failed(RefreshFailure::NotSent { source: None })), [0, 0, 1, 0, 0, 0]),
+            (Ok(RefreshOutcome::Failed(RefreshFailure::MaybeSent { source: None })), [0, 0, 1, 0, 0, 0]),
+            (Err(store_error), [0, 0, 1, 0, 0, 0]),
+            (Ok(RefreshOutcome::Failed(refused("UNAUTHORIZED"))), [0, 0, 0, 1, 0, 0]),
+            (Ok(RefreshOutcome::OutcomeUnknown), [0, 0, 0, 0, 1, 0]),
+            (Ok(RefreshOutcome::MustAuthorize), [0, 0, 0, 0, 0, 1]),
+            (Ok(RefreshOutcome::Unavailable(Unavailable::Revoked)), [0, 0, 0, 0, 0, 1]),
+            (Ok(RefreshOutcome::Failed(refused("ACCESS_TOKEN_REVOKED"))), [0, 0, 0, 0, 0, 1]),
+        ];
+        let mut total = Round::default();
+        for (outcome, expected) in &cases {
+            let mut round = Round::default();
+            round.count(outcome.as_ref());
+            let got = [
+                round.refreshed,
+                round.skipped,
+                round.failed,
+                round.refused,
+                round.outcome_unknown,
+                round.must_authorize,
+            ];
+            assert_eq!(got, *expected, "{outcome:?}");
+            assert_eq!(round.not_refreshed(), 1 - round.refreshed, "{outcome:?}");
+            assert!(!round.is_empty());
+            total.add(round);
+        }
+        assert_eq!((total.refreshed, total.not_refreshed()), (1, cases.len() - 1));
+        assert_eq!((total.skipped, total.failed, total.must_authorize), (4, 3, 3));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use square_oauth::Flow;
 use square_oauth::jiff::Timestamp;
 use square_oauth_vault::decide::Lease;
 use square_oauth_vault::postgres::migrate;
-use square_oauth_vault::{Key, Keyring, PostgresStore, RefreshOutcome, Store, Vault};
+use square_oauth_vault::{Key, Keyring, PostgresStore, RefreshOutcome, Round, Store, Vault};
 
 fn pg_vault(db: &PgDb) -> Vault<PostgresStore> {
     Vault::new(PostgresStore::open(&db.conninfo).expect("the store opens"), Keyring::new(Key::generate()), settings())
@@ -193,7 +193,7 @@ fn four_refreshers_at_once_refresh_every_due_seller_exactly_once() {
     sellers.extend(grant(&square, &vault, 100, Flow::CodeFlow));
     let reuses_before = square.refused_reuses();
     let client = client(&square);
-    let rounds: Vec<((usize, usize), usize, usize)> = std::thread::scope(|scope| {
+    let rounds: Vec<(Round, usize, usize)> = std::thread::scope(|scope| {
         let refreshers: Vec<_> = (0..4)
             .map(|_| {
                 let (key, client, conninfo) = (key.clone(), &client, &db.conninfo);
@@ -211,8 +211,12 @@ fn four_refreshers_at_once_refresh_every_due_seller_exactly_once() {
             .collect();
         refreshers.into_iter().map(|r| r.join().unwrap()).collect()
     });
-    assert_eq!(rounds.iter().map(|r| r.0.0).sum::<usize>(), sellers.len(), "every seller refreshed: {rounds:?}");
-    assert!(rounds.iter().all(|r| r.0.1 == 0), "none found taken or failed: {rounds:?}");
+    assert_eq!(
+        rounds.iter().map(|r| r.0.refreshed).sum::<usize>(),
+        sellers.len(),
+        "every seller refreshed: {rounds:?}"
+    );
+    assert!(rounds.iter().all(|r| r.0.not_refreshed() == 0), "none found taken or failed: {rounds:?}");
     // On the one-statement path throughout: no compare-and-swap fell back to a locked decision,
     // and the lease decision's own claim ran only when nothing leasable was left (once per
     // thread at most, at the end).

@@ -53,11 +53,12 @@ fn due_sellers_are_spread_before_seven_days_and_refreshed_with_bounded_concurren
             answer
         }
     };
-    assert_eq!(vault.refresh_due(100, 3, &make_send).unwrap(), (0, 0), "nothing is due at 6 days");
+    assert!(vault.refresh_due(100, 3, &make_send).unwrap().is_empty(), "nothing is due now");
     *offset.lock().unwrap() = DAY * 6;
-    assert_eq!(vault.refresh_due(100, 3, &make_send).unwrap(), (0, 0), "nothing is due at 6 days");
+    assert!(vault.refresh_due(100, 3, &make_send).unwrap().is_empty(), "nothing is due at 6 days");
     *offset.lock().unwrap() = DAY * 7;
-    assert_eq!(vault.refresh_due(100, 3, &make_send).unwrap(), (30, 0));
+    let round = vault.refresh_due(100, 3, &make_send).unwrap();
+    assert_eq!((round.refreshed, round.not_refreshed()), (30, 0), "{round:?}");
     assert_eq!(most.load(Ordering::SeqCst), 3);
     assert_eq!(vault.health().unwrap().count(Health::Fresh), 30);
     for merchant in &sellers {
@@ -90,7 +91,7 @@ fn a_busy_square_is_left_alone_for_its_retry_after_and_failures_back_off() {
     assert_eq!(vault.health().unwrap().count(Health::Failing), 1);
     let make_send = || sender(&client);
     *offset.lock().unwrap() = DAY * 7 + SignedDuration::from_secs(60);
-    assert_eq!(vault.refresh_due(10, 2, &make_send).unwrap(), (0, 0), "retried before Retry-After");
+    assert!(vault.refresh_due(10, 2, &make_send).unwrap().is_empty(), "retried before Retry-After");
     assert!(matches!(
         vault.refresh(&merchant, false, &mut sender(&client)).unwrap(),
         RefreshOutcome::BackingOff { .. }
@@ -98,7 +99,8 @@ fn a_busy_square_is_left_alone_for_its_retry_after_and_failures_back_off() {
     // Past it, a further failure (no Retry-After this time) backs off exponentially.
     *offset.lock().unwrap() = DAY * 7 + SignedDuration::from_secs(200);
     square.fault("/oauth2/token", Fault::Status { status: 503, retry_after: None }, 1);
-    let _ = vault.refresh_due(10, 2, &make_send).unwrap();
+    let round = vault.refresh_due(10, 2, &make_send).unwrap();
+    assert_eq!((round.failed, round.not_refreshed()), (1, 1), "a 503 is a failure to retry: {round:?}");
     let record = vault.record(&merchant).unwrap();
     assert!(record.failures >= 2);
     // Once the queued faults are spent, it refreshes.

@@ -477,12 +477,12 @@ fn refresher(flags: &HashMap<String, String>) {
     let (mut refreshed, mut other) = (0, 0);
     loop {
         let limit = concurrency * Vault::<PostgresStore>::ROUND_PER_THREAD;
-        let (r, o) = vault.refresh_due(limit, concurrency, &make_send).expect("a round");
-        if r + o == 0 {
+        let round = vault.refresh_due(limit, concurrency, &make_send).expect("a round");
+        if round.is_empty() {
             break;
         }
-        refreshed += r;
-        other += o;
+        refreshed += round.refreshed;
+        other += round.not_refreshed();
     }
     println!("refreshed={refreshed} other={other}");
 }

@@ -13,7 +13,7 @@ use serde_json::json;
 use square_oauth::MerchantId;
 use square_oauth_ureq::Calls as _;
 use square_oauth_vault::transport::{RefreshFailure, from_call};
-use square_oauth_vault::{Key, Keyring, Settings, Store, Vault, VaultError};
+use square_oauth_vault::{Key, Keyring, Round, Settings, Store, Vault, VaultError};
 
 use crate::args::{Logout, Migrate, Refresh, RotateKey, Sellers, Token, VaultRefresher};
 use crate::context::{self, Context, env, local};
@@ -173,10 +173,8 @@ pub(crate) fn refresher(cx: &Context, args: &VaultRefresher) -> Result<(), Failu
         move |operation: &square_oauth::ObtainToken| client.obtain_token(operation).map_err(from_call)
     };
     if args.once {
-        let (refreshed, other) = vault.refresh_due(usize::MAX, args.concurrency, &make_send).map_err(failure)?;
-        cx.emit_json(&json!({"ok": true, "refreshed": refreshed, "not_refreshed": other}));
-        cx.say(&format!("refreshed {refreshed}, not refreshed {other}"));
-        return Ok(());
+        let round = vault.refresh_due(usize::MAX, args.concurrency, &make_send).map_err(failure)?;
+        return report_round(cx, round);
     }
     let stop = crate::stop_on_interrupt();
     let Some(addr) = args.webhook_listen else {
@@ -338,10 +336,54 @@ pub(crate) fn refresh(cx: &Context, args: &Refresh) -> Result<(), Failure> {
         let client = cx.client(config.clone());
         move |operation: &square_oauth::ObtainToken| client.obtain_token(operation).map_err(from_call)
     };
-    let (refreshed, other) = vault.refresh_due(usize::MAX, 4, &make_send).map_err(failure)?;
-    cx.emit_json(&json!({"ok": true, "refreshed": refreshed, "not_refreshed": other}));
-    cx.say(&format!("refreshed {refreshed}, not refreshed {other}"));
-    Ok(())
+    let round = vault.refresh_due(usize::MAX, 4, &make_send).map_err(failure)?;
+    report_round(cx, round)
+}
+
+/// Reports a round of `refresh --all-due` or `refresher --once`, each count in `--json`. A
+/// round that left a seller unrefreshed for a reason someone must see fails, so that a cron job
+/// or a script notices: exit 3 when someone has to act (a seller must authorize again, or Square
+/// refused the application's request), else 4 when the vault tries again by itself (a failed
+/// refresh, a PKCE outcome not known yet). Sellers another refresher held, or that were backing
+/// off, are not failures.
+fn report_round(cx: &Context, round: Round) -> Result<(), Failure> {
+    let counts = json!({
+        "refreshed": round.refreshed,
+        "not_refreshed": round.not_refreshed(),
+        "skipped": round.skipped,
+        "failed": round.failed,
+        "refused": round.refused,
+        "outcome_unknown": round.outcome_unknown,
+        "must_authorize": round.must_authorize,
+    });
+    let text = format!(
+        "refreshed {}, not refreshed {} (skipped {}, failed {}, refused {}, outcome unknown {}, must authorize {})",
+        round.refreshed,
+        round.not_refreshed(),
+        round.skipped,
+        round.failed,
+        round.refused,
+        round.outcome_unknown,
+        round.must_authorize
+    );
+    let exit = if round.must_authorize + round.refused > 0 {
+        Exit::Refused
+    } else if round.failed + round.outcome_unknown > 0 {
+        Exit::Transport
+    } else {
+        let mut report = counts;
+        report["ok"] = json!(true);
+        cx.emit_json(&report);
+        cx.say(&text);
+        return Ok(());
+    };
+    let mut failed = Failure::new(exit, text);
+    failed.data = counts;
+    failed.hint = Some(match exit {
+        Exit::Refused => "`square-oauth sellers` shows which sellers must authorize again (they do so through `login`); a refusal of the application itself is logged with Square's answer",
+        _ => "the vault refreshes these again after a backoff; `square-oauth sellers` shows each seller's health",
+    }.to_owned());
+    Err(failed)
 }
 
 /// Runs `logout`: RevokeToken for the seller, then forgets it.
