@@ -53,11 +53,18 @@ pub struct JsError {
 
 type Failed = Failure<JsError>;
 
-/// A timer that aborts the attempt's `fetch` (and its body stream) when it fires, and is cleared
-/// when the attempt ends so that it cannot keep Node's event loop alive.
+/// One attempt's hold on its `fetch`: a timer that aborts it (and its body stream) when it
+/// fires, and, when the attempt ends however it ends, the timer cleared (so that it cannot keep
+/// Node's event loop alive), the `fetch` aborted and the copy of the request body handed to it
+/// wiped. An attempt whose future is dropped before the answer is read (the application's own
+/// timeout, a `select`, a page that moves on) so stops its request rather than leaving it to
+/// run, with Square's answer read into memory this crate never sees; aborting after the whole
+/// answer is read does nothing.
 struct Deadline {
     controller: AbortController,
     timer: Option<JsValue>,
+    /// The request body as handed to `fetch` (which copied it when the request was made).
+    body: Option<Uint8Array>,
 }
 
 impl Deadline {
@@ -69,7 +76,7 @@ impl Deadline {
             let abort = js_sys::Reflect::get(&controller, &JsValue::from_str("abort")).ok()?;
             Some(set_timeout(&abort.dyn_into::<js_sys::Function>().ok()?.bind0(&controller), millis(timeout)))
         });
-        Ok(Self { controller, timer })
+        Ok(Self { controller, timer, body: None })
     }
 
     /// What a rejected promise means: the timer fired, or the transport failed. JavaScript
@@ -83,6 +90,10 @@ impl Deadline {
 impl Drop for Deadline {
     fn drop(&mut self) {
         self.timer.iter().for_each(clear_timeout);
+        self.controller.abort();
+        if let Some(body) = &self.body {
+            body.fill(0, 0, body.length());
+        }
     }
 }
 
@@ -115,7 +126,7 @@ pub(crate) async fn attempt(
     timeout: Option<Duration>,
     limit: usize,
 ) -> Result<Response<WipingBuffer>, Failed> {
-    let deadline = Deadline::start(timeout)?;
+    let mut deadline = Deadline::start(timeout)?;
     let init = RequestInit::new();
     init.set_method(request.method().as_str());
     init.set_redirect(web_sys::RequestRedirect::Manual);
@@ -129,16 +140,12 @@ pub(crate) async fn attempt(
     }
     init.set_headers(&headers);
     let body = request.body().expose_secret();
-    let js_body = (!body.is_empty()).then(|| Uint8Array::from(body));
-    if let Some(js_body) = &js_body {
+    // Wiped by the deadline when the attempt ends, even when its future is dropped mid-flight.
+    deadline.body = (!body.is_empty()).then(|| Uint8Array::from(body));
+    if let Some(js_body) = &deadline.body {
         init.set_body(js_body);
     }
-    let result = send(request, &init, &deadline, limit).await;
-    if let Some(js_body) = js_body {
-        // The copy handed to fetch, wiped now that the request is over.
-        js_body.fill(0, 0, js_body.length());
-    }
-    result
+    send(request, &init, &deadline, limit).await
 }
 
 async fn send(

@@ -43,6 +43,11 @@
 //!   [`Config::max_response_bytes`](square_oauth::Config::max_response_bytes)), checked against
 //!   `Content-Length` and again while streaming into the core's
 //!   [`WipingBuffer`](square_oauth::WipingBuffer) (`CallError::BodyTooLarge`).
+//! - **A dropped call stops its request.** When a call's future is dropped before Square's answer
+//!   is read (an application's own timeout, a `select`, a component that unmounts), its `fetch`
+//!   is aborted through the same `AbortController`, rather than left to run and to read Square's
+//!   answer where nothing wipes it. A single-use request (a code exchange, a PKCE refresh) may
+//!   have reached Square all the same: see [`AsyncCalls`] for what dropping one means.
 //! - **The core's call state machine**, through [`AsyncCalls`] (the same calls, with the same
 //!   signatures, as every other adapter), slept with `setTimeout`. A failed `fetch` is reported
 //!   as "may have been sent" (JavaScript cannot say whether the request left), so single-use
@@ -90,7 +95,7 @@
 //! ## Secrets
 //!
 //! Request bodies are copied into a JavaScript `Uint8Array` for `fetch` and that copy is zeroed
-//! when the attempt ends; answers are read into wiped-on-drop memory. What the JavaScript engine
+//! when the attempt ends, also when its future is dropped; answers are read into wiped-on-drop memory. What the JavaScript engine
 //! copies internally is out of this crate's reach.
 //!
 //! ## Other targets

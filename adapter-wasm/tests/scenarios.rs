@@ -518,3 +518,54 @@ async fn invalid_input_is_never_sent() {
     let log = control("requests", None).await;
     assert_eq!(log.as_array().map(Vec::len), Some(0), "the fake received something: {log}");
 }
+
+#[wasm_bindgen::prelude::wasm_bindgen(inline_js = r#"
+export function watch_fetch() {
+  if (!globalThis.__squareOauthSignals) {
+    const original = globalThis.fetch;
+    globalThis.__squareOauthSignals = [];
+    globalThis.fetch = function (input, init) {
+      if (input instanceof Request && input.url.includes("/oauth2/")) globalThis.__squareOauthSignals.push(input.signal);
+      return original.call(this, input, init);
+    };
+  }
+  globalThis.__squareOauthSignals.length = 0;
+}
+export function signals_aborted() {
+  return globalThis.__squareOauthSignals.map((signal) => signal.aborted);
+}
+"#)]
+extern "C" {
+    /// Wraps the global `fetch` (once) so that the abort signal of each request to Square's
+    /// paths is kept, and forgets those kept so far.
+    fn watch_fetch();
+    /// Whether each kept signal has been aborted, in the order the requests were made.
+    fn signals_aborted() -> js_sys::Array;
+}
+
+fn aborted() -> Vec<bool> {
+    signals_aborted().iter().map(|value| value.as_bool().unwrap_or_default()).collect()
+}
+
+#[wasm_bindgen_test]
+async fn a_call_dropped_mid_flight_aborts_its_fetch() {
+    use core::future::Future as _;
+    clear_faults().await;
+    fault("/oauth2/token/status", json!({"kind": "delay", "millis": 2000}), 1).await;
+    watch_fetch();
+    let client = client();
+    let status = status_of(&AccessToken::new("EAAAwhatever"));
+    {
+        // Polled once: the request is made and waits for the delayed answer. Then dropped, as
+        // an application's own timeout or a `select` drops it.
+        let mut call = core::pin::pin!(client.token_status(&status));
+        let mut context = core::task::Context::from_waker(core::task::Waker::noop());
+        assert!(call.as_mut().poll(&mut context).is_pending());
+        assert_eq!(aborted(), [false], "the request is in flight");
+    }
+    assert_eq!(aborted(), [true], "dropping the call aborted its fetch");
+    clear_faults().await;
+    // A call that runs to its end reads Square's whole answer, as before.
+    let error = client.token_status(&status).await.unwrap_err();
+    assert!(error.has_code(&ErrorCode::Unauthorized), "{error:?}");
+}
