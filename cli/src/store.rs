@@ -52,8 +52,7 @@ impl PgUrl {
     /// text given, which may hold a password in several places (userinfo, `?password=`).
     #[cfg(feature = "postgres")]
     pub(crate) fn describe(&self) -> String {
-        use std::str::FromStr as _;
-        let Ok(config) = postgres::Config::from_str(self.expose()) else {
+        let Ok(config) = square_oauth_vault::postgres::config(self.expose()) else {
             return "postgres://… (a URL that cannot be read)".to_owned();
         };
         let mut out = "postgres://".to_owned();
@@ -326,5 +325,8 @@ mod tests {
     fn a_database_is_described_by_its_user_host_port_and_name() {
         let location = Location::parse("postgres://vault:pw@db.internal:5433/market?sslmode=disable".into()).unwrap();
         assert_eq!(location.describe(), "postgres://vault@db.internal:5433/market");
+        // libpq's TLS settings, which the driver's own parser refuses, are read too.
+        let managed = "postgres://vault:pw@db.internal/market?sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem";
+        assert_eq!(Location::parse(managed.into()).unwrap().describe(), "postgres://vault@db.internal:5432/market");
     }
 }

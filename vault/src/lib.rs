@@ -54,6 +54,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod asynchronous;
+#[cfg(feature = "postgres")]
+mod conninfo;
 pub mod decide;
 #[cfg(feature = "postgres")]
 pub mod postgres;

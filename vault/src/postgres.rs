@@ -34,15 +34,18 @@
 //!   connection goes back to the pool after every method).
 //! - **A bounded pool**: at most [`PostgresStore::with_pool`] connections per store; a caller
 //!   beyond that waits for one to come back.
-//! - **TLS** with `sslmode=require` in the connection string: rustls (ring), the server's
-//!   certificate verified, chain and host name, as libpq's `verify-full` does. It is trusted
-//!   if an authority of [`PostgresStore::with_root_certificates`] signed it, else one of the
-//!   file `PGSSLROOTCERT` names (a managed database's own authority; given certificates
-//!   replace the public roots, as libpq's `sslrootcert`), else one of the webpki roots.
-//!   `prefer` (the parser's default) and `disable` connect in **plain text**: a connection
-//!   that leaves the machine wants `sslmode=require`. The connection string parser takes
-//!   neither `verify-full`/`verify-ca` nor `sslrootcert` (write `require` and use
-//!   `PGSSLROOTCERT`), and a Unix socket with `require` is refused (it has no TLS).
+//! - **TLS** with `sslmode=require` or `verify-full` in the connection string: rustls (ring),
+//!   the server's certificate verified, chain and host name (this store's `require` checks as
+//!   much as libpq's `verify-full`). `verify-ca` checks the chain alone, as libpq's does, for a
+//!   server reached by a name its certificate does not hold. The certificate must be signed by
+//!   an authority of [`PostgresStore::with_root_certificates`], else of the file the
+//!   connection string's `sslrootcert` names, else of the file `PGSSLROOTCERT` names (a
+//!   managed database's own authority: certificates named so replace the public ones, as in
+//!   libpq), else of the webpki roots, which `sslrootcert=system` also names (with
+//!   `verify-full` only, as libpq). `prefer` (the parser's default) and `disable` connect in
+//!   **plain text**: a connection that leaves the machine wants `sslmode=verify-full` (or
+//!   `require`). Authorities named for a connection without TLS are refused, and so is a Unix
+//!   socket with TLS (it has none).
 //!
 //! Per refresh by the refresher, the database work is one statement in its own transaction:
 //! store the previous seller's result and lease the next seller
@@ -67,10 +70,12 @@ use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
+use postgres::config::SslMode;
 use postgres::types::ToSql;
 use postgres::{Client, Config, NoTls, Statement};
 use square_oauth::{Flow, MerchantId};
 
+use crate::conninfo;
 use crate::decide::{self, Lease, Record, SellerState};
 use crate::store::{Claim, Row, SealedTokens, Store, StoreError};
 
@@ -149,6 +154,23 @@ fn pg(what: &str) -> impl FnOnce(postgres::Error) -> StoreError + '_ {
     move |e| StoreError::new(format!("PostgreSQL: {what}"), e)
 }
 
+/// The driver's reading of a connection string: the server, user and database
+/// [`PostgresStore::open`] connects to, for showing where a store is (its password included, so
+/// not for printing whole). libpq's TLS settings the driver does not read (`sslmode=verify-ca`
+/// and `verify-full`, `sslrootcert`) are read here, and shown as `sslmode=require`.
+///
+/// ```
+/// let config = square_oauth_vault::postgres::config(
+///     "postgres://vault@db.internal/marketplace?sslmode=verify-full&sslrootcert=/etc/db-ca.pem",
+/// )?;
+/// assert_eq!(config.get_dbname(), Some("marketplace"));
+/// # Ok::<(), square_oauth_vault::StoreError>(())
+/// ```
+pub fn config(conninfo: &str) -> Result<Config, StoreError> {
+    let (rest, _) = conninfo::split(conninfo)?;
+    Config::from_str(&rest).map_err(pg("read the connection string"))
+}
+
 /// Applies every migration the database lacks; the schema version it ends at. Safe to run from
 /// many machines at once, and again at any time.
 pub fn migrate(conninfo: &str) -> Result<u32, StoreError> {
@@ -188,24 +210,50 @@ struct Server {
 
 impl Server {
     /// The server `conninfo` names, TLS as the module docs say. `roots`: the authorities to
-    /// trust instead of `PGSSLROOTCERT`'s or the webpki roots, which only `sslmode=require`
-    /// uses, so they are refused without it.
+    /// trust instead of those the connection string, `PGSSLROOTCERT` or the webpki roots give,
+    /// which only a connection over TLS uses, so they are refused without it.
     fn new(conninfo: &str, roots: Option<&[u8]>) -> Result<Server, StoreError> {
-        let mut config = Config::from_str(conninfo).map_err(pg("read the connection string"))?;
+        let (rest, libpq) = conninfo::split(conninfo)?;
+        let mut config = Config::from_str(&rest).map_err(pg("read the connection string"))?;
+        drop(rest);
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
         config.application_name("square-oauth-vault");
-        let tls = match config.get_ssl_mode() {
-            postgres::config::SslMode::Require => Some(tls(roots)?),
-            _ if roots.is_some() => {
-                return Err(StoreError::msg(
-                    "PostgreSQL: root certificates were given, but the connection string does not say sslmode=require",
-                ));
+        // libpq: `sslrootcert=system` makes `verify-full` the mode, and refuses a weaker one.
+        let system = libpq.root_cert.as_deref() == Some("system");
+        match libpq.mode.as_deref() {
+            None if system => {
+                config.ssl_mode(SslMode::Require);
             }
-            _ => None,
+            Some(mode) if system && mode != "verify-full" => {
+                return Err(StoreError::msg(format!(
+                    "PostgreSQL: sslrootcert=system needs sslmode=verify-full, not {mode}"
+                )));
+            }
+            _ => {}
+        }
+        let tls = config.get_ssl_mode() == SslMode::Require;
+        let given = match (roots, &libpq.root_cert) {
+            _ if !tls => {
+                if roots.is_some() || libpq.root_cert.is_some() {
+                    return Err(StoreError::msg(
+                        "PostgreSQL: root certificates were given, but the connection string does not ask for TLS \
+                         (sslmode=require, verify-ca or verify-full)",
+                    ));
+                }
+                return Ok(Server { config, tls: None });
+            }
+            (Some(pem), _) => Roots::Pem(pem.to_vec(), "the root certificates given".to_owned()),
+            (None, Some(named)) if named == "system" => Roots::Public,
+            (None, Some(path)) => Roots::file(std::path::Path::new(path), "sslrootcert")?,
+            (None, None) => match std::env::var_os("PGSSLROOTCERT") {
+                Some(path) => Roots::file(std::path::Path::new(&path), "PGSSLROOTCERT")?,
+                None => Roots::Public,
+            },
         };
-        Ok(Server { config, tls })
+        let verify = libpq.verify.unwrap_or(conninfo::Verify::Full);
+        Ok(Server { config, tls: Some(tls_config(given, verify)?) })
     }
 
     fn connect(&self) -> Result<Client, StoreError> {
@@ -221,44 +269,118 @@ impl Server {
     }
 }
 
-/// rustls with ring, trusting the certificates of `roots`, else of the file `PGSSLROOTCERT`
-/// names, else the webpki roots. As libpq's `sslrootcert`, given certificates replace the
-/// public roots: a database's private authority is the only one it needs.
-fn tls(roots: Option<&[u8]>) -> Result<tokio_postgres_rustls::MakeRustlsConnect, StoreError> {
+/// The authorities a server's certificate must be signed by.
+enum Roots {
+    /// These PEM certificates (they replace the public ones, as libpq's `sslrootcert`: a
+    /// database's private authority is the only one it needs), and where they came from.
+    Pem(Vec<u8>, String),
+    /// The webpki roots: the public authorities.
+    Public,
+}
+
+impl Roots {
+    /// The certificates of the file `setting` names.
+    fn file(path: &std::path::Path, setting: &str) -> Result<Roots, StoreError> {
+        let named = format!("{setting} ({})", path.display());
+        let pem = std::fs::read(path).map_err(|e| StoreError::new(format!("PostgreSQL: read {named}"), e))?;
+        Ok(Roots::Pem(pem, named))
+    }
+}
+
+/// rustls with ring, trusting `roots`, checking the certificate's host name unless `verify` is
+/// [`Chain`](conninfo::Verify::Chain) (libpq's `verify-ca`).
+fn tls_config(roots: Roots, verify: conninfo::Verify) -> Result<tokio_postgres_rustls::MakeRustlsConnect, StoreError> {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject as _;
     let mut store = rustls::RootCertStore::empty();
-    let from_file;
-    let (pem, source) = match (roots, std::env::var_os("PGSSLROOTCERT")) {
-        (Some(pem), _) => (Some(pem), "the root certificates given".to_owned()),
-        (None, Some(path)) => {
-            let named = format!("PGSSLROOTCERT ({})", std::path::Path::new(&path).display());
-            from_file = std::fs::read(&path).map_err(|e| StoreError::new(format!("PostgreSQL: read {named}"), e))?;
-            (Some(&from_file[..]), named)
+    match &roots {
+        Roots::Pem(pem, source) => {
+            for certificate in CertificateDer::pem_slice_iter(pem) {
+                let certificate =
+                    certificate.map_err(|e| StoreError::new(format!("PostgreSQL: a certificate in {source}"), e))?;
+                store
+                    .add(certificate)
+                    .map_err(|e| StoreError::new(format!("PostgreSQL: a certificate in {source}"), e))?;
+            }
+            if store.is_empty() {
+                return Err(StoreError::msg(format!("PostgreSQL: no PEM certificate in {source}")));
+            }
         }
-        (None, None) => (None, String::new()),
-    };
-    if let Some(pem) = pem {
-        let mut added = 0;
-        for certificate in CertificateDer::pem_slice_iter(pem) {
-            let certificate =
-                certificate.map_err(|e| StoreError::new(format!("PostgreSQL: a certificate in {source}"), e))?;
-            store.add(certificate).map_err(|e| StoreError::new(format!("PostgreSQL: a certificate in {source}"), e))?;
-            added += 1;
-        }
-        if added == 0 {
-            return Err(StoreError::msg(format!("PostgreSQL: no PEM certificate in {source}")));
-        }
-    } else {
-        store.roots = webpki_roots::TLS_SERVER_ROOTS.to_vec();
+        Roots::Public => store.roots = webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     }
-    let config =
-        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .map_err(|e| StoreError::new("PostgreSQL: TLS", e))?
-            .with_root_certificates(store)
-            .with_no_client_auth();
-    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| StoreError::new("PostgreSQL: TLS", e))?;
+    let config = match verify {
+        conninfo::Verify::Full => builder.with_root_certificates(store),
+        conninfo::Verify::Chain => builder
+            .dangerous()
+            .with_custom_certificate_verifier(std::sync::Arc::new(ChainOnly { roots: store, provider })),
+    };
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config.with_no_client_auth()))
+}
+
+/// libpq's `verify-ca`: the server's certificate must be signed by a trusted authority, and may
+/// name any host (a server reached by an address its certificate does not hold). Everything
+/// else (the handshake's signatures, the algorithms) is rustls's own checking.
+#[derive(Debug)]
+struct ChainOnly {
+    roots: rustls::RootCertStore,
+    provider: std::sync::Arc<rustls::crypto::CryptoProvider>,
+}
+
+impl rustls::client::danger::ServerCertVerifier for ChainOnly {
+    fn verify_server_cert(
+        &self,
+        end_entity: &rustls::pki_types::CertificateDer<'_>,
+        intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        let certificate = rustls::server::ParsedCertificate::try_from(end_entity)?;
+        rustls::client::verify_server_cert_signed_by_trust_anchor(
+            &certificate,
+            &self.roots,
+            intermediates,
+            now,
+            self.provider.signature_verification_algorithms.all,
+        )?;
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        certificate: &rustls::pki_types::CertificateDer<'_>,
+        signature: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            certificate,
+            signature,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        certificate: &rustls::pki_types::CertificateDer<'_>,
+        signature: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            certificate,
+            signature,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.provider.signature_verification_algorithms.supported_schemes()
+    }
 }
 
 /// [`Store::claim_leases`]'s statement for `limit` sellers: `$1` now, `$2` the owner, `$3` when
@@ -426,9 +548,17 @@ fn classify(what: &'static str) -> impl Fn(postgres::Error) -> Failure {
 impl PostgresStore {
     /// Connects to the database named by `conninfo` (a `postgres://` URL or `key=value`
     /// pairs, as libpq takes them) and brings its schema up to date, with a pool of at most
-    /// 10 connections. `sslmode=require` connects over TLS, the certificate verified against
-    /// `PGSSLROOTCERT`'s authorities or else the webpki roots; without it, in plain text (see
-    /// the module docs).
+    /// 10 connections. `sslmode=verify-full` (or `require`, or `verify-ca`) connects over TLS,
+    /// the certificate verified against the authorities of `sslrootcert`, else of
+    /// `PGSSLROOTCERT`, else the webpki roots; without it, in plain text (see the module docs).
+    ///
+    /// ```no_run
+    /// let store = square_oauth_vault::PostgresStore::open(
+    ///     "postgres://vault@db.internal/marketplace?sslmode=verify-full&sslrootcert=/etc/ssl/db-ca.pem",
+    /// )?;
+    /// # let _ = store;
+    /// # Ok::<(), square_oauth_vault::StoreError>(())
+    /// ```
     pub fn open(conninfo: &str) -> Result<PostgresStore, StoreError> {
         PostgresStore::with_pool(conninfo, 10)
     }
@@ -440,8 +570,8 @@ impl PostgresStore {
 
     /// [`with_pool`](Self::with_pool) to a server whose certificate is signed by an authority
     /// of `roots_pem` (PEM certificates: a private CA, a cloud provider's bundle), and by no
-    /// other (neither the webpki roots nor `PGSSLROOTCERT`'s). The connection string must say
-    /// `sslmode=require`.
+    /// other (neither the webpki roots nor those of `sslrootcert` or `PGSSLROOTCERT`). The
+    /// connection string must ask for TLS (`sslmode=require`, `verify-full` or `verify-ca`).
     ///
     /// ```no_run
     /// # fn run() -> Result<(), Box<dyn std::error::Error>> {

@@ -603,7 +603,7 @@ fn sslmode_require_connects_over_tls_verifying_the_servers_certificate() {
     // Roots given for a connection that would not use them (no `sslmode=require`) are refused.
     let plain = tls.replace(" sslmode=require", "");
     let unused = PostgresStore::with_root_certificates(&plain, 1, served.authority_pem.as_bytes()).expect_err("plain");
-    assert!(unused.to_string().contains("sslmode=require"), "{unused}");
+    assert!(unused.to_string().contains("does not ask for TLS"), "{unused}");
     let text_only = PostgresStore::with_root_certificates(&tls, 1, b"not a certificate").expect_err("no certificate");
     assert!(text_only.to_string().contains("no PEM certificate"), "{text_only}");
 
@@ -624,6 +624,45 @@ fn sslmode_require_connects_over_tls_verifying_the_servers_certificate() {
         }
         command.output().expect("the refresher runs")
     };
+    // libpq's own settings in the connection string: `sslrootcert` names the authority, and
+    // `sslmode` says what of the certificate is checked (a URL and `key=value` pairs alike).
+    let authority = authority_file.to_str().unwrap();
+    let via = |host: &str, settings: &str| format!("{} {settings}", over(host).replace(" sslmode=require", ""));
+    let opens = |conninfo: &str| PostgresStore::with_pool(conninfo, 1).map(drop);
+    let refusal = |conninfo: &str| chain(&PostgresStore::with_pool(conninfo, 1).expect_err(conninfo));
+    opens(&via("localhost", &format!("sslmode=verify-full sslrootcert='{authority}'"))).expect("verify-full");
+    let config: postgres::Config = db.conninfo.parse().unwrap();
+    let encode =
+        |text: &str| percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string();
+    let url = format!(
+        "postgres://{}:{}@localhost:{port}/{}?options={}&sslmode=verify-full&sslrootcert={}",
+        encode(config.get_user().unwrap()),
+        encode(&String::from_utf8_lossy(config.get_password().unwrap_or_default())),
+        encode(config.get_dbname().unwrap()),
+        encode(config.get_options().unwrap_or_default()),
+        encode(authority),
+    );
+    let store = PostgresStore::with_pool(&url, 1).expect("a URL with verify-full and sslrootcert");
+    assert!(format!("{store:?}").contains("tls: true"), "{store:?}");
+    drop(store);
+    // verify-ca: the chain is checked, not the name: 127.0.0.1, which the certificate does not
+    // hold, connects; with verify-full it does not; with another authority neither does.
+    opens(&via("127.0.0.1", &format!("sslmode=verify-ca sslrootcert='{authority}'"))).expect("verify-ca");
+    let name = refusal(&via("127.0.0.1", &format!("sslmode=verify-full sslrootcert='{authority}'")));
+    assert!(name.contains("not valid for name"), "{name}");
+    let other = dir.path().join("other.pem");
+    std::fs::write(&other, &unknown).unwrap();
+    let issuer = refusal(&via("127.0.0.1", &format!("sslmode=verify-ca sslrootcert='{}'", other.display())));
+    assert!(issuer.contains("UnknownIssuer"), "verify-ca still checks the chain: {issuer}");
+    // `system`: the public authorities, which did not sign the test's; and verify-full only.
+    let public = refusal(&via("localhost", "sslrootcert=system"));
+    assert!(public.contains("UnknownIssuer"), "{public}");
+    let weaker = refusal(&via("localhost", "sslmode=require sslrootcert=system"));
+    assert!(weaker.contains("needs sslmode=verify-full"), "{weaker}");
+    // An authority for a connection that would not use TLS is refused, as roots given are.
+    let plain = refusal(&via("localhost", &format!("sslmode=disable sslrootcert='{authority}'")));
+    assert!(plain.contains("does not ask for TLS"), "{plain}");
+
     let trusted = refresher(Some(&authority_file));
     assert!(trusted.status.success(), "{}", String::from_utf8_lossy(&trusted.stderr));
     assert!(String::from_utf8_lossy(&trusted.stdout).starts_with("done "), "{trusted:?}");
