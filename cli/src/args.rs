@@ -163,7 +163,8 @@ pub(crate) struct VaultRefresher {
     /// Refreshes at the same time.
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub(crate) concurrency: usize,
-    /// One round, then exit.
+    /// One round, then exit: 3 when the round found a seller who must authorize again or
+    /// Square refused, 4 when a refresh failed or its outcome is unknown (as `refresh --all-due`).
     #[arg(long)]
     pub(crate) once: bool,
     /// Also receive Square's `oauth.authorization.revoked` webhook on this address (plain
@@ -247,9 +248,10 @@ pub(crate) struct Refresh {
     /// Refresh this seller in the vault now, due or not.
     #[arg(long, value_name = "MERCHANT_ID", conflicts_with = "all_due")]
     pub(crate) merchant: Option<String>,
-    /// Refresh every seller in the vault whose refresh is due. Exits 3 when a seller must
-    /// authorize again or Square refused, 4 when a refresh failed or its outcome is unknown (the
-    /// vault tries again), with each count in `--json`.
+    /// Refresh every seller in the vault whose refresh is due. Exits 3 when this round found a
+    /// seller who must authorize again or Square refused, 4 when a refresh failed or its
+    /// outcome is unknown, with each count in `--json` (under `error` when it fails). A seller
+    /// found so by an earlier round is not claimed again: `sellers` shows every seller's state.
     #[arg(long)]
     pub(crate) all_due: bool,
     /// The vault: a SQLite file, or a postgres:// URL (default: `SQUARE_STORE`, else

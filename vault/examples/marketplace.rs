@@ -652,19 +652,16 @@ async fn callback(AppState(app): AppState<Arc<App>>, request: Request) -> Respon
                 TokenSet::from_response(Flow::CodeFlow, app.square.client_id.clone(), answer, jiff::Timestamp::now())
                     .map_err(|e| format!("Square's answer: {e}"))?
                     .with_scopes(SCOPES);
-            // The code is spent: a store that fails for a moment must not cost the seller a
-            // second authorization, so the grant is tried a few times before giving up.
-            let mut tries = 0;
-            loop {
-                match app.vault.blocking().put(&tokens) {
-                    Ok(()) => return Ok(tokens),
-                    Err(error) if tries == 4 => return Err(format!("The vault failed: {error}")),
-                    Err(error) => {
-                        tries += 1;
-                        eprintln!("callback: storing the grant failed ({error}); trying again");
-                        std::thread::sleep(Duration::from_millis(250 << tries));
-                    }
+            // The code is spent: a store that fails past its own retries must not cost the seller
+            // a second authorization. The vault then holds the grant in memory, sealed, and the
+            // refresher beside this app stores it once the database is back (so does shutdown).
+            match app.vault.blocking().put(&tokens) {
+                Ok(()) => Ok(tokens),
+                Err(error @ VaultError::NotYetStored { .. }) => {
+                    eprintln!("callback: {error}");
+                    Ok(tokens)
                 }
+                Err(error) => Err(format!("The vault failed: {error}")),
             }
         })
         .await

@@ -32,99 +32,153 @@ pub(crate) struct LibpqTls {
     pub(crate) root_cert: Option<String>,
 }
 
-/// Splits `conninfo` into what the driver's parser reads (the same text without the settings
-/// above; `sslmode=require` added when the last `sslmode` was a `verify-…` one) and those
-/// settings. The text returned may hold a password: it is wiped on drop.
+/// Splits `conninfo` into what the driver's parser reads and those settings: the same text,
+/// with `sslrootcert` taken out and each `verify-…` mode taken out but the last, which becomes
+/// `sslmode=require` where it was (so that nothing after it can undo it). The text returned may
+/// hold a password: it is wiped on drop.
 pub(crate) fn split(conninfo: &str) -> Result<(Zeroizing<String>, LibpqTls), StoreError> {
-    let query = url_query(conninfo);
+    let query = url_query(conninfo)?;
     let pairs = match query {
         Some(query) => url_pairs(conninfo, query)?,
         None => keyword_pairs(conninfo)?,
     };
     let mut found = LibpqTls::default();
-    // The text of each pair, and whether it stays.
-    let mut spans = Vec::with_capacity(pairs.len());
-    for Pair { key, value, span } in pairs {
-        let taken = match (key.as_str(), value.as_str()) {
-            ("sslmode", mode) => {
-                found.mode = Some(mode.to_owned());
+    // What becomes of each pair's text: kept, taken out, or the last verify mode.
+    let mut edits = Vec::with_capacity(pairs.len());
+    let mut last_verify = None;
+    for (index, Pair { key, value, span }) in pairs.into_iter().enumerate() {
+        let edit = match key.as_str() {
+            "sslmode" => {
+                let mode = value.to_owned().unwrap_or_default();
                 // A later mode overrides an earlier `verify-…` one, as in libpq.
-                found.verify = match mode {
+                found.verify = match mode.as_str() {
                     "verify-ca" => Some(Verify::Chain),
                     "verify-full" => Some(Verify::Full),
                     _ => None,
                 };
-                found.verify.is_some()
+                let edit = if found.verify.is_some() {
+                    last_verify = Some(index);
+                    Edit::Take
+                } else {
+                    Edit::Keep
+                };
+                found.mode = Some(mode);
+                edit
             }
-            ("sslrootcert", root_cert) => {
-                found.root_cert = Some(root_cert.to_owned());
-                true
+            // Empty is unset, as in libpq.
+            "sslrootcert" => {
+                found.root_cert = value.to_owned().filter(|path| !path.is_empty());
+                Edit::Take
             }
-            _ => false,
+            _ => Edit::Keep,
         };
-        spans.push((span, taken));
+        edits.push((span, edit));
+    }
+    if found.verify.is_none() {
+        last_verify = None;
+    }
+    if let Some(index) = last_verify {
+        edits[index].1 = Edit::Require;
     }
     let mut rest = Zeroizing::new(String::with_capacity(conninfo.len() + 16));
     match query {
         // A URL: its query rebuilt from the pairs that stay.
         Some(query) => {
             rest.push_str(&conninfo[..query]);
-            let kept: Vec<&str> =
-                spans.iter().filter(|(_, taken)| !taken).map(|(span, _)| &conninfo[span.clone()]).collect();
-            rest.push_str(&kept.join("&"));
-            if found.verify.is_some() {
-                let has_query = rest.ends_with('?');
-                rest.push_str(match (kept.is_empty(), has_query) {
-                    (false, _) => "&sslmode=require",
-                    (true, true) => "sslmode=require",
-                    (true, false) => "?sslmode=require",
-                });
+            let mut first = true;
+            for (span, edit) in &edits {
+                let text = match edit {
+                    Edit::Keep => &conninfo[span.clone()],
+                    Edit::Require => "sslmode=require",
+                    Edit::Take => continue,
+                };
+                if !first {
+                    rest.push('&');
+                }
+                rest.push_str(text);
+                first = false;
             }
         }
-        // `key=value` pairs: each taken out where it was.
+        // `key=value` pairs: each one taken out, or replaced, where it was.
         None => {
             let mut from = 0;
-            for (span, _) in spans.iter().filter(|(_, taken)| *taken) {
+            for (span, edit) in &edits {
+                let text = match edit {
+                    Edit::Keep => continue,
+                    Edit::Require => "sslmode=require",
+                    Edit::Take => "",
+                };
                 rest.push_str(&conninfo[from..span.start]);
+                rest.push_str(text);
                 from = span.end;
             }
             rest.push_str(&conninfo[from..]);
-            if found.verify.is_some() {
-                rest.push_str(" sslmode=require");
-            }
         }
     }
     Ok((rest, found))
 }
 
-/// One setting: its key and value as the driver reads them, and where its text is.
+/// What [`split`] does with one pair's text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Edit {
+    Keep,
+    Take,
+    /// Replaced by `sslmode=require`.
+    Require,
+}
+
+/// One setting: its key as the driver reads it, its value (for the settings read here), and
+/// where its text is.
 struct Pair {
     key: Zeroizing<String>,
-    value: Zeroizing<String>,
+    value: Value,
     span: Range<usize>,
+}
+
+/// A setting's value: read, or not text (a URL's percent-encoded bytes, which the driver takes
+/// for a Unix socket's path: only the settings read here must be text).
+enum Value {
+    Text(Zeroizing<String>),
+    NotText,
+}
+
+impl Value {
+    fn to_owned(&self) -> Option<String> {
+        match self {
+            Value::Text(text) => Some(text.to_string()),
+            Value::NotText => None,
+        }
+    }
 }
 
 fn invalid(what: &str) -> StoreError {
     StoreError::msg(format!("PostgreSQL: read the connection string: {what}"))
 }
 
-/// Where a URL's query starts (after its `?`), or `None` if `conninfo` is not a URL. As the
-/// driver reads it: the user and password run to the first `@`, and the query starts at the
-/// first `?` after them.
-fn url_query(conninfo: &str) -> Option<usize> {
-    let start = ["postgres://", "postgresql://"].iter().find_map(|prefix| conninfo.strip_prefix(prefix))?;
-    let start = conninfo.len() - start.len();
-    let after_credentials = conninfo[start..].find('@').map_or(start, |at| start + at + 1);
-    Some(conninfo[after_credentials..].find('?').map_or(conninfo.len(), |q| after_credentials + q + 1))
+/// Where a URL's query starts (after its `?`; the end when it has none), or `None` if
+/// `conninfo` is not a URL. As the driver reads it: the user and password run to the first `@`,
+/// and the query starts at the first `?` after them. libpq looks for that `@` only before the
+/// first `/`: a URL the two would read differently (an `@` left unencoded in its path or
+/// query) is refused, rather than read with its settings, TLS among them, in the wrong places.
+fn url_query(conninfo: &str) -> Result<Option<usize>, StoreError> {
+    let Some(rest) = ["postgres://", "postgresql://"].iter().find_map(|prefix| conninfo.strip_prefix(prefix)) else {
+        return Ok(None);
+    };
+    let start = conninfo.len() - rest.len();
+    let after_credentials = match rest.find('@') {
+        Some(at) if rest.find('/').is_some_and(|slash| slash < at) => {
+            return Err(invalid("an '@' after the host (write it as %40)"));
+        }
+        Some(at) => start + at + 1,
+        None => start,
+    };
+    Ok(Some(conninfo[after_credentials..].find('?').map_or(conninfo.len(), |q| after_credentials + q + 1)))
 }
 
 /// A URL's query parameters, percent-decoded.
 fn url_pairs(conninfo: &str, query: usize) -> Result<Vec<Pair>, StoreError> {
     let decode = |text: &str| {
-        percent_encoding::percent_decode_str(text)
-            .decode_utf8()
-            .map(|text| Zeroizing::new(text.into_owned()))
-            .map_err(|_| invalid("a query parameter is not UTF-8"))
+        percent_encoding::percent_decode_str(text).decode_utf8().map(|text| Zeroizing::new(text.into_owned()))
     };
     let mut pairs = Vec::new();
     let mut at = query;
@@ -132,7 +186,13 @@ fn url_pairs(conninfo: &str, query: usize) -> Result<Vec<Pair>, StoreError> {
         let end = conninfo[at..].find('&').map_or(conninfo.len(), |amp| at + amp);
         let text = &conninfo[at..end];
         let (key, value) = text.split_once('=').ok_or_else(|| invalid("a query parameter without '='"))?;
-        pairs.push(Pair { key: decode(key)?, value: decode(value)?, span: at..end });
+        let key = decode(key).map_err(|_| invalid("a query parameter's name is not UTF-8"))?;
+        let value = match decode(value) {
+            Ok(text) => Value::Text(text),
+            Err(_) if !matches!(key.as_str(), "sslmode" | "sslrootcert") => Value::NotText,
+            Err(_) => return Err(invalid("sslmode or sslrootcert is not UTF-8")),
+        };
+        pairs.push(Pair { key, value, span: at..end });
         at = end + 1;
     }
     Ok(pairs)
@@ -151,6 +211,10 @@ fn keyword_pairs(conninfo: &str) -> Result<Vec<Pair>, StoreError> {
         let mut key = Zeroizing::new(String::new());
         while let Some((_, c)) = chars.next_if(|(_, c)| !c.is_whitespace() && *c != '=') {
             key.push(c);
+        }
+        // The driver stops reading at a setting with no name, whatever follows.
+        if key.is_empty() {
+            return Err(invalid("a setting without a name"));
         }
         skip_space(&mut chars);
         if chars.next_if(|(_, c)| *c == '=').is_none() {
@@ -182,7 +246,7 @@ fn keyword_pairs(conninfo: &str) -> Result<Vec<Pair>, StoreError> {
             return Err(invalid("a quoted value without its closing quote"));
         }
         let end = chars.peek().map_or(conninfo.len(), |&(at, _)| at);
-        pairs.push(Pair { key, value, span: start..end });
+        pairs.push(Pair { key, value: Value::Text(value), span: start..end });
     }
     Ok(pairs)
 }
@@ -214,7 +278,7 @@ mod tests {
             ),
             (
                 "postgresql://db/vault?application_name=x&sslmode=verify-full&sslrootcert=/etc/ca.pem&port=6432",
-                "postgresql://db/vault?application_name=x&port=6432&sslmode=require",
+                "postgresql://db/vault?application_name=x&sslmode=require&port=6432",
             ),
             // A `?` in the password is the password's, not the query's.
             ("postgres://u:p?w@db?sslmode=verify-full&sslrootcert=/etc/ca.pem", "postgres://u:p?w@db?sslmode=require"),
@@ -239,7 +303,7 @@ mod tests {
     #[test]
     fn keyword_pairs_lose_the_libpq_settings_whatever_their_quoting() {
         let (rest, found) = read("host=db sslmode = verify-ca  sslrootcert='/etc/my ca\\'s.pem' dbname=vault");
-        assert_eq!(rest, "host=db    dbname=vault sslmode=require");
+        assert_eq!(rest, "host=db sslmode=require   dbname=vault");
         let chain = LibpqTls {
             mode: Some("verify-ca".into()),
             verify: Some(Verify::Chain),
@@ -255,5 +319,36 @@ mod tests {
         assert_eq!(config.get_ssl_mode(), postgres::config::SslMode::Require);
         assert!(split("host=db sslrootcert='/unterminated").is_err());
         assert!(split("host=db sslrootcert").is_err());
+        // The driver stops at a setting with no name: refused, not read up to there.
+        assert!(split("host=db =x sslmode=verify-full").is_err());
+        assert!(split("host=db sslmode=verify-full = ").is_err());
+    }
+
+    #[test]
+    fn require_stays_where_the_verify_mode_was_so_nothing_after_it_changes_what_it_means() {
+        // A value ending in `\` would escape an appended setting's space.
+        for given in [r"host=db sslmode=verify-full password=abc\", r"host=db sslmode=verify-full password='a\\'"] {
+            let original: postgres::Config = given.replace("sslmode=verify-full", "").parse().unwrap();
+            let (rest, _) = split(given).unwrap();
+            let read: postgres::Config = rest.parse().unwrap();
+            assert_eq!(read.get_ssl_mode(), postgres::config::SslMode::Require, "{given}");
+            assert_eq!(read.get_password(), original.get_password(), "{given}");
+        }
+        // Empty is unset.
+        assert_eq!(read("host=db sslrootcert=''").1.root_cert, None);
+        assert_eq!(read("postgres://db?sslrootcert=").1.root_cert, None);
+    }
+
+    #[test]
+    fn a_url_is_refused_where_the_driver_and_libpq_would_read_it_differently() {
+        // The driver takes everything up to this `@` for the user: the settings would vanish.
+        let error = split("postgres://db.internal/vault?sslmode=verify-full&application_name=me@example").unwrap_err();
+        assert!(error.to_string().contains("%40"), "{error}");
+        assert!(split("postgres://db.internal/vault?application_name=me%40example&sslmode=verify-full").is_ok());
+        // A value that is not text is the driver's to read (a Unix socket's path), unless it
+        // is one of the settings read here.
+        let (rest, _) = split("postgres:///db?host=%2Ftmp%2F%FF&sslmode=verify-full").unwrap();
+        assert_eq!(rest.as_str(), "postgres:///db?host=%2Ftmp%2F%FF&sslmode=require");
+        assert!(split("postgres://db?sslmode=%FF").is_err());
     }
 }

@@ -559,6 +559,35 @@ pub fn grant(
     }
 }
 
+/// What becomes of a grant [`Vault::put`](crate::Vault::put) could not store when it was
+/// given (`granted_at`), stored later over the seller's record as it is then.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LateGrant {
+    /// Stored, as [`grant`] writes it with `granted_at` as its time.
+    Store,
+    /// Already there: a write whose answer was lost had landed after all.
+    AlreadyStored,
+    /// Dropped: the seller was granted again after it.
+    Superseded,
+}
+
+/// Decides a late grant: stored unless the seller was granted again after `granted_at` (a
+/// newer authorization wins, whichever process stored it first). A seller forgotten or revoked
+/// meanwhile gets the grant: it is a newer authorization than the record's (a revocation of it
+/// marks the seller again when its refresh is refused).
+pub fn late_grant(existing: Option<&Record>, granted_at: Timestamp, meta: GrantMeta) -> LateGrant {
+    let Some(record) = existing else { return LateGrant::Store };
+    let (granted_at, meta) = (ms(granted_at), meta.to_ms());
+    if record.granted_at == granted_at && record.obtained_at == meta.obtained_at && record.expires_at == meta.expires_at
+    {
+        LateGrant::AlreadyStored
+    } else if record.granted_at >= granted_at {
+        LateGrant::Superseded
+    } else {
+        LateGrant::Store
+    }
+}
+
 /// What a verified revocation does to a record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Revocation {
@@ -662,6 +691,31 @@ mod tests {
     fn record(flow: Flow) -> Record {
         let meta = GrantMeta { obtained_at: t(0), expires_at: Some(t(30 * 86_400)), refresh_at: t(7 * 86_400) };
         grant(None, MerchantId::new("M"), flow, meta, t(0))
+    }
+
+    #[test]
+    fn a_late_grant_is_stored_unless_the_seller_was_granted_again_after_it() {
+        let meta = |at: i64| GrantMeta {
+            obtained_at: t(at),
+            expires_at: Some(t(at + 30 * 86_400)),
+            refresh_at: t(at + 7 * 86_400),
+        };
+        // Put at t(100), when the store failed; stored later over what is there then.
+        let late = |existing: Option<&Record>| late_grant(existing, t(100), meta(100));
+        assert_eq!(late(None), LateGrant::Store, "a new seller (or one forgotten since)");
+        let older = record(Flow::CodeFlow);
+        assert_eq!(late(Some(&older)), LateGrant::Store, "a grant before it");
+        let revoked = revoke(&older, t(50)).1.unwrap();
+        assert_eq!(late(Some(&revoked)), LateGrant::Store, "revoked before it: a newer authorization");
+        let refreshed = Record { obtained_at: ms(t(200)), ..older.clone() };
+        assert_eq!(late(Some(&refreshed)), LateGrant::Store, "the older grant refreshed since: still older");
+        let newer = grant(Some(&older), MerchantId::new("M"), Flow::CodeFlow, meta(300), t(300));
+        assert_eq!(late(Some(&newer)), LateGrant::Superseded, "granted again after it");
+        // Its own write, whose answer was lost: there already, not written twice.
+        let itself = grant(Some(&older), MerchantId::new("M"), Flow::CodeFlow, meta(100), t(100));
+        assert_eq!(late(Some(&itself)), LateGrant::AlreadyStored);
+        let same_time_other_tokens = grant(Some(&older), MerchantId::new("M"), Flow::CodeFlow, meta(90), t(100));
+        assert_eq!(late(Some(&same_time_other_tokens)), LateGrant::Superseded, "another grant at the same instant");
     }
 
     #[test]

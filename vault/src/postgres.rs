@@ -37,7 +37,8 @@
 //! - **TLS** with `sslmode=require` or `verify-full` in the connection string: rustls (ring),
 //!   the server's certificate verified, chain and host name (this store's `require` checks as
 //!   much as libpq's `verify-full`). `verify-ca` checks the chain alone, as libpq's does, for a
-//!   server reached by a name its certificate does not hold. The certificate must be signed by
+//!   server reached by a name its certificate does not hold, and so needs the database's own
+//!   authority (the public ones would pass anyone's certificate). The certificate must be signed by
 //!   an authority of [`PostgresStore::with_root_certificates`], else of the file the
 //!   connection string's `sslrootcert` names, else of the file `PGSSLROOTCERT` names (a
 //!   managed database's own authority: certificates named so replace the public ones, as in
@@ -234,6 +235,14 @@ impl Server {
             _ => {}
         }
         let tls = config.get_ssl_mode() == SslMode::Require;
+        // `split` put `require` where the last verify mode was; anything else is a reading of
+        // the connection string that must not go on in plain text.
+        if libpq.verify.is_some() && !tls {
+            return Err(StoreError::msg(
+                "PostgreSQL: read the connection string: it asks for sslmode=verify-ca or verify-full, \
+                 and reads otherwise",
+            ));
+        }
         let given = match (roots, &libpq.root_cert) {
             _ if !tls => {
                 if roots.is_some() || libpq.root_cert.is_some() {
@@ -246,13 +255,27 @@ impl Server {
             }
             (Some(pem), _) => Roots::Pem(pem.to_vec(), "the root certificates given".to_owned()),
             (None, Some(named)) if named == "system" => Roots::Public,
-            (None, Some(path)) => Roots::file(std::path::Path::new(path), "sslrootcert")?,
+            // The path is not shown: it comes from the connection string, which a typo (an
+            // empty value before `password=…`) can make its password.
+            (None, Some(path)) => Roots::file(std::path::Path::new(path), "the file sslrootcert names")?,
             (None, None) => match std::env::var_os("PGSSLROOTCERT") {
-                Some(path) => Roots::file(std::path::Path::new(&path), "PGSSLROOTCERT")?,
+                Some(path) if path == "system" => Roots::Public,
+                Some(path) => {
+                    let path = std::path::Path::new(&path);
+                    Roots::file(path, &format!("PGSSLROOTCERT ({})", path.display()))?
+                }
                 None => Roots::Public,
             },
         };
         let verify = libpq.verify.unwrap_or(conninfo::Verify::Full);
+        // Any public authority, and any host name: anyone with a certificate for a name of
+        // their own would pass. libpq refuses it too.
+        if verify == conninfo::Verify::Chain && matches!(given, Roots::Public) {
+            return Err(StoreError::msg(
+                "PostgreSQL: sslmode=verify-ca needs the database's own authority (sslrootcert, PGSSLROOTCERT, \
+                 or root certificates given): with the public ones it would accept any certificate",
+            ));
+        }
         Ok(Server { config, tls: Some(tls_config(given, verify)?) })
     }
 
@@ -279,11 +302,10 @@ enum Roots {
 }
 
 impl Roots {
-    /// The certificates of the file `setting` names.
-    fn file(path: &std::path::Path, setting: &str) -> Result<Roots, StoreError> {
-        let named = format!("{setting} ({})", path.display());
+    /// The certificates of the file at `path`, called `named` in errors.
+    fn file(path: &std::path::Path, named: &str) -> Result<Roots, StoreError> {
         let pem = std::fs::read(path).map_err(|e| StoreError::new(format!("PostgreSQL: read {named}"), e))?;
-        Ok(Roots::Pem(pem, named))
+        Ok(Roots::Pem(pem, named.to_owned()))
     }
 }
 
@@ -1317,5 +1339,36 @@ impl Store for PostgresStore {
                 .map(|n| n > 0)
                 .map_err(classify("remember a webhook event"))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(conninfo: &str) -> String {
+        match Server::new(conninfo, None) {
+            Ok(_) => panic!("{conninfo}: accepted"),
+            Err(error) => format!("{error} {:?}", std::error::Error::source(&error)),
+        }
+    }
+
+    #[test]
+    fn a_connection_string_asking_for_too_little_checking_is_refused_before_connecting() {
+        // verify-ca with the public authorities would take anyone's certificate for any name.
+        if std::env::var_os("PGSSLROOTCERT").is_none() {
+            assert!(refused("host=db sslmode=verify-ca").contains("own authority"));
+        }
+        assert!(refused("host=db sslmode=verify-ca sslrootcert=system").contains("needs sslmode=verify-full"));
+        assert!(refused("host=db sslmode=prefer sslrootcert=/etc/ca.pem").contains("does not ask for TLS"));
+        // A typo that makes the password the authority's file name: named nowhere.
+        let error = refused("host=db sslmode=verify-full sslrootcert= password=hunter2-secret");
+        assert!(error.contains("the file sslrootcert names") && !error.contains("hunter2"), "{error}");
+        // And what is asked for is what is built.
+        let server = Server::new("host=db sslmode=verify-full sslrootcert=system", None).expect("verify-full");
+        assert!(server.tls.is_some());
+        let server = Server::new("postgres://db/vault?sslrootcert=system", None).expect("verify-full by default");
+        assert!(server.tls.is_some());
+        assert!(Server::new("host=db", None).expect("plain").tls.is_none());
     }
 }

@@ -124,13 +124,14 @@ pub enum VaultError {
     /// A row's clear part cannot be read back.
     #[error("seller {0}: the stored row is not readable")]
     CorruptRow(MerchantId),
-    /// Square gave new tokens and the store failed to take them (past its own retries). The
-    /// vault holds them in memory, sealed, and stores them with
-    /// [`Vault::store_held`]: [`Vault::refresh_due`] and [`Vault::run_refresher`] do so before
-    /// every round, and [`Vault::run_refresher`] does not end on a store error while it holds
-    /// any (only when stopped). A PKCE seller's
-    /// old refresh token is spent by then, so these are the only live tokens there are: they
-    /// are lost if the process ends first (the seller's outcome then stays unknown).
+    /// Square gave new tokens (a refresh's, or a grant given to [`Vault::put`]) and the store
+    /// failed to take them (past its own retries). The vault holds them in memory, sealed, and
+    /// stores them with [`Vault::store_held`]: [`Vault::refresh_due`] and
+    /// [`Vault::run_refresher`] do so before every round, and [`Vault::run_refresher`] does not
+    /// end on a store error while it holds any (only when stopped). A PKCE seller's old refresh
+    /// token is spent by then, and a grant's code: so these are the only live tokens there are,
+    /// lost if the process ends first (the seller's outcome then stays unknown, or the seller
+    /// must authorize again).
     #[error(
         "seller {merchant_id}: the new tokens could not be stored, and are held in memory until they can: {source}"
     )]
@@ -162,10 +163,15 @@ pub enum VaultError {
 pub struct Round {
     /// New tokens stored ([`RefreshOutcome::Refreshed`]).
     pub refreshed: usize,
-    /// Not refreshed by this round, with nothing wrong: another refresher held it, it was
-    /// backing off, it was no longer due, or its answer came after a newer lease
-    /// ([`HeldElsewhere`](RefreshOutcome::HeldElsewhere), [`BackingOff`](RefreshOutcome::BackingOff),
-    /// [`NotDue`](RefreshOutcome::NotDue), [`Stale`](RefreshOutcome::Stale)).
+    /// Claimed and not refreshed, with nothing wrong: its answer came after a newer lease, a
+    /// revocation or a new grant ([`Stale`](RefreshOutcome::Stale); [`HeldElsewhere`],
+    /// [`BackingOff`] and [`NotDue`] count here too, though a round claims only sellers due and
+    /// free). Sellers backing off after earlier failures, or leased by another refresher, are
+    /// not claimed, so not counted.
+    ///
+    /// [`HeldElsewhere`]: RefreshOutcome::HeldElsewhere
+    /// [`BackingOff`]: RefreshOutcome::BackingOff
+    /// [`NotDue`]: RefreshOutcome::NotDue
     pub skipped: usize,
     /// The refresh failed and is tried again after a backoff: not sent, no answer (for a
     /// code-flow seller), Square busy, or new tokens the store did not take yet (held in
@@ -176,11 +182,14 @@ pub struct Round {
     /// does not help until the application is fixed.
     pub refused: usize,
     /// A PKCE refresh may have reached Square and its answer was lost
-    /// ([`RefreshOutcome::OutcomeUnknown`]): the seller is not refreshed again until the lease
-    /// has run out, and must authorize again if its refresh token was spent.
+    /// ([`RefreshOutcome::OutcomeUnknown`]), this round's or a refresher's that went away
+    /// holding the seller's lease ([`Unavailable::OutcomeUnknown`]): its refresh token is never
+    /// presented again; a late answer is still taken until the state's deadline, and otherwise
+    /// the seller must authorize again once its access token expires.
     pub outcome_unknown: usize,
-    /// The seller must authorize again, or cannot be refreshed at all
-    /// ([`RefreshOutcome::MustAuthorize`], [`RefreshOutcome::Unavailable`]).
+    /// Square refused the seller's refresh token: the seller must authorize again
+    /// ([`RefreshOutcome::MustAuthorize`], or found revoked or so marked:
+    /// [`RefreshOutcome::Unavailable`]).
     pub must_authorize: usize,
 }
 
@@ -211,11 +220,15 @@ impl Round {
             Ok(RefreshOutcome::Refreshed) => &mut self.refreshed,
             Ok(RefreshOutcome::NotDue | RefreshOutcome::HeldElsewhere { .. } | RefreshOutcome::BackingOff { .. })
             | Ok(RefreshOutcome::Stale) => &mut self.skipped,
-            Ok(RefreshOutcome::MustAuthorize | RefreshOutcome::Unavailable(_))
+            Ok(RefreshOutcome::MustAuthorize | RefreshOutcome::Unavailable(Unavailable::Revoked))
+            | Ok(RefreshOutcome::Unavailable(Unavailable::MustAuthorize))
             | Ok(RefreshOutcome::Failed(RefreshFailure::Refused { reauthorize: true, .. })) => &mut self.must_authorize,
             Ok(RefreshOutcome::Failed(RefreshFailure::Refused { .. })) => &mut self.refused,
             Ok(RefreshOutcome::Failed(_)) | Err(_) => &mut self.failed,
-            Ok(RefreshOutcome::OutcomeUnknown) => &mut self.outcome_unknown,
+            // A PKCE lease found expired (its refresher gone) is this seller's outcome unknown.
+            Ok(RefreshOutcome::OutcomeUnknown | RefreshOutcome::Unavailable(Unavailable::OutcomeUnknown)) => {
+                &mut self.outcome_unknown
+            }
         };
         *counter += 1;
     }
@@ -357,21 +370,34 @@ pub struct Vault<S> {
     held: Mutex<Vec<Held>>,
 }
 
-/// A refresh's new tokens that the store failed to take, and what their decision needs.
+/// New tokens that the store failed to take, and what their decision needs.
 #[derive(Clone)]
 struct Held {
     merchant_id: MerchantId,
-    fence: u64,
-    /// The new grant's times ([`Completion::Refreshed`]).
+    kind: HeldKind,
+    /// The tokens' times ([`Completion::Refreshed`], [`decide::grant`]).
     meta: GrantMeta,
     sealed: SealedTokens,
+}
+
+/// Where held tokens came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum HeldKind {
+    /// A refresh, under the lease with this fencing number.
+    Refresh { fence: u64 },
+    /// A grant given to [`Vault::put`] at this time.
+    Grant { flow: square_oauth::Flow, at: Timestamp },
 }
 
 impl<S> Drop for Vault<S> {
     fn drop(&mut self) {
         for held in self.held.get_mut().unwrap_or_else(PoisonError::into_inner).iter() {
-            tracing::error!(merchant_id = %held.merchant_id, fence = held.fence,
-                "new tokens were never stored and are lost; the seller's refresh outcome stays unknown");
+            match held.kind {
+                HeldKind::Refresh { fence } => tracing::error!(merchant_id = %held.merchant_id, fence,
+                    "new tokens were never stored and are lost; the seller's refresh outcome stays unknown"),
+                HeldKind::Grant { .. } => tracing::error!(merchant_id = %held.merchant_id,
+                    "a new grant was never stored and is lost; the seller must authorize again"),
+            }
         }
     }
 }
@@ -454,15 +480,32 @@ impl<S: Store> Vault<S> {
 
     /// Stores a new grant (a code exchange, a re-authorization), replacing whatever the vault
     /// held for the seller: a refresh of the old grant still in flight will be dropped.
+    ///
+    /// The code behind a grant is spent, so a grant the store fails to take (past its own
+    /// retries) is not dropped: the vault holds it in memory, sealed, and returns
+    /// [`VaultError::NotYetStored`]; [`store_held`](Self::store_held) stores it later (the
+    /// refresher does so before every round), unless the seller was granted again since.
     pub fn put(&self, tokens: &TokenSet) -> Result<(), VaultError> {
         let sealed = self.seal(tokens)?;
         let meta = self.meta(tokens);
         let now = self.now();
         let merchant_id = tokens.merchant_id().clone();
-        self.store.update(&merchant_id, &mut |current| {
+        let stored = self.store.update(&merchant_id, &mut |current| {
             let record = decide::grant(current.map(|row| &row.record), merchant_id.clone(), tokens.flow(), meta, now);
             Some(Row { record, tokens: sealed.clone() })
-        })?;
+        });
+        if let Err(error) = stored {
+            tracing::error!(merchant_id = %merchant_id, error = %error,
+                "a new grant could not be stored; held in memory until the store takes it");
+            let kind = HeldKind::Grant { flow: tokens.flow(), at: now };
+            self.held.lock().unwrap_or_else(PoisonError::into_inner).push(Held {
+                merchant_id: merchant_id.clone(),
+                kind,
+                meta,
+                sealed,
+            });
+            return Err(VaultError::NotYetStored { merchant_id, source: error });
+        }
         tracing::info!(merchant_id = %merchant_id, flow = %tokens.flow(), "grant stored");
         Ok(())
     }
@@ -805,7 +848,7 @@ impl<S: Store> Vault<S> {
             "new tokens could not be stored; held in memory until the store takes them");
         self.held.lock().unwrap_or_else(PoisonError::into_inner).push(Held {
             merchant_id: merchant_id.clone(),
-            fence,
+            kind: HeldKind::Refresh { fence },
             meta,
             sealed,
         });
@@ -819,10 +862,11 @@ impl<S: Store> Vault<S> {
     }
 
     /// Stores the new tokens the vault holds in memory because the store failed to take them
-    /// ([`VaultError::NotYetStored`]), each by the decision a refresh's answer gets: stored if
+    /// ([`VaultError::NotYetStored`]). A refresh's, by the decision its answer gets: stored if
     /// the seller's lease is the one they were obtained under (even expired, even after
     /// another refresher marked the outcome unknown), dropped if the seller was granted again,
-    /// revoked or forgotten since. [`refresh_due`](Self::refresh_due) and
+    /// revoked or forgotten since. A grant's, as [`put`](Self::put) stores it, at the time it
+    /// was given, unless the seller was granted again after it ([`decide::late_grant`]). [`refresh_due`](Self::refresh_due) and
     /// [`run_refresher`](Self::run_refresher) call it before every round; call it yourself
     /// when you drive refreshes with [`refresh`](Self::refresh) or
     /// [`finish_refresh`](Self::finish_refresh).
@@ -901,32 +945,50 @@ impl<S: Store> Vault<S> {
         let mut failed = None;
         for held in &waiting {
             let mut completed = Completed::Stale;
-            let stored = self.store.update(&held.merchant_id, &mut |current| {
-                let row = current?;
-                if already_stored(&row.record, held) {
-                    // A commit whose answer was lost had landed after all.
-                    completed = Completed::Stored;
-                    return None;
+            let stored = self.store.update(&held.merchant_id, &mut |current| match held.kind {
+                HeldKind::Refresh { fence } => {
+                    let row = current?;
+                    if already_stored(&row.record, fence, held.meta) {
+                        // A commit whose answer was lost had landed after all.
+                        completed = Completed::Stored;
+                        return None;
+                    }
+                    let (outcome, write) =
+                        self.completed(row, fence, Completion::Refreshed(held.meta), Some(&held.sealed), now);
+                    completed = outcome;
+                    write
                 }
-                let (outcome, write) =
-                    self.completed(row, held.fence, Completion::Refreshed(held.meta), Some(&held.sealed), now);
-                completed = outcome;
-                write
+                HeldKind::Grant { flow, at } => {
+                    let existing = current.map(|row| &row.record);
+                    match decide::late_grant(existing, at, held.meta) {
+                        decide::LateGrant::Superseded => None,
+                        decide::LateGrant::AlreadyStored => {
+                            completed = Completed::Stored;
+                            None
+                        }
+                        decide::LateGrant::Store => {
+                            completed = Completed::Stored;
+                            let record = decide::grant(existing, held.merchant_id.clone(), flow, held.meta, at);
+                            Some(Row { record, tokens: held.sealed.clone() })
+                        }
+                    }
+                }
             });
             if let Err(error) = stored {
                 failed = Some(error);
                 break;
             }
-            if completed == Completed::Stored {
-                tracing::info!(merchant_id = %held.merchant_id, fence = held.fence, "held tokens stored");
-            } else {
-                tracing::warn!(merchant_id = %held.merchant_id, fence = held.fence,
-                    "held tokens dropped: the seller was leased again, granted again, revoked or forgotten since");
+            match (completed, held.kind) {
+                (Completed::Stored, _) => tracing::info!(merchant_id = %held.merchant_id, "held tokens stored"),
+                (_, HeldKind::Refresh { .. }) => tracing::warn!(merchant_id = %held.merchant_id,
+                    "held tokens dropped: the seller was leased again, granted again, revoked or forgotten since"),
+                (_, HeldKind::Grant { .. }) => tracing::warn!(merchant_id = %held.merchant_id,
+                    "held grant dropped: the seller was granted again since"),
             }
-            done.push((&held.merchant_id, held.fence));
+            done.push((&held.merchant_id, held.kind));
         }
         let mut held = lock();
-        held.retain(|h| !done.contains(&(&h.merchant_id, h.fence)));
+        held.retain(|h| !done.contains(&(&h.merchant_id, h.kind)));
         match failed {
             Some(error) => Err(error.into()),
             None => Ok(held.len()),
@@ -1194,12 +1256,19 @@ impl<S: Store> Vault<S> {
                     })
                 })
                 .collect();
+            // Every thread joined, then the first panic (a sender's, say) goes on: joining a
+            // scoped thread takes its panic, which would otherwise read as an empty round.
+            let mut panicked = None;
             for thread in threads {
-                // A thread that panicked took its counts with it; the panic goes on at the
-                // scope's end.
-                if let Ok(counted) = thread.join() {
-                    round.add(counted);
+                match thread.join() {
+                    Ok(counted) => round.add(counted),
+                    Err(panic) => {
+                        panicked.get_or_insert(panic);
+                    }
                 }
+            }
+            if let Some(panic) = panicked {
+                std::panic::resume_unwind(panic);
             }
         });
         if let Some(error) = failure.into_inner().unwrap_or_else(PoisonError::into_inner) {
@@ -1264,11 +1333,12 @@ impl<S: Store> Vault<S> {
     }
 }
 
-/// Whether `record` is already what storing `held` writes: its fencing number, no lease, active,
-/// and the times of the held grant. (Not the sealed bytes: `rotate_key` seals again.)
-fn already_stored(record: &Record, held: &Held) -> bool {
-    let meta = held.meta.to_ms();
-    record.fence == held.fence
+/// Whether `record` is already what storing held refreshed tokens writes: their fencing
+/// number, no lease, active, and their times (`meta`). (Not the sealed bytes: `rotate_key`
+/// seals again.)
+fn already_stored(record: &Record, fence: u64, meta: GrantMeta) -> bool {
+    let meta = meta.to_ms();
+    record.fence == fence
         && record.lease.is_none()
         && record.state == decide::SellerState::Active
         && record.obtained_at == meta.obtained_at
@@ -1328,6 +1398,90 @@ mod tests {
         }
     }
 
+    /// A SQLite store whose `update` fails while `down` is set.
+    struct Outage {
+        inner: crate::SqliteStore,
+        down: AtomicBool,
+    }
+
+    impl Store for Outage {
+        fn get(&self, merchant: &MerchantId) -> Result<Option<Row>, StoreError> {
+            self.inner.get(merchant)
+        }
+        fn update(
+            &self,
+            merchant: &MerchantId,
+            decide: &mut dyn FnMut(Option<&Row>) -> Option<Row>,
+        ) -> Result<(), StoreError> {
+            if self.down.load(Ordering::SeqCst) {
+                return Err(StoreError::msg("the store is down"));
+            }
+            self.inner.update(merchant, decide)
+        }
+        fn delete(&self, merchant: &MerchantId) -> Result<bool, StoreError> {
+            self.inner.delete(merchant)
+        }
+        fn records(&self) -> Result<Vec<Record>, StoreError> {
+            self.inner.records()
+        }
+        fn due(&self, now: Timestamp, limit: usize) -> Result<Vec<MerchantId>, StoreError> {
+            self.inner.due(now, limit)
+        }
+        fn remember_event(&self, event_id: &str, received_at: Timestamp) -> Result<bool, StoreError> {
+            self.inner.remember_event(event_id, received_at)
+        }
+    }
+
+    fn code_flow(access: &str, obtained_at: Timestamp) -> TokenSet {
+        let stored = serde_json::json!({
+            "flow": "code_flow",
+            "client_id": "sq0idp-Test",
+            "merchant_id": "MLTEST",
+            "access_token": access,
+            "refresh_token": format!("EQAA-{access}"),
+            "expires_at": "2099-01-01T00:00:00Z",
+            "obtained_at": obtained_at.to_string(),
+        });
+        serde_json::from_value(stored).unwrap()
+    }
+
+    #[test]
+    fn a_grant_the_store_fails_to_take_is_held_and_stored_later_unless_granted_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            Outage { inner: crate::SqliteStore::open(&dir.path().join("v.sqlite")).unwrap(), down: true.into() };
+        let vault =
+            Vault::new(store, Keyring::new(crate::Key::generate()), Settings::new(ClientId::new("sq0idp-Test"), None));
+        let merchant = MerchantId::new("MLTEST");
+        let first = code_flow("EAAA-first", Timestamp::now());
+        let put = vault.put(&first);
+        assert!(
+            matches!(&put, Err(VaultError::NotYetStored { merchant_id, .. }) if *merchant_id == merchant),
+            "{put:?}"
+        );
+        assert_eq!(vault.held(), 1);
+        assert!(matches!(vault.tokens(&merchant), Err(VaultError::UnknownSeller(_))), "not stored yet");
+        // Still down: held, and said so.
+        assert!(vault.store_held().is_err());
+        assert_eq!(vault.held(), 1);
+        vault.store().down.store(false, Ordering::SeqCst);
+        assert_eq!(vault.store_held().unwrap(), 0);
+        assert_eq!(vault.tokens(&merchant).unwrap().access_token().expose_secret(), "EAAA-first");
+        let granted_at = vault.record(&merchant).unwrap().granted_at;
+        // Once stored, it is not stored again.
+        assert_eq!(vault.store_held().unwrap(), 0);
+        assert_eq!(vault.record(&merchant).unwrap().granted_at, granted_at);
+
+        // A grant held while the seller authorizes again and that one is stored: the newer wins.
+        vault.store().down.store(true, Ordering::SeqCst);
+        assert!(vault.put(&code_flow("EAAA-second", Timestamp::now())).is_err());
+        vault.store().down.store(false, Ordering::SeqCst);
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        vault.put(&code_flow("EAAA-third", Timestamp::now())).unwrap();
+        assert_eq!(vault.store_held().unwrap(), 0, "the older grant is dropped, not kept");
+        assert_eq!(vault.tokens(&merchant).unwrap().access_token().expose_secret(), "EAAA-third");
+    }
+
     #[test]
     fn a_round_counts_each_outcome_once_under_what_it_asks_of_its_reader() {
         use crate::transport::tests::refusal;
@@ -1350,8 +1504,10 @@ mod tests {
             (Err(store_error), [0, 0, 1, 0, 0, 0]),
             (Ok(RefreshOutcome::Failed(refused("UNAUTHORIZED"))), [0, 0, 0, 1, 0, 0]),
             (Ok(RefreshOutcome::OutcomeUnknown), [0, 0, 0, 0, 1, 0]),
+            (Ok(RefreshOutcome::Unavailable(Unavailable::OutcomeUnknown)), [0, 0, 0, 0, 1, 0]),
             (Ok(RefreshOutcome::MustAuthorize), [0, 0, 0, 0, 0, 1]),
             (Ok(RefreshOutcome::Unavailable(Unavailable::Revoked)), [0, 0, 0, 0, 0, 1]),
+            (Ok(RefreshOutcome::Unavailable(Unavailable::MustAuthorize)), [0, 0, 0, 0, 0, 1]),
             (Ok(RefreshOutcome::Failed(refused("ACCESS_TOKEN_REVOKED"))), [0, 0, 0, 0, 0, 1]),
         ];
         let mut total = Round::default();
@@ -1372,7 +1528,7 @@ mod tests {
             total.add(round);
         }
         assert_eq!((total.refreshed, total.not_refreshed()), (1, cases.len() - 1));
-        assert_eq!((total.skipped, total.failed, total.must_authorize), (4, 3, 3));
+        assert_eq!((total.skipped, total.failed, total.outcome_unknown, total.must_authorize), (4, 3, 2, 4));
     }
 
     #[test]

@@ -17,7 +17,7 @@ use common::*;
 use square_oauth::{Flow, MerchantId};
 use square_oauth_mock::MockSquare;
 use square_oauth_vault::decide::SellerState;
-use square_oauth_vault::{Key, Keyring, PostgresStore, RefreshOutcome, Vault};
+use square_oauth_vault::{Key, Keyring, PostgresStore, RefreshOutcome, Vault, VaultError};
 
 struct Rng(u64);
 impl Rng {
@@ -299,6 +299,7 @@ fn new_tokens_outlive_the_database_down_past_the_reconnect_window() {
     let Some(setup) = setup("outage") else { return };
     let square = fake();
     let pkce = grant(&square, &setup.vault, SELLERS, Flow::Pkce);
+    let late = grants(&square, 1, Flow::CodeFlow).remove(0);
     let store = PostgresStore::open(&setup.db.conninfo).unwrap().reconnect_for(Duration::from_millis(500));
     let mut settings = settings();
     // Every seller due once: after its refresh it is next due 7 days after this clock.
@@ -338,10 +339,17 @@ fn new_tokens_outlive_the_database_down_past_the_reconnect_window() {
         std::thread::sleep(Duration::from_secs(2));
         let held_seen = vault.held();
         assert!(!refresher.is_finished(), "the refresher ended while the server was down");
+        // A seller connecting meanwhile: its code is spent, and the grant is held, not dropped.
+        let put = vault.put(&late);
+        assert!(matches!(put, Err(VaultError::NotYetStored { .. })), "{put:?}");
+        assert_eq!(vault.held(), held_seen + 1);
         ctl(&cluster, &["start"]);
-        // Until every seller is refreshed (the refresher reconnects on its own), then stop.
+        // Until every seller is refreshed and the late grant stored (the refresher reconnects
+        // on its own and stores what is held first), then stop.
         let deadline = Instant::now() + Duration::from_secs(60);
-        while !pkce.iter().all(|m| setup.vault.record(m).is_ok_and(|r| r.refreshes >= 1 && r.lease.is_none())) {
+        while !pkce.iter().all(|m| setup.vault.record(m).is_ok_and(|r| r.refreshes >= 1 && r.lease.is_none()))
+            || setup.vault.tokens(late.merchant_id()).is_err()
+        {
             assert!(Instant::now() < deadline && !refresher.is_finished(), "the sellers were not all refreshed");
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -351,6 +359,10 @@ fn new_tokens_outlive_the_database_down_past_the_reconnect_window() {
     ended.expect("the refresher stops cleanly once the held tokens are stored");
     assert!(held_seen > 0, "no new tokens were in hand when the server went down");
     assert_eq!(vault.held(), 0);
+    // The late grant is stored (and, due on the refresher's clock, maybe refreshed since).
+    let record = setup.vault.record(late.merchant_id()).unwrap();
+    assert_eq!(record.state, SellerState::Active, "{record:?}");
+    assert!(accepted_by_fake(&setup.vault, &client, late.merchant_id()), "the late grant's tokens work");
     for merchant in &pkce {
         let record = setup.vault.record(merchant).unwrap();
         assert_eq!((record.state, record.refreshes), (SellerState::Active, 1), "{merchant}");

@@ -206,3 +206,16 @@ fn sixteen_threads_on_one_due_code_flow_seller_send_one_refresh() {
     );
     assert_eq!(vaults[0].record(&merchant).unwrap().refreshes, 1);
 }
+
+#[test]
+fn a_sender_that_panics_ends_the_round_with_its_panic_not_an_empty_count() {
+    let square = fake();
+    let dir = Dir::new("panic", false);
+    let offset = Arc::new(Mutex::new(DAY * 8));
+    let vault = vault_at(&dir, offset);
+    grant(&square, &vault, 3, Flow::CodeFlow);
+    let make_send = || |_: &ObtainToken| -> Result<ObtainTokenResponse, RefreshFailure> { panic!("the sender broke") };
+    let round = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| vault.refresh_due(10, 2, &make_send)));
+    let panic = round.expect_err("the sender's panic reaches the caller");
+    assert_eq!(panic.downcast_ref::<&str>(), Some(&"the sender broke"));
+}

@@ -71,8 +71,8 @@ fn store_held_before_exit<S: Store>(vault: &Vault<S>, patience: Duration, pause:
     match &result {
         Ok(()) => eprintln!("square-oauth: the held tokens are stored"),
         Err(error) => eprintln!(
-            "square-oauth: gave up; new tokens for {} seller(s) are lost, and each such seller's refresh outcome \
-             stays unknown: {}",
+            "square-oauth: gave up; new tokens for {} seller(s) are lost (a refreshed PKCE seller's outcome stays \
+             unknown; a new grant's seller must authorize again): {}",
             vault.held(),
             chain(error)
         ),
@@ -523,9 +523,16 @@ pub(crate) fn login_vault(
 }
 
 impl LoginVault {
-    /// Puts the grant in, and says so.
+    /// Puts the grant in, and says so. The code is spent: a store that fails past its own
+    /// retries gets more time before the command gives up on it (the grant is held meanwhile).
     pub(crate) fn put(&self, tokens: &square_oauth::TokenSet) -> Result<(), Failure> {
-        self.vault.put(tokens).map_err(failure)?;
+        match self.vault.put(tokens) {
+            Ok(()) => {}
+            Err(VaultError::NotYetStored { .. }) => {
+                store_held_before_exit(&self.vault, HELD_PATIENCE, Duration::from_secs(2)).map_err(failure)?
+            }
+            Err(error) => return Err(failure(error)),
+        }
         eprintln!("Stored in the vault {} for merchant {}.", self.location.describe(), tokens.merchant_id());
         Ok(())
     }
@@ -626,6 +633,33 @@ mod tests {
         let tokens = vault.tokens(&merchant).expect("the tokens");
         assert_eq!(tokens.refresh_token().map(|t| t.expose_secret().to_owned()).as_deref(), Some("EQAAl-new"));
         assert_eq!(vault.record(&merchant).expect("a record").refreshes, 1);
+    }
+
+    #[test]
+    fn a_login_whose_vault_fails_for_a_while_stores_the_grant_once_it_is_back() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let path = dir.path().join("vault.sqlite");
+        let store = Arc::new(Outage { inner: SqliteStore::open(&path).expect("a store"), down: AtomicBool::new(true) });
+        let settings = Settings::new(ClientId::new("sq0idp-held"), None);
+        let vault = Opened(Vault::new(store.clone() as Arc<dyn Store>, Keyring::new(Key::generate()), settings));
+        let login = LoginVault { location: Location::Sqlite(path), vault };
+        let tokens = TokenSet::from_response(
+            Flow::CodeFlow,
+            ClientId::new("sq0idp-held"),
+            answer("EAAAl-granted", "EQAAl-granted"),
+            Timestamp::now(),
+        )
+        .expect("a token set");
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                std::thread::sleep(Duration::from_millis(500));
+                store.down.store(false, Ordering::SeqCst);
+            });
+            login.put(&tokens).expect("stored once the store is back");
+        });
+        assert_eq!(login.vault.held(), 0);
+        let stored = login.vault.tokens(tokens.merchant_id()).expect("the grant");
+        assert_eq!(stored.access_token().expose_secret(), "EAAAl-granted");
     }
 
     #[test]

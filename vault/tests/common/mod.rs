@@ -61,16 +61,24 @@ pub fn vault(dir: &Dir) -> Vault<SqliteStore> {
 
 /// `count` sellers of `flow`, minted by the fake and stored in the vault; their merchant ids.
 pub fn grant<S: Store>(square: &MockSquare, vault: &Vault<S>, count: usize, flow: Flow) -> Vec<MerchantId> {
+    grants(square, count, flow)
+        .iter()
+        .map(|tokens| {
+            vault.put(tokens).expect("stored");
+            tokens.merchant_id().clone()
+        })
+        .collect()
+}
+
+/// `count` new sellers' grants from the fake Square, not stored anywhere.
+pub fn grants(square: &MockSquare, count: usize, flow: Flow) -> Vec<TokenSet> {
     let now = square_oauth::jiff::Timestamp::now();
-    square
-        .mint_grants(CLIENT_ID, count, flow == Flow::Pkce)
-        .expect("grants")
+    let answers = square.mint_grants(CLIENT_ID, count, flow == Flow::Pkce).expect("grants");
+    answers
         .iter()
         .map(|answer| {
             let answer: ObtainTokenResponse = serde_json::from_str(answer).expect("an ObtainToken answer");
-            let tokens = TokenSet::from_response(flow, ClientId::new(CLIENT_ID), answer, now).expect("a token set");
-            vault.put(&tokens).expect("stored");
-            tokens.merchant_id().clone()
+            TokenSet::from_response(flow, ClientId::new(CLIENT_ID), answer, now).expect("a token set")
         })
         .collect()
 }
