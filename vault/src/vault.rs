@@ -689,10 +689,16 @@ impl<S: Store> Vault<S> {
                 Ok(Begin::Send(Box::new(Flight { merchant_id: merchant_id.clone(), fence, tokens, operation, leased })))
             }
             Err(error) => {
-                // Nothing was sent: give the lease back so that nobody takes it for a crash.
+                // Nothing was sent: the lease goes back, so that nobody takes it for a crash,
+                // with the attempt counted, so that the refresher does not take this seller
+                // again at once (its row unreadable with these keys, a code-flow seller and no
+                // client secret) but after a backoff.
+                let now = self.now();
                 self.store.update(merchant_id, &mut |current| {
                     let row = current?;
-                    decide::release(&row.record, fence).map(|record| Row { record, tokens: row.tokens.clone() })
+                    decide::complete(&row.record, fence, Completion::NotSent, now, &self.settings.policy)
+                        .1
+                        .map(|record| Row { record, tokens: row.tokens.clone() })
                 })?;
                 Err(error)
             }
@@ -1181,8 +1187,11 @@ impl<S: Store> Vault<S> {
     /// ([`Store::replace_and_claim`]), until `limit` sellers are claimed or none is due.
     /// Refreshers running at once on other threads, processes or machines claim different
     /// sellers. A store error on a claim ends the round (after the threads finish the flights
-    /// they hold) and is returned; one storing a result is counted as not refreshed and logged
-    /// (its new tokens held: [`VaultError::NotYetStored`]). New tokens held since a store failure ([`store_held`](Self::store_held))
+    /// they hold) and is returned; one storing a result is counted as failed and logged (its
+    /// new tokens held: [`VaultError::NotYetStored`]). A seller this vault cannot refresh (its
+    /// row unreadable with this keyring, a code-flow seller and no client secret) is counted as
+    /// failed and backs off, and the round goes on with the others. A panic in `make_send`'s
+    /// senders reaches the caller once every thread has ended. New tokens held since a store failure ([`store_held`](Self::store_held))
     /// are stored first; while that fails, no round starts.
     pub fn refresh_due<F>(
         &self,
@@ -1222,6 +1231,11 @@ impl<S: Store> Vault<S> {
                                 None => match self.claim_next(&mut from) {
                                     Ok(Some(claim)) => claim,
                                     Ok(None) => break,
+                                    Err(error) if one_seller(&error) => {
+                                        tracing::warn!(error = %error, "refresher: a seller cannot be refreshed");
+                                        round.count(Err(&error));
+                                        continue;
+                                    }
                                     Err(error) => break fail(error),
                                 },
                             };
@@ -1236,6 +1250,10 @@ impl<S: Store> Vault<S> {
                                             match next {
                                                 Ok(Some(claim)) => held = Some(claim),
                                                 Ok(None) => nothing_due = true,
+                                                Err(error) if one_seller(&error) => {
+                                                    tracing::warn!(error = %error, "refresher: a seller cannot be refreshed");
+                                                    round.count(Err(&error));
+                                                }
                                                 Err(error) => fail(error),
                                             }
                                             Ok(outcome)
@@ -1331,6 +1349,13 @@ impl<S: Store> Vault<S> {
         // Stopped: one last try, and an error naming a seller if anything is still held.
         self.still_held(self.store_held(), "more were held while the refresher stopped")
     }
+}
+
+/// Whether `error` concerns one seller alone (its row unreadable with this keyring, a refresh
+/// this vault cannot build for it), so that a round counts it as failed and goes on with the
+/// others rather than ending: the seller backs off like any failed attempt.
+fn one_seller(error: &VaultError) -> bool {
+    matches!(error, VaultError::Seal(_) | VaultError::CorruptRow(_) | VaultError::Lifecycle(_))
 }
 
 /// Whether `record` is already what storing held refreshed tokens writes: their fencing

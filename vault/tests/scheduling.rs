@@ -219,3 +219,31 @@ fn a_sender_that_panics_ends_the_round_with_its_panic_not_an_empty_count() {
     let panic = round.expect_err("the sender's panic reaches the caller");
     assert_eq!(panic.downcast_ref::<&str>(), Some(&"the sender broke"));
 }
+
+#[test]
+fn a_seller_this_vault_cannot_refresh_is_counted_and_backs_off_while_the_round_goes_on() {
+    let square = fake();
+    let dir = Dir::new("one-seller", false);
+    let offset = Arc::new(Mutex::new(SignedDuration::ZERO));
+    let vault = vault_at(&dir, offset.clone());
+    let pkce = grant(&square, &vault, 3, Flow::Pkce);
+    let code = grant(&square, &vault, 1, Flow::CodeFlow).remove(0);
+    // The same vault without the application's secret: a code-flow refresh cannot be built.
+    let mut settings = vault.settings().clone();
+    settings.client_secret = None;
+    settings.clock = Arc::new(|| Timestamp::now() + DAY * 8);
+    let key = Key::from_file_or_create(&dir.key_file()).unwrap();
+    let secretless = Vault::new(SqliteStore::open(&dir.db()).unwrap(), Keyring::new(key), settings);
+    let client = client(&square);
+    let make_send = || sender(&client);
+    let round = secretless.refresh_due(10, 1, &make_send).expect("the round goes on past the seller");
+    assert_eq!((round.refreshed, round.failed, round.not_refreshed()), (3, 1, 1), "{round:?}");
+    for merchant in &pkce {
+        assert_eq!(vault.record(merchant).unwrap().refreshes, 1);
+    }
+    let record = vault.record(&code).unwrap();
+    assert!(record.lease.is_none() && record.failures == 1 && record.retry_at.is_some(), "{record:?}");
+    // Backing off: the next round does not take it again at once.
+    assert!(secretless.refresh_due(10, 1, &make_send).unwrap().is_empty());
+    assert_eq!(square.refused_reuses(), 0);
+}
