@@ -1,7 +1,8 @@
 //! Guarantee 7: the revocation webhook, as the fake Square sends it on a real socket, marks the
 //! seller revoked; redeliveries are deduplicated; a forged or altered one is refused; a
 //! revocation older than the grant held is ignored; a revoked seller is neither refreshed nor
-//! served.
+//! served. And grants: one the store could not take is held and stored later, unless the
+//! seller was granted again since.
 
 mod common;
 
@@ -117,4 +118,51 @@ fn a_revocation_older_than_the_grant_held_is_ignored() {
     );
     let unknown = signed(url, &event("e-other", &now).replace(merchant.as_str(), "NOSUCHSELLER"));
     assert!(matches!(vault.revocation(&key, url, &unknown).unwrap(), RevocationOutcome::UnknownSeller(_)));
+}
+
+#[test]
+fn a_grant_the_store_fails_to_take_is_held_and_stored_later_unless_granted_again() {
+    use std::sync::atomic::Ordering;
+    let square = fake();
+    let dir = Dir::new("late-grant", false);
+    let store = Counting::new(square_oauth_vault::SqliteStore::open(&dir.db()).unwrap());
+    store.down.store(true, Ordering::SeqCst);
+    let key = square_oauth_vault::Key::from_file_or_create(&dir.key_file()).unwrap();
+    let vault = square_oauth_vault::Vault::new(store, square_oauth_vault::Keyring::new(key), settings());
+    let first = grants(&square, 1, Flow::CodeFlow).remove(0);
+    let merchant = first.merchant_id().clone();
+    let put = vault.put(&first);
+    assert!(matches!(&put, Err(VaultError::NotYetStored { merchant_id, .. }) if *merchant_id == merchant), "{put:?}");
+    assert_eq!(vault.held(), 1);
+    assert!(matches!(vault.tokens(&merchant), Err(VaultError::UnknownSeller(_))), "not stored yet");
+    // Still down: held, and said so.
+    assert!(vault.store_held().is_err());
+    assert_eq!(vault.held(), 1);
+    vault.store().down.store(false, Ordering::SeqCst);
+    assert_eq!(vault.store_held().unwrap(), 0);
+    let stored = vault.tokens(&merchant).unwrap();
+    assert_eq!(stored.access_token().expose_secret(), first.access_token().expose_secret());
+    let granted_at = vault.record(&merchant).unwrap().granted_at;
+    assert_eq!(vault.store_held().unwrap(), 0, "stored once");
+    assert_eq!(vault.record(&merchant).unwrap().granted_at, granted_at);
+
+    // A grant held while the seller authorizes again and that one is stored: the newer wins.
+    let answer = |access: &str| -> ObtainTokenResponse {
+        serde_json::from_value(serde_json::json!({
+            "access_token": access, "token_type": "bearer", "expires_at": "2099-01-01T00:00:00Z",
+            "merchant_id": merchant.as_str(), "refresh_token": format!("EQAA-{access}"),
+        }))
+        .unwrap()
+    };
+    let set = |access: &str| {
+        let now = square_oauth::jiff::Timestamp::now();
+        square_oauth::TokenSet::from_response(Flow::CodeFlow, ClientId::new(CLIENT_ID), answer(access), now).unwrap()
+    };
+    vault.store().down.store(true, Ordering::SeqCst);
+    assert!(vault.put(&set("EAAA-second")).is_err());
+    vault.store().down.store(false, Ordering::SeqCst);
+    std::thread::sleep(Duration::from_millis(2));
+    vault.put(&set("EAAA-third")).unwrap();
+    assert_eq!(vault.store_held().unwrap(), 0, "the older grant is dropped, not kept");
+    assert_eq!(vault.tokens(&merchant).unwrap().access_token().expose_secret(), "EAAA-third");
 }

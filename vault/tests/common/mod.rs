@@ -270,8 +270,11 @@ pub fn claims_lease_exactly_the_leasable<S: Store>(store: &S, code: &[MerchantId
 
 /// A store that counts the calls to the methods a refresher falls back to, and hands every
 /// call to `inner`: whether the refresher stayed on its one-statement path. With `careless`,
-/// every `claim_leases` takes that seller whatever its state, as a faulty store would.
+/// every `claim_leases` takes that seller whatever its state, as a faulty store would; while
+/// `down` is set, every `update` fails, as a store that is away would.
 pub struct Counting<S> {
+    /// Whether `update` fails.
+    pub down: std::sync::atomic::AtomicBool,
     pub inner: S,
     /// Calls to `update` (a decision under a row lock: the fallback of a failed compare-and-swap).
     pub updates: std::sync::atomic::AtomicUsize,
@@ -283,7 +286,13 @@ pub struct Counting<S> {
 
 impl<S> Counting<S> {
     pub fn new(inner: S) -> Counting<S> {
-        Counting { inner, updates: Default::default(), claims_due: Default::default(), careless: None }
+        Counting {
+            inner,
+            down: Default::default(),
+            updates: Default::default(),
+            claims_due: Default::default(),
+            careless: None,
+        }
     }
 }
 
@@ -297,6 +306,9 @@ impl<S: Store> Store for Counting<S> {
         decide: &mut dyn FnMut(Option<&square_oauth_vault::Row>) -> Option<square_oauth_vault::Row>,
     ) -> Result<(), square_oauth_vault::StoreError> {
         self.updates.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(square_oauth_vault::StoreError::msg("the store is down"));
+        }
         self.inner.update(m, decide)
     }
     fn replace(
