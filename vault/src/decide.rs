@@ -569,13 +569,26 @@ pub enum LateGrant {
     AlreadyStored,
     /// Dropped: the seller was granted again after it.
     Superseded,
+    /// Dropped: the seller is marked revoked, and when is not recorded, so the revocation may
+    /// be of this grant (the seller authorizes again).
+    Revoked,
 }
 
 /// Decides a late grant: stored unless the seller was granted again after `granted_at` (a
-/// newer authorization wins, whichever process stored it first). A seller forgotten or revoked
-/// meanwhile gets the grant: it is a newer authorization than the record's (a revocation of it
-/// marks the seller again when its refresh is refused).
-pub fn late_grant(existing: Option<&Record>, granted_at: Timestamp, meta: GrantMeta) -> LateGrant {
+/// newer authorization wins, whichever process stored it first), or is marked revoked: the
+/// record keeps no revocation time, so a revocation after the grant cannot be told from one
+/// before it, and a revoked seller must never be served. `outlives_revocation`: the vault
+/// holding the grant saw the seller's revocation itself, and it was older than the grant.
+///
+/// Grants are ordered by the clocks of the machines that stored them: a machine's clock ahead
+/// of another's by more than the time between two grants orders them wrongly (both are valid
+/// grants of the seller's).
+pub fn late_grant(
+    existing: Option<&Record>,
+    granted_at: Timestamp,
+    meta: GrantMeta,
+    outlives_revocation: bool,
+) -> LateGrant {
     let Some(record) = existing else { return LateGrant::Store };
     let (granted_at, meta) = (ms(granted_at), meta.to_ms());
     if record.granted_at == granted_at && record.obtained_at == meta.obtained_at && record.expires_at == meta.expires_at
@@ -583,6 +596,8 @@ pub fn late_grant(existing: Option<&Record>, granted_at: Timestamp, meta: GrantM
         LateGrant::AlreadyStored
     } else if record.granted_at >= granted_at {
         LateGrant::Superseded
+    } else if record.state == SellerState::Revoked && !outlives_revocation {
+        LateGrant::Revoked
     } else {
         LateGrant::Store
     }
@@ -701,12 +716,15 @@ mod tests {
             refresh_at: t(at + 7 * 86_400),
         };
         // Put at t(100), when the store failed; stored later over what is there then.
-        let late = |existing: Option<&Record>| late_grant(existing, t(100), meta(100));
-        assert_eq!(late(None), LateGrant::Store, "a new seller (or one forgotten since)");
+        let late = |existing: Option<&Record>| late_grant(existing, t(100), meta(100), false);
+        assert_eq!(late(None), LateGrant::Store, "a new seller");
         let older = record(Flow::CodeFlow);
         assert_eq!(late(Some(&older)), LateGrant::Store, "a grant before it");
+        // Revoked, when unknown: maybe this very grant. Unless the holder saw the revocation
+        // and it was older.
         let revoked = revoke(&older, t(50)).1.unwrap();
-        assert_eq!(late(Some(&revoked)), LateGrant::Store, "revoked before it: a newer authorization");
+        assert_eq!(late(Some(&revoked)), LateGrant::Revoked);
+        assert_eq!(late_grant(Some(&revoked), t(100), meta(100), true), LateGrant::Store);
         let refreshed = Record { obtained_at: ms(t(200)), ..older.clone() };
         assert_eq!(late(Some(&refreshed)), LateGrant::Store, "the older grant refreshed since: still older");
         let newer = grant(Some(&older), MerchantId::new("M"), Flow::CodeFlow, meta(300), t(300));

@@ -385,8 +385,9 @@ struct Held {
 enum HeldKind {
     /// A refresh, under the lease with this fencing number.
     Refresh { fence: u64 },
-    /// A grant given to [`Vault::put`] at this time.
-    Grant { flow: square_oauth::Flow, at: Timestamp },
+    /// A grant given to [`Vault::put`] at this time; `outlives_revocation`: this vault has
+    /// since seen the seller's revocation, older than the grant.
+    Grant { flow: square_oauth::Flow, at: Timestamp, outlives_revocation: bool },
 }
 
 impl<S> Drop for Vault<S> {
@@ -497,7 +498,7 @@ impl<S: Store> Vault<S> {
         if let Err(error) = stored {
             tracing::error!(merchant_id = %merchant_id, error = %error,
                 "a new grant could not be stored; held in memory until the store takes it");
-            let kind = HeldKind::Grant { flow: tokens.flow(), at: now };
+            let kind = HeldKind::Grant { flow: tokens.flow(), at: now, outlives_revocation: false };
             self.held.lock().unwrap_or_else(PoisonError::into_inner).push(Held {
                 merchant_id: merchant_id.clone(),
                 kind,
@@ -512,18 +513,23 @@ impl<S: Store> Vault<S> {
 
     /// The seller's tokens as stored, opened, without any refresh.
     pub fn tokens(&self, merchant_id: &MerchantId) -> Result<TokenSet, VaultError> {
+        self.store_held_for(merchant_id);
         let row = self.store.get(merchant_id)?.ok_or_else(|| VaultError::UnknownSeller(merchant_id.clone()))?;
         self.open(merchant_id, &row.tokens)
     }
 
     /// The seller's decision record.
     pub fn record(&self, merchant_id: &MerchantId) -> Result<Record, VaultError> {
+        self.store_held_for(merchant_id);
         let row = self.store.get(merchant_id)?.ok_or_else(|| VaultError::UnknownSeller(merchant_id.clone()))?;
         Ok(row.record)
     }
 
     /// Forgets a seller (after revoking it at Square, say); whether it was held.
     pub fn forget(&self, merchant_id: &MerchantId) -> Result<bool, VaultError> {
+        // Whatever this vault holds for the seller goes too: stored later, it would bring the
+        // seller back.
+        self.held.lock().unwrap_or_else(PoisonError::into_inner).retain(|held| held.merchant_id != *merchant_id);
         let deleted = self.store.delete(merchant_id)?;
         tracing::info!(merchant_id = %merchant_id, deleted, "seller forgotten");
         Ok(deleted)
@@ -532,9 +538,8 @@ impl<S: Store> Vault<S> {
     /// Takes the lease for a refresh, if one is due (or `force`d): the request to send, or why
     /// there is none. One short transaction; nothing is held when it returns.
     pub fn begin_refresh(&self, merchant_id: &MerchantId, force: bool) -> Result<Begin, VaultError> {
-        // This seller's held tokens only, so that a reader does not wait for every seller's;
-        // best effort: a store still failing fails the lease below all the same.
-        let _ = self.store_held_of(Some(merchant_id));
+        // This seller's held tokens only, so that a reader does not wait for every seller's.
+        self.store_held_for(merchant_id);
         let now = self.now();
         let owner = self.lease_owner();
         let mut decided = None;
@@ -689,16 +694,20 @@ impl<S: Store> Vault<S> {
                 Ok(Begin::Send(Box::new(Flight { merchant_id: merchant_id.clone(), fence, tokens, operation, leased })))
             }
             Err(error) => {
-                // Nothing was sent: the lease goes back, so that nobody takes it for a crash,
-                // with the attempt counted, so that the refresher does not take this seller
-                // again at once (its row unreadable with these keys, a code-flow seller and no
-                // client secret) but after a backoff.
+                // Nothing was sent: the lease goes back, so that nobody takes it for a crash.
+                // A row damaged for everyone counts as a failed attempt, so that no refresher
+                // takes it again at once but after a backoff. This vault's own lack (a key it
+                // does not hold, no client secret) counts nothing: a process set up wrong must
+                // not push sellers into backoff for the processes set up right.
                 let now = self.now();
+                let policy = &self.settings.policy;
                 self.store.update(merchant_id, &mut |current| {
                     let row = current?;
-                    decide::complete(&row.record, fence, Completion::NotSent, now, &self.settings.policy)
-                        .1
-                        .map(|record| Row { record, tokens: row.tokens.clone() })
+                    let next = match row_damaged(&error) {
+                        true => decide::complete(&row.record, fence, Completion::NotSent, now, policy).1,
+                        false => decide::release(&row.record, fence),
+                    };
+                    next.map(|record| Row { record, tokens: row.tokens.clone() })
                 })?;
                 Err(error)
             }
@@ -861,8 +870,9 @@ impl<S: Store> Vault<S> {
         VaultError::NotYetStored { merchant_id, source: error }
     }
 
-    /// How many sellers' new tokens this vault holds in memory because the store failed to
-    /// take them (see [`VaultError::NotYetStored`]). They are lost if the process ends first.
+    /// How many sets of new tokens (a refresh's or a grant's; a seller may have one of each)
+    /// this vault holds in memory because the store failed to take them (see
+    /// [`VaultError::NotYetStored`]). They are lost if the process ends first.
     pub fn held(&self) -> usize {
         self.held.lock().unwrap_or_else(PoisonError::into_inner).len()
     }
@@ -940,6 +950,17 @@ impl<S: Store> Vault<S> {
     /// [`store_held`](Self::store_held) for one seller's held tokens, or (`None`) everyone's.
     /// They stay in the list (counted by [`held`](Self::held)) until stored or dropped; two
     /// calls at once may both try one, and the second finds it stored.
+    /// Before reading a seller: what this vault holds for it, stored first (best effort: a
+    /// store still failing fails the read all the same), so that a grant or a refresh held
+    /// through an outage is what the reader gets once the store is back.
+    fn store_held_for(&self, merchant_id: &MerchantId) {
+        let holds =
+            self.held.lock().unwrap_or_else(PoisonError::into_inner).iter().any(|h| h.merchant_id == *merchant_id);
+        if holds {
+            let _ = self.store_held_of(Some(merchant_id));
+        }
+    }
+
     fn store_held_of(&self, only: Option<&MerchantId>) -> Result<usize, VaultError> {
         let lock = || self.held.lock().unwrap_or_else(PoisonError::into_inner);
         let waiting: Vec<Held> = lock().iter().filter(|h| only.is_none_or(|m| *m == h.merchant_id)).cloned().collect();
@@ -964,10 +985,10 @@ impl<S: Store> Vault<S> {
                     completed = outcome;
                     write
                 }
-                HeldKind::Grant { flow, at } => {
+                HeldKind::Grant { flow, at, outlives_revocation } => {
                     let existing = current.map(|row| &row.record);
-                    match decide::late_grant(existing, at, held.meta) {
-                        decide::LateGrant::Superseded => None,
+                    match decide::late_grant(existing, at, held.meta, outlives_revocation) {
+                        decide::LateGrant::Superseded | decide::LateGrant::Revoked => None,
                         decide::LateGrant::AlreadyStored => {
                             completed = Completed::Stored;
                             None
@@ -989,7 +1010,7 @@ impl<S: Store> Vault<S> {
                 (_, HeldKind::Refresh { .. }) => tracing::warn!(merchant_id = %held.merchant_id,
                     "held tokens dropped: the seller was leased again, granted again, revoked or forgotten since"),
                 (_, HeldKind::Grant { .. }) => tracing::warn!(merchant_id = %held.merchant_id,
-                    "held grant dropped: the seller was granted again since"),
+                    "held grant dropped: the seller was granted again since, or is marked revoked"),
             }
             done.push((&held.merchant_id, held.kind));
         }
@@ -1019,6 +1040,7 @@ impl<S: Store> Vault<S> {
 
     /// What a reader does after one look at the row: the token, or what to do next.
     pub(crate) fn read_step(&self, merchant_id: &MerchantId) -> Result<Result<AccessToken, ()>, VaultError> {
+        self.store_held_for(merchant_id);
         let row = self.store.get(merchant_id)?.ok_or_else(|| VaultError::UnknownSeller(merchant_id.clone()))?;
         match decide::read(&row.record, self.now(), &self.settings.policy) {
             Read::Use => Ok(Ok(self.open(merchant_id, &row.tokens)?.access_token().clone())),
@@ -1122,6 +1144,7 @@ impl<S: Store> Vault<S> {
         let event = square_oauth::parse_revocation(request.body().as_ref())?;
         let merchant_id = event.merchant_id.clone();
         let revoked_at = event.revoked_at.unwrap_or(event.created_at);
+        self.revoke_held(&merchant_id, revoked_at);
         let mut result = None;
         // Marked first, remembered after: a crash in between redoes an idempotent mark rather
         // than forgetting the revocation.
@@ -1141,6 +1164,24 @@ impl<S: Store> Vault<S> {
         };
         tracing::info!(event_id = %event.event_id, outcome = ?outcome, "revocation webhook");
         Ok(outcome)
+    }
+
+    /// A revocation reaches the grants this vault holds for the seller: one given before it is
+    /// revoked with it, and dropped; one given after it outlives it, and is stored even over
+    /// the record the revocation marks.
+    fn revoke_held(&self, merchant_id: &MerchantId, revoked_at: Timestamp) {
+        let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        held.retain_mut(|held| match &mut held.kind {
+            HeldKind::Grant { at, outlives_revocation, .. } if held.merchant_id == *merchant_id => {
+                if *at <= revoked_at {
+                    tracing::warn!(merchant_id = %merchant_id, "held grant dropped: the seller revoked it");
+                    return false;
+                }
+                *outlives_revocation = true;
+                true
+            }
+            _ => true,
+        });
     }
 
     /// Re-seals every seller's tokens with the keyring's primary key (after adding the old key
@@ -1188,9 +1229,10 @@ impl<S: Store> Vault<S> {
     /// Refreshers running at once on other threads, processes or machines claim different
     /// sellers. A store error on a claim ends the round (after the threads finish the flights
     /// they hold) and is returned; one storing a result is counted as failed and logged (its
-    /// new tokens held: [`VaultError::NotYetStored`]). A seller this vault cannot refresh (its
-    /// row unreadable with this keyring, a code-flow seller and no client secret) is counted as
-    /// failed and backs off, and the round goes on with the others. A panic in `make_send`'s
+    /// new tokens held: [`VaultError::NotYetStored`]). A seller whose row is damaged (tampered
+    /// with, copied from another row) is counted as failed and backs off, and the round goes on
+    /// with the others; a row this vault cannot open for want of its key, or a refresh it
+    /// cannot build for want of the client secret, ends the round with that error. A panic in `make_send`'s
     /// senders reaches the caller once every thread has ended. New tokens held since a store failure ([`store_held`](Self::store_held))
     /// are stored first; while that fails, no round starts.
     pub fn refresh_due<F>(
@@ -1231,7 +1273,7 @@ impl<S: Store> Vault<S> {
                                 None => match self.claim_next(&mut from) {
                                     Ok(Some(claim)) => claim,
                                     Ok(None) => break,
-                                    Err(error) if one_seller(&error) => {
+                                    Err(error) if row_damaged(&error) => {
                                         tracing::warn!(error = %error, "refresher: a seller cannot be refreshed");
                                         round.count(Err(&error));
                                         continue;
@@ -1250,7 +1292,7 @@ impl<S: Store> Vault<S> {
                                             match next {
                                                 Ok(Some(claim)) => held = Some(claim),
                                                 Ok(None) => nothing_due = true,
-                                                Err(error) if one_seller(&error) => {
+                                                Err(error) if row_damaged(&error) => {
                                                     tracing::warn!(error = %error, "refresher: a seller cannot be refreshed");
                                                     round.count(Err(&error));
                                                 }
@@ -1351,11 +1393,17 @@ impl<S: Store> Vault<S> {
     }
 }
 
-/// Whether `error` concerns one seller alone (its row unreadable with this keyring, a refresh
-/// this vault cannot build for it), so that a round counts it as failed and goes on with the
-/// others rather than ending: the seller backs off like any failed attempt.
-fn one_seller(error: &VaultError) -> bool {
-    matches!(error, VaultError::Seal(_) | VaultError::CorruptRow(_) | VaultError::Lifecycle(_))
+/// Whether `error` is one seller's row damaged for every reader (tampered, copied from
+/// another row, its clear part unreadable), so that a round counts it as failed and goes on
+/// with the others rather than ending: the seller backs off like any failed attempt. A key
+/// this vault does not hold, or a refresh it cannot build (no client secret), is this vault's
+/// own setup, and ends the round as a store error does.
+fn row_damaged(error: &VaultError) -> bool {
+    use crate::seal::SealError;
+    matches!(
+        error,
+        VaultError::Seal(SealError::Tampered { .. } | SealError::SwappedRow { .. }) | VaultError::CorruptRow(_)
+    )
 }
 
 /// Whether `record` is already what storing held refreshed tokens writes: their fencing

@@ -139,9 +139,10 @@ fn a_grant_the_store_fails_to_take_is_held_and_stored_later_unless_granted_again
     assert!(vault.store_held().is_err());
     assert_eq!(vault.held(), 1);
     vault.store().down.store(false, Ordering::SeqCst);
-    assert_eq!(vault.store_held().unwrap(), 0);
+    // A reader of the seller gets the held grant, stored first.
     let stored = vault.tokens(&merchant).unwrap();
     assert_eq!(stored.access_token().expose_secret(), first.access_token().expose_secret());
+    assert_eq!(vault.held(), 0);
     let granted_at = vault.record(&merchant).unwrap().granted_at;
     assert_eq!(vault.store_held().unwrap(), 0, "stored once");
     assert_eq!(vault.record(&merchant).unwrap().granted_at, granted_at);
@@ -165,4 +166,45 @@ fn a_grant_the_store_fails_to_take_is_held_and_stored_later_unless_granted_again
     vault.put(&set("EAAA-third")).unwrap();
     assert_eq!(vault.store_held().unwrap(), 0, "the older grant is dropped, not kept");
     assert_eq!(vault.tokens(&merchant).unwrap().access_token().expose_secret(), "EAAA-third");
+
+    // The seller revokes while a grant is held: one given before the revocation is revoked
+    // with it; one given after outlives it, and is stored over the revoked record.
+    let url = "https://example.com/square/webhooks";
+    let key = WebhookSignatureKey::new(SIGNATURE_KEY);
+    let revocation = |id: &str, at: square_oauth::jiff::Timestamp| {
+        let body = format!(
+            r#"{{"merchant_id":"{merchant}","type":"oauth.authorization.revoked","event_id":"{id}","created_at":"{at}","data":{{"type":"revocation","id":"r","object":{{"revocation":{{"revoked_at":"{at}","revoker_type":"MERCHANT"}}}}}}}}"#
+        );
+        signed(url, &body)
+    };
+    vault.store().down.store(true, Ordering::SeqCst);
+    assert!(vault.put(&set("EAAA-revoked-with-it")).is_err());
+    vault.store().down.store(false, Ordering::SeqCst);
+    let after = square_oauth::jiff::Timestamp::now() + square_oauth::jiff::SignedDuration::from_secs(1);
+    assert_eq!(
+        vault.revocation(&key, url, &revocation("e1", after)).unwrap(),
+        RevocationOutcome::Revoked(merchant.clone())
+    );
+    assert_eq!(vault.held(), 0, "the held grant went with the revocation");
+    assert!(vault.tokens(&merchant).is_ok(), "the record stays, marked revoked");
+    assert!(vault.access_token(&merchant, &mut never_send).is_err(), "and is never served");
+    vault.store().down.store(true, Ordering::SeqCst);
+    std::thread::sleep(Duration::from_millis(2));
+    let reconnected = set("EAAA-after-the-revocation");
+    let before = square_oauth::jiff::Timestamp::now() - square_oauth::jiff::SignedDuration::from_secs(60);
+    assert!(vault.put(&reconnected).is_err());
+    // Square's retry of an older revocation arrives; this vault sees it is older than the grant.
+    let outcome = vault.revocation(&key, url, &revocation("e2", before));
+    assert!(outcome.is_err(), "the store is down: Square sends it again later");
+    vault.store().down.store(false, Ordering::SeqCst);
+    assert_eq!(vault.store_held().unwrap(), 0);
+    let token = vault.access_token(&merchant, &mut never_send).expect("served again");
+    assert_eq!(token.expose_secret(), "EAAA-after-the-revocation");
+    // A grant held when the seller is forgotten (a logout) is forgotten with it.
+    vault.store().down.store(true, Ordering::SeqCst);
+    assert!(vault.put(&set("EAAA-logged-out")).is_err());
+    vault.store().down.store(false, Ordering::SeqCst);
+    assert!(vault.forget(&merchant).unwrap());
+    assert_eq!(vault.held(), 0);
+    assert!(matches!(vault.tokens(&merchant), Err(VaultError::UnknownSeller(_))));
 }

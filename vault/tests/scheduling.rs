@@ -13,7 +13,7 @@ use square_oauth::jiff::{SignedDuration, Timestamp};
 use square_oauth::{Flow, ObtainToken, ObtainTokenResponse};
 use square_oauth_mock::Fault;
 use square_oauth_vault::decide::{Health, Unavailable};
-use square_oauth_vault::{Key, Keyring, RefreshFailure, RefreshOutcome, SqliteStore, Vault};
+use square_oauth_vault::{Key, Keyring, RefreshFailure, RefreshOutcome, SqliteStore, Store as _, Vault, VaultError};
 
 fn vault_at(dir: &Dir, offset: Arc<Mutex<SignedDuration>>) -> Vault<SqliteStore> {
     let mut settings = settings();
@@ -221,29 +221,54 @@ fn a_sender_that_panics_ends_the_round_with_its_panic_not_an_empty_count() {
 }
 
 #[test]
-fn a_seller_this_vault_cannot_refresh_is_counted_and_backs_off_while_the_round_goes_on() {
+fn a_damaged_row_is_counted_and_backs_off_while_the_round_goes_on() {
     let square = fake();
-    let dir = Dir::new("one-seller", false);
+    let dir = Dir::new("damaged-row", false);
     let offset = Arc::new(Mutex::new(SignedDuration::ZERO));
     let vault = vault_at(&dir, offset.clone());
     let pkce = grant(&square, &vault, 3, Flow::Pkce);
-    let code = grant(&square, &vault, 1, Flow::CodeFlow).remove(0);
-    // The same vault without the application's secret: a code-flow refresh cannot be built.
+    let damaged = grant(&square, &vault, 1, Flow::CodeFlow).remove(0);
+    vault
+        .store()
+        .update(&damaged, &mut |row| {
+            let mut row = row.unwrap().clone();
+            let last = row.tokens.access_token.len() - 1;
+            row.tokens.access_token[last] ^= 0x40;
+            Some(row)
+        })
+        .unwrap();
+    *offset.lock().unwrap() = DAY * 8;
+    let client = client(&square);
+    let make_send = || sender(&client);
+    let round = vault.refresh_due(10, 1, &make_send).expect("the round goes on past the damaged row");
+    assert_eq!((round.refreshed, round.failed, round.not_refreshed()), (3, 1, 1), "{round:?}");
+    for merchant in &pkce {
+        assert_eq!(vault.record(merchant).unwrap().refreshes, 1);
+    }
+    let record = vault.record(&damaged).unwrap();
+    assert!(record.lease.is_none() && record.failures == 1 && record.retry_at.is_some(), "{record:?}");
+    // Backing off: the next round does not take it again at once.
+    assert!(vault.refresh_due(10, 1, &make_send).unwrap().is_empty());
+    assert_eq!(square.refused_reuses(), 0);
+}
+
+#[test]
+fn a_vault_set_up_wrong_ends_its_round_and_backs_nobody_off() {
+    let square = fake();
+    let dir = Dir::new("set-up-wrong", false);
+    let vault = vault_at(&dir, Arc::new(Mutex::new(SignedDuration::ZERO)));
+    let code = grant(&square, &vault, 2, Flow::CodeFlow);
+    // The same store without the application's secret: a code-flow refresh cannot be built.
     let mut settings = vault.settings().clone();
     settings.client_secret = None;
     settings.clock = Arc::new(|| Timestamp::now() + DAY * 8);
     let key = Key::from_file_or_create(&dir.key_file()).unwrap();
     let secretless = Vault::new(SqliteStore::open(&dir.db()).unwrap(), Keyring::new(key), settings);
     let client = client(&square);
-    let make_send = || sender(&client);
-    let round = secretless.refresh_due(10, 1, &make_send).expect("the round goes on past the seller");
-    assert_eq!((round.refreshed, round.failed, round.not_refreshed()), (3, 1, 1), "{round:?}");
-    for merchant in &pkce {
-        assert_eq!(vault.record(merchant).unwrap().refreshes, 1);
+    let error = secretless.refresh_due(10, 1, &|| sender(&client)).expect_err("this vault's own lack ends the round");
+    assert!(matches!(error, VaultError::Lifecycle(_)), "{error}");
+    for merchant in &code {
+        let record = vault.record(merchant).unwrap();
+        assert!(record.lease.is_none() && record.failures == 0 && record.retry_at.is_none(), "{record:?}");
     }
-    let record = vault.record(&code).unwrap();
-    assert!(record.lease.is_none() && record.failures == 1 && record.retry_at.is_some(), "{record:?}");
-    // Backing off: the next round does not take it again at once.
-    assert!(secretless.refresh_due(10, 1, &make_send).unwrap().is_empty());
-    assert_eq!(square.refused_reuses(), 0);
 }

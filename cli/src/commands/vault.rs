@@ -29,14 +29,33 @@ fn open_at(
     let (key, store) = location.key_and_store()?;
     // Listing needs no application; refreshing does, and says so when it is missing.
     let client_id = context::client_id(client_id).unwrap_or_else(|_| square_oauth::ClientId::new("unset"));
-    Ok(Opened(Vault::new(store, Keyring::new(key), Settings::new(client_id, context::client_secret(client_secret)))))
+    let settings = Settings::new(client_id, context::client_secret(client_secret));
+    Ok(Opened::new(Vault::new(store, Keyring::new(key), settings)))
 }
 
 /// A command's vault. New tokens it holds when the command ends (Square answered a refresh and
 /// the store failed to take them: [`VaultError::NotYetStored`]) would end with the process, and
 /// a PKCE seller's old refresh token is spent by then: so before it goes, the store is tried
 /// again every 2 s for up to [`HELD_PATIENCE`].
-struct Opened(Vault<Arc<dyn Store>>);
+struct Opened {
+    vault: Vault<Arc<dyn Store>>,
+    /// Whether the command already waited for the store and gave up (not twice).
+    gave_up: std::sync::atomic::AtomicBool,
+}
+
+impl Opened {
+    fn new(vault: Vault<Arc<dyn Store>>) -> Opened {
+        Opened { vault, gave_up: std::sync::atomic::AtomicBool::new(false) }
+    }
+
+    /// Stores what the vault holds, trying for up to [`HELD_PATIENCE`]; once it has given up,
+    /// the end of the command does not try again.
+    fn store_held_now(&self) -> Result<(), VaultError> {
+        let stored = store_held_before_exit(&self.vault, HELD_PATIENCE, Duration::from_secs(2));
+        self.gave_up.store(stored.is_err(), Ordering::Relaxed);
+        stored
+    }
+}
 
 /// How long a command that ends holding new tokens keeps trying to store them.
 const HELD_PATIENCE: Duration = Duration::from_secs(120);
@@ -44,13 +63,15 @@ const HELD_PATIENCE: Duration = Duration::from_secs(120);
 impl std::ops::Deref for Opened {
     type Target = Vault<Arc<dyn Store>>;
     fn deref(&self) -> &Self::Target {
-        &self.0
+        &self.vault
     }
 }
 
 impl Drop for Opened {
     fn drop(&mut self) {
-        let _ = store_held_before_exit(&self.0, HELD_PATIENCE, Duration::from_secs(2));
+        if !self.gave_up.load(Ordering::Relaxed) {
+            let _ = self.store_held_now();
+        }
     }
 }
 
@@ -62,7 +83,7 @@ fn store_held_before_exit<S: Store>(vault: &Vault<S>, patience: Duration, pause:
         return Ok(());
     }
     eprintln!(
-        "square-oauth: new tokens for {held} seller(s) could not be stored; trying again every {} s for up to {} s \
+        "square-oauth: {held} set(s) of new tokens could not be stored; trying again every {} s for up to {} s \
          (they are lost if this process is stopped first)",
         pause.as_secs_f64(),
         patience.as_secs()
@@ -71,7 +92,7 @@ fn store_held_before_exit<S: Store>(vault: &Vault<S>, patience: Duration, pause:
     match &result {
         Ok(()) => eprintln!("square-oauth: the held tokens are stored"),
         Err(error) => eprintln!(
-            "square-oauth: gave up; new tokens for {} seller(s) are lost (a refreshed PKCE seller's outcome stays \
+            "square-oauth: gave up; {} set(s) of new tokens are lost (a refreshed PKCE seller's outcome stays \
              unknown; a new grant's seller must authorize again): {}",
             vault.held(),
             chain(error)
@@ -528,9 +549,7 @@ impl LoginVault {
     pub(crate) fn put(&self, tokens: &square_oauth::TokenSet) -> Result<(), Failure> {
         match self.vault.put(tokens) {
             Ok(()) => {}
-            Err(VaultError::NotYetStored { .. }) => {
-                store_held_before_exit(&self.vault, HELD_PATIENCE, Duration::from_secs(2)).map_err(failure)?
-            }
+            Err(VaultError::NotYetStored { .. }) => self.vault.store_held_now().map_err(failure)?,
             Err(error) => return Err(failure(error)),
         }
         eprintln!("Stored in the vault {} for merchant {}.", self.location.describe(), tokens.merchant_id());
@@ -641,7 +660,7 @@ mod tests {
         let path = dir.path().join("vault.sqlite");
         let store = Arc::new(Outage { inner: SqliteStore::open(&path).expect("a store"), down: AtomicBool::new(true) });
         let settings = Settings::new(ClientId::new("sq0idp-held"), None);
-        let vault = Opened(Vault::new(store.clone() as Arc<dyn Store>, Keyring::new(Key::generate()), settings));
+        let vault = Opened::new(Vault::new(store.clone() as Arc<dyn Store>, Keyring::new(Key::generate()), settings));
         let login = LoginVault { location: Location::Sqlite(path), vault };
         let tokens = TokenSet::from_response(
             Flow::CodeFlow,
