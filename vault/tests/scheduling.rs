@@ -272,3 +272,28 @@ fn a_vault_set_up_wrong_ends_its_round_and_backs_nobody_off() {
         assert!(record.lease.is_none() && record.failures == 0 && record.retry_at.is_none(), "{record:?}");
     }
 }
+
+#[test]
+fn a_round_counts_a_pkce_lease_left_by_a_refresher_that_went_away_as_outcome_unknown() {
+    let square = fake();
+    let dir = Dir::new("lease-left", false);
+    let offset = Arc::new(Mutex::new(DAY * 8));
+    let vault = vault_at(&dir, offset.clone());
+    let merchant = grant(&square, &vault, 1, Flow::Pkce).remove(0);
+    // A refresher takes the lease and is never heard of again: its flight, dropped without
+    // `finish_refresh`, stands for a process killed mid-call.
+    let square_oauth_vault::Begin::Send(flight) = vault.begin_refresh(&merchant, false).unwrap() else {
+        panic!("the seller is due")
+    };
+    drop(flight);
+    // Past the lease: the outcome is unknown, and the round says so (exit 4 in the CLI).
+    *offset.lock().unwrap() = DAY * 8 + SignedDuration::try_from(vault.settings().policy.lease).unwrap() + DAY;
+    let client = client(&square);
+    let round = vault.refresh_due(10, 1, &|| sender(&client)).unwrap();
+    assert_eq!((round.outcome_unknown, round.must_authorize, round.not_refreshed()), (1, 0, 1), "{round:?}");
+    assert!(matches!(
+        vault.record(&merchant).unwrap().state,
+        square_oauth_vault::decide::SellerState::OutcomeUnknown { .. }
+    ));
+    assert_eq!(square.refused_reuses(), 0);
+}
