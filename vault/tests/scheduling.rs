@@ -287,7 +287,7 @@ fn a_round_counts_a_pkce_lease_left_by_a_refresher_that_went_away_as_outcome_unk
     };
     drop(flight);
     // Past the lease: the outcome is unknown, and the round says so (exit 4 in the CLI).
-    *offset.lock().unwrap() = DAY * 8 + SignedDuration::try_from(vault.settings().policy.lease).unwrap() + DAY;
+    *offset.lock().unwrap() = DAY * 8 + vault.settings().policy.lease + DAY;
     let client = client(&square);
     let round = vault.refresh_due(10, 1, &|| sender(&client)).unwrap();
     assert_eq!((round.outcome_unknown, round.must_authorize, round.not_refreshed()), (1, 0, 1), "{round:?}");
