@@ -574,30 +574,26 @@ pub enum LateGrant {
     Revoked,
 }
 
-/// Decides a late grant: stored unless the seller was granted again after `granted_at` (a
-/// newer authorization wins, whichever process stored it first), or is marked revoked: the
-/// record keeps no revocation time, so a revocation after the grant cannot be told from one
-/// before it, and a revoked seller must never be served. `outlives_revocation`: the vault
-/// holding the grant saw the seller's revocation itself, and it was older than the grant.
+/// Decides a late grant: stored unless the seller is marked revoked (the record keeps no
+/// revocation time, so a revocation after the grant cannot be told from one before it, and a
+/// revoked seller must never be served: the seller authorizes again), or was granted again
+/// after `granted_at` (a newer authorization wins, whichever process stored it first).
 ///
 /// Grants are ordered by the clocks of the machines that stored them: a machine's clock ahead
 /// of another's by more than the time between two grants orders them wrongly (both are valid
 /// grants of the seller's).
-pub fn late_grant(
-    existing: Option<&Record>,
-    granted_at: Timestamp,
-    meta: GrantMeta,
-    outlives_revocation: bool,
-) -> LateGrant {
+pub fn late_grant(existing: Option<&Record>, granted_at: Timestamp, meta: GrantMeta) -> LateGrant {
     let Some(record) = existing else { return LateGrant::Store };
     let (granted_at, meta) = (ms(granted_at), meta.to_ms());
-    if record.granted_at == granted_at && record.obtained_at == meta.obtained_at && record.expires_at == meta.expires_at
+    if record.state == SellerState::Revoked {
+        LateGrant::Revoked
+    } else if record.granted_at == granted_at
+        && record.obtained_at == meta.obtained_at
+        && record.expires_at == meta.expires_at
     {
         LateGrant::AlreadyStored
     } else if record.granted_at >= granted_at {
         LateGrant::Superseded
-    } else if record.state == SellerState::Revoked && !outlives_revocation {
-        LateGrant::Revoked
     } else {
         LateGrant::Store
     }
@@ -716,15 +712,13 @@ mod tests {
             refresh_at: t(at + 7 * 86_400),
         };
         // Put at t(100), when the store failed; stored later over what is there then.
-        let late = |existing: Option<&Record>| late_grant(existing, t(100), meta(100), false);
+        let late = |existing: Option<&Record>| late_grant(existing, t(100), meta(100));
         assert_eq!(late(None), LateGrant::Store, "a new seller");
         let older = record(Flow::CodeFlow);
         assert_eq!(late(Some(&older)), LateGrant::Store, "a grant before it");
-        // Revoked, when unknown: maybe this very grant. Unless the holder saw the revocation
-        // and it was older.
+        // Revoked, when unknown: maybe this very grant.
         let revoked = revoke(&older, t(50)).1.unwrap();
         assert_eq!(late(Some(&revoked)), LateGrant::Revoked);
-        assert_eq!(late_grant(Some(&revoked), t(100), meta(100), true), LateGrant::Store);
         let refreshed = Record { obtained_at: ms(t(200)), ..older.clone() };
         assert_eq!(late(Some(&refreshed)), LateGrant::Store, "the older grant refreshed since: still older");
         let newer = grant(Some(&older), MerchantId::new("M"), Flow::CodeFlow, meta(300), t(300));
@@ -732,6 +726,8 @@ mod tests {
         // Its own write, whose answer was lost: there already, not written twice.
         let itself = grant(Some(&older), MerchantId::new("M"), Flow::CodeFlow, meta(100), t(100));
         assert_eq!(late(Some(&itself)), LateGrant::AlreadyStored);
+        // ... unless revoked since: then not reported as stored.
+        assert_eq!(late(Some(&revoke(&itself, t(150)).1.unwrap())), LateGrant::Revoked);
         let same_time_other_tokens = grant(Some(&older), MerchantId::new("M"), Flow::CodeFlow, meta(90), t(100));
         assert_eq!(late(Some(&same_time_other_tokens)), LateGrant::Superseded, "another grant at the same instant");
     }

@@ -385,9 +385,8 @@ struct Held {
 enum HeldKind {
     /// A refresh, under the lease with this fencing number.
     Refresh { fence: u64 },
-    /// A grant given to [`Vault::put`] at this time; `outlives_revocation`: this vault has
-    /// since seen the seller's revocation, older than the grant.
-    Grant { flow: square_oauth::Flow, at: Timestamp, outlives_revocation: bool },
+    /// A grant given to [`Vault::put`] at this time.
+    Grant { flow: square_oauth::Flow, at: Timestamp },
 }
 
 impl<S> Drop for Vault<S> {
@@ -498,7 +497,7 @@ impl<S: Store> Vault<S> {
         if let Err(error) = stored {
             tracing::error!(merchant_id = %merchant_id, error = %error,
                 "a new grant could not be stored; held in memory until the store takes it");
-            let kind = HeldKind::Grant { flow: tokens.flow(), at: now, outlives_revocation: false };
+            let kind = HeldKind::Grant { flow: tokens.flow(), at: now };
             self.held.lock().unwrap_or_else(PoisonError::into_inner).push(Held {
                 merchant_id: merchant_id.clone(),
                 kind,
@@ -528,9 +527,21 @@ impl<S: Store> Vault<S> {
     /// Forgets a seller (after revoking it at Square, say); whether it was held.
     pub fn forget(&self, merchant_id: &MerchantId) -> Result<bool, VaultError> {
         // Whatever this vault holds for the seller goes too: stored later, it would bring the
-        // seller back.
-        self.held.lock().unwrap_or_else(PoisonError::into_inner).retain(|held| held.merchant_id != *merchant_id);
-        let deleted = self.store.delete(merchant_id)?;
+        // seller back. Taken out before the delete (a store of it under way sees it gone), and
+        // put back if the delete fails (a held PKCE refresh is the only copy of its token).
+        let taken: Vec<Held> = {
+            let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+            let (taken, kept) = std::mem::take(&mut *held).into_iter().partition(|h| h.merchant_id == *merchant_id);
+            *held = kept;
+            taken
+        };
+        let deleted = match self.store.delete(merchant_id) {
+            Ok(deleted) => deleted,
+            Err(error) => {
+                self.held.lock().unwrap_or_else(PoisonError::into_inner).extend(taken);
+                return Err(error.into());
+            }
+        };
         tracing::info!(merchant_id = %merchant_id, deleted, "seller forgotten");
         Ok(deleted)
     }
@@ -947,9 +958,6 @@ impl<S: Store> Vault<S> {
         first.map_or(Ok(()), |merchant_id| Err(VaultError::NotYetStored { merchant_id, source }))
     }
 
-    /// [`store_held`](Self::store_held) for one seller's held tokens, or (`None`) everyone's.
-    /// They stay in the list (counted by [`held`](Self::held)) until stored or dropped; two
-    /// calls at once may both try one, and the second finds it stored.
     /// Before reading a seller: what this vault holds for it, stored first (best effort: a
     /// store still failing fails the read all the same), so that a grant or a refresh held
     /// through an outage is what the reader gets once the store is back.
@@ -961,6 +969,9 @@ impl<S: Store> Vault<S> {
         }
     }
 
+    /// [`store_held`](Self::store_held) for one seller's held tokens, or (`None`) everyone's.
+    /// They stay in the list (counted by [`held`](Self::held)) until stored or dropped; two
+    /// calls at once may both try one, and the second finds it stored.
     fn store_held_of(&self, only: Option<&MerchantId>) -> Result<usize, VaultError> {
         let lock = || self.held.lock().unwrap_or_else(PoisonError::into_inner);
         let waiting: Vec<Held> = lock().iter().filter(|h| only.is_none_or(|m| *m == h.merchant_id)).cloned().collect();
@@ -985,9 +996,20 @@ impl<S: Store> Vault<S> {
                     completed = outcome;
                     write
                 }
-                HeldKind::Grant { flow, at, outlives_revocation } => {
+                HeldKind::Grant { flow, at } => {
+                    // Forgotten meanwhile (`forget` drops it from the list before it deletes
+                    // the row): not brought back.
+                    let still_held = self
+                        .held
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .iter()
+                        .any(|h| h.merchant_id == held.merchant_id && h.kind == held.kind);
+                    if !still_held {
+                        return None;
+                    }
                     let existing = current.map(|row| &row.record);
-                    match decide::late_grant(existing, at, held.meta, outlives_revocation) {
+                    match decide::late_grant(existing, at, held.meta) {
                         decide::LateGrant::Superseded | decide::LateGrant::Revoked => None,
                         decide::LateGrant::AlreadyStored => {
                             completed = Completed::Stored;
@@ -1167,18 +1189,14 @@ impl<S: Store> Vault<S> {
     }
 
     /// A revocation reaches the grants this vault holds for the seller: one given before it is
-    /// revoked with it, and dropped; one given after it outlives it, and is stored even over
-    /// the record the revocation marks.
+    /// revoked with it, and dropped, even when the store cannot be told (no record to mark, or
+    /// the store away). (One given after it is kept, and stored unless the record is marked
+    /// revoked by then: see [`decide::late_grant`].)
     fn revoke_held(&self, merchant_id: &MerchantId, revoked_at: Timestamp) {
-        let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
-        held.retain_mut(|held| match &mut held.kind {
-            HeldKind::Grant { at, outlives_revocation, .. } if held.merchant_id == *merchant_id => {
-                if *at <= revoked_at {
-                    tracing::warn!(merchant_id = %merchant_id, "held grant dropped: the seller revoked it");
-                    return false;
-                }
-                *outlives_revocation = true;
-                true
+        self.held.lock().unwrap_or_else(PoisonError::into_inner).retain(|held| match held.kind {
+            HeldKind::Grant { at, .. } if held.merchant_id == *merchant_id && at <= revoked_at => {
+                tracing::warn!(merchant_id = %merchant_id, "held grant dropped: the seller revoked it");
+                false
             }
             _ => true,
         });

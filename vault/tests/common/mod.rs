@@ -275,6 +275,8 @@ pub fn claims_lease_exactly_the_leasable<S: Store>(store: &S, code: &[MerchantId
 pub struct Counting<S> {
     /// Whether `update` fails.
     pub down: std::sync::atomic::AtomicBool,
+    /// Run at the start of the next `update` (once), before the store is touched.
+    pub before_update: std::sync::Mutex<Option<Box<dyn FnOnce() + Send>>>,
     pub inner: S,
     /// Calls to `update` (a decision under a row lock: the fallback of a failed compare-and-swap).
     pub updates: std::sync::atomic::AtomicUsize,
@@ -289,6 +291,7 @@ impl<S> Counting<S> {
         Counting {
             inner,
             down: Default::default(),
+            before_update: Default::default(),
             updates: Default::default(),
             claims_due: Default::default(),
             careless: None,
@@ -306,6 +309,10 @@ impl<S: Store> Store for Counting<S> {
         decide: &mut dyn FnMut(Option<&square_oauth_vault::Row>) -> Option<square_oauth_vault::Row>,
     ) -> Result<(), square_oauth_vault::StoreError> {
         self.updates.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let before = self.before_update.lock().unwrap().take();
+        if let Some(before) = before {
+            before();
+        }
         if self.down.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(square_oauth_vault::StoreError::msg("the store is down"));
         }
