@@ -25,11 +25,20 @@ pub(crate) enum Verify {
 pub(crate) struct LibpqTls {
     /// The last `sslmode` given, whatever it was.
     pub(crate) mode: Option<String>,
-    /// The last `sslmode` given, if it was `verify-ca` or `verify-full` (the driver is given
-    /// `require` in its place).
-    pub(crate) verify: Option<Verify>,
     /// `sslrootcert`: a file of PEM certificates, or `system` for the public authorities.
     pub(crate) root_cert: Option<String>,
+}
+
+impl LibpqTls {
+    /// The check the last `sslmode` asks for, if it is `verify-ca` or `verify-full` (the
+    /// driver is given `require` in its place).
+    pub(crate) fn verify(&self) -> Option<Verify> {
+        match self.mode.as_deref() {
+            Some("verify-ca") => Some(Verify::Chain),
+            Some("verify-full") => Some(Verify::Full),
+            _ => None,
+        }
+    }
 }
 
 /// Splits `conninfo` into what the driver's parser reads and those settings: the same text,
@@ -43,41 +52,30 @@ pub(crate) fn split(conninfo: &str) -> Result<(Zeroizing<String>, LibpqTls), Sto
         None => keyword_pairs(conninfo)?,
     };
     let mut found = LibpqTls::default();
-    // What becomes of each pair's text: kept, taken out, or the last verify mode.
+    // What becomes of each pair's text: kept, taken out, or (the last mode, a verify one)
+    // replaced by `require`.
     let mut edits = Vec::with_capacity(pairs.len());
-    let mut last_verify = None;
+    let mut last_mode = None;
     for (index, Pair { key, value, span }) in pairs.into_iter().enumerate() {
+        let text =
+            || value.as_ref().map(|text| text.to_string()).ok_or_else(|| invalid(&format!("{} is not UTF-8", *key)));
         let edit = match key.as_str() {
+            // A later mode overrides an earlier one, as in libpq.
             "sslmode" => {
-                let mode = value.to_owned().unwrap_or_default();
-                // A later mode overrides an earlier `verify-…` one, as in libpq.
-                found.verify = match mode.as_str() {
-                    "verify-ca" => Some(Verify::Chain),
-                    "verify-full" => Some(Verify::Full),
-                    _ => None,
-                };
-                let edit = if found.verify.is_some() {
-                    last_verify = Some(index);
-                    Edit::Take
-                } else {
-                    Edit::Keep
-                };
-                found.mode = Some(mode);
-                edit
+                found.mode = Some(text()?);
+                last_mode = Some(index);
+                if found.verify().is_some() { Edit::Take } else { Edit::Keep }
             }
             // Empty is unset, as in libpq.
             "sslrootcert" => {
-                found.root_cert = value.to_owned().filter(|path| !path.is_empty());
+                found.root_cert = Some(text()?).filter(|path| !path.is_empty());
                 Edit::Take
             }
             _ => Edit::Keep,
         };
         edits.push((span, edit));
     }
-    if found.verify.is_none() {
-        last_verify = None;
-    }
-    if let Some(index) = last_verify {
+    if let Some(index) = last_mode.filter(|_| found.verify().is_some()) {
         edits[index].1 = Edit::Require;
     }
     let mut rest = Zeroizing::new(String::with_capacity(conninfo.len() + 16));
@@ -127,28 +125,13 @@ enum Edit {
     Require,
 }
 
-/// One setting: its key as the driver reads it, its value (for the settings read here), and
-/// where its text is.
+/// One setting: its key as the driver reads it, its value (`None`: a URL's percent-encoded
+/// bytes that are not text, which the driver takes for a Unix socket's path; only the settings
+/// read here must be text), and where its text is.
 struct Pair {
     key: Zeroizing<String>,
-    value: Value,
+    value: Option<Zeroizing<String>>,
     span: Range<usize>,
-}
-
-/// A setting's value: read, or not text (a URL's percent-encoded bytes, which the driver takes
-/// for a Unix socket's path: only the settings read here must be text).
-enum Value {
-    Text(Zeroizing<String>),
-    NotText,
-}
-
-impl Value {
-    fn to_owned(&self) -> Option<String> {
-        match self {
-            Value::Text(text) => Some(text.to_string()),
-            Value::NotText => None,
-        }
-    }
 }
 
 fn invalid(what: &str) -> StoreError {
@@ -187,12 +170,7 @@ fn url_pairs(conninfo: &str, query: usize) -> Result<Vec<Pair>, StoreError> {
         let text = &conninfo[at..end];
         let (key, value) = text.split_once('=').ok_or_else(|| invalid("a query parameter without '='"))?;
         let key = decode(key).map_err(|_| invalid("a query parameter's name is not UTF-8"))?;
-        let value = match decode(value) {
-            Ok(text) => Value::Text(text),
-            Err(_) if !matches!(key.as_str(), "sslmode" | "sslrootcert") => Value::NotText,
-            Err(_) => return Err(invalid("sslmode or sslrootcert is not UTF-8")),
-        };
-        pairs.push(Pair { key, value, span: at..end });
+        pairs.push(Pair { key, value: decode(value).ok(), span: at..end });
         at = end + 1;
     }
     Ok(pairs)
@@ -246,7 +224,7 @@ fn keyword_pairs(conninfo: &str) -> Result<Vec<Pair>, StoreError> {
             return Err(invalid("a quoted value without its closing quote"));
         }
         let end = chars.peek().map_or(conninfo.len(), |&(at, _)| at);
-        pairs.push(Pair { key, value: Value::Text(value), span: start..end });
+        pairs.push(Pair { key, value: Some(value), span: start..end });
     }
     Ok(pairs)
 }
@@ -262,11 +240,8 @@ mod tests {
 
     #[test]
     fn urls_lose_the_libpq_settings_and_keep_everything_else() {
-        let full = LibpqTls {
-            mode: Some("verify-full".into()),
-            verify: Some(Verify::Full),
-            root_cert: Some("/etc/ca.pem".into()),
-        };
+        let full = LibpqTls { mode: Some("verify-full".into()), root_cert: Some("/etc/ca.pem".into()) };
+        assert_eq!(full.verify(), Some(Verify::Full));
         for (given, rest) in [
             (
                 "postgres://u:p@db/vault?sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem",
@@ -290,10 +265,10 @@ mod tests {
         assert_eq!(read("postgres://db"), ("postgres://db".to_owned(), LibpqTls::default()));
         // A later mode overrides an earlier verify-… one; the last verify-… one counts.
         let (rest, found) = read("postgres://db?sslmode=verify-full&sslmode=disable");
-        assert_eq!((rest.as_str(), found.verify), ("postgres://db?sslmode=disable", None));
+        assert_eq!((rest.as_str(), found.verify()), ("postgres://db?sslmode=disable", None));
         let (rest, found) = read("postgres://db?sslmode=disable&sslmode=verify-ca");
         assert_eq!(
-            (rest.as_str(), found.verify),
+            (rest.as_str(), found.verify()),
             ("postgres://db?sslmode=disable&sslmode=require", Some(Verify::Chain))
         );
         assert!(split("postgres://db?sslrootcert=%FF").is_err(), "not UTF-8");
@@ -304,12 +279,9 @@ mod tests {
     fn keyword_pairs_lose_the_libpq_settings_whatever_their_quoting() {
         let (rest, found) = read("host=db sslmode = verify-ca  sslrootcert='/etc/my ca\\'s.pem' dbname=vault");
         assert_eq!(rest, "host=db sslmode=require   dbname=vault");
-        let chain = LibpqTls {
-            mode: Some("verify-ca".into()),
-            verify: Some(Verify::Chain),
-            root_cert: Some("/etc/my ca's.pem".into()),
-        };
+        let chain = LibpqTls { mode: Some("verify-ca".into()), root_cert: Some("/etc/my ca's.pem".into()) };
         assert_eq!(found, chain);
+        assert_eq!(found.verify(), Some(Verify::Chain));
         let (rest, found) = read("host=db password='a b\\\\' sslrootcert=system");
         assert_eq!(rest, "host=db password='a b\\\\' ");
         assert_eq!(found, LibpqTls { root_cert: Some("system".into()), ..LibpqTls::default() });

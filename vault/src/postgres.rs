@@ -168,8 +168,13 @@ fn pg(what: &str) -> impl FnOnce(postgres::Error) -> StoreError + '_ {
 /// # Ok::<(), square_oauth_vault::StoreError>(())
 /// ```
 pub fn config(conninfo: &str) -> Result<Config, StoreError> {
-    let (rest, _) = conninfo::split(conninfo)?;
-    Config::from_str(&rest).map_err(pg("read the connection string"))
+    read(conninfo).map(|(config, _)| config)
+}
+
+/// The driver's reading of `conninfo`, and libpq's TLS settings, which it does not read.
+fn read(conninfo: &str) -> Result<(Config, conninfo::LibpqTls), StoreError> {
+    let (rest, libpq) = conninfo::split(conninfo)?;
+    Ok((Config::from_str(&rest).map_err(pg("read the connection string"))?, libpq))
 }
 
 /// Applies every migration the database lacks; the schema version it ends at. Safe to run from
@@ -214,9 +219,7 @@ impl Server {
     /// trust instead of those the connection string, `PGSSLROOTCERT` or the webpki roots give,
     /// which only a connection over TLS uses, so they are refused without it.
     fn new(conninfo: &str, roots: Option<&[u8]>) -> Result<Server, StoreError> {
-        let (rest, libpq) = conninfo::split(conninfo)?;
-        let mut config = Config::from_str(&rest).map_err(pg("read the connection string"))?;
-        drop(rest);
+        let (mut config, libpq) = read(conninfo)?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
@@ -237,22 +240,22 @@ impl Server {
         let tls = config.get_ssl_mode() == SslMode::Require;
         // `split` put `require` where the last verify mode was; anything else is a reading of
         // the connection string that must not go on in plain text.
-        if libpq.verify.is_some() && !tls {
+        if libpq.verify().is_some() && !tls {
             return Err(StoreError::msg(
                 "PostgreSQL: read the connection string: it asks for sslmode=verify-ca or verify-full, \
                  and reads otherwise",
             ));
         }
-        let given = match (roots, &libpq.root_cert) {
-            _ if !tls => {
-                if roots.is_some() || libpq.root_cert.is_some() {
-                    return Err(StoreError::msg(
-                        "PostgreSQL: root certificates were given, but the connection string does not ask for TLS \
-                         (sslmode=require, verify-ca or verify-full)",
-                    ));
-                }
-                return Ok(Server { config, tls: None });
+        if !tls {
+            if roots.is_some() || libpq.root_cert.is_some() {
+                return Err(StoreError::msg(
+                    "PostgreSQL: root certificates were given, but the connection string does not ask for TLS \
+                     (sslmode=require, verify-ca or verify-full)",
+                ));
             }
+            return Ok(Server { config, tls: None });
+        }
+        let given = match (roots, &libpq.root_cert) {
             (Some(pem), _) => Roots::Pem(pem.to_vec(), "the root certificates given".to_owned()),
             (None, Some(named)) if named == "system" => Roots::Public,
             // The path is not shown: it comes from the connection string, which a typo (an
@@ -267,7 +270,7 @@ impl Server {
                 None => Roots::Public,
             },
         };
-        let verify = libpq.verify.unwrap_or(conninfo::Verify::Full);
+        let verify = libpq.verify().unwrap_or(conninfo::Verify::Full);
         // Any public authority, and any host name: anyone with a certificate for a name of
         // their own would pass. libpq refuses it too.
         if verify == conninfo::Verify::Chain && matches!(given, Roots::Public) {

@@ -380,6 +380,13 @@ struct Held {
     sealed: SealedTokens,
 }
 
+impl Held {
+    /// Whether `other` is the same held tokens (a copy taken to store them).
+    fn same(&self, other: &Held) -> bool {
+        self.merchant_id == other.merchant_id && self.kind == other.kind
+    }
+}
+
 /// Where held tokens came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum HeldKind {
@@ -495,16 +502,8 @@ impl<S: Store> Vault<S> {
             Some(Row { record, tokens: sealed.clone() })
         });
         if let Err(error) = stored {
-            tracing::error!(merchant_id = %merchant_id, error = %error,
-                "a new grant could not be stored; held in memory until the store takes it");
             let kind = HeldKind::Grant { flow: tokens.flow(), at: now };
-            self.held.lock().unwrap_or_else(PoisonError::into_inner).push(Held {
-                merchant_id: merchant_id.clone(),
-                kind,
-                meta,
-                sealed,
-            });
-            return Err(VaultError::NotYetStored { merchant_id, source: error });
+            return Err(self.hold(Held { merchant_id, kind, meta, sealed }, error));
         }
         tracing::info!(merchant_id = %merchant_id, flow = %tokens.flow(), "grant stored");
         Ok(())
@@ -634,7 +633,7 @@ impl<S: Store> Vault<S> {
             ))));
         };
         let leased = Row { record, tokens: before.tokens.clone() };
-        let begin = self.begun(&merchant_id, acquired, before.tokens, Some(leased))?;
+        let begin = self.begun_claimed(&merchant_id, acquired, before.tokens, leased)?;
         Ok((merchant_id, begin))
     }
 
@@ -670,8 +669,27 @@ impl<S: Store> Vault<S> {
             .into_iter()
             .find_map(|(m, acquired)| (m == merchant_id).then_some(acquired))
             .ok_or_else(|| VaultError::UnknownSeller(merchant_id.clone()))?;
-        let begin = self.begun(&merchant_id, acquired, row.tokens.clone(), Some(row.clone()))?;
+        let begin = self.begun_claimed(&merchant_id, acquired, row.tokens.clone(), row)?;
         Ok(Some((merchant_id, begin)))
+    }
+
+    /// [`begun`](Self::begun) for a seller a round claimed: a row damaged for every reader
+    /// ([`row_damaged`]) is that seller's failed attempt (it backs off), and the round goes on
+    /// with the others; any other error ends the round.
+    fn begun_claimed(
+        &self,
+        merchant_id: &MerchantId,
+        acquired: Acquire,
+        sealed: SealedTokens,
+        leased: Row,
+    ) -> Result<Begin, VaultError> {
+        match self.begun(merchant_id, acquired, sealed, Some(leased)) {
+            Err(error) if row_damaged(&error) => {
+                tracing::warn!(merchant_id = %merchant_id, error = %error, "refresher: a seller cannot be refreshed");
+                Ok(Begin::Done(RefreshOutcome::Failed(RefreshFailure::NotSent { source: Some(Box::new(error)) })))
+            }
+            begun => begun,
+        }
     }
 
     /// What a lease decision comes to: the flight to send (its tokens opened from `sealed`),
@@ -768,7 +786,12 @@ impl<S: Store> Vault<S> {
             Ok(stored) => stored,
             // New tokens are the only copy there is (a PKCE refresh token is already spent):
             // held in memory until the store takes them, never dropped.
-            Err(error) => return Err(self.hold(merchant_id, fence, completion, sealed, error)),
+            Err(error) => {
+                let (Completion::Refreshed(meta), Some(sealed)) = (completion, sealed) else {
+                    return Err(error.into());
+                };
+                return Err(self.hold(Held { merchant_id, kind: HeldKind::Refresh { fence }, meta, sealed }, error));
+            }
         };
         let outcome = match completed {
             Completed::Stored => RefreshOutcome::Refreshed,
@@ -859,25 +882,13 @@ impl<S: Store> Vault<S> {
         Ok((completed, claimed))
     }
 
-    /// The error for a result the store did not take; new tokens in it (`sealed`) are kept in
-    /// memory for [`store_held`](Self::store_held).
-    fn hold(
-        &self,
-        merchant_id: MerchantId,
-        fence: u64,
-        completion: Completion,
-        sealed: Option<SealedTokens>,
-        error: StoreError,
-    ) -> VaultError {
-        let (Completion::Refreshed(meta), Some(sealed)) = (completion, sealed) else { return error.into() };
-        tracing::error!(merchant_id = %merchant_id, fence, error = %error,
+    /// The error for new tokens the store did not take (`error`): they are kept in memory for
+    /// [`store_held`](Self::store_held).
+    fn hold(&self, held: Held, error: StoreError) -> VaultError {
+        let merchant_id = held.merchant_id.clone();
+        tracing::error!(merchant_id = %merchant_id, kind = ?held.kind, error = %error,
             "new tokens could not be stored; held in memory until the store takes them");
-        self.held.lock().unwrap_or_else(PoisonError::into_inner).push(Held {
-            merchant_id: merchant_id.clone(),
-            kind: HeldKind::Refresh { fence },
-            meta,
-            sealed,
-        });
+        self.held.lock().unwrap_or_else(PoisonError::into_inner).push(held);
         VaultError::NotYetStored { merchant_id, source: error }
     }
 
@@ -962,11 +973,7 @@ impl<S: Store> Vault<S> {
     /// store still failing fails the read all the same), so that a grant or a refresh held
     /// through an outage is what the reader gets once the store is back.
     fn store_held_for(&self, merchant_id: &MerchantId) {
-        let holds =
-            self.held.lock().unwrap_or_else(PoisonError::into_inner).iter().any(|h| h.merchant_id == *merchant_id);
-        if holds {
-            let _ = self.store_held_of(Some(merchant_id));
-        }
+        let _ = self.store_held_of(Some(merchant_id));
     }
 
     /// [`store_held`](Self::store_held) for one seller's held tokens, or (`None`) everyone's.
@@ -974,9 +981,15 @@ impl<S: Store> Vault<S> {
     /// calls at once may both try one, and the second finds it stored.
     fn store_held_of(&self, only: Option<&MerchantId>) -> Result<usize, VaultError> {
         let lock = || self.held.lock().unwrap_or_else(PoisonError::into_inner);
-        let waiting: Vec<Held> = lock().iter().filter(|h| only.is_none_or(|m| *m == h.merchant_id)).cloned().collect();
+        // One look at the list: a reader (`store_held_for`) with nothing held pays one lock.
+        let (waiting, total) = {
+            let held = lock();
+            let waiting: Vec<Held> =
+                held.iter().filter(|h| only.is_none_or(|m| *m == h.merchant_id)).cloned().collect();
+            (waiting, held.len())
+        };
         if waiting.is_empty() {
-            return Ok(self.held());
+            return Ok(total);
         }
         let now = self.now();
         let mut done = Vec::new();
@@ -999,13 +1012,7 @@ impl<S: Store> Vault<S> {
                 HeldKind::Grant { flow, at } => {
                     // Forgotten meanwhile (`forget` drops it from the list before it deletes
                     // the row): not brought back.
-                    let still_held = self
-                        .held
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .iter()
-                        .any(|h| h.merchant_id == held.merchant_id && h.kind == held.kind);
-                    if !still_held {
+                    if !lock().iter().any(|h| h.same(held)) {
                         return None;
                     }
                     let existing = current.map(|row| &row.record);
@@ -1034,10 +1041,10 @@ impl<S: Store> Vault<S> {
                 (_, HeldKind::Grant { .. }) => tracing::warn!(merchant_id = %held.merchant_id,
                     "held grant dropped: the seller was granted again since, or is marked revoked"),
             }
-            done.push((&held.merchant_id, held.kind));
+            done.push(held);
         }
         let mut held = lock();
-        held.retain(|h| !done.contains(&(&h.merchant_id, h.kind)));
+        held.retain(|h| !done.iter().any(|d| d.same(h)));
         match failed {
             Some(error) => Err(error.into()),
             None => Ok(held.len()),
@@ -1291,11 +1298,6 @@ impl<S: Store> Vault<S> {
                                 None => match self.claim_next(&mut from) {
                                     Ok(Some(claim)) => claim,
                                     Ok(None) => break,
-                                    Err(error) if row_damaged(&error) => {
-                                        tracing::warn!(error = %error, "refresher: a seller cannot be refreshed");
-                                        round.count(Err(&error));
-                                        continue;
-                                    }
                                     Err(error) => break fail(error),
                                 },
                             };
@@ -1310,10 +1312,6 @@ impl<S: Store> Vault<S> {
                                             match next {
                                                 Ok(Some(claim)) => held = Some(claim),
                                                 Ok(None) => nothing_due = true,
-                                                Err(error) if row_damaged(&error) => {
-                                                    tracing::warn!(error = %error, "refresher: a seller cannot be refreshed");
-                                                    round.count(Err(&error));
-                                                }
                                                 Err(error) => fail(error),
                                             }
                                             Ok(outcome)
@@ -1412,10 +1410,10 @@ impl<S: Store> Vault<S> {
 }
 
 /// Whether `error` is one seller's row damaged for every reader (tampered, copied from
-/// another row, its clear part unreadable), so that a round counts it as failed and goes on
-/// with the others rather than ending: the seller backs off like any failed attempt. A key
-/// this vault does not hold, or a refresh it cannot build (no client secret), is this vault's
-/// own setup, and ends the round as a store error does.
+/// another row, its clear part unreadable): that seller backs off like any failed attempt, and a
+/// round goes on with the others ([`Vault::begun_claimed`]). A key this vault does not hold, or
+/// a refresh it cannot build (no client secret), is this vault's own setup, and ends the round
+/// as a store error does.
 fn row_damaged(error: &VaultError) -> bool {
     use crate::seal::SealError;
     matches!(

@@ -120,15 +120,20 @@ fn a_revocation_older_than_the_grant_held_is_ignored() {
     assert!(matches!(vault.revocation(&key, url, &unknown).unwrap(), RevocationOutcome::UnknownSeller(_)));
 }
 
+/// A vault in `dir` whose store is down (its `update`s fail) until the test says otherwise.
+fn vault_with_store_down(dir: &Dir) -> square_oauth_vault::Vault<Counting<square_oauth_vault::SqliteStore>> {
+    let store = Counting::new(square_oauth_vault::SqliteStore::open(&dir.db()).unwrap());
+    store.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    let key = square_oauth_vault::Key::from_file_or_create(&dir.key_file()).unwrap();
+    square_oauth_vault::Vault::new(store, square_oauth_vault::Keyring::new(key), settings())
+}
+
 #[test]
 fn a_grant_the_store_fails_to_take_is_held_and_stored_later_unless_granted_again() {
     use std::sync::atomic::Ordering;
     let square = fake();
     let dir = Dir::new("late-grant", false);
-    let store = Counting::new(square_oauth_vault::SqliteStore::open(&dir.db()).unwrap());
-    store.down.store(true, Ordering::SeqCst);
-    let key = square_oauth_vault::Key::from_file_or_create(&dir.key_file()).unwrap();
-    let vault = square_oauth_vault::Vault::new(store, square_oauth_vault::Keyring::new(key), settings());
+    let vault = vault_with_store_down(&dir);
     let first = grants(&square, 1, Flow::CodeFlow).remove(0);
     let merchant = first.merchant_id().clone();
     let put = vault.put(&first);
@@ -211,10 +216,7 @@ fn a_seller_forgotten_while_its_held_grant_is_being_stored_stays_forgotten() {
     use std::sync::atomic::Ordering;
     let square = fake();
     let dir = Dir::new("forget-race", false);
-    let store = Counting::new(square_oauth_vault::SqliteStore::open(&dir.db()).unwrap());
-    store.down.store(true, Ordering::SeqCst);
-    let key = square_oauth_vault::Key::from_file_or_create(&dir.key_file()).unwrap();
-    let vault = Arc::new(square_oauth_vault::Vault::new(store, square_oauth_vault::Keyring::new(key), settings()));
+    let vault = Arc::new(vault_with_store_down(&dir));
     let grant = grants(&square, 1, Flow::CodeFlow).remove(0);
     let merchant = grant.merchant_id().clone();
     assert!(matches!(vault.put(&grant), Err(VaultError::NotYetStored { .. })));

@@ -368,33 +368,28 @@ pub(crate) fn refresh(cx: &Context, args: &Refresh) -> Result<(), Failure> {
 /// refresh, a PKCE outcome not known yet). Sellers another refresher held, or that were backing
 /// off, are not failures.
 fn report_round(cx: &Context, round: Round) -> Result<(), Failure> {
-    let counts = json!({
-        "refreshed": round.refreshed,
-        "not_refreshed": round.not_refreshed(),
-        "skipped": round.skipped,
-        "failed": round.failed,
-        "refused": round.refused,
-        "outcome_unknown": round.outcome_unknown,
-        "must_authorize": round.must_authorize,
-    });
-    let text = format!(
-        "refreshed {}, not refreshed {} (skipped {}, failed {}, refused {}, outcome unknown {}, must authorize {})",
-        round.refreshed,
-        round.not_refreshed(),
-        round.skipped,
-        round.failed,
-        round.refused,
-        round.outcome_unknown,
-        round.must_authorize
-    );
+    let reasons = [
+        ("skipped", round.skipped),
+        ("failed", round.failed),
+        ("refused", round.refused),
+        ("outcome_unknown", round.outcome_unknown),
+        ("must_authorize", round.must_authorize),
+    ];
+    let mut counts = json!({"refreshed": round.refreshed, "not_refreshed": round.not_refreshed()});
+    let mut text = format!("refreshed {}, not refreshed {} (", round.refreshed, round.not_refreshed());
+    for (index, (name, count)) in reasons.into_iter().enumerate() {
+        counts[name] = json!(count);
+        let separator = if index == 0 { "" } else { ", " };
+        text.push_str(&format!("{separator}{} {count}", name.replace('_', " ")));
+    }
+    text.push(')');
     let exit = if round.must_authorize + round.refused > 0 {
         Exit::Refused
     } else if round.failed + round.outcome_unknown > 0 {
         Exit::Transport
     } else {
-        let mut report = counts;
-        report["ok"] = json!(true);
-        cx.emit_json(&report);
+        counts["ok"] = json!(true);
+        cx.emit_json(&counts);
         cx.say(&text);
         return Ok(());
     };
