@@ -533,36 +533,6 @@ pub fn release(record: &Record, fence: u64) -> Option<Record> {
     Some(next)
 }
 
-/// Gives up a lease without sending anything, and leaves the seller to other refreshers for the
-/// policy's first backoff ([`Policy::initial_backoff`]; a `retry_at` already set later stays),
-/// with no failure counted: the holder could not make the refresh for want of something of its
-/// own (a key, the client secret), which says nothing about the seller. A round then goes on
-/// past it rather than taking it again at once, and a process set up wrong delays each seller it
-/// meets by that wait only, not by a growing backoff.
-///
-/// ```
-/// # use square_oauth_vault::decide::{self, GrantMeta, Policy};
-/// # use square_oauth::{Flow, MerchantId};
-/// use square_oauth::jiff::Timestamp;
-///
-/// let now: Timestamp = "2026-07-01T00:00:00Z".parse()?;
-/// let policy = Policy::default();
-/// let meta = GrantMeta { obtained_at: now, expires_at: None, refresh_at: now };
-/// let record = decide::grant(None, MerchantId::new("M1"), Flow::CodeFlow, meta, now);
-/// let (_, leased) = decide::acquire(&record, "refresher-1", now, &policy, false);
-/// let leased = leased.expect("due, so leased");
-/// let aside = decide::set_aside(&leased, leased.fence, now, &policy).expect("its own lease");
-/// assert!(aside.lease.is_none());
-/// assert_eq!((aside.failures, aside.retry_at), (0, Some(now + policy.initial_backoff)));
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub fn set_aside(record: &Record, fence: u64, now: Timestamp, policy: &Policy) -> Option<Record> {
-    let mut next = release(record, fence)?;
-    let until = plus(now, policy.initial_backoff);
-    next.retry_at = Some(next.retry_at.map_or(until, |set| set.max(until)));
-    Some(next)
-}
-
 /// The record for a new grant (a code exchange, a re-authorization), replacing `existing`.
 /// The fencing number goes up, so that an answer to a refresh of the old grant is stale.
 pub fn grant(
@@ -912,29 +882,6 @@ mod tests {
         assert_eq!(released.fence, held.fence);
         // Nothing left to release.
         assert_eq!(release(&released, held.fence), None);
-    }
-
-    #[test]
-    fn a_seller_set_aside_waits_without_a_failure_and_keeps_a_longer_wait() {
-        let policy = Policy::default();
-        let due = Record { refresh_at: t(0), ..record(Flow::Pkce) };
-        let (_, Some(held)) = acquire(&due, "a", t(0), &policy, false) else { panic!() };
-        assert_eq!(set_aside(&held, held.fence + 1, t(0), &policy), None, "not this holder's lease");
-        let aside = set_aside(&held, held.fence, t(0), &policy).expect("its own lease");
-        assert_eq!(
-            (aside.lease.clone(), aside.failures, aside.retry_at, aside.fence),
-            (None, 0, Some(t(60)), held.fence)
-        );
-        // Not leasable, nor taken by a reader's refresh, until then; then it is.
-        assert!(!leasable(&aside, t(59)));
-        assert!(matches!(acquire(&aside, "b", t(59), &policy, false).0, Acquire::Backoff { until } if until == t(60)));
-        assert!(leasable(&aside, t(60)));
-        // A backoff already running that ends later is not shortened.
-        let (_, Some(failed)) = complete(&held, held.fence, Completion::NotSent, t(0), &policy) else { panic!() };
-        let (_, Some(again)) = acquire(&failed, "a", failed.retry_at.unwrap(), &policy, true) else { panic!() };
-        let later = again.retry_at.unwrap();
-        let aside = set_aside(&again, again.fence, t(-30), &policy).expect("its own lease");
-        assert_eq!((aside.retry_at, aside.failures), (Some(later), 1));
     }
 
     #[test]

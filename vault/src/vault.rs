@@ -564,7 +564,7 @@ impl<S: Store> Vault<S> {
             written
         })?;
         let (acquired, sealed, leased) = decided.ok_or_else(|| VaultError::UnknownSeller(merchant_id.clone()))?;
-        self.begun(merchant_id, acquired, sealed, leased, false)
+        self.begun(merchant_id, acquired, sealed, leased)
     }
 
     /// A name for one lease: this vault's, and a number of its own.
@@ -674,10 +674,8 @@ impl<S: Store> Vault<S> {
     }
 
     /// [`begun`](Self::begun) for a seller a round claimed: a row damaged for every reader
-    /// ([`row_damaged`]) is that seller's failed attempt (it backs off), and so is a seller this
-    /// vault cannot refresh for want of something of its own ([`not_refreshable_here`]: it is
-    /// set aside for the policy's first backoff, with no failure counted); the round goes on
-    /// with the others. Any other error (the store's) ends the round.
+    /// ([`row_damaged`]) is that seller's failed attempt (it backs off), and the round goes on
+    /// with the others; any other error ends the round.
     fn begun_claimed(
         &self,
         merchant_id: &MerchantId,
@@ -685,9 +683,9 @@ impl<S: Store> Vault<S> {
         sealed: SealedTokens,
         leased: Row,
     ) -> Result<Begin, VaultError> {
-        match self.begun(merchant_id, acquired, sealed, Some(leased), true) {
-            Err(error) if row_damaged(&error) || not_refreshable_here(&error) => {
-                tracing::error!(merchant_id = %merchant_id, error = %error, "refresher: a seller cannot be refreshed");
+        match self.begun(merchant_id, acquired, sealed, Some(leased)) {
+            Err(error) if row_damaged(&error) => {
+                tracing::warn!(merchant_id = %merchant_id, error = %error, "refresher: a seller cannot be refreshed");
                 Ok(Begin::Done(RefreshOutcome::Failed(RefreshFailure::NotSent { source: Some(Box::new(error)) })))
             }
             begun => begun,
@@ -695,15 +693,13 @@ impl<S: Store> Vault<S> {
     }
 
     /// What a lease decision comes to: the flight to send (its tokens opened from `sealed`),
-    /// or the outcome without one. `leased`: the row as the decision wrote it; `in_round`:
-    /// whether a refresher's round claimed it (rather than a caller asking for this seller).
+    /// or the outcome without one. `leased`: the row as the decision wrote it.
     fn begun(
         &self,
         merchant_id: &MerchantId,
         acquired: Acquire,
         sealed: SealedTokens,
         leased: Option<Row>,
-        in_round: bool,
     ) -> Result<Begin, VaultError> {
         let fence = match acquired {
             Acquire::Refresh { fence } => fence,
@@ -730,21 +726,15 @@ impl<S: Store> Vault<S> {
                 // Nothing was sent: the lease goes back, so that nobody takes it for a crash.
                 // A row damaged for everyone counts as a failed attempt, so that no refresher
                 // takes it again at once but after a backoff. This vault's own lack (a key it
-                // does not hold, no client secret) counts no failure: a process set up wrong
-                // must not push sellers into a growing backoff for the processes set up right.
-                // A round sets such a seller aside for the first backoff all the same, or it
-                // would claim it again at once (and a row sealed with a key no process holds
-                // would come first in every round); a caller asking for it gets the error.
+                // does not hold, no client secret) counts nothing: a process set up wrong must
+                // not push sellers into backoff for the processes set up right.
                 let now = self.now();
                 let policy = &self.settings.policy;
                 self.store.update(merchant_id, &mut |current| {
                     let row = current?;
-                    let next = if row_damaged(&error) {
-                        decide::complete(&row.record, fence, Completion::NotSent, now, policy).1
-                    } else if in_round {
-                        decide::set_aside(&row.record, fence, now, policy)
-                    } else {
-                        decide::release(&row.record, fence)
+                    let next = match row_damaged(&error) {
+                        true => decide::complete(&row.record, fence, Completion::NotSent, now, policy).1,
+                        false => decide::release(&row.record, fence),
                     };
                     next.map(|record| Row { record, tokens: row.tokens.clone() })
                 })?;
@@ -1266,15 +1256,10 @@ impl<S: Store> Vault<S> {
     /// they hold) and is returned; one storing a result is counted as failed and logged (its
     /// new tokens held: [`VaultError::NotYetStored`]). A seller whose row is damaged (tampered
     /// with, copied from another row) is counted as failed and backs off, and the round goes on
-    /// with the others. So does a seller this vault cannot refresh for want of something of its
-    /// own (a row sealed with a key it does not hold, a code-flow seller with no client secret
-    /// set): it is counted as failed and logged as an error, and set aside for the policy's first
-    /// backoff with no failure counted ([`decide::set_aside`]), since another process may hold
-    /// what this one lacks. One such row (an old key dropped before `rotate_key` finished) thus
-    /// stops no refresher, and a process set up wrong delays each seller it meets by a minute (by
-    /// default) rather than pushing it into a growing backoff. A panic in `make_send`'s senders
-    /// reaches the caller once every thread has ended. New tokens held since a store failure
-    /// ([`store_held`](Self::store_held)) are stored first; while that fails, no round starts.
+    /// with the others; a row this vault cannot open for want of its key, or a refresh it
+    /// cannot build for want of the client secret, ends the round with that error. A panic in `make_send`'s
+    /// senders reaches the caller once every thread has ended. New tokens held since a store failure ([`store_held`](Self::store_held))
+    /// are stored first; while that fails, no round starts.
     pub fn refresh_due<F>(
         &self,
         limit: usize,
@@ -1426,23 +1411,15 @@ impl<S: Store> Vault<S> {
 
 /// Whether `error` is one seller's row damaged for every reader (tampered, copied from
 /// another row, its clear part unreadable): that seller backs off like any failed attempt, and a
-/// round goes on with the others ([`Vault::begun_claimed`]).
+/// round goes on with the others ([`Vault::begun_claimed`]). A key this vault does not hold, or
+/// a refresh it cannot build (no client secret), is this vault's own setup, and ends the round
+/// as a store error does.
 fn row_damaged(error: &VaultError) -> bool {
     use crate::seal::SealError;
     matches!(
         error,
         VaultError::Seal(SealError::Tampered { .. } | SealError::SwappedRow { .. }) | VaultError::CorruptRow(_)
     )
-}
-
-/// Whether `error` is a refresh this vault cannot make for want of something of its own: the key
-/// that sealed the row (dropped before `rotate_key` finished, a process not yet given a new
-/// key, a row restored from an old backup), or what the refresh needs (the client secret for a
-/// code-flow seller). Another process may hold it: a round sets the seller aside for a while,
-/// with no failure counted, and goes on ([`Vault::begun_claimed`]).
-fn not_refreshable_here(error: &VaultError) -> bool {
-    use crate::seal::SealError;
-    matches!(error, VaultError::Seal(SealError::UnknownKey { .. }) | VaultError::Lifecycle(_))
 }
 
 /// Whether `record` is already what storing held refreshed tokens writes: their fencing

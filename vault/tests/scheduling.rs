@@ -253,71 +253,24 @@ fn a_damaged_row_is_counted_and_backs_off_while_the_round_goes_on() {
 }
 
 #[test]
-fn a_vault_set_up_wrong_sets_each_seller_aside_for_a_minute_and_backs_nobody_off() {
+fn a_vault_set_up_wrong_ends_its_round_and_backs_nobody_off() {
     let square = fake();
     let dir = Dir::new("set-up-wrong", false);
-    let offset = Arc::new(Mutex::new(SignedDuration::ZERO));
-    let vault = vault_at(&dir, offset.clone());
+    let vault = vault_at(&dir, Arc::new(Mutex::new(SignedDuration::ZERO)));
     let code = grant(&square, &vault, 2, Flow::CodeFlow);
-    let pkce = grant(&square, &vault, 2, Flow::Pkce);
     // The same store without the application's secret: a code-flow refresh cannot be built.
     let mut settings = vault.settings().clone();
     settings.client_secret = None;
-    let now = Timestamp::now() + DAY * 8;
-    settings.clock = Arc::new(move || now);
+    settings.clock = Arc::new(|| Timestamp::now() + DAY * 8);
     let key = Key::from_file_or_create(&dir.key_file()).unwrap();
     let secretless = Vault::new(SqliteStore::open(&dir.db()).unwrap(), Keyring::new(key), settings);
     let client = client(&square);
-    let round = secretless.refresh_due(10, 1, &|| sender(&client)).expect("this vault's own lack ends no round");
-    assert_eq!((round.refreshed, round.failed), (2, 2), "{round:?}");
-    let minute_later = now + vault.settings().policy.initial_backoff;
+    let error = secretless.refresh_due(10, 1, &|| sender(&client)).expect_err("this vault's own lack ends the round");
+    assert!(matches!(error, VaultError::Lifecycle(_)), "{error}");
     for merchant in &code {
         let record = vault.record(merchant).unwrap();
-        assert!(record.lease.is_none() && record.failures == 0, "{record:?}");
-        assert_eq!(record.retry_at.map(|t| t.as_millisecond()), Some(minute_later.as_millisecond()));
+        assert!(record.lease.is_none() && record.failures == 0 && record.retry_at.is_none(), "{record:?}");
     }
-    for merchant in &pkce {
-        assert_eq!(vault.record(merchant).unwrap().refreshes, 1);
-    }
-    // Set aside: the next round does not take them again at once ...
-    assert!(secretless.refresh_due(10, 1, &|| sender(&client)).unwrap().is_empty());
-    // ... and a vault set up right refreshes them once the minute is over.
-    *offset.lock().unwrap() = DAY * 8 + SignedDuration::from_mins(2);
-    let round = vault.refresh_due(10, 1, &|| sender(&client)).unwrap();
-    assert_eq!((round.refreshed, round.not_refreshed()), (2, 0), "{round:?}");
-    assert_eq!(square.refused_reuses(), 0);
-}
-
-#[test]
-fn a_row_sealed_with_a_key_no_refresher_holds_stops_no_round() {
-    let square = fake();
-    let dir = Dir::new("orphan-key", false);
-    let offset = Arc::new(Mutex::new(SignedDuration::ZERO));
-    let vault = vault_at(&dir, offset.clone());
-    let sellers = grant(&square, &vault, 3, Flow::Pkce);
-    // A seller stored under a key since dropped (or restored from an old backup): sealed with a
-    // key that no vault on this store holds.
-    let mut settings = vault.settings().clone();
-    settings.clock = Arc::new(Timestamp::now);
-    let dropped = Vault::new(SqliteStore::open(&dir.db()).unwrap(), Keyring::new(Key::generate()), settings);
-    let orphan = grant(&square, &dropped, 1, Flow::Pkce).remove(0);
-    drop(dropped);
-    *offset.lock().unwrap() = DAY * 8;
-    let client = client(&square);
-    let make_send = || sender(&client);
-    for concurrency in [1, 2] {
-        let round = vault.refresh_due(10, concurrency, &make_send).expect("the round goes on past the row");
-        assert_eq!((round.refreshed, round.failed), (if concurrency == 1 { 3 } else { 0 }, 1), "{round:?}");
-        let record = vault.record(&orphan).unwrap();
-        assert!(record.lease.is_none() && record.failures == 0 && record.retry_at.is_some(), "{record:?}");
-        // Claimed again once its minute is over, and again it stops nothing.
-        *offset.lock().unwrap() = DAY * 8 + SignedDuration::from_mins(2);
-    }
-    for merchant in &sellers {
-        assert_eq!(vault.record(merchant).unwrap().refreshes, 1);
-    }
-    assert!(matches!(vault.tokens(&orphan), Err(VaultError::Seal(_))), "still unreadable here");
-    assert_eq!(square.refused_reuses(), 0);
 }
 
 #[test]
