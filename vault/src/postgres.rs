@@ -133,14 +133,15 @@ const DUE: &str = "WHERE state = 'active' AND refresh_at <= $1 \
     ORDER BY refresh_at LIMIT $2 FOR UPDATE SKIP LOCKED";
 
 /// The sellers [`Store::claim_leases`] takes: [`decide::leasable`] in SQL (active, due, not
-/// backing off, no lease or an expired code-flow lease), skipping rows another transaction
-/// holds, `limit` of them: `now` and `from` name the parameters that hold now and
-/// [`Claim::from`].
-fn leasable_sql(now: &str, from: &str, limit: i64) -> String {
+/// backing off, no lease or an expired code-flow lease) and sealed with one of the claim's keys,
+/// skipping rows another transaction holds, `limit` of them: `now`, `from` and `keys` name the
+/// parameters that hold now, [`Claim::from`] and [`Claim::keys`].
+fn leasable_sql(now: &str, from: &str, keys: &str, limit: i64) -> String {
     format!(
         "state = 'active' AND refresh_at <= {now} AND refresh_at >= {from} \
          AND (lease_expires_at IS NULL OR (lease_expires_at <= {now} AND flow = 'code_flow')) \
-         AND (retry_at IS NULL OR retry_at <= {now}) ORDER BY refresh_at FOR UPDATE SKIP LOCKED LIMIT {limit}"
+         AND (retry_at IS NULL OR retry_at <= {now}) AND key_id = ANY({keys}) \
+         ORDER BY refresh_at FOR UPDATE SKIP LOCKED LIMIT {limit}"
     )
 }
 
@@ -409,7 +410,7 @@ impl rustls::client::danger::ServerCertVerifier for ChainOnly {
 }
 
 /// [`Store::claim_leases`]'s statement for `limit` sellers: `$1` now, `$2` the owner, `$3` when
-/// the lease expires, `$4` [`Claim::from`]. The limit is written into the statement rather than passed, so that
+/// the lease expires, `$4` [`Claim::from`], `$5` [`Claim::keys`]. The limit is written into the statement rather than passed, so that
 /// PostgreSQL can keep one plan for it (the due index, then the primary key): with a limit it
 /// cannot see, it plans a hash join over the whole table, or plans afresh on every execution.
 fn lease_sql(limit: i64) -> String {
@@ -417,13 +418,13 @@ fn lease_sql(limit: i64) -> String {
         "UPDATE sellers AS s SET fence = s.fence + 1, lease_owner = $2, lease_fence = s.fence + 1, \
          lease_expires_at = $3 FROM (SELECT {COLUMNS} FROM sellers WHERE {}) AS before \
          WHERE s.merchant_id = before.merchant_id RETURNING {}",
-        leasable_sql("$1", "$4", limit),
+        leasable_sql("$1", "$4", "$5", limit),
         qualified("before"),
     )
 }
 
 /// [`Store::replace_and_claim`]'s statement: `$1` to `$37` as in `replace`, `$38` now, `$39`
-/// the owner, `$40` when the lease expires, `$41` [`Claim::from`]. One row: how many rows were
+/// the owner, `$40` when the lease expires, `$41` [`Claim::from`], `$42` [`Claim::keys`]. One row: how many rows were
 /// replaced (0 or 1), then the leased seller's row as it was before (all NULL when none was
 /// leasable). The claim leaves out `$1`'s seller: one statement cannot write a row twice.
 fn replace_and_lease_sql(assignments: &str, expected: &str) -> String {
@@ -433,7 +434,7 @@ fn replace_and_lease_sql(assignments: &str, expected: &str) -> String {
          lease_expires_at = $40 FROM (SELECT {COLUMNS} FROM sellers WHERE merchant_id <> $1 AND {}) AS before \
          WHERE s.merchant_id = before.merchant_id RETURNING {}) \
          SELECT (SELECT count(*) FROM done), leased.* FROM (SELECT 1) AS one LEFT JOIN leased ON true",
-        leasable_sql("$38", "$41", 1),
+        leasable_sql("$38", "$41", "$42", 1),
         qualified("before"),
     )
 }
@@ -1288,7 +1289,7 @@ impl Store for PostgresStore {
                 };
                 let rows = c
                     .client
-                    .query(&statement, &[&now, &claim.owner, &expires_at, &from])
+                    .query(&statement, &[&now, &claim.owner, &expires_at, &from, &claim.keys])
                     .map_err(classify("lease due sellers"))?;
                 rows.iter().map(read_row).collect::<Result<Vec<_>, _>>().map_err(Failure::Fatal)
             }) {
@@ -1308,7 +1309,7 @@ impl Store for PostgresStore {
         let (old, new) = swap_values(expected, next)?;
         let (now, expires_at, from) = (millis(claim.now), millis(claim.expires_at), millis(claim.from));
         let mut params = swap_params(&old, &new, expected, next);
-        params.extend_from_slice(&[&now, &claim.owner, &expires_at, &from]);
+        params.extend_from_slice(&[&now, &claim.owner, &expires_at, &from, &claim.keys]);
         // One statement, committed on its own: durable when it returns (synchronous_commit).
         let mut reached = false;
         let error = match self.with(|c| {

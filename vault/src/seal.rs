@@ -218,6 +218,19 @@ impl Keyring {
         self.primary.id_hex()
     }
 
+    /// The ids of every key held, the primary's first: the values a store's `key_id` column
+    /// holds for the rows this keyring opens.
+    ///
+    /// ```
+    /// use square_oauth_vault::{Key, Keyring};
+    /// let (new, old) = (Key::from_bytes([1; 32]), Key::from_bytes([2; 32]));
+    /// let keys = Keyring::new(new.clone()).with_older(old.clone());
+    /// assert_eq!(keys.ids(), [new.id_hex(), old.id_hex()]);
+    /// ```
+    pub fn ids(&self) -> Vec<String> {
+        std::iter::once(&self.primary).chain(&self.older).map(Key::id_hex).collect()
+    }
+
     /// Seals `plaintext` for `merchant`'s `column` with the primary key.
     pub fn seal(&self, merchant: &str, column: &str, plaintext: &[u8]) -> Vec<u8> {
         let mut out = header(&self.primary.id, merchant, column);

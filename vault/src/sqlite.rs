@@ -154,10 +154,12 @@ const DUE: &str = "WHERE state = 'active' AND refresh_at <= ?1 AND refresh_at >=
     ORDER BY refresh_at LIMIT ?2";
 
 /// The sellers [`Store::claim_leases`] takes: [`decide::leasable`] in SQL, from `?3` on (the
-/// claim's `from`); `?1` is now, `?2` the limit.
+/// claim's `from`) and sealed with one of the keys `?4` names (the claim's `keys`); `?1` is now,
+/// `?2` the limit.
 const LEASABLE: &str = "WHERE state = 'active' AND refresh_at <= ?1 AND refresh_at >= ?3 \
     AND (lease_expires_at IS NULL OR (lease_expires_at <= ?1 AND flow = 'code_flow')) \
-    AND (retry_at IS NULL OR retry_at <= ?1) ORDER BY refresh_at LIMIT ?2";
+    AND (retry_at IS NULL OR retry_at <= ?1) AND key_id IN (SELECT value FROM json_each(?4)) \
+    ORDER BY refresh_at LIMIT ?2";
 
 /// Runs one write transaction (`BEGIN IMMEDIATE`: the write lock first, so the rows read are
 /// the rows written over): `decide` reads and says what to write and whether all of it is
@@ -318,17 +320,23 @@ impl SqliteStore {
         now: Timestamp,
         from: Timestamp,
         limit: usize,
+        keys: Option<&[String]>,
         decide: &mut dyn FnMut(&Row) -> Option<Row>,
     ) -> Result<Vec<Row>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        // `?4`, in a filter that names the keys: a JSON array of them, read with `json_each`.
+        let keys = keys.map(|keys| serde_json::Value::from(keys).to_string());
         self.with(|c| {
             let written = write_transaction(
                 c,
                 |tx| {
                     let mut statement =
                         tx.prepare_cached(&format!("SELECT {COLUMNS} FROM sellers {filter}")).map_err(sql("due"))?;
-                    let due =
-                        statement.query_map(params![millis(now), limit, millis(from)], read_row).map_err(sql("due"))?;
+                    let due = match &keys {
+                        Some(keys) => statement.query_map(params![millis(now), limit, millis(from), keys], read_row),
+                        None => statement.query_map(params![millis(now), limit, millis(from)], read_row),
+                    }
+                    .map_err(sql("due"))?;
                     let mut written = Vec::new();
                     let mut forgettable = true;
                     for row in due {
@@ -390,11 +398,11 @@ impl Store for SqliteStore {
         limit: usize,
         decide: &mut dyn FnMut(&Row) -> Option<Row>,
     ) -> Result<Vec<Row>, StoreError> {
-        self.claim(DUE, now, Timestamp::MIN, limit, decide)
+        self.claim(DUE, now, Timestamp::MIN, limit, None, decide)
     }
 
     fn claim_leases(&self, claim: &Claim<'_>, limit: usize) -> Result<Vec<Row>, StoreError> {
-        lease_through(claim, |decide| self.claim(LEASABLE, claim.now, claim.from, limit, decide))
+        lease_through(claim, |decide| self.claim(LEASABLE, claim.now, claim.from, limit, Some(claim.keys), decide))
     }
 
     fn delete(&self, merchant: &MerchantId) -> Result<bool, StoreError> {

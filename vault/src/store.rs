@@ -109,18 +109,25 @@ pub struct Claim<'a> {
     /// claim was, so that a store need not step again over every seller refreshed since the
     /// round began. A store may ignore it; [`Timestamp::MIN`] leaves out none.
     pub from: Timestamp,
+    /// The ids of the keys the claiming vault holds ([`Keyring::ids`](crate::Keyring::ids)):
+    /// a store leaves out every row whose tokens another key sealed. A vault cannot refresh
+    /// such a seller, and another may (a process not yet given a new key, an old key dropped
+    /// before `rotate_key` finished, a row restored from an old backup): leasing it would hold
+    /// it back from the others, or, leased again round after round, stop the rounds.
+    pub keys: &'a [String],
 }
 
 /// [`Store::claim_leases`] through a claim that shows each row it picks to a decision and writes
-/// what that returns (`claim_with`, given the decision): every [`decide::leasable`] row gets
-/// [`decide::take_lease`]; returns the rows written, as they were before.
+/// what that returns (`claim_with`, given the decision): every [`decide::leasable`] row sealed
+/// with one of the claim's keys gets [`decide::take_lease`]; returns the rows written, as they
+/// were before.
 pub(crate) fn lease_through(
     claim: &Claim<'_>,
     claim_with: impl FnOnce(&mut dyn FnMut(&Row) -> Option<Row>) -> Result<Vec<Row>, StoreError>,
 ) -> Result<Vec<Row>, StoreError> {
     let mut before: Vec<Row> = Vec::new();
     let written = claim_with(&mut |row| {
-        if !decide::leasable(&row.record, claim.now) {
+        if !decide::leasable(&row.record, claim.now) || !claim.keys.contains(&row.tokens.key_id) {
             return None;
         }
         // A retried transaction sees the row again: keep the last look at it.
@@ -211,8 +218,9 @@ pub trait Store: Send + Sync {
     }
 
     /// Takes a lease on up to `limit` of the sellers [`decide::leasable`] at `claim.now` (the
-    /// due sellers whose only possible decision is a refresh), earliest `refresh_at` first and
-    /// none due before `claim.from`, writing on each exactly
+    /// due sellers whose only possible decision is a refresh) and sealed with one of
+    /// `claim.keys`, earliest `refresh_at` first and none due before `claim.from`, writing on
+    /// each exactly
     /// [`decide::take_lease`]`(row, claim.owner, claim.expires_at)`, durably when this returns.
     /// Returns the rows taken **as they were before**, for the vault to make the lease decision
     /// on them ([`decide::acquire`]) and check that it is the one written.

@@ -363,6 +363,8 @@ pub enum RevocationOutcome {
 pub struct Vault<S> {
     store: S,
     keys: Keyring,
+    /// The ids of `keys` ([`Keyring::ids`]): a round claims only the rows they open.
+    key_ids: Vec<String>,
     settings: Settings,
     owner: String,
     leases: AtomicU64,
@@ -432,7 +434,8 @@ impl<S: Store> Vault<S> {
     /// [`Key::from_env`](crate::seal::Key::from_env) or a key file.
     pub fn new(store: S, keys: Keyring, settings: Settings) -> Vault<S> {
         let owner = format!("{:016x}", entropy());
-        Vault { store, keys, settings, owner, leases: AtomicU64::new(0), held: Mutex::new(Vec::new()) }
+        let key_ids = keys.ids();
+        Vault { store, keys, key_ids, settings, owner, leases: AtomicU64::new(0), held: Mutex::new(Vec::new()) }
     }
 
     /// The store.
@@ -593,8 +596,8 @@ impl<S: Store> Vault<S> {
     }
 
     /// The terms of a claim by `owner` at `now`, from `from` on.
-    fn claim_terms<'a>(&self, now: Timestamp, owner: &'a str, from: Timestamp) -> Claim<'a> {
-        Claim { now, owner, expires_at: decide::lease_until(now, &self.settings.policy), from }
+    fn claim_terms<'a>(&'a self, now: Timestamp, owner: &'a str, from: Timestamp) -> Claim<'a> {
+        Claim { now, owner, expires_at: decide::lease_until(now, &self.settings.policy), from, keys: &self.key_ids }
     }
 
     /// What a claim of `owner`'s at `now` from `from` on took (`taken`, as the rows were)
@@ -659,6 +662,11 @@ impl<S: Store> Vault<S> {
         let mut decided = Vec::new();
         let written = self.store.claim_due(now, 1, &mut |row| {
             let (acquired, write) = decide::acquire(&row.record, owner, now, &self.settings.policy, false);
+            // A refresh needs the tokens opened: not with a key this vault lacks (see
+            // `Claim::keys`). What needs no tokens (an expired PKCE lease) is decided all the same.
+            if matches!(acquired, Acquire::Refresh { .. }) && !self.key_ids.contains(&row.tokens.key_id) {
+                return None;
+            }
             decided.retain(|(merchant_id, _)| *merchant_id != row.record.merchant_id);
             decided.push((row.record.merchant_id.clone(), acquired));
             write.map(|record| Row { record, tokens: row.tokens.clone() })
@@ -1256,10 +1264,20 @@ impl<S: Store> Vault<S> {
     /// they hold) and is returned; one storing a result is counted as failed and logged (its
     /// new tokens held: [`VaultError::NotYetStored`]). A seller whose row is damaged (tampered
     /// with, copied from another row) is counted as failed and backs off, and the round goes on
-    /// with the others; a row this vault cannot open for want of its key, or a refresh it
-    /// cannot build for want of the client secret, ends the round with that error. A panic in `make_send`'s
-    /// senders reaches the caller once every thread has ended. New tokens held since a store failure ([`store_held`](Self::store_held))
-    /// are stored first; while that fails, no round starts.
+    /// with the others; a refresh this vault cannot build for want of the client secret ends
+    /// the round with that error.
+    ///
+    /// A round claims only the sellers whose tokens one of this vault's keys sealed
+    /// ([`Claim::keys`]), and leaves the others to the vaults that hold their key: a process
+    /// not yet given a new key, a row restored from an old backup, an old key dropped before
+    /// [`rotate_key`](Self::rotate_key) finished. Such a seller is refreshed by none of this
+    /// vault's rounds (it stays due, then overdue, in [`sellers`](Self::sellers)); a vault given
+    /// its key as an older one ([`Keyring::with_older`]) refreshes it, and its `rotate_key`
+    /// seals it with the new key.
+    ///
+    /// A panic in `make_send`'s senders reaches the caller once every thread has ended. New
+    /// tokens held since a store failure ([`store_held`](Self::store_held)) are stored first;
+    /// while that fails, no round starts.
     pub fn refresh_due<F>(
         &self,
         limit: usize,

@@ -135,7 +135,7 @@ fn claims_lease_exactly_the_leasable_in_one_statement() {
     let Some(db) = PgDb::new("claims") else { return };
     let square = fake();
     let vault = pg_vault(&db);
-    let code = grant(&square, &vault, 5, Flow::CodeFlow);
+    let code = grant(&square, &vault, 6, Flow::CodeFlow);
     let pkce = grant(&square, &vault, 4, Flow::Pkce);
     claims_lease_exactly_the_leasable(vault.store(), &code, &pkce);
 }
@@ -165,7 +165,9 @@ fn a_claim_from_a_time_leaves_out_the_sellers_due_before_it() {
     rows.sort_by_key(|row| row.record.refresh_at);
     let now = Timestamp::now() + SignedDuration::from_hours(24 * 30);
     let from = rows[2].record.refresh_at;
-    let claim = Claim { now, owner: "from", expires_at: now + SignedDuration::from_mins(5), from };
+    let keys = vault.store().get(&sellers[0]).unwrap().unwrap().tokens.key_id;
+    let keys = [keys];
+    let claim = Claim { now, owner: "from", expires_at: now + SignedDuration::from_mins(5), from, keys: &keys };
     let taken = vault.store().claim_leases(&claim, 100).unwrap();
     let due_from: Vec<_> = rows.iter().filter(|row| row.record.refresh_at >= from).collect();
     assert_eq!(due_from.len(), 4);
@@ -409,9 +411,10 @@ fn a_claim_whose_answer_was_lost_gives_its_lease_back_once_the_server_answers() 
     let Some(Lost { vault, pkce, proxy, store, _square, _db }) = lost("lost_claim", 3) else { return };
     let now = Timestamp::now() + square_oauth::jiff::SignedDuration::from_hours(24 * 8);
     let expires_at = now + square_oauth::jiff::SignedDuration::from_mins(10);
+    let keys = [vault.store().get(&pkce[0]).unwrap().unwrap().tokens.key_id];
     for with_result in [false, true] {
         let owner = if with_result { "replace-and-claim-whose-answer-is-lost" } else { "claim-whose-answer-is-lost" };
-        let claim = Claim { now, owner, expires_at, from: Timestamp::MIN };
+        let claim = Claim { now, owner, expires_at, from: Timestamp::MIN, keys: &keys };
         proxy.cut_answer_to(owner.as_bytes());
         let lost = if with_result {
             let expected = vault.store().get(&pkce[0]).unwrap().unwrap();

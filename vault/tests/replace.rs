@@ -26,7 +26,7 @@ fn claims_lease_exactly_the_leasable_on_sqlite() {
     let square = fake();
     let dir = Dir::new("claims", false);
     let vault = vault(&dir);
-    let code = grant(&square, &vault, 5, Flow::CodeFlow);
+    let code = grant(&square, &vault, 6, Flow::CodeFlow);
     let pkce = grant(&square, &vault, 4, Flow::Pkce);
     claims_lease_exactly_the_leasable(vault.store(), &code, &pkce);
 }

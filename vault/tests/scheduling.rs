@@ -274,6 +274,49 @@ fn a_vault_set_up_wrong_ends_its_round_and_backs_nobody_off() {
 }
 
 #[test]
+fn a_round_leaves_rows_sealed_with_a_key_it_lacks_to_the_vaults_that_hold_it() {
+    let square = fake();
+    let dir = Dir::new("other-keys", false);
+    let offset = Arc::new(Mutex::new(SignedDuration::ZERO));
+    let vault = vault_at(&dir, offset.clone());
+    let ours: Vec<_> = [grant(&square, &vault, 3, Flow::Pkce), grant(&square, &vault, 2, Flow::CodeFlow)].concat();
+    // Sellers sealed with another key on the same store: a process given a new key first, or
+    // rows under a key since dropped (restored from an old backup, rotated away too early).
+    let on_key = |key: Key| {
+        let mut settings = vault.settings().clone();
+        let offset = offset.clone();
+        settings.clock = Arc::new(move || Timestamp::now() + *offset.lock().unwrap());
+        Vault::new(SqliteStore::open(&dir.db()).unwrap(), Keyring::new(key), settings)
+    };
+    let other = on_key(Key::generate());
+    let theirs: Vec<_> = [grant(&square, &other, 2, Flow::Pkce), grant(&square, &other, 1, Flow::CodeFlow)].concat();
+    let rows = |sellers: &[square_oauth::MerchantId]| -> Vec<_> {
+        sellers.iter().map(|m| vault.store().get(m).unwrap().unwrap()).collect()
+    };
+    *offset.lock().unwrap() = DAY * 8;
+    let client = client(&square);
+    let make_send = || sender(&client);
+
+    // A vault that holds neither key claims nothing, and writes nothing.
+    let (before_ours, before_theirs) = (rows(&ours), rows(&theirs));
+    let stranger = on_key(Key::generate());
+    assert!(stranger.refresh_due(100, 2, &make_send).expect("no error either").is_empty());
+    assert_eq!((rows(&ours), rows(&theirs)), (before_ours, before_theirs.clone()));
+    // Each vault refreshes its own sellers, and leaves the others' rows exactly as they were.
+    for concurrency in [1, 3] {
+        let round = vault.refresh_due(100, concurrency, &make_send).expect("the round goes on");
+        assert_eq!((round.refreshed, round.not_refreshed()), (if concurrency == 1 { 5 } else { 0 }, 0), "{round:?}");
+        assert_eq!(rows(&theirs), before_theirs);
+    }
+    let round = other.refresh_due(100, 2, &make_send).unwrap();
+    assert_eq!((round.refreshed, round.not_refreshed()), (3, 0), "{round:?}");
+    for merchant in ours.iter().chain(&theirs) {
+        assert_eq!(vault.store().get(merchant).unwrap().unwrap().record.refreshes, 1, "{merchant}");
+    }
+    assert_eq!(square.refused_reuses(), 0);
+}
+
+#[test]
 fn a_round_counts_a_pkce_lease_left_by_a_refresher_that_went_away_as_outcome_unknown() {
     let square = fake();
     let dir = Dir::new("lease-left", false);

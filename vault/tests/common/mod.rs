@@ -184,15 +184,17 @@ pub fn replace_swaps_only_the_expected_row<S: Store>(store: &S, merchant: &Merch
 }
 
 /// [`Store::claim_leases`] and [`Store::replace_and_claim`]'s contract, on a store holding no
-/// other seller than `code` (5 code-flow sellers) and `pkce` (4 PKCE sellers): a claim takes
-/// exactly the sellers [`decide::leasable`](square_oauth_vault::decide::leasable) names, writes
+/// other seller than `code` (6 code-flow sellers) and `pkce` (4 PKCE sellers), sealed with one
+/// key: a claim takes exactly the sellers
+/// [`decide::leasable`](square_oauth_vault::decide::leasable) names among those sealed with a key
+/// it names ([`Claim::keys`](square_oauth_vault::Claim::keys)), writes
 /// on each exactly [`decide::take_lease`](square_oauth_vault::decide::take_lease), returns them
 /// as they were, and leaves every other row as it was; a replacement with a claim does both.
 pub fn claims_lease_exactly_the_leasable<S: Store>(store: &S, code: &[MerchantId], pkce: &[MerchantId]) {
     use square_oauth::jiff::{SignedDuration, Timestamp};
     use square_oauth_vault::Claim;
     use square_oauth_vault::decide::{self, Lease, SellerState};
-    assert!(code.len() >= 5 && pkce.len() >= 4);
+    assert!(code.len() >= 6 && pkce.len() >= 4);
     // Every seller due: a month on, with milliseconds only, as the store keeps them.
     let now =
         Timestamp::from_millisecond(Timestamp::now().as_millisecond()).unwrap() + SignedDuration::from_hours(24 * 30);
@@ -215,11 +217,22 @@ pub fn claims_lease_exactly_the_leasable<S: Store>(store: &S, code: &[MerchantId
     set(&code[3], &|r| r.retry_at = Some(past));
     set(&pkce[3], &|r| r.refresh_at = future);
     set(&code[4], &|r| r.state = SellerState::Revoked);
+    // Leasable, but sealed with a key the claims below do not name.
+    let keys = [store.get(&code[0]).unwrap().unwrap().tokens.key_id];
+    let other_key = "00".repeat(8);
+    assert_ne!(keys[0], other_key);
+    store
+        .update(&code[5], &mut |current| {
+            let mut row = current.expect("the seller").clone();
+            row.tokens.key_id = other_key.clone();
+            Some(row)
+        })
+        .expect("a write");
     let all: Vec<_> = code.iter().chain(pkce).collect();
     let before: Vec<_> = all.iter().map(|m| store.get(m).unwrap().unwrap()).collect();
     let mut leasable: Vec<_> = before
         .iter()
-        .filter(|row| decide::leasable(&row.record, now))
+        .filter(|row| decide::leasable(&row.record, now) && row.tokens.key_id == keys[0])
         .map(|row| row.record.merchant_id.clone())
         .collect();
     leasable.sort();
@@ -228,7 +241,7 @@ pub fn claims_lease_exactly_the_leasable<S: Store>(store: &S, code: &[MerchantId
     assert_eq!(leasable, by_hand, "the shapes are as meant");
 
     let expires_at = now + SignedDuration::from_mins(5);
-    let claim = Claim { now, owner: "claimer", expires_at, from: Timestamp::MIN };
+    let claim = Claim { now, owner: "claimer", expires_at, from: Timestamp::MIN, keys: &keys };
     let taken = store.claim_leases(&claim, 100).expect("a claim");
     let mut names: Vec<_> = taken.iter().map(|row| row.record.merchant_id.clone()).collect();
     names.sort();
@@ -266,6 +279,11 @@ pub fn claims_lease_exactly_the_leasable<S: Store>(store: &S, code: &[MerchantId
     let (replaced, taken) = store.replace_and_claim(&held, &next, &claim).expect("a replacement and a claim");
     assert!(!replaced && taken.is_empty(), "{replaced} {taken:?}");
     assert_eq!(store.get(&code[0]).unwrap().unwrap(), next);
+    // A claim that names the other key too takes the seller it sealed, and only that one.
+    let both = [keys[0].clone(), other_key];
+    let taken = store.claim_leases(&Claim { owner: "fourth", keys: &both, ..claim }, 100).expect("a claim");
+    let names: Vec<_> = taken.iter().map(|row| row.record.merchant_id.clone()).collect();
+    assert_eq!(names, [code[5].clone()]);
 }
 
 /// A store that counts the calls to the methods a refresher falls back to, and hands every
