@@ -598,7 +598,9 @@ pub(crate) fn revocation_event(rev: &Revocation) -> (String, String) {
         "merchant_id": rev.merchant_id,
         "type": "oauth.authorization.revoked",
         "event_id": event_id,
-        "created_at": util::rfc3339_nanos(SystemTime::now()),
+        // The event is made when the revocation is, on the fake's clock (which tests move):
+        // the real clock would date it before a grant a test made "days later".
+        "created_at": util::rfc3339_nanos(rev.revoked_at),
         "data": {
             "type": "revocation",
             "id": util::new_uuid(),

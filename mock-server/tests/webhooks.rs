@@ -135,6 +135,8 @@ fn a_seller_revoking_the_app_sends_each_subscription_a_signed_event() {
         assert_eq!((status, &answer["notification_url"]), (200, &json!(url)), "{answer}");
     }
 
+    // Days later on the fake's clock, which dates the event as it dates the revocation.
+    square.advance(Duration::from_secs(10 * 86_400));
     let (status, notice) =
         control(&base, "/__mock/seller-revokes", &json!({"client_id": CLIENT_ID, "merchant_id": SELLER}));
     assert_eq!(status, 200, "{notice}");
@@ -163,6 +165,7 @@ fn a_seller_revoking_the_app_sends_each_subscription_a_signed_event() {
     assert_eq!(body["event_id"], notice["event_id"]);
     assert_eq!(body["data"]["type"], "revocation");
     assert_eq!(body["data"]["object"]["revocation"]["revoker_type"], "MERCHANT");
+    assert_eq!(body["created_at"], body["data"]["object"]["revocation"]["revoked_at"], "one instant, one clock");
 
     let second_url = also_ours.url.clone();
     let second = also_ours.all();
