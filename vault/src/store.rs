@@ -230,9 +230,9 @@ pub trait Store: Send + Sync {
     /// commit where [`claim_due`](Self::claim_due) takes four round trips; SQLite one
     /// transaction with its own query). The default runs [`claim_due`](Self::claim_due) with
     /// that decision and ignores `from`; it may return fewer sellers than are leasable when due
-    /// sellers that are not come first. Due sellers that are not leasable (an expired PKCE lease)
-    /// are left to [`claim_due`](Self::claim_due): the vault claims through it when this returns
-    /// none.
+    /// sellers that are not come first. Due sellers that are not leasable (an expired PKCE lease,
+    /// a row another key sealed) are left to [`claim_due`](Self::claim_due): the vault claims
+    /// through it, looking past the ones it must leave, when this returns none.
     fn claim_leases(&self, claim: &Claim<'_>, limit: usize) -> Result<Vec<Row>, StoreError> {
         lease_through(claim, |decide| self.claim_due(claim.now, limit, decide))
     }

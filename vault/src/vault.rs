@@ -567,7 +567,7 @@ impl<S: Store> Vault<S> {
             written
         })?;
         let (acquired, sealed, leased) = decided.ok_or_else(|| VaultError::UnknownSeller(merchant_id.clone()))?;
-        self.begun(merchant_id, acquired, sealed, leased)
+        self.begun(merchant_id, acquired, sealed, leased, false)
     }
 
     /// A name for one lease: this vault's, and a number of its own.
@@ -627,6 +627,16 @@ impl<S: Store> Vault<S> {
     fn leased(&self, before: Row, owner: &str, now: Timestamp, from: &mut Timestamp) -> Result<Claimed, VaultError> {
         let merchant_id = before.record.merchant_id.clone();
         *from = before.record.refresh_at;
+        if !self.key_ids.contains(&before.tokens.key_id) {
+            // A store that ignores `Claim::keys`: taken again and again, this row would end
+            // every round. Undone, and said loudly.
+            self.give_back(&before, owner, now);
+            return Err(VaultError::Store(StoreError::msg(format!(
+                "the store leased seller {merchant_id}, sealed with key {}, which this vault does not hold \
+                 (a store must leave such rows out of a claim: Claim::keys)",
+                before.tokens.key_id
+            ))));
+        }
         let (acquired, written) = decide::acquire(&before.record, owner, now, &self.settings.policy, false);
         let Some(record) = written.filter(|_| matches!(acquired, Acquire::Refresh { .. })) else {
             // The store leased a seller the decision would not have: undo it.
@@ -656,21 +666,37 @@ impl<S: Store> Vault<S> {
         }
     }
 
-    /// Claims any due seller through the lease decision ([`Store::claim_due`]), the ones
-    /// [`Store::claim_leases`] leaves (an expired PKCE lease) included.
+    /// Claims one due seller through the lease decision ([`Store::claim_due`]), the ones
+    /// [`Store::claim_leases`] leaves (an expired PKCE lease) included. It looks past due
+    /// sellers sealed with a key this vault lacks, which it leaves (see [`Claim::keys`]):
+    /// nobody refreshes them, so they come first, and would hide the sellers behind them.
     fn claim_any(&self, now: Timestamp, owner: &str) -> Result<Option<Claimed>, VaultError> {
         let mut decided = Vec::new();
-        let written = self.store.claim_due(now, 1, &mut |row| {
-            let (acquired, write) = decide::acquire(&row.record, owner, now, &self.settings.policy, false);
-            // A refresh needs the tokens opened: not with a key this vault lacks (see
-            // `Claim::keys`). What needs no tokens (an expired PKCE lease) is decided all the same.
-            if matches!(acquired, Acquire::Refresh { .. }) && !self.key_ids.contains(&row.tokens.key_id) {
+        let (mut chosen, mut foreign) = (None, 0usize);
+        let written = self.store.claim_due(now, 1 + CLAIM_LOOKAHEAD, &mut |row| {
+            // One seller written at most (the first one seen again, if the store retries).
+            if chosen.as_ref().is_some_and(|merchant_id| *merchant_id != row.record.merchant_id) {
                 return None;
             }
+            let (acquired, write) = decide::acquire(&row.record, owner, now, &self.settings.policy, false);
+            // A refresh needs the tokens opened: not with a key this vault lacks. What needs no
+            // tokens (an expired PKCE lease) is decided all the same.
+            if matches!(acquired, Acquire::Refresh { .. }) && !self.key_ids.contains(&row.tokens.key_id) {
+                foreign += 1;
+                return None;
+            }
+            let write = write?;
+            chosen = Some(row.record.merchant_id.clone());
             decided.retain(|(merchant_id, _)| *merchant_id != row.record.merchant_id);
             decided.push((row.record.merchant_id.clone(), acquired));
-            write.map(|record| Row { record, tokens: row.tokens.clone() })
+            Some(Row { record: write, tokens: row.tokens.clone() })
         })?;
+        if foreign > 0 {
+            tracing::warn!(
+                sellers = foreign,
+                "due sellers are sealed with a key this vault does not hold; left to the vaults that hold it"
+            );
+        }
         let Some(row) = written.into_iter().next() else { return Ok(None) };
         let merchant_id = row.record.merchant_id.clone();
         let acquired = decided
@@ -683,7 +709,9 @@ impl<S: Store> Vault<S> {
 
     /// [`begun`](Self::begun) for a seller a round claimed: a row damaged for every reader
     /// ([`row_damaged`]) is that seller's failed attempt (it backs off), and the round goes on
-    /// with the others; any other error ends the round.
+    /// with the others; so is a row sealed with a key this vault lacks although its `key_id`
+    /// names one it holds (a round claims no other: [`Claim::keys`]). Any other error ends the
+    /// round.
     fn begun_claimed(
         &self,
         merchant_id: &MerchantId,
@@ -691,8 +719,8 @@ impl<S: Store> Vault<S> {
         sealed: SealedTokens,
         leased: Row,
     ) -> Result<Begin, VaultError> {
-        match self.begun(merchant_id, acquired, sealed, Some(leased)) {
-            Err(error) if row_damaged(&error) => {
+        match self.begun(merchant_id, acquired, sealed, Some(leased), true) {
+            Err(error) if row_damaged(&error) || unknown_key(&error) => {
                 tracing::warn!(merchant_id = %merchant_id, error = %error, "refresher: a seller cannot be refreshed");
                 Ok(Begin::Done(RefreshOutcome::Failed(RefreshFailure::NotSent { source: Some(Box::new(error)) })))
             }
@@ -701,13 +729,15 @@ impl<S: Store> Vault<S> {
     }
 
     /// What a lease decision comes to: the flight to send (its tokens opened from `sealed`),
-    /// or the outcome without one. `leased`: the row as the decision wrote it.
+    /// or the outcome without one. `leased`: the row as the decision wrote it; `claimed`:
+    /// whether a round claimed it, so that its `key_id` names a key this vault holds.
     fn begun(
         &self,
         merchant_id: &MerchantId,
         acquired: Acquire,
         sealed: SealedTokens,
         leased: Option<Row>,
+        claimed: bool,
     ) -> Result<Begin, VaultError> {
         let fence = match acquired {
             Acquire::Refresh { fence } => fence,
@@ -735,12 +765,15 @@ impl<S: Store> Vault<S> {
                 // A row damaged for everyone counts as a failed attempt, so that no refresher
                 // takes it again at once but after a backoff. This vault's own lack (a key it
                 // does not hold, no client secret) counts nothing: a process set up wrong must
-                // not push sellers into backoff for the processes set up right.
+                // not push sellers into backoff for the processes set up right. A key it lacks
+                // on a row a round claimed, whose `key_id` names a key it holds, is the row's own
+                // contradiction: damaged.
+                let damaged = row_damaged(&error) || (claimed && unknown_key(&error));
                 let now = self.now();
                 let policy = &self.settings.policy;
                 self.store.update(merchant_id, &mut |current| {
                     let row = current?;
-                    let next = match row_damaged(&error) {
+                    let next = match damaged {
                         true => decide::complete(&row.record, fence, Completion::NotSent, now, policy).1,
                         false => decide::release(&row.record, fence),
                     };
@@ -1438,6 +1471,16 @@ fn row_damaged(error: &VaultError) -> bool {
         error,
         VaultError::Seal(SealError::Tampered { .. } | SealError::SwappedRow { .. }) | VaultError::CorruptRow(_)
     )
+}
+
+/// How many due sellers past the one it wants [`Vault::claim_any`] looks at: the due sellers it
+/// must leave (sealed with a key this vault lacks) come first when nobody refreshes them, and
+/// would otherwise hide every seller behind them.
+const CLAIM_LOOKAHEAD: usize = 64;
+
+/// Whether `error` is a value sealed with a key this vault does not hold.
+fn unknown_key(error: &VaultError) -> bool {
+    matches!(error, VaultError::Seal(crate::seal::SealError::UnknownKey { .. }))
 }
 
 /// Whether `record` is already what storing held refreshed tokens writes: their fencing

@@ -10,10 +10,12 @@ use std::time::Duration;
 
 use common::*;
 use square_oauth::jiff::{SignedDuration, Timestamp};
-use square_oauth::{Flow, ObtainToken, ObtainTokenResponse};
+use square_oauth::{Flow, MerchantId, ObtainToken, ObtainTokenResponse};
 use square_oauth_mock::Fault;
 use square_oauth_vault::decide::{Health, Unavailable};
-use square_oauth_vault::{Key, Keyring, RefreshFailure, RefreshOutcome, SqliteStore, Store as _, Vault, VaultError};
+use square_oauth_vault::{
+    Key, Keyring, RefreshFailure, RefreshOutcome, Row, SqliteStore, Store as _, StoreError, Vault, VaultError,
+};
 
 fn vault_at(dir: &Dir, offset: Arc<Mutex<SignedDuration>>) -> Vault<SqliteStore> {
     let mut settings = settings();
@@ -314,6 +316,167 @@ fn a_round_leaves_rows_sealed_with_a_key_it_lacks_to_the_vaults_that_hold_it() {
         assert_eq!(vault.store().get(merchant).unwrap().unwrap().record.refreshes, 1, "{merchant}");
     }
     assert_eq!(square.refused_reuses(), 0);
+}
+
+/// A store that has only the methods a store must have, and the trait's defaults for the rest
+/// (the claims through `due` and `update`).
+struct Defaults(SqliteStore);
+
+impl square_oauth_vault::Store for Defaults {
+    fn get(&self, merchant: &MerchantId) -> Result<Option<Row>, StoreError> {
+        self.0.get(merchant)
+    }
+    fn update(
+        &self,
+        merchant: &MerchantId,
+        decide: &mut dyn FnMut(Option<&Row>) -> Option<Row>,
+    ) -> Result<(), StoreError> {
+        self.0.update(merchant, decide)
+    }
+    fn delete(&self, merchant: &MerchantId) -> Result<bool, StoreError> {
+        self.0.delete(merchant)
+    }
+    fn records(&self) -> Result<Vec<square_oauth_vault::decide::Record>, StoreError> {
+        self.0.records()
+    }
+    fn due(&self, now: Timestamp, limit: usize) -> Result<Vec<MerchantId>, StoreError> {
+        self.0.due(now, limit)
+    }
+    fn remember_event(&self, event_id: &str, received_at: Timestamp) -> Result<bool, StoreError> {
+        self.0.remember_event(event_id, received_at)
+    }
+}
+
+/// A store that claims as SQLite does, but with every key: it ignores `Claim::keys`.
+struct IgnoresKeys(SqliteStore, Vec<String>);
+
+impl square_oauth_vault::Store for IgnoresKeys {
+    fn get(&self, merchant: &MerchantId) -> Result<Option<Row>, StoreError> {
+        self.0.get(merchant)
+    }
+    fn update(
+        &self,
+        merchant: &MerchantId,
+        decide: &mut dyn FnMut(Option<&Row>) -> Option<Row>,
+    ) -> Result<(), StoreError> {
+        self.0.update(merchant, decide)
+    }
+    fn delete(&self, merchant: &MerchantId) -> Result<bool, StoreError> {
+        self.0.delete(merchant)
+    }
+    fn records(&self) -> Result<Vec<square_oauth_vault::decide::Record>, StoreError> {
+        self.0.records()
+    }
+    fn due(&self, now: Timestamp, limit: usize) -> Result<Vec<MerchantId>, StoreError> {
+        self.0.due(now, limit)
+    }
+    fn remember_event(&self, event_id: &str, received_at: Timestamp) -> Result<bool, StoreError> {
+        self.0.remember_event(event_id, received_at)
+    }
+    fn claim_leases(&self, claim: &square_oauth_vault::Claim<'_>, limit: usize) -> Result<Vec<Row>, StoreError> {
+        self.0.claim_leases(&square_oauth_vault::Claim { keys: &self.1, ..*claim }, limit)
+    }
+}
+
+/// A store holding three PKCE sellers of `vault`'s key and, due before them all, `orphan`:
+/// sealed with a key no vault here holds (dropped before a rotation finished, say).
+struct Orphaned {
+    square: square_oauth_mock::MockSquare,
+    dir: Dir,
+    offset: Arc<Mutex<SignedDuration>>,
+    vault: Vault<SqliteStore>,
+    ours: Vec<MerchantId>,
+    orphan: MerchantId,
+    orphan_key: String,
+}
+
+impl Orphaned {
+    fn new(name: &str) -> Orphaned {
+        let square = fake();
+        let dir = Dir::new(name, false);
+        let offset = Arc::new(Mutex::new(SignedDuration::ZERO));
+        let vault = vault_at(&dir, offset.clone());
+        let ours = grant(&square, &vault, 3, Flow::Pkce);
+        let mut settings = vault.settings().clone();
+        settings.clock = Arc::new(Timestamp::now);
+        let dropped = Vault::new(SqliteStore::open(&dir.db()).unwrap(), Keyring::new(Key::generate()), settings);
+        let orphan = grant(&square, &dropped, 1, Flow::CodeFlow).remove(0);
+        let earliest = ours.iter().map(|m| vault.record(m).unwrap().refresh_at).min().unwrap();
+        let mut orphan_key = String::new();
+        vault
+            .store()
+            .update(&orphan, &mut |row| {
+                let mut row = row.unwrap().clone();
+                row.record.refresh_at = earliest - SignedDuration::from_hours(1);
+                orphan_key = row.tokens.key_id.clone();
+                Some(row)
+            })
+            .unwrap();
+        *offset.lock().unwrap() = DAY * 8;
+        Orphaned { square, dir, offset, vault, ours, orphan, orphan_key }
+    }
+
+    /// The same store under another store type, with `vault`'s key and clock.
+    fn vault_over<T: square_oauth_vault::Store>(&self, store: T) -> Vault<T> {
+        let mut settings = self.vault.settings().clone();
+        let offset = self.offset.clone();
+        settings.clock = Arc::new(move || Timestamp::now() + *offset.lock().unwrap());
+        Vault::new(store, Keyring::new(Key::from_file_or_create(&self.dir.key_file()).unwrap()), settings)
+    }
+}
+
+#[test]
+fn an_orphan_due_first_hides_no_seller_behind_it() {
+    let fx = Orphaned::new("orphan-first");
+    // A PKCE lease left by a refresher that went away: only the claim through the lease
+    // decision (behind the orphan in due order) finds it, and marks the outcome unknown.
+    let square_oauth_vault::Begin::Send(flight) = fx.vault.begin_refresh(&fx.ours[0], false).unwrap() else {
+        panic!("due")
+    };
+    drop(flight);
+    *fx.offset.lock().unwrap() = DAY * 8 + fx.vault.settings().policy.lease + SignedDuration::from_mins(1);
+    let first = client(&fx.square);
+    let round = fx.vault.refresh_due(10, 1, &|| sender(&first)).unwrap();
+    assert_eq!((round.refreshed, round.outcome_unknown, round.not_refreshed()), (2, 1, 1), "{round:?}");
+    // A store with the trait's default claims looks past it too.
+    let fx = Orphaned::new("orphan-first-defaults");
+    let defaults = fx.vault_over(Defaults(SqliteStore::open(&fx.dir.db()).unwrap()));
+    let second = client(&fx.square);
+    let round = defaults.refresh_due(10, 1, &|| sender(&second)).unwrap();
+    assert_eq!((round.refreshed, round.not_refreshed()), (3, 0), "{round:?}");
+    let orphan = fx.vault.record(&fx.orphan).unwrap();
+    assert!(orphan.lease.is_none() && orphan.failures == 0 && orphan.retry_at.is_none(), "left alone: {orphan:?}");
+    assert_eq!(fx.square.refused_reuses(), 0);
+}
+
+#[test]
+fn a_store_that_ignores_the_claims_keys_is_refused_and_its_lease_given_back() {
+    let fx = Orphaned::new("ignores-keys");
+    let keys = vec![fx.orphan_key.clone(), fx.vault.store().get(&fx.ours[0]).unwrap().unwrap().tokens.key_id];
+    let careless = fx.vault_over(IgnoresKeys(SqliteStore::open(&fx.dir.db()).unwrap(), keys));
+    let client = client(&fx.square);
+    let error = careless.refresh_due(10, 1, &|| sender(&client)).expect_err("a store that breaks the contract");
+    assert!(error.to_string().contains("Claim::keys"), "{error}");
+    assert!(fx.vault.record(&fx.orphan).unwrap().lease.is_none(), "given back");
+}
+
+#[test]
+fn a_row_whose_key_id_names_a_held_key_but_another_sealed_it_is_damaged() {
+    let fx = Orphaned::new("key-id-lies");
+    let ours = fx.vault.store().get(&fx.ours[0]).unwrap().unwrap().tokens.key_id;
+    fx.vault
+        .store()
+        .update(&fx.orphan, &mut |row| {
+            let mut row = row.unwrap().clone();
+            row.tokens.key_id = ours.clone();
+            Some(row)
+        })
+        .unwrap();
+    let client = client(&fx.square);
+    let round = fx.vault.refresh_due(10, 1, &|| sender(&client)).expect("the round goes on");
+    assert_eq!((round.refreshed, round.failed), (3, 1), "{round:?}");
+    let record = fx.vault.record(&fx.orphan).unwrap();
+    assert!(record.lease.is_none() && record.failures == 1 && record.retry_at.is_some(), "{record:?}");
 }
 
 #[test]
