@@ -17,11 +17,17 @@ use square_oauth_vault::{
     Key, Keyring, RefreshFailure, RefreshOutcome, Row, SqliteStore, Store as _, StoreError, Vault, VaultError,
 };
 
-fn vault_at(dir: &Dir, offset: Arc<Mutex<SignedDuration>>) -> Vault<SqliteStore> {
+/// A vault over `store` with `keys`, its clock `offset` ahead of now.
+fn vault_on<T: square_oauth_vault::Store>(store: T, keys: Keyring, offset: Arc<Mutex<SignedDuration>>) -> Vault<T> {
     let mut settings = settings();
     settings.clock = Arc::new(move || Timestamp::now() + *offset.lock().unwrap());
+    Vault::new(store, keys, settings)
+}
+
+/// A vault on `dir`'s SQLite file and key file.
+fn vault_at(dir: &Dir, offset: Arc<Mutex<SignedDuration>>) -> Vault<SqliteStore> {
     let key = Key::from_file_or_create(&dir.key_file()).unwrap();
-    Vault::new(SqliteStore::open(&dir.db()).unwrap(), Keyring::new(key), settings)
+    vault_on(SqliteStore::open(&dir.db()).unwrap(), Keyring::new(key), offset)
 }
 
 const DAY: SignedDuration = SignedDuration::from_hours(24);
@@ -284,12 +290,7 @@ fn a_round_leaves_rows_sealed_with_a_key_it_lacks_to_the_vaults_that_hold_it() {
     let ours: Vec<_> = [grant(&square, &vault, 3, Flow::Pkce), grant(&square, &vault, 2, Flow::CodeFlow)].concat();
     // Sellers sealed with another key on the same store: a process given a new key first, or
     // rows under a key since dropped (restored from an old backup, rotated away too early).
-    let on_key = |key: Key| {
-        let mut settings = vault.settings().clone();
-        let offset = offset.clone();
-        settings.clock = Arc::new(move || Timestamp::now() + *offset.lock().unwrap());
-        Vault::new(SqliteStore::open(&dir.db()).unwrap(), Keyring::new(key), settings)
-    };
+    let on_key = |key| vault_on(SqliteStore::open(&dir.db()).unwrap(), Keyring::new(key), offset.clone());
     let other = on_key(Key::generate());
     let theirs: Vec<_> = [grant(&square, &other, 2, Flow::Pkce), grant(&square, &other, 1, Flow::CodeFlow)].concat();
     let rows = |sellers: &[square_oauth::MerchantId]| -> Vec<_> {
@@ -384,10 +385,7 @@ impl Orphaned {
 
     /// The same store under another store type, with `vault`'s key and clock.
     fn vault_over<T: square_oauth_vault::Store>(&self, store: T) -> Vault<T> {
-        let mut settings = self.vault.settings().clone();
-        let offset = self.offset.clone();
-        settings.clock = Arc::new(move || Timestamp::now() + *offset.lock().unwrap());
-        Vault::new(store, Keyring::new(Key::from_file_or_create(&self.dir.key_file()).unwrap()), settings)
+        vault_on(store, Keyring::new(Key::from_file_or_create(&self.dir.key_file()).unwrap()), self.offset.clone())
     }
 }
 
