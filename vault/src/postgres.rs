@@ -132,6 +132,14 @@ const DUE: &str = "WHERE state = 'active' AND refresh_at <= $1 \
     AND (lease_expires_at IS NULL OR lease_expires_at <= $1) AND (retry_at IS NULL OR retry_at <= $1) \
     ORDER BY refresh_at LIMIT $2 FOR UPDATE SKIP LOCKED";
 
+/// The sellers [`Store::claim_due`] passes on: [`DUE`]'s, but for those another key than `$3`'s
+/// sealed, unless their decision needs no tokens (a PKCE seller's lease, expired since it is
+/// due): [`store::claimable_with`](crate::store::claimable_with) in SQL.
+const DUE_FOR_KEYS: &str = "WHERE state = 'active' AND refresh_at <= $1 \
+    AND (lease_expires_at IS NULL OR lease_expires_at <= $1) AND (retry_at IS NULL OR retry_at <= $1) \
+    AND (key_id = ANY($3) OR (flow = 'pkce' AND lease_expires_at IS NOT NULL)) \
+    ORDER BY refresh_at LIMIT $2 FOR UPDATE SKIP LOCKED";
+
 /// The sellers [`Store::claim_leases`] takes: [`decide::leasable`] in SQL (active, due, not
 /// backing off, no lease or an expired code-flow lease) and sealed with one of the claim's keys,
 /// skipping rows another transaction holds, `limit` of them: `now`, `from` and `keys` name the
@@ -496,7 +504,7 @@ impl Conn {
             delete: prepare("DELETE FROM sellers WHERE merchant_id = $1")?,
             records: prepare(&format!("SELECT {COLUMNS} FROM sellers ORDER BY merchant_id"))?,
             due: prepare(&format!("SELECT merchant_id FROM sellers {DUE}"))?,
-            claim: prepare(&format!("SELECT {COLUMNS} FROM sellers {DUE}"))?,
+            claim: prepare(&format!("SELECT {COLUMNS} FROM sellers {DUE_FOR_KEYS}"))?,
             lease: prepare(&lease_sql(1))?,
             leased_by: prepare("SELECT merchant_id FROM sellers WHERE lease_owner = $1")?,
             remember: prepare(
@@ -1080,11 +1088,12 @@ fn claim_attempt(
     conn: &mut Conn,
     now: Timestamp,
     limit: i64,
+    keys: &[String],
     decide: &mut dyn FnMut(&Row) -> Option<Row>,
 ) -> Result<Claimed, Failure> {
     let Conn { client, claim, update, .. } = conn;
     let mut tx = client.transaction().map_err(classify("begin"))?;
-    let due = tx.query(&*claim, &[&millis(now), &limit]).map_err(classify("claim due sellers"))?;
+    let due = tx.query(&*claim, &[&millis(now), &limit, &keys]).map_err(classify("claim due sellers"))?;
     let mut written = Vec::new();
     for row in &due {
         let row = read_row(row).map_err(Failure::Fatal)?;
@@ -1233,12 +1242,13 @@ impl Store for PostgresStore {
         &self,
         now: Timestamp,
         limit: usize,
+        keys: &[String],
         decide: &mut dyn FnMut(&Row) -> Option<Row>,
     ) -> Result<Vec<Row>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let mut retries = self.retries();
         loop {
-            let error = match self.with(|c| claim_attempt(c, now, limit, decide)) {
+            let error = match self.with(|c| claim_attempt(c, now, limit, keys, decide)) {
                 Ok(Claimed::Done(written)) => return Ok(written),
                 Ok(Claimed::CommitUnknown(written)) => {
                     // As in `update`: a row that reads back as written (it carries the lease's

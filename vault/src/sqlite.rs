@@ -153,6 +153,14 @@ const DUE: &str = "WHERE state = 'active' AND refresh_at <= ?1 AND refresh_at >=
     AND (lease_expires_at IS NULL OR lease_expires_at <= ?1) AND (retry_at IS NULL OR retry_at <= ?1) \
     ORDER BY refresh_at LIMIT ?2";
 
+/// The sellers [`Store::claim_due`] passes on: [`DUE`]'s, but for those another key than `?4`'s
+/// (a JSON array) sealed, unless their decision needs no tokens (a PKCE seller's lease, expired
+/// since it is due): [`store::claimable_with`](crate::store::claimable_with) in SQL.
+const DUE_FOR_KEYS: &str = "WHERE state = 'active' AND refresh_at <= ?1 AND refresh_at >= ?3 \
+    AND (lease_expires_at IS NULL OR lease_expires_at <= ?1) AND (retry_at IS NULL OR retry_at <= ?1) \
+    AND (key_id IN (SELECT value FROM json_each(?4)) OR (flow = 'pkce' AND lease_expires_at IS NOT NULL)) \
+    ORDER BY refresh_at LIMIT ?2";
+
 /// The sellers [`Store::claim_leases`] takes: [`decide::leasable`] in SQL, from `?3` on (the
 /// claim's `from`) and sealed with one of the keys `?4` names (the claim's `keys`); `?1` is now,
 /// `?2` the limit.
@@ -320,23 +328,21 @@ impl SqliteStore {
         now: Timestamp,
         from: Timestamp,
         limit: usize,
-        keys: Option<&[String]>,
+        keys: &[String],
         decide: &mut dyn FnMut(&Row) -> Option<Row>,
     ) -> Result<Vec<Row>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        // `?4`, in a filter that names the keys: a JSON array of them, read with `json_each`.
-        let keys = keys.map(|keys| serde_json::Value::from(keys).to_string());
+        // `?4`: the keys, a JSON array read with `json_each`.
+        let keys = serde_json::Value::from(keys).to_string();
         self.with(|c| {
             let written = write_transaction(
                 c,
                 |tx| {
                     let mut statement =
                         tx.prepare_cached(&format!("SELECT {COLUMNS} FROM sellers {filter}")).map_err(sql("due"))?;
-                    let due = match &keys {
-                        Some(keys) => statement.query_map(params![millis(now), limit, millis(from), keys], read_row),
-                        None => statement.query_map(params![millis(now), limit, millis(from)], read_row),
-                    }
-                    .map_err(sql("due"))?;
+                    let due = statement
+                        .query_map(params![millis(now), limit, millis(from), keys], read_row)
+                        .map_err(sql("due"))?;
                     let mut written = Vec::new();
                     let mut forgettable = true;
                     for row in due {
@@ -396,13 +402,14 @@ impl Store for SqliteStore {
         &self,
         now: Timestamp,
         limit: usize,
+        keys: &[String],
         decide: &mut dyn FnMut(&Row) -> Option<Row>,
     ) -> Result<Vec<Row>, StoreError> {
-        self.claim(DUE, now, Timestamp::MIN, limit, None, decide)
+        self.claim(DUE_FOR_KEYS, now, Timestamp::MIN, limit, keys, decide)
     }
 
     fn claim_leases(&self, claim: &Claim<'_>, limit: usize) -> Result<Vec<Row>, StoreError> {
-        lease_through(claim, |decide| self.claim(LEASABLE, claim.now, claim.from, limit, Some(claim.keys), decide))
+        lease_through(claim, |decide| self.claim(LEASABLE, claim.now, claim.from, limit, claim.keys, decide))
     }
 
     fn delete(&self, merchant: &MerchantId) -> Result<bool, StoreError> {
@@ -483,7 +490,7 @@ mod tests {
             let row = Row { record: grant(None, merchant.clone(), flow, meta, t(0)), tokens };
             store.update(&merchant, &mut |_| Some(row.clone())).unwrap();
             let claimed = store
-                .claim_due(t(8 * 86_400), 1, &mut |current| {
+                .claim_due(t(8 * 86_400), 1, &["k".to_owned()], &mut |current| {
                     let (_, write) = acquire(&current.record, "a", t(8 * 86_400), &Policy::default(), false);
                     write.map(|record| Row { record, tokens: current.tokens.clone() })
                 })

@@ -117,6 +117,18 @@ pub struct Claim<'a> {
     pub keys: &'a [String],
 }
 
+/// How many due sellers past the ones it claims the default [`Store::claim_due`] reads: the
+/// due rows it must leave (sealed with a key the claiming vault lacks) come first when nobody
+/// refreshes them, and would otherwise hide every seller behind them.
+const CLAIM_LOOKAHEAD: usize = 64;
+
+/// Whether [`Store::claim_due`] for a vault holding `keys` passes `row` on: one of `keys`
+/// sealed it, or it is a PKCE seller's lease (an expired one, in a due row), whose decision
+/// needs no tokens.
+pub(crate) fn claimable_with(row: &Row, keys: &[String]) -> bool {
+    keys.contains(&row.tokens.key_id) || (row.record.flow == square_oauth::Flow::Pkce && row.record.lease.is_some())
+}
+
 /// [`Store::claim_leases`] through a claim that shows each row it picks to a decision and writes
 /// what that returns (`claim_with`, given the decision): every [`decide::leasable`] row sealed
 /// with one of the claim's keys gets [`decide::take_lease`]; returns the rows written, as they
@@ -197,19 +209,29 @@ pub trait Store: Send + Sync {
     /// rather than waiting for it (PostgreSQL: `FOR UPDATE SKIP LOCKED`), so that refreshers
     /// started together claim different sellers instead of all racing for the first ones.
     /// `decide` may be called again for a row if the store retries the transaction, so it must
-    /// only compute. The default takes [`due`](Self::due)'s list and runs
-    /// [`update`](Self::update) on each seller in turn.
+    /// only compute.
+    ///
+    /// It leaves out the due rows a vault holding `keys` could only refresh while another key
+    /// sealed them ([`Claim::keys`]): a row is passed to `decide` if one of `keys` sealed it, or
+    /// if it is a PKCE seller's expired lease (whose decision needs no tokens). The default
+    /// takes [`due`](Self::due)'s list, 64 sellers longer than `limit` since it leaves those
+    /// rows out only once it has read them, and runs [`update`](Self::update) on each seller in
+    /// turn until `limit` are written.
     fn claim_due(
         &self,
         now: Timestamp,
         limit: usize,
+        keys: &[String],
         decide: &mut dyn FnMut(&Row) -> Option<Row>,
     ) -> Result<Vec<Row>, StoreError> {
         let mut claimed = Vec::new();
-        for merchant in self.due(now, limit)? {
+        for merchant in self.due(now, limit.saturating_add(CLAIM_LOOKAHEAD))? {
+            if claimed.len() >= limit {
+                break;
+            }
             let mut written = None;
             self.update(&merchant, &mut |current| {
-                written = current.and_then(&mut *decide);
+                written = current.filter(|row| claimable_with(row, keys)).and_then(&mut *decide);
                 written.clone()
             })?;
             claimed.extend(written);
@@ -234,7 +256,7 @@ pub trait Store: Send + Sync {
     /// a row another key sealed) are left to [`claim_due`](Self::claim_due): the vault claims
     /// through it, looking past the ones it must leave, when this returns none.
     fn claim_leases(&self, claim: &Claim<'_>, limit: usize) -> Result<Vec<Row>, StoreError> {
-        lease_through(claim, |decide| self.claim_due(claim.now, limit, decide))
+        lease_through(claim, |decide| self.claim_due(claim.now, limit, claim.keys, decide))
     }
 
     /// [`replace`](Self::replace) `expected` with `next`, then
@@ -283,9 +305,10 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
         &self,
         now: Timestamp,
         limit: usize,
+        keys: &[String],
         decide: &mut dyn FnMut(&Row) -> Option<Row>,
     ) -> Result<Vec<Row>, StoreError> {
-        (**self).claim_due(now, limit, decide)
+        (**self).claim_due(now, limit, keys, decide)
     }
     fn claim_leases(&self, claim: &Claim<'_>, limit: usize) -> Result<Vec<Row>, StoreError> {
         (**self).claim_leases(claim, limit)

@@ -666,37 +666,22 @@ impl<S: Store> Vault<S> {
         }
     }
 
-    /// Claims one due seller through the lease decision ([`Store::claim_due`]), the ones
-    /// [`Store::claim_leases`] leaves (an expired PKCE lease) included. It looks past due
-    /// sellers sealed with a key this vault lacks, which it leaves (see [`Claim::keys`]):
-    /// nobody refreshes them, so they come first, and would hide the sellers behind them.
+    /// Claims any due seller through the lease decision ([`Store::claim_due`]), the ones
+    /// [`Store::claim_leases`] leaves (an expired PKCE lease) included, but for the rows sealed
+    /// with a key this vault lacks (see [`Claim::keys`]).
     fn claim_any(&self, now: Timestamp, owner: &str) -> Result<Option<Claimed>, VaultError> {
         let mut decided = Vec::new();
-        let (mut chosen, mut foreign) = (None, 0usize);
-        let written = self.store.claim_due(now, 1 + CLAIM_LOOKAHEAD, &mut |row| {
-            // One seller written at most (the first one seen again, if the store retries).
-            if chosen.as_ref().is_some_and(|merchant_id| *merchant_id != row.record.merchant_id) {
-                return None;
-            }
+        let written = self.store.claim_due(now, 1, &self.key_ids, &mut |row| {
             let (acquired, write) = decide::acquire(&row.record, owner, now, &self.settings.policy, false);
-            // A refresh needs the tokens opened: not with a key this vault lacks. What needs no
-            // tokens (an expired PKCE lease) is decided all the same.
+            // A refresh needs the tokens opened: not with a key this vault lacks, whatever a
+            // store passes on. What needs no tokens (an expired PKCE lease) is decided.
             if matches!(acquired, Acquire::Refresh { .. }) && !self.key_ids.contains(&row.tokens.key_id) {
-                foreign += 1;
                 return None;
             }
-            let write = write?;
-            chosen = Some(row.record.merchant_id.clone());
             decided.retain(|(merchant_id, _)| *merchant_id != row.record.merchant_id);
             decided.push((row.record.merchant_id.clone(), acquired));
-            Some(Row { record: write, tokens: row.tokens.clone() })
+            write.map(|record| Row { record, tokens: row.tokens.clone() })
         })?;
-        if foreign > 0 {
-            tracing::warn!(
-                sellers = foreign,
-                "due sellers are sealed with a key this vault does not hold; left to the vaults that hold it"
-            );
-        }
         let Some(row) = written.into_iter().next() else { return Ok(None) };
         let merchant_id = row.record.merchant_id.clone();
         let acquired = decided
@@ -1472,11 +1457,6 @@ fn row_damaged(error: &VaultError) -> bool {
         VaultError::Seal(SealError::Tampered { .. } | SealError::SwappedRow { .. }) | VaultError::CorruptRow(_)
     )
 }
-
-/// How many due sellers past the one it wants [`Vault::claim_any`] looks at: the due sellers it
-/// must leave (sealed with a key this vault lacks) come first when nobody refreshes them, and
-/// would otherwise hide every seller behind them.
-const CLAIM_LOOKAHEAD: usize = 64;
 
 /// Whether `error` is a value sealed with a key this vault does not hold.
 fn unknown_key(error: &VaultError) -> bool {

@@ -253,6 +253,44 @@ fn due_skips_a_seller_whose_row_another_transaction_holds() {
     assert_eq!(vault.store().due(later, 10).unwrap().len(), 3);
 }
 
+/// A seller sealed with a key this vault lacks, due before all others, is left alone, and
+/// hides neither the sellers behind it nor a PKCE lease behind it whose outcome is unknown
+/// (found by the claim through the lease decision, which reads past it in SQL).
+#[test]
+fn a_seller_sealed_with_another_key_hides_no_seller_behind_it() {
+    use square_oauth::jiff::SignedDuration;
+    let Some(db) = PgDb::new("other_key") else { return };
+    let square = fake();
+    let offset = std::sync::Arc::new(std::sync::Mutex::new(SignedDuration::ZERO));
+    let mut settings = settings();
+    let clock = offset.clone();
+    settings.clock = std::sync::Arc::new(move || Timestamp::now() + *clock.lock().unwrap());
+    let vault = Vault::new(PostgresStore::open(&db.conninfo).unwrap(), Keyring::new(Key::generate()), settings);
+    let ours = grant(&square, &vault, 3, Flow::Pkce);
+    let orphan = grant(&square, &pg_vault(&db), 1, Flow::CodeFlow).remove(0);
+    let earliest = ours.iter().map(|m| vault.record(m).unwrap().refresh_at).min().unwrap();
+    vault
+        .store()
+        .update(&orphan, &mut |row| {
+            let mut row = row.unwrap().clone();
+            row.record.refresh_at = earliest - SignedDuration::from_hours(1);
+            Some(row)
+        })
+        .unwrap();
+    let before = vault.store().get(&orphan).unwrap().unwrap();
+    *offset.lock().unwrap() = SignedDuration::from_hours(24 * 8);
+    // A refresher that took ours[0]'s lease and went away.
+    let square_oauth_vault::Begin::Send(flight) = vault.begin_refresh(&ours[0], false).unwrap() else { panic!("due") };
+    drop(flight);
+    *offset.lock().unwrap() =
+        SignedDuration::from_hours(24 * 8) + vault.settings().policy.lease + SignedDuration::from_mins(1);
+    let client = client(&square);
+    let round = vault.refresh_due(10, 1, &|| sender(&client)).unwrap();
+    assert_eq!((round.refreshed, round.outcome_unknown, round.not_refreshed()), (2, 1, 1), "{round:?}");
+    assert_eq!(vault.store().get(&orphan).unwrap().unwrap(), before, "left as it was");
+    assert_eq!(square.refused_reuses(), 0);
+}
+
 #[test]
 fn claims_made_at_once_get_different_sellers() {
     // Four claimers each take one due seller, and each waits inside its transaction (its row
@@ -265,6 +303,8 @@ fn claims_made_at_once_get_different_sellers() {
     let vault = pg_vault(&db);
     let sellers = grant(&square, &vault, 8, Flow::CodeFlow);
     let later = Timestamp::now() + square_oauth::jiff::SignedDuration::from_hours(24 * 30);
+    let keys = [vault.store().get(&sellers[0]).unwrap().unwrap().tokens.key_id];
+    let keys = &keys;
     // `arrived` only counts up (the barrier); `inside` is how many are in `decide` right now.
     let (arrived, inside, most_inside) = (AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0));
     let claimed: Vec<Vec<_>> = std::thread::scope(|scope| {
@@ -273,7 +313,7 @@ fn claims_made_at_once_get_different_sellers() {
                 let (store, arrived, inside, most_inside) = (vault.store(), &arrived, &inside, &most_inside);
                 scope.spawn(move || {
                     store
-                        .claim_due(later, 1, &mut |row| {
+                        .claim_due(later, 1, keys, &mut |row| {
                             arrived.fetch_add(1, Ordering::SeqCst);
                             let now_inside = inside.fetch_add(1, Ordering::SeqCst) + 1;
                             most_inside.fetch_max(now_inside, Ordering::SeqCst);

@@ -305,6 +305,11 @@ fn a_round_leaves_rows_sealed_with_a_key_it_lacks_to_the_vaults_that_hold_it() {
     let stranger = on_key(Key::generate());
     assert!(stranger.refresh_due(100, 2, &make_send).expect("no error either").is_empty());
     assert_eq!((rows(&ours), rows(&theirs)), (before_ours, before_theirs.clone()));
+    // Asked for one of them, it says why and gives its lease back, with no backoff for anyone.
+    let error = stranger.refresh(&ours[0], false, &mut sender(&client)).expect_err("not its key");
+    assert!(matches!(error, VaultError::Seal(_)), "{error}");
+    let record = vault.record(&ours[0]).unwrap();
+    assert!(record.lease.is_none() && record.failures == 0 && record.retry_at.is_none(), "{record:?}");
     // Each vault refreshes its own sellers, and leaves the others' rows exactly as they were.
     for concurrency in [1, 3] {
         let round = vault.refresh_due(100, concurrency, &make_send).expect("the round goes on");

@@ -221,13 +221,17 @@ pub fn claims_lease_exactly_the_leasable<S: Store>(store: &S, code: &[MerchantId
     let keys = [store.get(&code[0]).unwrap().unwrap().tokens.key_id];
     let other_key = "00".repeat(8);
     assert_ne!(keys[0], other_key);
-    store
-        .update(&code[5], &mut |current| {
-            let mut row = current.expect("the seller").clone();
-            row.tokens.key_id = other_key.clone();
-            Some(row)
-        })
-        .expect("a write");
+    // And an expired PKCE lease under the other key, which a claim through the lease decision
+    // passes on all the same: its decision needs no tokens.
+    for seller in [&code[5], &pkce[1]] {
+        store
+            .update(seller, &mut |current| {
+                let mut row = current.expect("the seller").clone();
+                row.tokens.key_id = other_key.clone();
+                Some(row)
+            })
+            .expect("a write");
+    }
     let all: Vec<_> = code.iter().chain(pkce).collect();
     let before: Vec<_> = all.iter().map(|m| store.get(m).unwrap().unwrap()).collect();
     let mut leasable: Vec<_> = before
@@ -259,6 +263,16 @@ pub fn claims_lease_exactly_the_leasable<S: Store>(store: &S, code: &[MerchantId
         }
     }
     assert!(store.claim_leases(&claim, 100).expect("a claim").is_empty(), "nothing is leasable twice");
+    // The claim through the lease decision: every due row but the leasable one under the
+    // other key (`decide` writing nothing).
+    let mut seen = Vec::new();
+    store
+        .claim_due(now, 100, &keys, &mut |row| {
+            seen.push(row.record.merchant_id.clone());
+            None
+        })
+        .expect("a claim");
+    assert!(seen.contains(&pkce[1]) && !seen.contains(&code[5]), "{seen:?}");
 
     // A result stored with the next claim: code[0]'s lease given back with its refresh time
     // moved on, and a seller made leasable again (pkce[3], due now) claimed with it.
@@ -367,10 +381,11 @@ impl<S: Store> Store for Counting<S> {
         &self,
         now: square_oauth::jiff::Timestamp,
         limit: usize,
+        keys: &[String],
         decide: &mut dyn FnMut(&square_oauth_vault::Row) -> Option<square_oauth_vault::Row>,
     ) -> Result<Vec<square_oauth_vault::Row>, square_oauth_vault::StoreError> {
         self.claims_due.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.inner.claim_due(now, limit, decide)
+        self.inner.claim_due(now, limit, keys, decide)
     }
     fn claim_leases(
         &self,
