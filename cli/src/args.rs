@@ -188,7 +188,8 @@ pub(crate) struct RotateKey {
     #[arg(long, value_name = "FILE|URL", value_parser = store_location())]
     pub(crate) store: Option<Location>,
     /// The new key's file (created, mode 0600, if missing); the current key stays readable
-    /// until every row is re-sealed.
+    /// until every row is re-sealed. Rows sealed with the keys in `SQUARE_VAULT_OLDER_KEYS`
+    /// (base64, separated by commas) are re-sealed too.
     #[arg(long, value_name = "FILE")]
     pub(crate) new_key_file: PathBuf,
 }

@@ -12,7 +12,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use square_oauth_vault::{Key, SqliteStore, Store};
+use square_oauth_vault::{Key, Keyring, SqliteStore, Store};
 use zeroize::Zeroizing;
 
 use crate::context::{env, local};
@@ -20,6 +20,9 @@ use crate::failure::Failure;
 
 /// The version the SQLite store's schema is at: it has had one, created when a file is opened.
 const SQLITE_SCHEMA_VERSION: u32 = 1;
+
+/// Keys that open a vault's older rows and seal nothing: base64, separated by commas.
+const OLDER_KEYS_ENV: &str = "SQUARE_VAULT_OLDER_KEYS";
 
 /// A vault store, as the command line or the environment names it.
 #[derive(Clone, Debug)]
@@ -88,6 +91,20 @@ impl PgUrl {
     pub(crate) fn describe(&self) -> String {
         "postgres://…".to_owned()
     }
+}
+
+/// The keyring of a vault whose key is `key`: with the keys `SQUARE_VAULT_OLDER_KEYS` names
+/// (base64, separated by commas), which open what they sealed and seal nothing, so that a
+/// fleet given a new key still reads, refreshes and `rotate-key` re-seals the rows of the
+/// old one.
+pub(crate) fn keyring(key: Key) -> Result<Keyring, Failure> {
+    let Some(older) = env(OLDER_KEYS_ENV).map(Zeroizing::new) else { return Ok(Keyring::new(key)) };
+    older.split(',').map(str::trim).filter(|k| !k.is_empty()).try_fold(Keyring::new(key), |keys, older| {
+        // The value is a secret: the error says which variable, not what it holds.
+        let older = Key::from_base64(older)
+            .map_err(|_| Failure::usage(format!("{OLDER_KEYS_ENV}: each key must be base64 of 32 bytes")))?;
+        Ok(keys.with_older(older))
+    })
 }
 
 impl Location {

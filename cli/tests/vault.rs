@@ -64,6 +64,50 @@ fn an_unknown_seller_is_a_usage_error_and_a_store_without_its_key_gets_no_new_on
 }
 
 #[test]
+fn a_new_key_with_the_old_one_as_older_reads_and_reseals_the_old_rows() {
+    let fx = Fixture::new();
+    let tokens = fx.pkce_tokens();
+    put(&fx, &tokens);
+    let store = fx.path("vault.sqlite");
+    let old = Key::from_file(&fx.path("vault.key")).unwrap().to_base64();
+    let new = Key::generate().to_base64();
+    // The fleet is given the new key: alone, it cannot open the old rows.
+    let token =
+        || fx.cli().args(["token", "--client-id", CLIENT_ID, "--store"]).arg(&store).env("SQUARE_VAULT_KEY", &new);
+    token().run().code(1);
+    // With the old key as an older one, it reads them.
+    let run = token().env("SQUARE_VAULT_OLDER_KEYS", &format!(" {} ,", *old)).run();
+    run.code(0);
+    assert_eq!(run.stdout.trim(), tokens.access_token().expose_secret());
+    // A malformed older key is a usage error that does not echo the value.
+    let run = token().env("SQUARE_VAULT_OLDER_KEYS", "not-a-key-SECRETISH").run();
+    run.code(2);
+    assert!(run.stderr.contains("SQUARE_VAULT_OLDER_KEYS") && !run.stderr.contains("SECRETISH"), "{}", run.stderr);
+    // rotate-key under the new key re-seals the rows of the older ones; then the new key alone
+    // opens them.
+    let new_file = fx.path("new.key");
+    std::fs::write(&new_file, &*Key::generate().to_base64()).unwrap();
+    fx.cli()
+        .args(["rotate-key", "--store"])
+        .arg(&store)
+        .arg("--new-key-file")
+        .arg(&new_file)
+        .env("SQUARE_VAULT_KEY", &new)
+        .env("SQUARE_VAULT_OLDER_KEYS", &old)
+        .run()
+        .code(0);
+    let newest = std::fs::read_to_string(&new_file).unwrap();
+    let run = fx
+        .cli()
+        .args(["token", "--client-id", CLIENT_ID, "--store"])
+        .arg(&store)
+        .env("SQUARE_VAULT_KEY", newest.trim())
+        .run();
+    run.code(0);
+    assert_eq!(run.stdout.trim(), tokens.access_token().expose_secret());
+}
+
+#[test]
 fn rotate_key_reseals_and_a_refresher_round_leaves_fresh_sellers_alone() {
     let fx = Fixture::new();
     put(&fx, &fx.code_flow_tokens());

@@ -30,7 +30,7 @@ fn open_at(
     // Listing needs no application; refreshing does, and says so when it is missing.
     let client_id = context::client_id(client_id).unwrap_or_else(|_| square_oauth::ClientId::new("unset"));
     let settings = Settings::new(client_id, context::client_secret(client_secret));
-    Ok(Opened::new(Vault::new(store, Keyring::new(key), settings)))
+    Ok(Opened::new(Vault::new(store, crate::store::keyring(key)?, settings)))
 }
 
 /// A command's vault. New tokens it holds when the command ends (Square answered a refresh and
@@ -297,7 +297,8 @@ pub(crate) fn rotate_key(cx: &Context, args: &RotateKey) -> Result<(), Failure> 
     let location = Location::resolve(args.store.as_ref())?;
     let (old, store) = location.key_and_store()?;
     let new = Key::from_file_or_create(&args.new_key_file).map_err(|e| local(e.to_string()))?;
-    let keys = Keyring::new(new).with_older(old);
+    // The older keys too: every row they sealed is re-sealed with the new one.
+    let keys = crate::store::keyring(new)?.with_older(old);
     let vault = Vault::new(store, keys, Settings::new(square_oauth::ClientId::new("unset"), None));
     let resealed = vault.rotate_key().map_err(failure)?;
     // The old key no longer opens these rows: say exactly where the new one has to go.
