@@ -268,15 +268,7 @@ fn a_seller_sealed_with_another_key_hides_no_seller_behind_it() {
     let vault = Vault::new(PostgresStore::open(&db.conninfo).unwrap(), Keyring::new(Key::generate()), settings);
     let ours = grant(&square, &vault, 3, Flow::Pkce);
     let orphan = grant(&square, &pg_vault(&db), 1, Flow::CodeFlow).remove(0);
-    let earliest = ours.iter().map(|m| vault.record(m).unwrap().refresh_at).min().unwrap();
-    vault
-        .store()
-        .update(&orphan, &mut |row| {
-            let mut row = row.unwrap().clone();
-            row.record.refresh_at = earliest - SignedDuration::from_hours(1);
-            Some(row)
-        })
-        .unwrap();
+    due_first(&vault, &orphan, &ours);
     let before = vault.store().get(&orphan).unwrap().unwrap();
     *offset.lock().unwrap() = SignedDuration::from_hours(24 * 8);
     // A refresher that took ours[0]'s lease and went away.

@@ -375,15 +375,7 @@ impl Orphaned {
         settings.clock = Arc::new(Timestamp::now);
         let dropped = Vault::new(SqliteStore::open(&dir.db()).unwrap(), Keyring::new(Key::generate()), settings);
         let orphan = grant(&square, &dropped, 1, Flow::CodeFlow).remove(0);
-        let earliest = ours.iter().map(|m| vault.record(m).unwrap().refresh_at).min().unwrap();
-        vault
-            .store()
-            .update(&orphan, &mut |row| {
-                let mut row = row.unwrap().clone();
-                row.record.refresh_at = earliest - SignedDuration::from_hours(1);
-                Some(row)
-            })
-            .unwrap();
+        due_first(&vault, &orphan, &ours);
         *offset.lock().unwrap() = DAY * 8;
         Orphaned { square, dir, offset, vault, ours, orphan }
     }

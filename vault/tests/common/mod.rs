@@ -183,6 +183,19 @@ pub fn replace_swaps_only_the_expected_row<S: Store>(store: &S, merchant: &Merch
     assert!(store.replace(&unleased, &foreign).is_err());
 }
 
+/// Makes `seller` due an hour before the earliest of `others`: first in every claim's order.
+pub fn due_first<S: Store>(vault: &Vault<S>, seller: &MerchantId, others: &[MerchantId]) {
+    let earliest = others.iter().map(|m| vault.record(m).unwrap().refresh_at).min().unwrap();
+    vault
+        .store()
+        .update(seller, &mut |row| {
+            let mut row = row.unwrap().clone();
+            row.record.refresh_at = earliest - square_oauth::jiff::SignedDuration::from_hours(1);
+            Some(row)
+        })
+        .unwrap();
+}
+
 /// [`Store::claim_leases`] and [`Store::replace_and_claim`]'s contract, on a store holding no
 /// other seller than `code` (6 code-flow sellers) and `pkce` (4 PKCE sellers), sealed with one
 /// key: a claim takes exactly the sellers
