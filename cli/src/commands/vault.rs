@@ -13,7 +13,7 @@ use serde_json::json;
 use square_oauth::MerchantId;
 use square_oauth_ureq::Calls as _;
 use square_oauth_vault::transport::{RefreshFailure, from_call};
-use square_oauth_vault::{Key, Keyring, Round, Settings, Store, Vault, VaultError};
+use square_oauth_vault::{Key, Round, Settings, Store, Vault, VaultError};
 
 use crate::args::{Logout, Migrate, Refresh, RotateKey, Sellers, Token, VaultRefresher};
 use crate::context::{self, Context, env, local};
@@ -461,7 +461,7 @@ pub(crate) fn demo_race(
         )
         .map_err(|e| Failure::from_lifecycle(&e))?;
         let merchant = tokens.merchant_id().clone();
-        let keys = Keyring::new(Key::generate());
+        let keys = square_oauth_vault::Keyring::new(Key::generate());
         let path = dir.join("vault.sqlite");
         let open = || -> Result<Vault<SqliteStore>, Failure> {
             let mut settings = Settings::new(square_oauth::ClientId::new(client_id), None);
@@ -560,7 +560,7 @@ mod tests {
     use square_oauth::jiff::Timestamp;
     use square_oauth::{ClientId, Flow, MerchantId, ObtainTokenResponse, TokenSet};
     use square_oauth_vault::decide::Record;
-    use square_oauth_vault::{Row, SqliteStore, StoreError};
+    use square_oauth_vault::{Keyring, Row, SqliteStore, StoreError};
 
     use super::*;
 
