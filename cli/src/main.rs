@@ -80,6 +80,15 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => return argument_error(&error),
     };
+    // The vault's warnings and errors on standard error, where the rest of the command's
+    // messages go: a refresh that failed and why, a lease given back, new tokens held while the
+    // store is away. A refresher under a service manager keeps them in its log.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing_subscriber::filter::LevelFilter::WARN)
+        .with_target(false)
+        .without_time()
+        .init();
     let context = Context::new(cli.global);
     let result = match cli.command {
         #[cfg(feature = "mock")]

@@ -443,6 +443,9 @@ fn refresh_all_due_fails_when_a_seller_was_not_refreshed_and_says_what_to_do() {
     let error = &run.json()["error"];
     assert_eq!((error["refreshed"].as_u64(), error["failed"].as_u64()), (Some(0), Some(1)), "{}", run.stdout);
     assert_eq!(error["must_authorize"], 0);
+    // Why, from the vault, on standard error: the operator's log says what Square answered.
+    assert!(run.stderr.contains("refresh failed") && run.stderr.contains("Square is busy"), "{}", run.stderr);
+    assert!(run.stderr.contains(MERCHANT), "{}", run.stderr);
     // The seller revoked the application: someone has to act (exit 3), and the text says so.
     let fx = Fixture::new();
     let store = due(&fx);
