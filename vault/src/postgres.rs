@@ -126,19 +126,27 @@ const COLUMNS: &str = "merchant_id, flow, state, unknown_deadline, fence, lease_
     obtained_at, expires_at, refresh_at, granted_at, failures, retry_at, refreshes, key_id, token_meta, access_token, \
     refresh_token";
 
+/// [`DUE`]'s condition, shared with [`DUE_FOR_KEYS`].
+macro_rules! due_sql {
+    () => {
+        "state = 'active' AND refresh_at <= $1 \
+         AND (lease_expires_at IS NULL OR lease_expires_at <= $1) AND (retry_at IS NULL OR retry_at <= $1)"
+    };
+}
+
 /// The sellers [`Store::due`] names, skipping rows another transaction holds: `$1` is now,
 /// `$2` the limit.
-const DUE: &str = "WHERE state = 'active' AND refresh_at <= $1 \
-    AND (lease_expires_at IS NULL OR lease_expires_at <= $1) AND (retry_at IS NULL OR retry_at <= $1) \
-    ORDER BY refresh_at LIMIT $2 FOR UPDATE SKIP LOCKED";
+const DUE: &str = concat!("WHERE ", due_sql!(), " ORDER BY refresh_at LIMIT $2 FOR UPDATE SKIP LOCKED");
 
 /// The sellers [`Store::claim_due`] passes on: [`DUE`]'s, but for those another key than `$3`'s
 /// sealed, unless their decision needs no tokens (a PKCE seller's lease, expired since it is
 /// due): [`store::claimable_with`](crate::store::claimable_with) in SQL.
-const DUE_FOR_KEYS: &str = "WHERE state = 'active' AND refresh_at <= $1 \
-    AND (lease_expires_at IS NULL OR lease_expires_at <= $1) AND (retry_at IS NULL OR retry_at <= $1) \
-    AND (key_id = ANY($3) OR (flow = 'pkce' AND lease_expires_at IS NOT NULL)) \
-    ORDER BY refresh_at LIMIT $2 FOR UPDATE SKIP LOCKED";
+const DUE_FOR_KEYS: &str = concat!(
+    "WHERE ",
+    due_sql!(),
+    " AND (key_id = ANY($3) OR (flow = 'pkce' AND lease_expires_at IS NOT NULL))",
+    " ORDER BY refresh_at LIMIT $2 FOR UPDATE SKIP LOCKED"
+);
 
 /// The sellers [`Store::claim_leases`] takes: [`decide::leasable`] in SQL (active, due, not
 /// backing off, no lease or an expired code-flow lease) and sealed with one of the claim's keys,

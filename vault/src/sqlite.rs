@@ -147,19 +147,27 @@ impl SqliteStore {
     }
 }
 
-/// The sellers [`Store::due`] names and [`Store::claim_due`] claims: `?1` is now, `?2` the
-/// limit, `?3` the earliest `refresh_at` (the earliest time there is, for both).
-const DUE: &str = "WHERE state = 'active' AND refresh_at <= ?1 AND refresh_at >= ?3 \
-    AND (lease_expires_at IS NULL OR lease_expires_at <= ?1) AND (retry_at IS NULL OR retry_at <= ?1) \
-    ORDER BY refresh_at LIMIT ?2";
+/// [`DUE`]'s condition, shared with [`DUE_FOR_KEYS`].
+macro_rules! due_sql {
+    () => {
+        "state = 'active' AND refresh_at <= ?1 AND refresh_at >= ?3 \
+         AND (lease_expires_at IS NULL OR lease_expires_at <= ?1) AND (retry_at IS NULL OR retry_at <= ?1)"
+    };
+}
+
+/// The sellers [`Store::due`] names: `?1` is now, `?2` the limit, `?3` the earliest
+/// `refresh_at` (the earliest time there is).
+const DUE: &str = concat!("WHERE ", due_sql!(), " ORDER BY refresh_at LIMIT ?2");
 
 /// The sellers [`Store::claim_due`] passes on: [`DUE`]'s, but for those another key than `?4`'s
 /// (a JSON array) sealed, unless their decision needs no tokens (a PKCE seller's lease, expired
 /// since it is due): [`store::claimable_with`](crate::store::claimable_with) in SQL.
-const DUE_FOR_KEYS: &str = "WHERE state = 'active' AND refresh_at <= ?1 AND refresh_at >= ?3 \
-    AND (lease_expires_at IS NULL OR lease_expires_at <= ?1) AND (retry_at IS NULL OR retry_at <= ?1) \
-    AND (key_id IN (SELECT value FROM json_each(?4)) OR (flow = 'pkce' AND lease_expires_at IS NOT NULL)) \
-    ORDER BY refresh_at LIMIT ?2";
+const DUE_FOR_KEYS: &str = concat!(
+    "WHERE ",
+    due_sql!(),
+    " AND (key_id IN (SELECT value FROM json_each(?4)) OR (flow = 'pkce' AND lease_expires_at IS NOT NULL))",
+    " ORDER BY refresh_at LIMIT ?2"
+);
 
 /// The sellers [`Store::claim_leases`] takes: [`decide::leasable`] in SQL, from `?3` on (the
 /// claim's `from`) and sealed with one of the keys `?4` names (the claim's `keys`); `?1` is now,

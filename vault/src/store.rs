@@ -130,16 +130,17 @@ pub(crate) fn claimable_with(row: &Row, keys: &[String]) -> bool {
 }
 
 /// [`Store::claim_leases`] through a claim that shows each row it picks to a decision and writes
-/// what that returns (`claim_with`, given the decision): every [`decide::leasable`] row sealed
-/// with one of the claim's keys gets [`decide::take_lease`]; returns the rows written, as they
-/// were before.
+/// what that returns (`claim_with`, given the decision): every [`decide::leasable`] row gets
+/// [`decide::take_lease`]; returns the rows written, as they were before. `claim_with` leaves
+/// out the rows another key sealed (a leasable row has no PKCE lease, so
+/// [`claimable_with`] passes on only those sealed with the claim's keys).
 pub(crate) fn lease_through(
     claim: &Claim<'_>,
     claim_with: impl FnOnce(&mut dyn FnMut(&Row) -> Option<Row>) -> Result<Vec<Row>, StoreError>,
 ) -> Result<Vec<Row>, StoreError> {
     let mut before: Vec<Row> = Vec::new();
     let written = claim_with(&mut |row| {
-        if !decide::leasable(&row.record, claim.now) || !claim.keys.contains(&row.tokens.key_id) {
+        if !decide::leasable(&row.record, claim.now) {
             return None;
         }
         // A retried transaction sees the row again: keep the last look at it.

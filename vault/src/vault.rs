@@ -693,10 +693,9 @@ impl<S: Store> Vault<S> {
     }
 
     /// [`begun`](Self::begun) for a seller a round claimed: a row damaged for every reader
-    /// ([`row_damaged`]) is that seller's failed attempt (it backs off), and the round goes on
-    /// with the others; so is a row sealed with a key this vault lacks although its `key_id`
-    /// names one it holds (a round claims no other: [`Claim::keys`]). Any other error ends the
-    /// round.
+    /// ([`row_damaged`], which for a claimed row includes a key this vault lacks) is that
+    /// seller's failed attempt (it backs off), and the round goes on with the others. Any other
+    /// error ends the round.
     fn begun_claimed(
         &self,
         merchant_id: &MerchantId,
@@ -705,7 +704,7 @@ impl<S: Store> Vault<S> {
         leased: Row,
     ) -> Result<Begin, VaultError> {
         match self.begun(merchant_id, acquired, sealed, Some(leased), true) {
-            Err(error) if row_damaged(&error) || unknown_key(&error) => {
+            Err(error) if row_damaged(&error, true) => {
                 tracing::warn!(merchant_id = %merchant_id, error = %error, "refresher: a seller cannot be refreshed");
                 Ok(Begin::Done(RefreshOutcome::Failed(RefreshFailure::NotSent { source: Some(Box::new(error)) })))
             }
@@ -753,7 +752,7 @@ impl<S: Store> Vault<S> {
                 // not push sellers into backoff for the processes set up right. A key it lacks
                 // on a row a round claimed, whose `key_id` names a key it holds, is the row's own
                 // contradiction: damaged.
-                let damaged = row_damaged(&error) || (claimed && unknown_key(&error));
+                let damaged = row_damaged(&error, claimed);
                 let now = self.now();
                 let policy = &self.settings.policy;
                 self.store.update(merchant_id, &mut |current| {
@@ -1447,20 +1446,17 @@ impl<S: Store> Vault<S> {
 
 /// Whether `error` is one seller's row damaged for every reader (tampered, copied from
 /// another row, its clear part unreadable): that seller backs off like any failed attempt, and a
-/// round goes on with the others ([`Vault::begun_claimed`]). A key this vault does not hold, or
-/// a refresh it cannot build (no client secret), is this vault's own setup, and ends the round
-/// as a store error does.
-fn row_damaged(error: &VaultError) -> bool {
+/// round goes on with the others ([`Vault::begun_claimed`]). A key this vault does not hold is
+/// damage on a row a round `claimed`, whose `key_id` names a key it holds ([`Claim::keys`]);
+/// elsewhere it is this vault's own setup, as a refresh it cannot build (no client secret) is,
+/// and neither backs anyone off.
+fn row_damaged(error: &VaultError, claimed: bool) -> bool {
     use crate::seal::SealError;
-    matches!(
-        error,
-        VaultError::Seal(SealError::Tampered { .. } | SealError::SwappedRow { .. }) | VaultError::CorruptRow(_)
-    )
-}
-
-/// Whether `error` is a value sealed with a key this vault does not hold.
-fn unknown_key(error: &VaultError) -> bool {
-    matches!(error, VaultError::Seal(crate::seal::SealError::UnknownKey { .. }))
+    match error {
+        VaultError::Seal(SealError::Tampered { .. } | SealError::SwappedRow { .. }) | VaultError::CorruptRow(_) => true,
+        VaultError::Seal(SealError::UnknownKey { .. }) => claimed,
+        _ => false,
+    }
 }
 
 /// Whether `record` is already what storing held refreshed tokens writes: their fencing

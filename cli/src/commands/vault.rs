@@ -606,6 +606,12 @@ mod tests {
         .expect("an ObtainToken answer")
     }
 
+    /// The application's grant of `flow` with these tokens, obtained now.
+    fn grant(flow: Flow, access: &str, refresh: &str) -> TokenSet {
+        TokenSet::from_response(flow, ClientId::new("sq0idp-held"), answer(access, refresh), Timestamp::now())
+            .expect("a token set")
+    }
+
     /// A PKCE seller refreshed while the store is down: its new tokens are held, and
     /// `store_held_before_exit` stores them once the store is back, or gives up after its time.
     fn held(dir: &tempfile::TempDir) -> (Arc<Outage>, Vault<Arc<Outage>>, MerchantId) {
@@ -615,13 +621,7 @@ mod tests {
         });
         let settings = Settings::new(ClientId::new("sq0idp-held"), None);
         let vault = Vault::new(store.clone(), Keyring::new(Key::generate()), settings);
-        let tokens = TokenSet::from_response(
-            Flow::Pkce,
-            ClientId::new("sq0idp-held"),
-            answer("EAAAl-old", "EQAAl-old"),
-            Timestamp::now(),
-        )
-        .expect("a token set");
+        let tokens = grant(Flow::Pkce, "EAAAl-old", "EQAAl-old");
         vault.put(&tokens).expect("stored");
         let merchant = tokens.merchant_id().clone();
         let refreshed = vault.refresh(&merchant, true, &mut |_| {
@@ -658,13 +658,7 @@ mod tests {
         let settings = Settings::new(ClientId::new("sq0idp-held"), None);
         let vault = Opened::new(Vault::new(store.clone() as Arc<dyn Store>, Keyring::new(Key::generate()), settings));
         let login = LoginVault { location: Location::Sqlite(path), vault };
-        let tokens = TokenSet::from_response(
-            Flow::CodeFlow,
-            ClientId::new("sq0idp-held"),
-            answer("EAAAl-granted", "EQAAl-granted"),
-            Timestamp::now(),
-        )
-        .expect("a token set");
+        let tokens = grant(Flow::CodeFlow, "EAAAl-granted", "EQAAl-granted");
         std::thread::scope(|scope| {
             scope.spawn(|| {
                 std::thread::sleep(Duration::from_millis(500));
